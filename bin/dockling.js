@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `dockling` command: the compiled CLI (npm run build makes dist/).
+import { main } from '../dist/runtime/cli/main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`dockling: internal error: ${e?.stack ?? e}\n`);
+    process.exitCode = 125;
+  },
+);

@@ -1,0 +1,12 @@
+// Every layer dockling has, one per chapter written so far. `--chapter N`
+// keeps the layers with chapter <= N.
+import type { Layer } from '../core/layer.js';
+import { namespacesLayer } from '../process/layer.js';
+
+export const ALL_LAYERS: Layer[] = [namespacesLayer];
+
+export const LATEST_CHAPTER = Math.max(...ALL_LAYERS.map((l) => l.chapter));
+
+export function layersUpTo(chapter: number): Layer[] {
+  return ALL_LAYERS.filter((l) => l.chapter <= chapter);
+}

@@ -1,0 +1,137 @@
+// dockling's command line: global flags, then a command from the layers that
+// are switched on, then that command's flags and arguments.
+//
+//   dockling [--root DIR] [--chapter N] [--trace] [--trace-file F] COMMAND …
+import fs from 'node:fs';
+import { FlagError, flagHelp, parseFlags, type FlagSpec } from './flags.js';
+import { ALL_LAYERS, LATEST_CHAPTER, layersUpTo } from './layers.js';
+import type { Command, Layer } from '../core/layer.js';
+import { RunError } from '../core/pipeline.js';
+import { trace, jsonLinesSink } from '../trace/trace.js';
+import { formatRecord } from '../trace/format.js';
+
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'root', kind: 'string', valueName: 'dir', usage: 'State root (default /var/lib/dockling, or $DOCKLING_ROOT)' },
+  { name: 'chapter', kind: 'int', valueName: 'N', usage: `Run with the layers of chapters 1..N only (default ${LATEST_CHAPTER}, or $DOCKLING_CHAPTER)` },
+  { name: 'trace', kind: 'bool', usage: 'Print every step that changes the host, as it happens' },
+  { name: 'trace-file', kind: 'string', valueName: 'file', usage: 'Append the trace as JSON lines to a file' },
+  { name: 'help', kind: 'bool', usage: 'Print usage' },
+  { name: 'version', short: 'v', kind: 'bool', usage: 'Print version information and quit' },
+];
+const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', usage: 'Print usage' };
+
+function commandsOf(layers: Layer[]): Map<string, { cmd: Command; layer: Layer }> {
+  const m = new Map<string, { cmd: Command; layer: Layer }>();
+  for (const layer of layers) for (const cmd of layer.commands) m.set(cmd.name, { cmd, layer });
+  return m;
+}
+
+/** A command's flags: its own, plus, for `run`, those of every active layer. */
+function flagsFor(cmd: Command, layers: Layer[]): FlagSpec[] {
+  const fromLayers = cmd.name === 'run' ? layers.flatMap((l) => l.runFlags.map((f) => ({ ...f, chapter: l.chapter }))) : [];
+  return [...cmd.flags, ...fromLayers, HELP_FLAG];
+}
+
+function usage(layers: Layer[], chapter: number): string {
+  const cmds = [...commandsOf(layers).values()];
+  const w = Math.max(8, ...cmds.map(({ cmd }) => cmd.name.length));
+  return [
+    'Usage:  dockling [OPTIONS] COMMAND',
+    '',
+    `Docker rebuilt in TypeScript, one layer per chapter (running chapters 1..${chapter}).`,
+    '',
+    'Options:',
+    flagHelp(GLOBAL_FLAGS),
+    '',
+    'Commands:',
+    ...cmds.map(({ cmd, layer }) => `  ${cmd.name.padEnd(w)}   ${cmd.summary} (chapter ${layer.chapter})`),
+    '',
+    "Run 'dockling COMMAND --help' for more information on a command.",
+    '',
+  ].join('\n');
+}
+
+/** Which later chapter adds this flag? (for a friendlier unknown-flag error) */
+function laterChapterOfFlag(message: string, chapter: number): string {
+  const m = /--([\w-]+)|'(\w)'/.exec(message);
+  if (!m) return '';
+  for (const l of ALL_LAYERS) {
+    if (l.chapter <= chapter) continue;
+    if (l.runFlags.some((f) => f.name === m[1] || f.short === m[2])) return ` (added in chapter ${l.chapter}; this is --chapter ${chapter})`;
+  }
+  return '';
+}
+
+function setUpTrace(flags: Map<string, unknown>): void {
+  if (flags.get('trace')) trace.attach((r) => process.stderr.write(formatRecord(r) + '\n'));
+  const file = flags.get('trace-file') as string | undefined;
+  if (file) {
+    const fd = fs.openSync(file, 'a');
+    trace.attach(jsonLinesSink((line) => fs.writeSync(fd, line)));
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let global;
+  try {
+    global = parseFlags(argv, GLOBAL_FLAGS, false);
+  } catch (e) {
+    if (e instanceof FlagError) return fail(`${e.message}\nSee 'dockling --help'.`, 125);
+    throw e;
+  }
+  const envChapter = process.env.DOCKLING_CHAPTER;
+  const chapter = (global.flags.get('chapter') as number | undefined) ?? (envChapter ? Number(envChapter) : LATEST_CHAPTER);
+  if (!Number.isInteger(chapter) || chapter < 0 || chapter > 10) return fail(`invalid chapter "${envChapter ?? chapter}": choose 0..10`, 125);
+  const layers = layersUpTo(chapter);
+  const stateRoot = (global.flags.get('root') as string | undefined) ?? process.env.DOCKLING_ROOT ?? '/var/lib/dockling';
+
+  if (global.flags.get('version')) {
+    process.stdout.write(`dockling version 0.1.0, chapters 1..${chapter} of ${LATEST_CHAPTER}\n`);
+    return 0;
+  }
+  const [name, ...rest] = global.args;
+  if (!name || global.flags.get('help')) {
+    process.stdout.write(usage(layers, chapter));
+    return name ? 0 : global.flags.get('help') ? 0 : 0;
+  }
+  const found = commandsOf(layers).get(name);
+  if (!found) {
+    const later = ALL_LAYERS.find((l) => l.commands.some((c) => c.name === name));
+    const hint = later ? ` (added in chapter ${later.chapter}; this is --chapter ${chapter})` : '';
+    return fail(`'${name}' is not a dockling command${hint}.\nSee 'dockling --help'`, 1);
+  }
+  const { cmd } = found;
+  const specs = flagsFor(cmd, layers);
+  let parsed;
+  try {
+    parsed = parseFlags(rest, specs, !cmd.stopAtFirstArg);
+  } catch (e) {
+    if (e instanceof FlagError) {
+      return fail(`${e.message}${laterChapterOfFlag(e.message, chapter)}\nSee 'dockling ${cmd.name} --help'.`, cmd.usageExitCode ?? 1);
+    }
+    throw e;
+  }
+  if (parsed.flags.get('help')) {
+    process.stdout.write(`\nUsage:  dockling ${cmd.usage}\n\n${cmd.summary}\n\nOptions:\n${flagHelp(specs)}\n`);
+    return 0;
+  }
+  const needs = cmd.name === 'run' && parsed.flags.has('rootfs') ? 0 : (cmd.minArgs ?? 0);
+  if (parsed.args.length < needs) {
+    return fail(
+      `"dockling ${cmd.name}" requires at least ${needs} argument${needs > 1 ? 's' : ''}.\nSee 'dockling ${cmd.name} --help'.\n\nUsage:  dockling ${cmd.usage}\n\n${cmd.summary}`,
+      cmd.usageExitCode ?? 1,
+    );
+  }
+  setUpTrace(global.flags);
+  try {
+    return await cmd.run({ chapter, stateRoot, flags: parsed.flags, args: parsed.args, layers });
+  } catch (e) {
+    if (e instanceof RunError) return fail(e.message, e.code);
+    throw e;
+  }
+}
+
+function fail(message: string, code: number): number {
+  process.stderr.write(`dockling: ${message}\n`);
+  return code;
+}

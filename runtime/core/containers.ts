@@ -1,0 +1,117 @@
+// The container store: one directory per container under <root>/containers,
+// named by its full ID, as in Docker. config.v2.json holds what dockling
+// knows about it (ID, Name, State…); hostname, hosts and resolv.conf are the
+// files bind-mounted over the container's /etc ones.
+//
+// Two dockling processes may create containers at once, so creating one (and
+// checking its name is free) happens under the store's lock.
+import fs from 'node:fs';
+import path from 'node:path';
+import { newContainerId, generateName } from './ids.js';
+import { writeFileAtomic, withLock } from './files.js';
+
+export interface ContainerState {
+  Status: 'created' | 'running' | 'exited';
+  Running: boolean;
+  Pid: number;
+  ExitCode: number;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export interface ContainerConfig {
+  ID: string;
+  Name: string; // with Docker's leading "/"
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: ContainerState;
+  Config: { Hostname: string; Env: string[]; Cmd: string[]; Image: string; WorkingDir: string; Tty: boolean; OpenStdin: boolean };
+  /** the directory the container's root is made from */
+  Rootfs: string;
+  /** which chapter's runtime made it */
+  Chapter: number;
+  /** the process that watches the container and records its exit (the CLI, until chapter 5) */
+  MonitorPid: number;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  dir: string;
+}
+
+export const containersDir = (root: string) => path.join(root, 'containers');
+
+export function readConfig(dir: string): ContainerConfig | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'config.v2.json'), 'utf8')) as ContainerConfig;
+  } catch {
+    return null;
+  }
+}
+
+export function listContainers(root: string): ContainerConfig[] {
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(containersDir(root));
+  } catch {
+    return [];
+  }
+  return ids
+    .filter((id) => /^[0-9a-f]{64}$/.test(id))
+    .map((id) => readConfig(path.join(containersDir(root), id)))
+    .filter((c): c is ContainerConfig => c !== null);
+}
+
+/** Is this process still there? (signal 0 checks without sending anything) */
+export function alive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class NameConflictError extends Error {}
+
+/**
+ * Make a new container's directory, with a unique ID and a free name, under
+ * the store's lock. A name held by a container whose process is gone (its
+ * CLI was killed) is stale and is reclaimed: until chapter 5 nothing else
+ * could ever remove it.
+ */
+export function createContainer(root: string, wanted: string | undefined, make: (rec: ContainerRecord) => ContainerConfig): ContainerRecord {
+  const dir = containersDir(root);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o710 });
+  return withLock(path.join(dir, '.lock'), () => {
+    const all = listContainers(root);
+    const holder = (n: string) => all.find((c) => c.Name === '/' + n);
+    if (wanted) {
+      const h = holder(wanted);
+      if (h && h.Chapter < 5 && !alive(h.State.Pid) && !alive(h.MonitorPid)) {
+        fs.rmSync(path.join(dir, h.ID), { recursive: true, force: true });
+      } else if (h) {
+        throw new NameConflictError(
+          `Conflict. The container name "/${wanted}" is already in use by container "${h.ID}". You have to remove (or rename) that container to be able to reuse that name.`,
+        );
+      }
+    }
+    const name = wanted ?? generateName((n) => holder(n) !== undefined);
+    let id = newContainerId();
+    while (all.some((c) => c.ID === id)) id = newContainerId();
+    const rec = { id, name, dir: path.join(dir, id) };
+    fs.mkdirSync(rec.dir, { mode: 0o710 });
+    writeFileAtomic(path.join(rec.dir, 'config.v2.json'), JSON.stringify(make(rec)));
+    return rec;
+  });
+}
+
+export function updateConfig(rec: ContainerRecord, change: (c: ContainerConfig) => void): void {
+  const c = readConfig(rec.dir);
+  if (!c) return;
+  change(c);
+  writeFileAtomic(path.join(rec.dir, 'config.v2.json'), JSON.stringify(c));
+}

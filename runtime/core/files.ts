@@ -1,0 +1,78 @@
+// State files are written atomically and changed under a lock, so that a
+// crash leaves the old or the new file (never half of one) and two dockling
+// processes never interleave their changes.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Write to a temporary file in the same directory, fsync, then rename over. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    fs.writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file); // rename(2) replaces `file` in one step
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const sleepSync = (ms: number) => Atomics.wait(sleeper, 0, 0, ms);
+
+/**
+ * Run fn while holding a lock. The lock is a directory: mkdir(2) either makes
+ * it or fails with EEXIST, atomically, on every filesystem. The holder's PID
+ * is written inside so that a lock left by a killed process can be broken.
+ */
+export function withLock<T>(lockDir: string, fn: () => T, timeoutMs = 10_000): T {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      fs.mkdirSync(lockDir);
+      fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (holderIsGone(lockDir)) {
+        // Break a stale lock by renaming it away first: only one breaker wins.
+        const stale = `${lockDir}.stale.${process.pid}`;
+        try {
+          fs.renameSync(lockDir, stale);
+          fs.rmSync(stale, { recursive: true, force: true });
+        } catch {
+          /* someone else broke it */
+        }
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lockDir} (held by another dockling process)`);
+      sleepSync(wait);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function holderIsGone(lockDir: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(lockDir, 'pid'), 'utf8'));
+  } catch {
+    // The holder may be between mkdir and writing its pid: look at the age.
+    try {
+      return Date.now() - fs.statSync(lockDir).mtimeMs > 2000;
+    } catch {
+      return false;
+    }
+  }
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

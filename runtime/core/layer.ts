@@ -1,0 +1,86 @@
+// Layers: "each chapter adds one layer" is literal.
+//
+// The core knows a container's life only as a pipeline of named stages. A
+// layer (one per chapter) plugs code into stages, adds flags to `run`, and
+// adds CLI commands. `dockling --chapter N` runs with layers 1..N only, so the
+// runtime can be run as it stands at the end of any chapter.
+import type { FlagSpec, FlagValue } from '../cli/flags.js';
+import type { ContainerSpec } from './spec.js';
+import type { ContainerRecord } from './containers.js';
+
+/**
+ * The stages of `run`, in order. Host-side stages run in the CLI; what
+ * happens inside the container is described by the spec and done by the
+ * init between `create` and `start`.
+ */
+export const STAGES = [
+  'prepare', //   choose the rootfs, build the spec, write the container's files
+  'create', //    make the namespaces and the init process in them (paused)
+  'limit', //     put the init into its cgroups (chapter 2)
+  'network', //   wire the network namespace to the host (chapter 6)
+  'start', //     let the init build the container and exec the command
+  'wait', //      relay stdio and signals until the command exits
+  'cleanup', //   undo everything, in reverse layer order, whatever happened
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** The running init, as the host side sees it once `create` is done. */
+export interface InitHandle {
+  /** the init's PID on the host (it is PID 1 inside) */
+  pid: number;
+  /** send the spec and let it go */
+  start(spec: ContainerSpec): Promise<void>;
+  /** resolves with the command's exit status */
+  exited: Promise<{ code: number; signal: NodeJS.Signals | null }>;
+  signal(sig: NodeJS.Signals): void;
+}
+
+export interface RunContext {
+  chapter: number;
+  stateRoot: string;
+  /** the parsed `run` flags, by long name */
+  flags: Map<string, FlagValue>;
+  /** IMAGE (in chapter 1, a rootfs name) and the command after it */
+  image: string;
+  command: string[];
+  container: ContainerRecord;
+  spec: ContainerSpec;
+  init?: InitHandle;
+  exitCode?: number;
+  /** the layer that owns a stage's failure sets this to Docker's code */
+  failure?: { code: number; message: string };
+  /** free-form per-layer state (e.g. chapter 2's cgroup paths) */
+  layerState: Map<string, unknown>;
+}
+
+export type StageFn = (ctx: RunContext) => Promise<void> | void;
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  flags: FlagSpec[];
+  /** stop flag parsing at the first argument (like `run IMAGE CMD -x`) */
+  stopAtFirstArg?: boolean;
+  minArgs?: number;
+  /** exit code for a bad command line (Docker: 125 for run, 1 elsewhere) */
+  usageExitCode?: number;
+  run(inv: Invocation): Promise<number>;
+}
+
+export interface Invocation {
+  chapter: number;
+  stateRoot: string;
+  flags: Map<string, FlagValue>;
+  args: string[];
+  layers: Layer[];
+}
+
+export interface Layer {
+  chapter: number;
+  name: string;
+  /** flags this layer adds to `run` */
+  runFlags: FlagSpec[];
+  commands: Command[];
+  stages: Partial<Record<Stage, StageFn>>;
+}

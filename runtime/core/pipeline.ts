@@ -1,0 +1,38 @@
+// The core of dockling: a container's life as a pipeline of stages, each
+// stage filled in by the layers that are switched on (chapters 1..N).
+//
+// Stages run in order, and within a stage the layers run in chapter order,
+// each building on the ones below it. `cleanup` is the exception: it always
+// runs, whatever failed, and in reverse chapter order, so that what was set
+// up last is undone first (the network before the cgroup before the mounts).
+import { STAGES, type Layer, type RunContext } from './layer.js';
+
+/** A failure with the exit code Docker would give for it. */
+export class RunError extends Error {
+  constructor(public code: number, message: string) {
+    super(message);
+  }
+}
+
+export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<number> {
+  const ordered = [...layers].sort((a, b) => a.chapter - b.chapter);
+  try {
+    for (const stage of STAGES) {
+      if (stage === 'cleanup') break;
+      for (const layer of ordered) await layer.stages[stage]?.(ctx);
+    }
+  } catch (e) {
+    ctx.failure = e instanceof RunError ? { code: e.code, message: e.message } : { code: 125, message: (e as Error).message };
+  } finally {
+    for (const layer of [...ordered].reverse()) {
+      try {
+        await layer.stages.cleanup?.(ctx);
+      } catch (e) {
+        // A failed cleanup must not hide the others, nor the exit code.
+        process.stderr.write(`dockling: cleanup (chapter ${layer.chapter}): ${(e as Error).message}\n`);
+      }
+    }
+  }
+  if (ctx.failure) return ctx.failure.code;
+  return ctx.exitCode ?? 125;
+}

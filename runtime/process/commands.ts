@@ -1,0 +1,54 @@
+// The commands chapter 1 adds: `run` and `rootfs`.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command, RunContext } from '../core/layer.js';
+import { runPipeline, RunError } from '../core/pipeline.js';
+import { makeBusyboxRootfs } from './rootfs.js';
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'Create and run a new container from an image',
+  usage: 'run [OPTIONS] IMAGE [COMMAND] [ARG...]\n       dockling run [OPTIONS] --rootfs DIR COMMAND [ARG...]',
+  // `run` takes the flags of every layer that is switched on: see cli/main.ts.
+  flags: [],
+  stopAtFirstArg: true,
+  minArgs: 1,
+  usageExitCode: 125,
+  async run(inv) {
+    // With --rootfs there is no IMAGE: every argument is the command.
+    const [image, ...command] = inv.flags.has('rootfs') ? ['', ...inv.args] : inv.args;
+    const ctx: RunContext = {
+      chapter: inv.chapter,
+      stateRoot: inv.stateRoot,
+      flags: inv.flags,
+      image,
+      command,
+      container: undefined as never, // made by the prepare stage
+      spec: undefined as never,
+      layerState: new Map(),
+    };
+    const code = await runPipeline(ctx, inv.layers);
+    if (ctx.failure) process.stderr.write(`dockling: ${ctx.failure.message}\n`);
+    return code;
+  },
+};
+
+export const rootfsCommand: Command = {
+  name: 'rootfs',
+  summary: 'Make a root filesystem directory (chapter 1: from the host\'s busybox)',
+  usage: 'rootfs busybox DIR',
+  flags: [],
+  minArgs: 2,
+  async run(inv) {
+    const [kind, dir] = inv.args;
+    if (kind !== 'busybox') throw new RunError(1, `unknown rootfs kind "${kind}": only "busybox" can be made`);
+    const abs = path.resolve(dir);
+    if (fs.existsSync(abs) && fs.readdirSync(abs).length > 0) {
+      throw new RunError(1, `${abs} exists and is not empty: choose a new directory`);
+    }
+    if (fs.existsSync(abs)) fs.rmdirSync(abs);
+    makeBusyboxRootfs(abs);
+    process.stdout.write(abs + '\n');
+    return 0;
+  },
+};

@@ -1,0 +1,147 @@
+// Starting the init: the host side of process creation.
+//
+// Node cannot make PID or mount namespaces for itself: unshare(2) of a PID
+// namespace only applies to the caller's future children, and Node cannot
+// fork() without exec(); a mount namespace made by one thread of a
+// multithreaded process would leave its other threads (libuv's pool) behind.
+// So, like runc (whose nsexec is C for the same reason in Go), we make the
+// namespaces around a fresh process: util-linux unshare(1) creates them,
+// forks, and execs a new Node running init.js inside them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CHANNEL_FD, lineSplitter, type HostMessage, type InitMessage } from './channel.js';
+import type { ContainerSpec, NamespaceName } from '../core/spec.js';
+import type { InitHandle } from '../core/layer.js';
+import { RunError } from '../core/pipeline.js';
+import { decodeRecord } from '../trace/events.js';
+import { trace } from '../trace/trace.js';
+
+const INIT_JS = fileURLToPath(new URL('./init.js', import.meta.url));
+
+// #region unshare-flags
+// unshare(1)'s flag for each namespace. The cgroup namespace is left to the
+// init (see init.ts): it must be made after the init has joined its cgroup.
+const UNSHARE_FLAG: Partial<Record<NamespaceName, [string, string]>> = {
+  pid: ['--pid', 'CLONE_NEWPID'],
+  mount: ['--mount', 'CLONE_NEWNS'],
+  uts: ['--uts', 'CLONE_NEWUTS'],
+  ipc: ['--ipc', 'CLONE_NEWIPC'],
+  network: ['--net', 'CLONE_NEWNET'],
+};
+// #endregion unshare-flags
+
+export interface LaunchOptions {
+  namespaces: NamespaceName[];
+  /** give the command the caller's stdin (-i) */
+  stdin: boolean;
+  /** -t: the init will send a pty master over fd 4 */
+  terminal: boolean;
+}
+
+export interface LaunchedInit extends InitHandle {
+  /** with -t, the pty master once `start` has resolved */
+  ptyMaster?: number;
+  /** what the init reported when it could not run the command */
+  readonly failure: { code: number; message: string } | undefined;
+  child: ChildProcess;
+}
+
+export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
+  const flags = opts.namespaces.map((n) => UNSHARE_FLAG[n]).filter((f) => f !== undefined);
+  // --fork: the PID namespace takes effect for children only, so unshare
+  // must fork for the init to be PID 1 in it. --propagation unchanged: the
+  // init makes the mounts private itself, where the trace can show it.
+  const argv = ['unshare', '--fork', ...flags.map((f) => f[0]), '--propagation', 'unchanged', '--', process.execPath, INIT_JS];
+  trace.emit(1, { op: 'unshare', flags: flags.map((f) => f[1]), by: 'unshare(1)' });
+  trace.emit(1, { op: 'spawn', argv });
+
+  // With -t, a socketpair for the console (SCM_RIGHTS needs a unix socket,
+  // and koffi is only loaded on this path).
+  let consolePair: [number, number] | undefined;
+  let libc: typeof import('./libc.js') | undefined;
+  if (opts.terminal) {
+    libc = await import('./libc.js');
+    consolePair = libc.socketpair();
+  }
+  const child = spawn(argv[0], argv.slice(1), {
+    stdio: [opts.stdin && !opts.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe', ...(consolePair ? [consolePair[1]] : [])],
+    // The init needs no environment; NODE_OPTIONS or NODE_EXTRA_CA_CERTS
+    // from the caller would only slow its start (the latter by ~40 ms).
+    env: {},
+  });
+  if (consolePair) libc!.close(consolePair[1]);
+
+  const channel = child.stdio[CHANNEL_FD] as import('node:net').Socket;
+  const exited = new Promise<{ code: number; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code: code ?? 128 + (os.constants.signals[signal!] ?? 0), signal })),
+  );
+  let failure: { code: number; message: string } | undefined;
+  let onHello: (pid: number) => void = () => {};
+  let onExec: () => void = () => {};
+  channel.on('data', lineSplitter((line) => {
+    const rec = decodeRecord(line);
+    if (rec) return trace.forward(rec);
+    const m = JSON.parse(line) as InitMessage;
+    if (m.msg === 'hello') onHello(m.pid);
+    else if (m.msg === 'exec') onExec();
+    else if (m.msg === 'error') failure = { code: m.code, message: m.message };
+  }));
+  channel.on('error', () => {}); // the init may be gone; `exited` reports it
+
+  // Rejects once the init has exited: raced against each step we wait for,
+  // so that a dead init ends the wait with its reason instead of hanging.
+  const died = exited.then((e) => {
+    const f = failure ?? { code: 125, message: `the container's init exited before starting the command (status ${e.code})` };
+    throw new RunError(f.code, f.message);
+  });
+  died.catch(() => {}); // on the good path nobody awaits it
+  const failed = () => died;
+
+  const hello = new Promise<number>((resolve) => (onHello = resolve));
+  child.on('error', (e) => {
+    failure = { code: 125, message: `cannot start unshare(1): ${e.message} (install util-linux)` };
+  });
+  const pid = await Promise.race([hello, failed()]);
+
+  const handle: LaunchedInit = {
+    pid,
+    child,
+    exited,
+    get failure() {
+      return failure;
+    },
+    signal(sig) {
+      trace.emit(1, { op: 'signal', pid, signal: sig });
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    },
+    async start(spec: ContainerSpec) {
+      const msg: HostMessage = { msg: 'start', spec, trace: trace.enabled, traceOrigin: trace.origin };
+      const execed = new Promise<void>((resolve) => (onExec = resolve));
+      channel.write(JSON.stringify(msg) + '\n');
+      if (consolePair) {
+        handle.ptyMaster = await Promise.race([libc!.recvFd(consolePair[0]), failed()]);
+        libc!.close(consolePair[0]);
+      }
+      await Promise.race([execed, failed()]);
+    },
+  };
+  return handle;
+}
+
+/** Is util-linux's unshare(1) there? (checked once, before the first run) */
+export function haveUnshare(): boolean {
+  return (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => {
+    try {
+      fs.accessSync(`${d}/unshare`, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}

@@ -1,0 +1,240 @@
+// Chapter 1's layer: namespaces. It adds `run` and `rootfs`, the flags of a
+// process (-e, -w, -h, -i, -t, --name, --rm, --rootfs), and the stages that
+// make a container out of a directory: prepare (rootfs, spec, files), create
+// (unshare + init), start, wait, cleanup.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Layer, RunContext } from '../core/layer.js';
+import type { FlagSpec } from '../cli/flags.js';
+import type { ContainerSpec } from '../core/spec.js';
+import { RunError } from '../core/pipeline.js';
+import { createContainer, updateConfig } from '../core/containers.js';
+import { shortId, validateName } from '../core/ids.js';
+import { writeFileAtomic } from '../core/files.js';
+import { trace } from '../trace/trace.js';
+import { DEFAULT_DEVICES, DEFAULT_MOUNTS, DEFAULT_PATH, DEFAULT_SYMLINKS, MASKED_PATHS, READONLY_PATHS, hostsFile, resolvConf } from './defaults.js';
+import { EnvError, mergeEnv, parseEnvEntry, parseEnvFile } from './env.js';
+import { haveUnshare, launchInit, type LaunchedInit } from './launch.js';
+import { makeBusyboxRootfs } from './rootfs.js';
+import { runCommand, rootfsCommand } from './commands.js';
+
+const CH = 1;
+
+export const RUN_FLAGS: FlagSpec[] = [
+  { name: 'env', short: 'e', kind: 'stringArray', usage: 'Set environment variables' },
+  { name: 'env-file', kind: 'stringArray', usage: 'Read in a file of environment variables' },
+  { name: 'workdir', short: 'w', kind: 'string', usage: 'Working directory inside the container' },
+  { name: 'hostname', short: 'h', kind: 'string', usage: 'Container host name' },
+  { name: 'name', kind: 'string', usage: 'Assign a name to the container' },
+  { name: 'rm', kind: 'bool', usage: 'Automatically remove the container when it exits' },
+  { name: 'interactive', short: 'i', kind: 'bool', usage: 'Keep STDIN open' },
+  { name: 'tty', short: 't', kind: 'bool', usage: 'Allocate a pseudo-TTY' },
+  { name: 'rootfs', kind: 'string', valueName: 'dir', usage: 'Run a root filesystem directory instead of an image; all arguments are the command' },
+];
+
+/** Where `busybox` lives until images arrive in chapter 4. */
+export const busyboxRootfsDir = (stateRoot: string) => path.join(stateRoot, 'rootfs', 'busybox');
+
+// #region resolve-rootfs
+/**
+ * Chapter 1's source of root filesystems: the name "busybox" (made on first
+ * use from the host's busybox-static), or any directory given with --rootfs.
+ * Later chapters put an image store in front of this step.
+ */
+function resolveRootfs(ctx: RunContext): string {
+  const dir = ctx.flags.get('rootfs') as string | undefined;
+  if (dir !== undefined) {
+    const abs = path.resolve(dir);
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
+      throw new RunError(125, `rootfs ${abs}: no such directory (make one with \`dockling rootfs busybox ${dir}\`)`);
+    }
+    return abs;
+  }
+  if (ctx.image !== 'busybox' && ctx.image !== 'busybox:latest') {
+    throw new RunError(125, `Unable to find image '${ctx.image}' locally: chapter 1 knows only "busybox" (made from the host's busybox-static) and --rootfs DIR`);
+  }
+  const bb = busyboxRootfsDir(ctx.stateRoot);
+  if (!fs.existsSync(path.join(bb, 'bin/busybox'))) makeBusyboxRootfs(bb);
+  return bb;
+}
+// #endregion resolve-rootfs
+
+function containerEnv(ctx: RunContext, hostname: string): string[] {
+  const files = (ctx.flags.get('env-file') as string[] | undefined) ?? [];
+  const flags = (ctx.flags.get('env') as string[] | undefined) ?? [];
+  try {
+    const fromFiles = files.flatMap((f) => {
+      let bytes: Buffer;
+      try {
+        bytes = fs.readFileSync(f);
+      } catch (e) {
+        throw new EnvError(`open ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+      }
+      let text: string;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        throw new EnvError(`env file ${f} contains invalid utf8 bytes`);
+      }
+      return parseEnvFile(text, f, process.env);
+    });
+    const fromFlags = flags.map((e) => parseEnvEntry(e, process.env)).filter((e): e is string => e !== null);
+    // Docker's order: the image's env, HOSTNAME, TERM with -t, then the user's.
+    const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
+    if (ctx.flags.get('tty')) base.push('TERM=xterm');
+    const env = mergeEnv(base, fromFiles, fromFlags);
+    // HOME is set last, and only if nobody set it (runc's rule).
+    return env.some((e) => e.startsWith('HOME=')) ? env : [...env, 'HOME=/root'];
+  } catch (e) {
+    if (e instanceof EnvError) throw new RunError(125, e.message);
+    throw e;
+  }
+}
+
+function prepare(ctx: RunContext): void {
+  if (process.getuid?.() !== 0) throw new RunError(125, 'dockling must run as root to create namespaces (try: sudo dockling …)');
+  if (!haveUnshare()) throw new RunError(125, 'unshare(1) not found: install util-linux (apt-get install util-linux)');
+  const cwd = (ctx.flags.get('workdir') as string | undefined) ?? '/';
+  if (!cwd.startsWith('/')) throw new RunError(125, `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
+  const wantedName = ctx.flags.get('name') as string | undefined;
+  let name: string | undefined;
+  try {
+    name = wantedName === undefined ? undefined : validateName(wantedName);
+  } catch (e) {
+    throw new RunError(125, (e as Error).message);
+  }
+  const wantedHost = ctx.flags.get('hostname') as string | undefined;
+  if (wantedHost !== undefined && (wantedHost.length === 0 || Buffer.byteLength(wantedHost) > 64)) {
+    throw new RunError(125, `invalid hostname "${wantedHost}": it must be 1 to 64 bytes long`);
+  }
+  const rootfs = resolveRootfs(ctx);
+  const command = ctx.command.length > 0 ? ctx.command : ctx.flags.has('rootfs') ? [] : ['sh'];
+  if (command.length === 0) throw new RunError(125, 'no command given: name the program to run after --rootfs DIR');
+
+  const now = new Date().toISOString();
+  let rec;
+  try {
+    rec = createContainer(ctx.stateRoot, name, (r) => ({
+      ID: r.id, Name: '/' + r.name, Created: now, Path: command[0], Args: command.slice(1),
+      State: { Status: 'created', Running: false, Pid: 0, ExitCode: 0, StartedAt: '', FinishedAt: '' },
+      Config: {
+        Hostname: wantedHost ?? shortId(r.id), Env: [], Cmd: command, Image: ctx.flags.has('rootfs') ? '' : ctx.image,
+        WorkingDir: cwd, Tty: Boolean(ctx.flags.get('tty')), OpenStdin: Boolean(ctx.flags.get('interactive')),
+      },
+      Rootfs: rootfs, Chapter: ctx.chapter, MonitorPid: process.pid,
+    }));
+  } catch (e) {
+    throw new RunError(125, (e as Error).message);
+  }
+  ctx.container = rec;
+  trace.emit(CH, { op: 'mkdir', path: rec.dir, mode: 0o710 });
+  const hostname = wantedHost ?? shortId(rec.id);
+  const env = containerEnv(ctx, hostname);
+
+  // The container's own /etc/hostname, /etc/hosts and /etc/resolv.conf live
+  // in its state directory and are bind-mounted over the rootfs's, as Docker
+  // does: the rootfs (shared by every busybox container) stays untouched.
+  let hostResolv = '';
+  try {
+    hostResolv = fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    /* a host without one */
+  }
+  const files: [string, string][] = [['hostname', hostname + '\n'], ['hosts', hostsFile(hostname)], ['resolv.conf', resolvConf(hostResolv)]];
+  for (const [f, text] of files) {
+    trace.emit(CH, { op: 'write', path: path.join(rec.dir, f), value: text.length > 40 ? text.slice(0, 37) + '...' : text });
+    writeFileAtomic(path.join(rec.dir, f), text);
+  }
+  updateConfig(rec, (c) => (c.Config.Env = env));
+
+  // #region build-spec
+  const spec: ContainerSpec = {
+    id: rec.id,
+    root: { path: rootfs },
+    hostname,
+    process: { args: command, env, cwd, terminal: Boolean(ctx.flags.get('tty')) },
+    namespaces: ['pid', 'mount', 'uts', 'ipc', 'network', 'cgroup'],
+    mounts: [
+      ...DEFAULT_MOUNTS,
+      ...files.map(([f]) => ({ destination: `/etc/${f}`, type: 'bind', source: path.join(rec.dir, f), options: ['rbind', 'rprivate'] })),
+    ],
+    devices: DEFAULT_DEVICES,
+    symlinks: DEFAULT_SYMLINKS,
+    maskedPaths: MASKED_PATHS,
+    readonlyPaths: READONLY_PATHS,
+  };
+  // #endregion build-spec
+  ctx.spec = spec;
+}
+
+const initOf = (ctx: RunContext) => ctx.init as LaunchedInit | undefined;
+
+async function create(ctx: RunContext): Promise<void> {
+  ctx.init = await launchInit({
+    namespaces: ctx.spec.namespaces,
+    stdin: Boolean(ctx.flags.get('interactive')),
+    terminal: ctx.spec.process.terminal,
+  });
+}
+
+async function start(ctx: RunContext): Promise<void> {
+  const init = initOf(ctx)!;
+  // From here on, signals sent to dockling are meant for the container.
+  const forward = (sig: NodeJS.Signals) => init.signal(sig);
+  ctx.layerState.set('signal-proxy', forward);
+  for (const sig of PROXIED) process.on(sig, forward);
+  await init.start(ctx.spec);
+  updateConfig(ctx.container, (c) => {
+    c.State = { ...c.State, Status: 'running', Running: true, Pid: init.pid, StartedAt: new Date().toISOString() };
+  });
+}
+
+// #region proxy-signals
+// Docker's --sig-proxy: signals sent to the CLI are passed on to the
+// container's PID 1. (The kernel lets PID 1 of a namespace ignore any signal
+// it has no handler for, so a plain `sleep` as PID 1 ignores SIGTERM.)
+const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+// #endregion proxy-signals
+
+async function wait(ctx: RunContext): Promise<void> {
+  const init = initOf(ctx)!;
+  let relay: import('./terminal.js').TerminalRelay | undefined;
+  if (init.ptyMaster !== undefined) {
+    const { relayTerminal } = await import('./terminal.js');
+    relay = relayTerminal(init.ptyMaster, Boolean(ctx.flags.get('interactive')));
+  }
+  const status = await init.exited;
+  if (relay) {
+    await Promise.race([relay.done, new Promise((r) => setTimeout(r, 200))]);
+    relay.restore();
+  }
+  trace.emit(CH, { op: 'exit', code: status.code, signal: status.signal });
+  ctx.exitCode = status.code;
+  // The init could not exec the command (126/127): say why, as Docker does.
+  if (init.failure) ctx.failure = init.failure;
+}
+
+async function cleanup(ctx: RunContext): Promise<void> {
+  const forward = ctx.layerState.get('signal-proxy') as ((s: NodeJS.Signals) => void) | undefined;
+  if (forward) for (const sig of PROXIED) process.off(sig, forward);
+  const init = initOf(ctx);
+  if (init && init.child.exitCode === null && init.child.signalCode === null) {
+    // We are here because a later stage failed: the container must not
+    // outlive its CLI. SIGKILL to PID 1 of a namespace kills all of it.
+    init.signal('SIGKILL');
+    await init.exited;
+  }
+  if (!ctx.container) return;
+  // Until chapter 5 gives containers a life after their command exits,
+  // every container is removed when it exits (as if --rm were always given).
+  trace.emit(CH, { op: 'remove', path: ctx.container.dir });
+  fs.rmSync(ctx.container.dir, { recursive: true, force: true });
+}
+
+export const namespacesLayer: Layer = {
+  chapter: CH,
+  name: 'namespaces',
+  runFlags: RUN_FLAGS,
+  commands: [runCommand, rootfsCommand],
+  stages: { prepare, create, start, wait, cleanup },
+};

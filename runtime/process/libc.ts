@@ -1,0 +1,249 @@
+// The system calls Node has no API for, called straight from libc through an
+// FFI (koffi). Each wrapper throws an Error naming the call, its argument and
+// errno (e.g. "mount /x/proc: EPERM"), so a failed step says what the kernel
+// refused. Nothing here decides anything: the init and the CLI do.
+import koffi from 'koffi';
+import os from 'node:os';
+
+const libc = koffi.load('libc.so.6');
+
+// koffi saves errno right after each call, before anything else can
+// overwrite it; koffi.errno() reads that saved value.
+function errno(): number {
+  return koffi.errno();
+}
+function errnoName(n: number): string {
+  for (const [name, v] of Object.entries(os.constants.errno)) if (v === n) return name;
+  return `errno ${n}`;
+}
+
+/** An error from a system call, carrying errno (e.g. code "EPERM"). */
+export class SyscallError extends Error {
+  constructor(public call: string, public errno: number, public code: string, detail: string) {
+    super(`${call} ${detail}: ${code}`);
+  }
+}
+
+function check(ret: number | bigint, call: string, detail: string): number {
+  if (Number(ret) < 0) {
+    const e = errno();
+    throw new SyscallError(call, e, errnoName(e), detail);
+  }
+  return Number(ret);
+}
+
+const _mount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
+const _umount2 = libc.func('int umount2(const char *target, int flags)');
+const _sethostname = libc.func('int sethostname(const char *name, size_t len)');
+const _mknod = libc.func('int mknod(const char *path, uint32 mode, uint64 dev)');
+const _unshare = libc.func('int unshare(int flags)');
+const _execve = libc.func('int execve(const char *path, const char **argv, const char **envp)');
+const _fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
+const _ioctlInt = libc.func('int ioctl(int fd, unsigned long req, ...)');
+const _syscall = libc.func('long syscall(long number, ...)');
+const _setsid = libc.func('int setsid()');
+const _socket = libc.func('int socket(int domain, int type, int protocol)');
+const _socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
+const _close = libc.func('int close(int fd)');
+const _umask = libc.func('uint32 umask(uint32 mask)');
+
+const iovec = koffi.struct('dockling_iovec', { iov_base: 'void *', iov_len: 'size_t' });
+const msghdr = koffi.struct('dockling_msghdr', {
+  msg_name: 'void *',
+  msg_namelen: 'uint32',
+  msg_iov: koffi.pointer(iovec),
+  msg_iovlen: 'size_t',
+  msg_control: 'void *',
+  msg_controllen: 'size_t',
+  msg_flags: 'int',
+});
+const _sendmsg = libc.func('long sendmsg(int fd, const dockling_msghdr *msg, int flags)');
+const _recvmsg = libc.func('long recvmsg(int fd, _Inout_ dockling_msghdr *msg, int flags)');
+
+// --- constants from <sys/mount.h>, <sched.h>, <fcntl.h>, <asm/ioctls.h> ---
+
+export const MS = {
+  RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, SYNCHRONOUS: 0x10, REMOUNT: 0x20,
+  MANDLOCK: 0x40, DIRSYNC: 0x80, NOSYMFOLLOW: 0x100, NOATIME: 0x400, NODIRATIME: 0x800,
+  BIND: 0x1000, MOVE: 0x2000, REC: 0x4000, SILENT: 0x8000, UNBINDABLE: 0x20000,
+  PRIVATE: 0x40000, SLAVE: 0x80000, SHARED: 0x100000, RELATIME: 0x200000, STRICTATIME: 0x1000000,
+} as const;
+
+export const MNT_DETACH = 0x2;
+
+export const CLONE = {
+  NEWNS: 0x00020000, NEWCGROUP: 0x02000000, NEWUTS: 0x04000000, NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000, NEWPID: 0x20000000, NEWNET: 0x40000000,
+} as const;
+
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+const TIOCSCTTY = 0x540e;
+const TIOCSWINSZ = 0x5414;
+const TIOCGPTPEER = 0x5441;
+const TIOCSPTLCK = 0x40045431;
+const TIOCGPTN = 0x80045430;
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const IFF_UP = 0x1;
+const AF_UNIX = 1;
+const AF_INET = 2;
+const SOCK_STREAM = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+
+// glibc has no pivot_root() wrapper: call it by its system call number.
+const SYS_PIVOT_ROOT: Record<string, number> = { x64: 155, arm64: 41 };
+
+// --- the calls ---
+
+export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
+  check(_mount(source, target, fstype, flags, data || null), 'mount', target);
+}
+
+export function umount2(target: string, flags: number): void {
+  check(_umount2(target, flags), 'umount2', target);
+}
+
+export function pivotRoot(newRoot: string, putOld: string): void {
+  const nr = SYS_PIVOT_ROOT[process.arch];
+  if (nr === undefined) throw new Error(`pivot_root: no system call number known for ${process.arch}`);
+  check(_syscall(nr, 'str', newRoot, 'str', putOld), 'pivot_root', newRoot);
+}
+
+export function sethostname(name: string): void {
+  check(_sethostname(name, Buffer.byteLength(name)), 'sethostname', JSON.stringify(name));
+}
+
+/** mknod(2) for a character device; makedev() packs major/minor like glibc. */
+export function mknodChar(path: string, mode: number, major: number, minor: number): void {
+  const dev =
+    (BigInt(major & 0xfff) << 8n) | (BigInt(major & ~0xfff) << 32n) |
+    BigInt(minor & 0xff) | (BigInt(minor & ~0xff) << 12n);
+  check(_mknod(path, 0o020000 | mode, dev), 'mknod', path);
+}
+
+export function unshare(flags: number): void {
+  check(_unshare(flags), 'unshare', '0x' + flags.toString(16));
+}
+
+/** Let fd survive execve (Node opens everything close-on-exec, even 0-2). */
+export function clearCloexec(fd: number): void {
+  const f = check(_fcntl(fd, F_GETFD), 'fcntl', `F_GETFD ${fd}`);
+  check(_fcntl(fd, F_SETFD, 'int', f & ~FD_CLOEXEC), 'fcntl', `F_SETFD ${fd}`);
+}
+
+export function setCloexec(fd: number): void {
+  check(_fcntl(fd, F_SETFD, 'int', FD_CLOEXEC), 'fcntl', `F_SETFD ${fd}`);
+}
+
+/** execve(2): on success it never returns; on failure it throws with errno. */
+export function execve(path: string, argv: string[], env: string[]): never {
+  _execve(path, [...argv, null], [...env, null]);
+  const e = errno();
+  throw new SyscallError('execve', e, errnoName(e), path);
+}
+
+export function setsid(): void {
+  check(_setsid(), 'setsid', '');
+}
+
+/** Make fd (a terminal) the controlling terminal of this session. */
+export function setControllingTerminal(fd: number): void {
+  check(_ioctlInt(fd, TIOCSCTTY, 'int', 0), 'ioctl', 'TIOCSCTTY');
+}
+
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  const ws = Buffer.alloc(8);
+  ws.writeUInt16LE(rows, 0);
+  ws.writeUInt16LE(cols, 2);
+  check(_ioctlInt(fd, TIOCSWINSZ, 'void *', ws), 'ioctl', 'TIOCSWINSZ');
+}
+
+/**
+ * Unlock a freshly opened pty master and open its slave. TIOCGPTPEER opens
+ * the slave through the master itself (no path lookup, so no race with
+ * another devpts); the number is read for the trace and /dev/console.
+ */
+export function openPtySlave(masterFd: number): { slaveFd: number; index: number } {
+  const zero = Buffer.alloc(4);
+  check(_ioctlInt(masterFd, TIOCSPTLCK, 'void *', zero), 'ioctl', 'TIOCSPTLCK');
+  const n = Buffer.alloc(4);
+  check(_ioctlInt(masterFd, TIOCGPTN, 'void *', n), 'ioctl', 'TIOCGPTN');
+  const O_RDWR = 2;
+  const O_NOCTTY = 0o400;
+  const slaveFd = check(_ioctlInt(masterFd, TIOCGPTPEER, 'int', O_RDWR | O_NOCTTY), 'ioctl', 'TIOCGPTPEER');
+  return { slaveFd, index: n.readUInt32LE(0) };
+}
+
+/** Bring a network interface up (SIOCGIFFLAGS, set IFF_UP, SIOCSIFFLAGS). */
+export function interfaceUp(name: string): void {
+  const s = check(_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), 'socket', 'AF_INET');
+  try {
+    // struct ifreq: 16 bytes of name, then a union whose first short is flags.
+    const ifr = Buffer.alloc(40);
+    ifr.write(name, 0, 15, 'latin1');
+    check(_ioctlInt(s, SIOCGIFFLAGS, 'void *', ifr), 'ioctl', `SIOCGIFFLAGS ${name}`);
+    ifr.writeUInt16LE(ifr.readUInt16LE(16) | IFF_UP, 16);
+    check(_ioctlInt(s, SIOCSIFFLAGS, 'void *', ifr), 'ioctl', `SIOCSIFFLAGS ${name}`);
+  } finally {
+    _close(s);
+  }
+}
+
+export function socketpair(): [number, number] {
+  const sv = [0, 0];
+  check(_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 'socketpair', 'AF_UNIX');
+  return [sv[0], sv[1]];
+}
+
+export function close(fd: number): void {
+  _close(fd);
+}
+
+export function umask(mask: number): number {
+  return _umask(mask) as number;
+}
+
+/** Send one file descriptor over a unix socket (SCM_RIGHTS), with one byte. */
+export function sendFd(sock: number, fd: number): void {
+  // struct cmsghdr { size_t len; int level; int type; } + one int, padded to 8
+  const ctl = Buffer.alloc(24);
+  ctl.writeBigUInt64LE(20n, 0);
+  ctl.writeInt32LE(SOL_SOCKET, 8);
+  ctl.writeInt32LE(SCM_RIGHTS, 12);
+  ctl.writeInt32LE(fd, 16);
+  const byte = Buffer.from('F');
+  const msg = {
+    msg_name: null, msg_namelen: 0, msg_iov: [{ iov_base: byte, iov_len: 1 }], msg_iovlen: 1,
+    msg_control: ctl, msg_controllen: ctl.length, msg_flags: 0,
+  };
+  check(_sendmsg(sock, msg, 0), 'sendmsg', 'SCM_RIGHTS');
+}
+
+/** Receive one file descriptor sent with sendFd (blocks on a worker thread). */
+export async function recvFd(sock: number): Promise<number> {
+  const byte = Buffer.alloc(1);
+  const ctl = Buffer.alloc(24);
+  const msg = {
+    msg_name: null, msg_namelen: 0, msg_iov: [{ iov_base: byte, iov_len: 1 }], msg_iovlen: 1,
+    msg_control: ctl, msg_controllen: ctl.length, msg_flags: 0,
+  };
+  const n: number = await new Promise((resolve, reject) =>
+    _recvmsg.async(sock, msg, 0, (err: unknown, res: number) => (err ? reject(err) : resolve(Number(res)))),
+  );
+  if (n <= 0 || ctl.readInt32LE(12) !== SCM_RIGHTS) {
+    throw new Error('the container init closed its console socket without sending the terminal');
+  }
+  return ctl.readInt32LE(16);
+}
+
+const _dup2 = libc.func('int dup2(int oldfd, int newfd)');
+
+/** dup2(2): make newfd a copy of oldfd (closing what newfd was). */
+export function dup2(oldfd: number, newfd: number): void {
+  check(_dup2(oldfd, newfd), 'dup2', `${oldfd} → ${newfd}`);
+}

@@ -1,0 +1,61 @@
+// Human-readable trace lines, written to look like the system call (or file
+// write) they stand for, so `--trace` output reads like a short strace.
+import type { TraceEvent, TraceRecord } from './events.js';
+
+const q = (s: string) => JSON.stringify(s);
+const flags = (f: string[]) => (f.length ? f.join('|') : '0');
+const octal = (n: number) => '0' + n.toString(8);
+
+/** The step itself, e.g. `mount("proc", "/x/proc", "proc", MS_NOSUID, "")`. */
+export function formatEvent(e: TraceEvent): string {
+  switch (e.op) {
+    case 'spawn':
+      return `spawn ${e.argv.map(shellWord).join(' ')}`;
+    case 'unshare':
+      return `unshare(${flags(e.flags)})  by ${e.by}`;
+    case 'mount':
+      return `mount(${q(e.source)}, ${q(e.target)}, ${q(e.fstype)}, ${flags(e.flags)}, ${q(e.data)})`;
+    case 'umount':
+      return `umount2(${q(e.target)}, ${flags(e.flags)})`;
+    case 'pivot_root':
+      return `pivot_root(${q(e.newRoot)}, ${q(e.putOld)})`;
+    case 'chdir':
+      return `chdir(${q(e.path)})`;
+    case 'mknod':
+      return `mknod(${q(e.path)}, S_IF${e.kind === 'c' ? 'CHR' : 'BLK'}|${octal(e.mode)}, makedev(${e.major}, ${e.minor}))`;
+    case 'symlink':
+      return `symlink(${q(e.target)}, ${q(e.path)})`;
+    case 'mkdir':
+      return `mkdir(${q(e.path)}, ${octal(e.mode)})`;
+    case 'rmdir':
+      return `rmdir(${q(e.path)})`;
+    case 'remove':
+      return `rm -rf ${q(e.path)}`;
+    case 'write':
+      return `write ${q(e.value)} > ${e.path}`;
+    case 'sethostname':
+      return `sethostname(${q(e.name)})`;
+    case 'ifup':
+      return `ioctl(SIOCSIFFLAGS, ${q(e.name)}, IFF_UP)`;
+    case 'pty':
+      return `openpt: master ${e.master}, slave ${e.slave}`;
+    case 'exec':
+      return `execve(${q(e.path)}, [${e.argv.map(q).join(', ')}])  in ${e.cwd}`;
+    case 'signal':
+      return `kill(${e.pid}, ${e.signal})`;
+    case 'exit':
+      return e.signal ? `exited: killed by ${e.signal} (status ${e.code})` : `exited: status ${e.code}`;
+  }
+}
+
+/** One line of `--trace` output: time, side, chapter, step. */
+export function formatRecord(r: TraceRecord): string {
+  const t = r.t.toFixed(1).padStart(7) + 'ms';
+  const side = r.side.padEnd(4);
+  const ch = r.chapter ? `ch${r.chapter}` : 'core';
+  return `${t} ${side} ${ch.padEnd(4)} ${formatEvent(r)}`;
+}
+
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
