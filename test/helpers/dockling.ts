@@ -1,0 +1,76 @@
+// Running the real dockling from tests: the compiled CLI (bin/dockling.js),
+// as root, against a state root of the test's own, with the chapter chosen
+// by the test runner (DOCKLING_CHAPTER), so the same test file checks the
+// runtime at chapter N (must pass) and at N-1 (must fail).
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(REPO, 'bin/dockling.js');
+
+export interface Result {
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A state root for one test file; removed by `dispose`. */
+export function tempRoot(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `dockling-test-${label}-`));
+}
+
+function env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  // The CLI's own start-up is not what these tests measure.
+  delete e.NODE_EXTRA_CA_CERTS;
+  // c8 sets this for coverage; keep it so the CLI is covered too.
+  return e;
+}
+
+/** Run `dockling --root ROOT ARGS…` and collect its output. */
+export function dockling(root: string, args: string[], opts: SpawnSyncOptions & { env?: NodeJS.ProcessEnv } = {}): Result {
+  const r = spawnSync(process.execPath, [BIN, '--root', root, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    ...opts,
+    env: env(opts.env),
+  });
+  if (r.error) throw r.error;
+  return { code: r.status ?? 128 + (os.constants.signals[r.signal!] ?? 0), signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Start dockling in the background (for signals, and reading while it runs). */
+export function docklingAsync(root: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}) {
+  const child = spawn(process.execPath, [BIN, '--root', root, ...args], {
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
+    env: env(opts.env),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<Result>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? 128 + (os.constants.signals[signal!] ?? 0), signal, stdout, stderr })),
+  );
+  return { child, done, output: () => stdout, errors: () => stderr };
+}
+
+/** Wait until cond() holds, polling; throws after timeoutMs. */
+export async function until(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Is this test run allowed to skip root-only tests? Never in CI. */
+export function rootOrSkip(): string | false {
+  if (process.getuid?.() === 0) return false;
+  if (process.env.CI) throw new Error('integration tests need root, and CI must run them: run as root');
+  return 'needs root';
+}
