@@ -97,7 +97,7 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
   }
 }
 
-/** Load a chapter's steps by number (chapters/NN-*/demo.js). */
+// Load a chapter's steps by number, from chapters/NN-topic/demo.ts.
 export async function loadSteps(chapter: number): Promise<{ dir: string; steps: DemoStep[] }> {
   const root = path.dirname(fileURLToPath(import.meta.url));
   const dir = fs.readdirSync(root).find((d) => d.startsWith(String(chapter).padStart(2, '0') + '-'));
