@@ -2,8 +2,9 @@
 // keeps the layers with chapter <= N.
 import type { Layer } from '../core/layer.js';
 import { namespacesLayer } from '../process/layer.js';
+import { cgroupsLayer } from '../cgroups/layer.js';
 
-export const ALL_LAYERS: Layer[] = [namespacesLayer];
+export const ALL_LAYERS: Layer[] = [namespacesLayer, cgroupsLayer];
 
 export const LATEST_CHAPTER = Math.max(...ALL_LAYERS.map((l) => l.chapter));
 

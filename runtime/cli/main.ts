@@ -20,9 +20,25 @@ const GLOBAL_FLAGS: FlagSpec[] = [
 ];
 const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', usage: 'Print usage' };
 
+// Commands of the book itself rather than of a chapter's layer.
+const walkthroughCommand: Command = {
+  name: 'walkthrough',
+  summary: "Walk through a chapter's demo steps in the terminal (Ink)",
+  usage: 'walkthrough [CHAPTER]',
+  flags: [],
+  async run(inv) {
+    const n = inv.args[0] === undefined ? inv.chapter : Number(inv.args[0]);
+    if (!Number.isInteger(n) || n < 1 || n > LATEST_CHAPTER) throw new RunError(1, `no walkthrough for chapter "${inv.args[0]}": choose 1..${LATEST_CHAPTER}`);
+    // Ink and React load only here, never on the run path.
+    const { walkthrough } = await import('../tui/walkthrough.js');
+    return walkthrough(n, inv.stateRoot);
+  },
+};
+const BOOK_LAYER: Layer = { chapter: 0, name: 'book', runFlags: [], commands: [walkthroughCommand], stages: {} };
+
 function commandsOf(layers: Layer[]): Map<string, { cmd: Command; layer: Layer }> {
   const m = new Map<string, { cmd: Command; layer: Layer }>();
-  for (const layer of layers) for (const cmd of layer.commands) m.set(cmd.name, { cmd, layer });
+  for (const layer of [...layers, BOOK_LAYER]) for (const cmd of layer.commands) m.set(cmd.name, { cmd, layer });
   return m;
 }
 
@@ -44,7 +60,7 @@ function usage(layers: Layer[], chapter: number): string {
     flagHelp(GLOBAL_FLAGS),
     '',
     'Commands:',
-    ...cmds.map(({ cmd, layer }) => `  ${cmd.name.padEnd(w)}   ${cmd.summary} (chapter ${layer.chapter})`),
+    ...cmds.map(({ cmd, layer }) => `  ${cmd.name.padEnd(w)}   ${cmd.summary}${layer.chapter ? ` (chapter ${layer.chapter})` : ''}`),
     '',
     "Run 'dockling COMMAND --help' for more information on a command.",
     '',

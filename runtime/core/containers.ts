@@ -33,6 +33,10 @@ export interface ContainerConfig {
   Chapter: number;
   /** the process that watches the container and records its exit (the CLI, until chapter 5) */
   MonitorPid: number;
+  /** the container's cgroup directories, by controller (chapter 2) */
+  CgroupPaths?: Record<string, string>;
+  /** the limits it was given, in Docker's HostConfig names (chapter 2) */
+  HostConfig?: Record<string, unknown>;
 }
 
 export interface ContainerRecord {
@@ -114,4 +118,25 @@ export function updateConfig(rec: ContainerRecord, change: (c: ContainerConfig) 
   if (!c) return;
   change(c);
   writeFileAtomic(path.join(rec.dir, 'config.v2.json'), JSON.stringify(c));
+}
+
+export class NoSuchContainerError extends Error {}
+
+/**
+ * Find a container by name, full ID or unique ID prefix, as Docker does:
+ * an exact name or ID wins; a prefix must match exactly one container.
+ */
+export function resolveContainer(root: string, ref: string): ContainerConfig {
+  const all = listContainers(root);
+  const exact = all.find((c) => c.ID === ref || c.Name === '/' + ref.replace(/^\//, ''));
+  if (exact) return exact;
+  const byPrefix = /^[0-9a-f]+$/.test(ref) ? all.filter((c) => c.ID.startsWith(ref)) : [];
+  if (byPrefix.length === 1) return byPrefix[0];
+  if (byPrefix.length > 1) throw new NoSuchContainerError(`Multiple IDs found with provided prefix: ${ref}`);
+  throw new NoSuchContainerError(`No such container: ${ref}`);
+}
+
+/** Running means: marked running, and its PID 1 is still there. */
+export function isRunning(c: ContainerConfig): boolean {
+  return c.State.Running && alive(c.State.Pid);
 }

@@ -169,7 +169,9 @@ function openTerminal(rootfs: string): number {
   fs.closeSync(master);
   // /dev/console is the pty too, as in Docker: programs that write to the
   // console (init systems, kernels of old habits) write to the user.
-  doMount(path.join(rootfs, `dev/pts/${index}`), secureJoin(rootfs, '/dev/console'), '', MS.BIND, '');
+  const console = secureJoin(rootfs, '/dev/console');
+  fs.closeSync(fs.openSync(console, 'a', 0o600)); // the mount point
+  doMount(path.join(rootfs, `dev/pts/${index}`), console, '', MS.BIND, '');
   return slaveFd;
 }
 // #endregion terminal

@@ -5,8 +5,8 @@
 // fork() without exec(); a mount namespace made by one thread of a
 // multithreaded process would leave its other threads (libuv's pool) behind.
 // So, like runc (whose nsexec is C for the same reason in Go), we make the
-// namespaces around a fresh process: util-linux unshare(1) creates them,
-// forks, and execs a new Node running init.js inside them.
+// namespaces around a fresh process: the small C helper nsexec (nsexec.c)
+// creates them, forks, and execs a new Node running init.js inside them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,16 +19,18 @@ import { decodeRecord } from '../trace/events.js';
 import { trace } from '../trace/trace.js';
 
 const INIT_JS = fileURLToPath(new URL('./init.js', import.meta.url));
+export const NSEXEC = fileURLToPath(new URL('./nsexec', import.meta.url));
 
 // #region unshare-flags
-// unshare(1)'s flag for each namespace. The cgroup namespace is left to the
-// init (see init.ts): it must be made after the init has joined its cgroup.
+// nsexec's letter for each namespace, and the clone flag it stands for. The
+// cgroup namespace is left to the init (see init.ts): it must be made after
+// the init has joined its cgroup.
 const UNSHARE_FLAG: Partial<Record<NamespaceName, [string, string]>> = {
-  pid: ['--pid', 'CLONE_NEWPID'],
-  mount: ['--mount', 'CLONE_NEWNS'],
-  uts: ['--uts', 'CLONE_NEWUTS'],
-  ipc: ['--ipc', 'CLONE_NEWIPC'],
-  network: ['--net', 'CLONE_NEWNET'],
+  pid: ['p', 'CLONE_NEWPID'],
+  mount: ['m', 'CLONE_NEWNS'],
+  uts: ['u', 'CLONE_NEWUTS'],
+  ipc: ['i', 'CLONE_NEWIPC'],
+  network: ['n', 'CLONE_NEWNET'],
 };
 // #endregion unshare-flags
 
@@ -50,11 +52,8 @@ export interface LaunchedInit extends InitHandle {
 
 export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   const flags = opts.namespaces.map((n) => UNSHARE_FLAG[n]).filter((f) => f !== undefined);
-  // --fork: the PID namespace takes effect for children only, so unshare
-  // must fork for the init to be PID 1 in it. --propagation unchanged: the
-  // init makes the mounts private itself, where the trace can show it.
-  const argv = ['unshare', '--fork', ...flags.map((f) => f[0]), '--propagation', 'unchanged', '--', process.execPath, INIT_JS];
-  trace.emit(1, { op: 'unshare', flags: flags.map((f) => f[1]), by: 'unshare(1)' });
+  const argv = [NSEXEC, flags.map((f) => f[0]).join(''), process.execPath, INIT_JS];
+  trace.emit(1, { op: 'unshare', flags: flags.map((f) => f[1]), by: 'nsexec' });
   trace.emit(1, { op: 'spawn', argv });
 
   // With -t, a socketpair for the console (SCM_RIGHTS needs a unix socket,
@@ -70,6 +69,9 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
     // The init needs no environment; NODE_OPTIONS or NODE_EXTRA_CA_CERTS
     // from the caller would only slow its start (the latter by ~40 ms).
     env: {},
+    // A session of its own: ^C typed at the terminal reaches only the CLI,
+    // which passes it on once (as Docker's CLI does), not the container too.
+    detached: true,
   });
   if (consolePair) libc!.close(consolePair[1]);
 
@@ -101,7 +103,7 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
 
   const hello = new Promise<number>((resolve) => (onHello = resolve));
   child.on('error', (e) => {
-    failure = { code: 125, message: `cannot start unshare(1): ${e.message} (install util-linux)` };
+    failure = { code: 125, message: `cannot start ${NSEXEC}: ${e.message} (run \`npm run build\`)` };
   });
   const pid = await Promise.race([hello, failed()]);
 
@@ -134,14 +136,12 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   return handle;
 }
 
-/** Is util-linux's unshare(1) there? (checked once, before the first run) */
-export function haveUnshare(): boolean {
-  return (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => {
-    try {
-      fs.accessSync(`${d}/unshare`, fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+/** Is the nsexec helper built? (`npm run build` compiles nsexec.c) */
+export function haveNsexec(): boolean {
+  try {
+    fs.accessSync(NSEXEC, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
 import { DEFAULT_DEVICES, DEFAULT_MOUNTS, DEFAULT_PATH, DEFAULT_SYMLINKS, MASKED_PATHS, READONLY_PATHS, hostsFile, resolvConf } from './defaults.js';
 import { EnvError, mergeEnv, parseEnvEntry, parseEnvFile } from './env.js';
-import { haveUnshare, launchInit, type LaunchedInit } from './launch.js';
+import { haveNsexec, launchInit, NSEXEC, type LaunchedInit } from './launch.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 import { runCommand, rootfsCommand } from './commands.js';
 
@@ -93,7 +93,7 @@ function containerEnv(ctx: RunContext, hostname: string): string[] {
 
 function prepare(ctx: RunContext): void {
   if (process.getuid?.() !== 0) throw new RunError(125, 'dockling must run as root to create namespaces (try: sudo dockling …)');
-  if (!haveUnshare()) throw new RunError(125, 'unshare(1) not found: install util-linux (apt-get install util-linux)');
+  if (!haveNsexec()) throw new RunError(125, `${NSEXEC} is missing: build dockling with \`npm run build\` (it needs a C compiler: apt-get install gcc)`);
   const cwd = (ctx.flags.get('workdir') as string | undefined) ?? '/';
   if (!cwd.startsWith('/')) throw new RunError(125, `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
   const wantedName = ctx.flags.get('name') as string | undefined;

@@ -1,0 +1,127 @@
+// `top` and `stats`: what a container's cgroup says about it.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Command } from '../core/layer.js';
+import { RunError } from '../core/pipeline.js';
+import { isRunning, listContainers, resolveContainer, type ContainerConfig } from '../core/containers.js';
+import { shortId } from '../core/ids.js';
+import { detectDriver } from './detect.js';
+import { bytesSize, decimalSize } from './units.js';
+import type { CgroupStats } from './driver.js';
+
+function runningContainer(root: string, ref: string): ContainerConfig {
+  let c: ContainerConfig;
+  try {
+    c = resolveContainer(root, ref);
+  } catch (e) {
+    throw new RunError(1, `Error response from daemon: ${(e as Error).message}`);
+  }
+  if (!isRunning(c) || !c.CgroupPaths) throw new RunError(1, `Error response from daemon: Container ${c.ID} is not running`);
+  return c;
+}
+
+export const topCommand: Command = {
+  name: 'top',
+  summary: 'Display the running processes of a container',
+  usage: 'top CONTAINER [ps OPTIONS]',
+  flags: [],
+  stopAtFirstArg: true,
+  minArgs: 1,
+  async run(inv) {
+    const [ref, ...psArgs] = inv.args;
+    const c = runningContainer(inv.stateRoot, ref);
+    // The cgroup knows exactly which processes are the container's; ps on
+    // the host describes them (Docker does the same, with `ps -ef` by default).
+    const pids = new Set(detectDriver().open(c.CgroupPaths!).pids());
+    let out: string;
+    try {
+      out = execFileSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
+    } catch (e) {
+      throw new RunError(1, `Error response from daemon: ps: ${(e as Error).message}`);
+    }
+    const [header, ...rows] = out.trimEnd().split('\n');
+    const col = header.trim().split(/\s+/).indexOf('PID');
+    if (col < 0) throw new RunError(1, 'Error response from daemon: Couldn\'t find PID field in ps output');
+    const mine = rows.filter((r) => pids.has(Number(r.trim().split(/\s+/)[col])));
+    process.stdout.write([header, ...mine].join('\n') + '\n');
+    return 0;
+  },
+};
+
+interface Sample {
+  c: ContainerConfig;
+  s: CgroupStats;
+  at: bigint;
+  net: [number, number];
+}
+
+/** Bytes received and sent by the container's interfaces (its netns's /proc/net/dev). */
+function netIO(pid: number): [number, number] {
+  let rx = 0;
+  let tx = 0;
+  try {
+    for (const line of fs.readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').slice(2)) {
+      const [name, rest] = line.split(':');
+      if (!rest || name.trim() === 'lo') continue;
+      const f = rest.trim().split(/\s+/).map(Number);
+      rx += f[0];
+      tx += f[8];
+    }
+  } catch {
+    /* gone */
+  }
+  return [rx, tx];
+}
+
+function sample(cs: ContainerConfig[]): Sample[] {
+  const driver = detectDriver();
+  return cs.map((c) => ({ c, s: driver.open(c.CgroupPaths!).stats(), at: process.hrtime.bigint(), net: netIO(c.State.Pid) }));
+}
+
+const pct = (x: number) => `${x.toFixed(2)}%`;
+
+function table(prev: Sample[], now: Sample[]): string {
+  const rows = now.map((n) => {
+    const p = prev.find((x) => x.c.ID === n.c.ID);
+    // CPU % as docker stats shows it: CPU time used over wall time elapsed,
+    // where 100% is one whole CPU.
+    const cpu = p ? ((n.s.cpuNs - p.s.cpuNs) / Number(n.at - p.at)) * 100 : 0;
+    const limit = n.s.memoryLimit ?? os.totalmem();
+    return [
+      shortId(n.c.ID), n.c.Name.slice(1), pct(Math.max(0, cpu)),
+      `${bytesSize(n.s.memoryUsage)} / ${bytesSize(limit)}`, pct((n.s.memoryUsage / limit) * 100),
+      `${decimalSize(n.net[0])} / ${decimalSize(n.net[1])}`, `${decimalSize(n.s.blkioRead)} / ${decimalSize(n.s.blkioWrite)}`,
+      String(n.s.pids),
+    ];
+  });
+  const head = ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [head, ...rows].map((r) => r.map((x, i) => (i === r.length - 1 ? x : x.padEnd(widths[i]))).join('   ')).join('\n') + '\n';
+}
+
+export const statsCommand: Command = {
+  name: 'stats',
+  summary: "Display a live stream of container(s) resource usage statistics",
+  usage: 'stats [OPTIONS] [CONTAINER...]',
+  flags: [{ name: 'no-stream', kind: 'bool', usage: 'Disable streaming stats and only pull the first result' }],
+  async run(inv) {
+    const pick = (): ContainerConfig[] =>
+      inv.args.length ? inv.args.map((r) => runningContainer(inv.stateRoot, r)) : listContainers(inv.stateRoot).filter((c) => isRunning(c) && c.CgroupPaths);
+    const noStream = Boolean(inv.flags.get('no-stream'));
+    let prev = sample(pick());
+    // CPU % needs two readings; Docker's --no-stream also waits for a second one.
+    await new Promise((r) => setTimeout(r, noStream ? 500 : 1000));
+    for (;;) {
+      const now = sample(pick());
+      if (noStream) {
+        process.stdout.write(table(prev, now));
+        return 0;
+      }
+      // Clear the screen and home the cursor, then redraw, like docker stats.
+      process.stdout.write('\x1b[2J\x1b[H' + table(prev, now));
+      prev = now;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  },
+};

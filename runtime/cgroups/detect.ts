@@ -1,0 +1,28 @@
+// Which cgroup driver this host needs. A "unified" host mounts cgroup2 at
+// /sys/fs/cgroup itself. A "hybrid" host (this project's CI machine) mounts
+// the v1 hierarchies there and a cgroup2 tree at /sys/fs/cgroup/unified that
+// holds no usable controllers: the limits live in v1, so it gets v1.
+import fs from 'node:fs';
+import { V1Driver, v1Hierarchies } from './v1.js';
+import { V2Driver } from './v2.js';
+import type { CgroupDriver } from './driver.js';
+
+export type CgroupMode = 'v1' | 'hybrid' | 'v2' | 'none';
+
+export function cgroupMode(mountinfo: string): CgroupMode {
+  const mounts = mountinfo.split('\n').map((l) => {
+    const [pre, post] = l.split(' - ');
+    return { at: pre?.split(' ')[4], fstype: post?.split(' ')[0] };
+  });
+  if (mounts.some((m) => m.at === '/sys/fs/cgroup' && m.fstype === 'cgroup2')) return 'v2';
+  if (v1Hierarchies(mountinfo).length === 0) return 'none';
+  return mounts.some((m) => m.fstype === 'cgroup2') ? 'hybrid' : 'v1';
+}
+
+export function detectDriver(): CgroupDriver {
+  const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  const mode = cgroupMode(mountinfo);
+  if (mode === 'v2') return new V2Driver();
+  if (mode === 'none') throw new Error('no cgroup hierarchy is mounted at /sys/fs/cgroup: mount cgroup2 there (mount -t cgroup2 none /sys/fs/cgroup)');
+  return new V1Driver(mountinfo);
+}

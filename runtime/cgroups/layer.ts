@@ -1,0 +1,111 @@
+// Chapter 2's layer: cgroups. It adds the resource flags of `run`, puts every
+// container in a cgroup of its own (limits or not: `top` and `stats` read
+// it), shows that cgroup to the container at /sys/fs/cgroup, reports OOM
+// kills, and removes the cgroup when the container is gone.
+import type { Layer, RunContext } from '../core/layer.js';
+import type { FlagSpec } from '../cli/flags.js';
+import { RunError } from '../core/pipeline.js';
+import { updateConfig } from '../core/containers.js';
+import { detectDriver } from './detect.js';
+import { limitsFromFlags, type Limits } from './limits.js';
+import type { CgroupDriver, ContainerCgroup } from './driver.js';
+import { bytesSize } from './units.js';
+import { topCommand, statsCommand } from './commands.js';
+
+const RUN_FLAGS: FlagSpec[] = [
+  { name: 'memory', short: 'm', kind: 'string', valueName: 'bytes', usage: 'Memory limit' },
+  { name: 'memory-swap', kind: 'string', valueName: 'bytes', usage: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { name: 'memory-reservation', kind: 'string', valueName: 'bytes', usage: 'Memory soft limit' },
+  { name: 'cpus', kind: 'string', valueName: 'decimal', usage: 'Number of CPUs' },
+  { name: 'cpu-shares', short: 'c', kind: 'int', usage: 'CPU shares (relative weight)' },
+  { name: 'cpu-period', kind: 'int', usage: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  { name: 'cpu-quota', kind: 'int', usage: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  { name: 'cpuset-cpus', kind: 'string', valueName: 'string', usage: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { name: 'pids-limit', kind: 'int', usage: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'cgroup-parent', kind: 'string', valueName: 'string', usage: 'Optional parent cgroup for the container' },
+];
+
+interface CgroupState {
+  driver: CgroupDriver;
+  limits: Limits;
+  cgroup?: ContainerCgroup;
+}
+const KEY = 'cgroups';
+const stateOf = (ctx: RunContext) => ctx.layerState.get(KEY) as CgroupState | undefined;
+
+function prepare(ctx: RunContext): void {
+  const limits = limitsFromFlags(ctx.flags);
+  let driver: CgroupDriver;
+  try {
+    driver = detectDriver();
+  } catch (e) {
+    throw new RunError(125, (e as Error).message);
+  }
+  ctx.layerState.set(KEY, { driver, limits } satisfies CgroupState);
+  // The container sees its own cgroup at /sys/fs/cgroup, read-only.
+  ctx.spec.mounts.push(...driver.mounts());
+  if (driver.version === 1) ctx.spec.readonlyPaths = [...ctx.spec.readonlyPaths, '/sys/fs/cgroup'];
+  updateConfig(ctx.container, (c) => {
+    c.HostConfig = {
+      Memory: limits.memory ?? 0, MemorySwap: limits.memorySwap ?? 0, MemoryReservation: limits.memoryReservation ?? 0,
+      CpuShares: limits.cpuShares ?? 0, CpuPeriod: limits.cpuPeriod ?? 0, CpuQuota: limits.cpuQuota ?? 0,
+      CpusetCpus: limits.cpusetCpus ?? '', PidsLimit: limits.pidsLimit ?? null, CgroupParent: ctx.flags.get('cgroup-parent') ?? '',
+    };
+  });
+}
+
+// #region limit-stage
+/**
+ * The init exists (paused, waiting for its spec), so its PID is known: make
+ * the cgroup, write the limits, then move the init in. Everything the init
+ * then starts, the user's command included, is born inside the cgroup: no
+ * process of the container ever runs outside its limits.
+ */
+function limit(ctx: RunContext): void {
+  const st = stateOf(ctx)!;
+  const parent = ctx.flags.get('cgroup-parent') as string | undefined;
+  try {
+    st.cgroup = st.driver.create(`dockling-${ctx.container.id}`, parent);
+    updateConfig(ctx.container, (c) => (c.CgroupPaths = st.cgroup!.paths));
+    st.cgroup.apply(st.limits);
+    st.cgroup.join(ctx.init!.pid);
+  } catch (e) {
+    throw new RunError(125, (e as Error).message);
+  }
+}
+// #endregion limit-stage
+
+/** After the command exited: was it the OOM killer? */
+function wait(ctx: RunContext): void {
+  const cg = stateOf(ctx)?.cgroup;
+  if (!cg) return;
+  const s = cg.stats();
+  if (s.oomKills > 0) {
+    const limitText = s.memoryLimit ? ` (memory limit ${bytesSize(s.memoryLimit)})` : '';
+    process.stderr.write(`dockling: the container was OOM-killed: the kernel's OOM killer ended ${s.oomKills} process${s.oomKills > 1 ? 'es' : ''}${limitText}\n`);
+    updateConfig(ctx.container, (c) => ((c.State as unknown as Record<string, unknown>).OOMKilled = true));
+  }
+}
+
+async function cleanup(ctx: RunContext): Promise<void> {
+  const cg = stateOf(ctx)?.cgroup;
+  if (!cg) return;
+  // Normally empty by now (PID 1's exit took the whole PID namespace with
+  // it). If a stage failed, end what is left before removing the cgroup.
+  for (const pid of cg.pids()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  cg.destroy();
+}
+
+export const cgroupsLayer: Layer = {
+  chapter: 2,
+  name: 'cgroups',
+  runFlags: RUN_FLAGS,
+  commands: [topCommand, statsCommand],
+  stages: { prepare, limit, wait, cleanup },
+};

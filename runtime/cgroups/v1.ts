@@ -1,0 +1,178 @@
+// cgroup v1: one hierarchy per controller, each mounted at
+// /sys/fs/cgroup/<controller>. The container's cgroup is a directory with the
+// same relative path in each hierarchy, and joining it means writing the PID
+// into cgroup.procs in every one of them.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { MountSpec } from '../core/spec.js';
+import type { Limits } from './limits.js';
+import {
+  makeCgroupDirs, parseProcCgroup, readCgroupFile, readKeyed, removeCgroupDir, writeCgroupFile,
+  type CgroupDriver, type CgroupStats, type ContainerCgroup,
+} from './driver.js';
+
+/** The controllers dockling puts a container under. */
+export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio'] as const;
+
+interface Hierarchy {
+  /** where it is mounted, e.g. /sys/fs/cgroup/memory */
+  mountPoint: string;
+  /** its controllers as mounted together, e.g. ["cpu", "cpuacct"] */
+  controllers: string[];
+}
+
+/** The v1 hierarchies mounted on this host, from mountinfo. */
+export function v1Hierarchies(mountinfo: string): Hierarchy[] {
+  const out: Hierarchy[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (!post) continue;
+    const [fstype, , superOptions] = post.split(' ');
+    if (fstype !== 'cgroup') continue;
+    const controllers = superOptions.split(',').filter((o) => (V1_CONTROLLERS as readonly string[]).includes(o));
+    if (controllers.length) out.push({ mountPoint: pre.split(' ')[4], controllers });
+  }
+  return out;
+}
+
+// Sentinel the kernel reports for "no limit" (PAGE_COUNTER_MAX × page size).
+const UNLIMITED = 2 ** 62;
+
+class V1Cgroup implements ContainerCgroup {
+  constructor(public paths: Record<string, string>, private made: string[] = []) {}
+
+  private dirs(): string[] {
+    return [...new Set(Object.values(this.paths))];
+  }
+
+  apply(l: Limits): void {
+    const p = this.paths;
+    if (p.cpuset) {
+      // A new v1 cpuset has no CPUs and no memory nodes, and no process can
+      // join it until both are set: copy them down from the parent, from the
+      // highest new directory to ours.
+      const empty: string[] = [];
+      for (let d = p.cpuset; !readCgroupFile(path.join(d, 'cpuset.cpus')); d = path.dirname(d)) empty.unshift(d);
+      for (const d of empty) {
+        for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+          writeCgroupFile(path.join(d, f), readCgroupFile(path.join(path.dirname(d), f)) ?? '');
+        }
+      }
+      if (l.cpusetCpus !== undefined) writeCgroupFile(path.join(p.cpuset, 'cpuset.cpus'), l.cpusetCpus);
+    }
+    if (p.memory) {
+      if (l.memory !== undefined) writeCgroupFile(path.join(p.memory, 'memory.limit_in_bytes'), String(l.memory));
+      // memory.memsw.* exists only when the kernel accounts swap; it limits
+      // memory + swap together and may never be below memory.limit_in_bytes.
+      const memsw = path.join(p.memory, 'memory.memsw.limit_in_bytes');
+      if (l.memorySwap !== undefined && fs.existsSync(memsw)) writeCgroupFile(memsw, String(l.memorySwap));
+      if (l.memoryReservation !== undefined) writeCgroupFile(path.join(p.memory, 'memory.soft_limit_in_bytes'), String(l.memoryReservation));
+    }
+    if (p.cpu) {
+      if (l.cpuShares) writeCgroupFile(path.join(p.cpu, 'cpu.shares'), String(l.cpuShares));
+      if (l.cpuPeriod !== undefined) writeCgroupFile(path.join(p.cpu, 'cpu.cfs_period_us'), String(l.cpuPeriod));
+      if (l.cpuQuota !== undefined) writeCgroupFile(path.join(p.cpu, 'cpu.cfs_quota_us'), String(l.cpuQuota));
+    }
+    if (p.pids && l.pidsLimit !== undefined) {
+      writeCgroupFile(path.join(p.pids, 'pids.max'), l.pidsLimit > 0 ? String(l.pidsLimit) : 'max');
+    }
+  }
+
+  join(pid: number): void {
+    for (const d of this.dirs()) writeCgroupFile(path.join(d, 'cgroup.procs'), String(pid));
+  }
+
+  pids(): number[] {
+    const d = this.paths.pids ?? this.paths.memory ?? this.dirs()[0];
+    return (readCgroupFile(path.join(d, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number);
+  }
+
+  stats(): CgroupStats {
+    const p = this.paths;
+    const num = (f: string | undefined) => (f ? Number(readCgroupFile(f) ?? 0) : 0);
+    const mstat = p.memory ? readKeyed(path.join(p.memory, 'memory.stat')) : new Map<string, number>();
+    const usage = num(p.memory && path.join(p.memory, 'memory.usage_in_bytes'));
+    const limit = num(p.memory && path.join(p.memory, 'memory.limit_in_bytes'));
+    const pidsMax = p.pids ? readCgroupFile(path.join(p.pids, 'pids.max')) : null;
+    const oom = p.memory ? readKeyed(path.join(p.memory, 'memory.oom_control')) : new Map<string, number>();
+    let read = 0;
+    let write = 0;
+    if (p.blkio) {
+      for (const line of (readCgroupFile(path.join(p.blkio, 'blkio.throttle.io_service_bytes')) ?? '').split('\n')) {
+        const [, op, n] = line.split(' ');
+        if (op === 'Read') read += Number(n);
+        if (op === 'Write') write += Number(n);
+      }
+    }
+    return {
+      cpuNs: num(p.cpuacct && path.join(p.cpuacct, 'cpuacct.usage')),
+      memoryUsage: Math.max(0, usage - (mstat.get('total_inactive_file') ?? 0)),
+      memoryLimit: limit && limit < UNLIMITED ? limit : null,
+      pids: num(p.pids && path.join(p.pids, 'pids.current')),
+      pidsLimit: pidsMax && pidsMax !== 'max' ? Number(pidsMax) : null,
+      oomKills: oom.get('oom_kill') ?? 0,
+      blkioRead: read,
+      blkioWrite: write,
+    };
+  }
+
+  destroy(): void {
+    for (const d of this.dirs()) removeCgroupDir(d);
+    // Parents made for --cgroup-parent go too, unless another container is
+    // in them now (then rmdir fails, and that container removes them later).
+    for (const d of [...this.made].reverse()) {
+      if (this.dirs().includes(d)) continue;
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        /* in use */
+      }
+    }
+  }
+}
+
+export class V1Driver implements CgroupDriver {
+  version = 1 as const;
+  private hierarchies: Hierarchy[];
+  private self: Map<string, string>;
+
+  constructor(mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8'), procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8')) {
+    this.hierarchies = v1Hierarchies(mountinfo);
+    this.self = parseProcCgroup(procSelfCgroup);
+  }
+
+  // #region v1-create
+  create(name: string, parent: string | undefined): ContainerCgroup {
+    const paths: Record<string, string> = {};
+    const made: string[] = [];
+    for (const h of this.hierarchies) {
+      // Where the caller is in this hierarchy ("/process_api/…" or "/"):
+      // the container's cgroup goes under it, never at a root it does not own.
+      const callers = this.self.get(h.controllers.join(',')) ?? '/';
+      const base = parent === undefined ? callers : parent.startsWith('/') ? parent : path.join(callers, parent);
+      const dir = path.join(h.mountPoint, base, name);
+      made.push(...makeCgroupDirs(dir, h.mountPoint));
+      for (const c of h.controllers) paths[c] = dir;
+    }
+    return new V1Cgroup(paths, made);
+  }
+  // #endregion v1-create
+
+  open(paths: Record<string, string>): ContainerCgroup {
+    return new V1Cgroup(paths);
+  }
+
+  mounts(): MountSpec[] {
+    // A tmpfs to hold one mount per hierarchy. With the cgroup namespace,
+    // each shows the container's own cgroup as its root.
+    return [
+      { destination: '/sys/fs/cgroup', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'nodev', 'mode=755'] },
+      ...this.hierarchies.map((h) => ({
+        destination: path.join('/sys/fs/cgroup', path.basename(h.mountPoint)),
+        type: 'cgroup',
+        source: 'cgroup',
+        options: ['ro', 'nosuid', 'noexec', 'nodev', ...h.controllers],
+      })),
+    ];
+  }
+}
