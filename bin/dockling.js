@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `dockling` command: the compiled CLI (npm run build makes dist/).
-import { main } from '../dist/runtime/cli/main.js';
+// The `dockling` command: the compiled CLI (npm run build bundles it into dist/).
+import { main } from '../dist/main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { decodeRecord, type TraceRecord } from '../runtime/trace/events.js';
 
 export interface StepResult {
@@ -37,7 +37,14 @@ export function commandLine(step: DemoStep): string {
   return ['dockling', ...step.args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/dockling.js');
+/** The repository's root: the nearest directory above this file with a package.json. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json')) && dir !== '/') dir = path.dirname(dir);
+  return dir;
+}
+// This file runs from chapters/ (tsx) and from dist/ (the bundled CLI).
+const BIN = path.join(packageRoot(), 'bin/dockling.js');
 
 export interface RunOptions {
   stateRoot: string;
@@ -97,12 +104,17 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
   }
 }
 
-// Load a chapter's steps by number, from chapters/NN-topic/demo.ts.
+// Each chapter's steps, by number. The imports are spelled out so that the
+// bundler can see them (the walkthrough runs from the bundled CLI).
+const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> = {
+  1: ['01-namespaces', () => import('./01-namespaces/demo.js')],
+  2: ['02-cgroups', () => import('./02-cgroups/demo.js')],
+};
+
+/** Load a chapter's steps by number. */
 export async function loadSteps(chapter: number): Promise<{ dir: string; steps: DemoStep[] }> {
-  const root = path.dirname(fileURLToPath(import.meta.url));
-  const dir = fs.readdirSync(root).find((d) => d.startsWith(String(chapter).padStart(2, '0') + '-'));
-  if (!dir) throw new Error(`no chapter ${chapter} in ${root}`);
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const mod = (await import(pathToFileURL(path.join(root, dir, 'demo' + ext)).href)) as { steps: DemoStep[] };
-  return { dir, steps: mod.steps };
+  const entry = CHAPTERS[chapter];
+  if (!entry) throw new Error(`chapter ${chapter} has no demo steps yet`);
+  const [dir, load] = entry;
+  return { dir, steps: (await load()).steps };
 }

@@ -51,13 +51,18 @@ function runNodeTests(files: string[], env: NodeJS.ProcessEnv, echo: boolean): O
   const passedNames: string[] = [];
   let passed = 0;
   let failed = 0;
-  // Subtests are indented; count leaf tests and suites alike by their lines
-  // at the top level of each file ("    ok N - name" under "# Subtest: file").
+  // TAP prints a test's subtests (indented further) before the test's own
+  // line. So a line is a leaf test when the test line before it is not
+  // indented deeper; a deeper one before it means it closes a suite or a
+  // file. Leaves are what we count, at any depth.
+  let prevIndent = -1;
   for (const line of r.stdout.split('\n')) {
     const m = /^(\s*)(ok|not ok) \d+ - (.*?)(\s+# SKIP.*)?$/.exec(line);
     if (!m) continue;
-    // Lines for whole files (no indentation) summarise their tests: skip them.
-    if (m[1].length === 0) continue;
+    const indent = m[1].length;
+    const leaf = prevIndent <= indent;
+    prevIndent = indent;
+    if (!leaf) continue;
     if (m[2] === 'ok') {
       passed++;
       passedNames.push(m[3]);

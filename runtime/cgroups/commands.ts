@@ -81,6 +81,7 @@ function sample(cs: ContainerConfig[]): Sample[] {
 
 const pct = (x: number) => `${x.toFixed(2)}%`;
 
+// #region stats-table
 function table(prev: Sample[], now: Sample[]): string {
   const rows = now.map((n) => {
     const p = prev.find((x) => x.c.ID === n.c.ID);
@@ -99,6 +100,7 @@ function table(prev: Sample[], now: Sample[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [head, ...rows].map((r) => r.map((x, i) => (i === r.length - 1 ? x : x.padEnd(widths[i]))).join('   ')).join('\n') + '\n';
 }
+// #endregion stats-table
 
 export const statsCommand: Command = {
   name: 'stats',

@@ -9,6 +9,7 @@ import type { CgroupDriver } from './driver.js';
 
 export type CgroupMode = 'v1' | 'hybrid' | 'v2' | 'none';
 
+// #region cgroup-mode
 export function cgroupMode(mountinfo: string): CgroupMode {
   const mounts = mountinfo.split('\n').map((l) => {
     const [pre, post] = l.split(' - ');
@@ -18,6 +19,7 @@ export function cgroupMode(mountinfo: string): CgroupMode {
   if (v1Hierarchies(mountinfo).length === 0) return 'none';
   return mounts.some((m) => m.fstype === 'cgroup2') ? 'hybrid' : 'v1';
 }
+// #endregion cgroup-mode
 
 export function detectDriver(): CgroupDriver {
   const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');

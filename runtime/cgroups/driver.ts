@@ -53,6 +53,7 @@ export interface CgroupDriver {
 
 const CH = 2;
 
+// #region write-cgroup-file
 /** Write a value into a cgroup file: each write is a trace event, as it is what the kernel is told. */
 export function writeCgroupFile(file: string, value: string): void {
   trace.emit(CH, { op: 'write', path: file, value });
@@ -63,6 +64,7 @@ export function writeCgroupFile(file: string, value: string): void {
     throw new Error(`cgroup: cannot write "${value}" to ${file}: ${code}`);
   }
 }
+// #endregion write-cgroup-file
 
 export function readCgroupFile(file: string): string | null {
   try {
@@ -99,6 +101,7 @@ export function makeCgroupDirs(dir: string, stopAt: string): string[] {
   return made;
 }
 
+// #region remove-cgroup-dir
 /**
  * rmdir a cgroup. The kernel refuses (EBUSY) while a process is still in it,
  * and a killed process leaves its cgroup a moment after it is reaped: retry
@@ -119,6 +122,7 @@ export function removeCgroupDir(dir: string): void {
     }
   }
 }
+// #endregion remove-cgroup-dir
 
 /** Parse /proc/<pid>/cgroup: hierarchy controllers ("memory", "cpu,cpuacct", "" for v2) → path. */
 export function parseProcCgroup(text: string): Map<string, string> {
@@ -129,4 +133,14 @@ export function parseProcCgroup(text: string): Map<string, string> {
     m.set(parts[1], parts.slice(2).join(':'));
   }
   return m;
+}
+
+/** rmdir a parent cgroup dockling made, unless another container is in it now. */
+export function removeParentIfUnused(dir: string): void {
+  trace.emit(CH, { op: 'rmdir', path: dir });
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    /* another container's cgroup is in it: that container removes it later */
+  }
 }

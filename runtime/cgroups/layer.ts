@@ -28,20 +28,40 @@ const RUN_FLAGS: FlagSpec[] = [
 interface CgroupState {
   driver: CgroupDriver;
   limits: Limits;
+  parent: string | undefined;
   cgroup?: ContainerCgroup;
 }
 const KEY = 'cgroups';
 const stateOf = (ctx: RunContext) => ctx.layerState.get(KEY) as CgroupState | undefined;
 
-function prepare(ctx: RunContext): void {
+/**
+ * --cgroup-parent names a cgroup, not a host path: an absolute name starts at
+ * the hierarchy's root, a relative one under the caller's cgroup. ".." could
+ * lead out of /sys/fs/cgroup altogether, so it is refused.
+ */
+function cgroupParent(ctx: RunContext): string | undefined {
+  const p = ctx.flags.get('cgroup-parent') as string | undefined;
+  if (p === undefined) return undefined;
+  if (p === '' || p.split('/').some((part) => part === '..' || part === '.')) {
+    throw new RunError(125, `invalid --cgroup-parent "${p}": name a cgroup like /mygroup or mygroup/sub, without "." or ".."`);
+  }
+  return p;
+}
+
+function validate(ctx: RunContext): void {
   const limits = limitsFromFlags(ctx.flags);
+  const parent = cgroupParent(ctx);
   let driver: CgroupDriver;
   try {
     driver = detectDriver();
   } catch (e) {
     throw new RunError(125, (e as Error).message);
   }
-  ctx.layerState.set(KEY, { driver, limits } satisfies CgroupState);
+  ctx.layerState.set(KEY, { driver, limits, parent } satisfies CgroupState);
+}
+
+function prepare(ctx: RunContext): void {
+  const { driver, limits } = stateOf(ctx)!;
   // The container sees its own cgroup at /sys/fs/cgroup, read-only.
   ctx.spec.mounts.push(...driver.mounts());
   if (driver.version === 1) ctx.spec.readonlyPaths = [...ctx.spec.readonlyPaths, '/sys/fs/cgroup'];
@@ -56,25 +76,31 @@ function prepare(ctx: RunContext): void {
 
 // #region limit-stage
 /**
- * The init exists (paused, waiting for its spec), so its PID is known: make
- * the cgroup, write the limits, then move the init in. Everything the init
- * then starts, the user's command included, is born inside the cgroup: no
- * process of the container ever runs outside its limits.
+ * The init has been started and will wait for its spec: make the cgroup,
+ * write the limits, then, once the init has said hello with its PID, move it
+ * in. Everything the init then starts, the user's command included, is born
+ * inside the cgroup: no process of the container runs outside its limits.
  */
-function limit(ctx: RunContext): void {
+async function limit(ctx: RunContext): Promise<void> {
   const st = stateOf(ctx)!;
-  const parent = ctx.flags.get('cgroup-parent') as string | undefined;
   try {
-    st.cgroup = st.driver.create(`dockling-${ctx.container.id}`, parent);
+    // Made while Node is still booting in the init: only the join needs its PID.
+    st.cgroup = st.driver.create(`dockling-${ctx.container.id}`, st.parent);
     updateConfig(ctx.container, (c) => (c.CgroupPaths = st.cgroup!.paths));
     st.cgroup.apply(st.limits);
-    st.cgroup.join(ctx.init!.pid);
+  } catch (e) {
+    throw new RunError(125, (e as Error).message);
+  }
+  const pid = await ctx.init!.ready;
+  try {
+    st.cgroup.join(pid);
   } catch (e) {
     throw new RunError(125, (e as Error).message);
   }
 }
 // #endregion limit-stage
 
+// #region oom-check
 /** After the command exited: was it the OOM killer? */
 function wait(ctx: RunContext): void {
   const cg = stateOf(ctx)?.cgroup;
@@ -86,7 +112,9 @@ function wait(ctx: RunContext): void {
     updateConfig(ctx.container, (c) => ((c.State as unknown as Record<string, unknown>).OOMKilled = true));
   }
 }
+// #endregion oom-check
 
+// #region cgroup-cleanup
 async function cleanup(ctx: RunContext): Promise<void> {
   const cg = stateOf(ctx)?.cgroup;
   if (!cg) return;
@@ -101,11 +129,12 @@ async function cleanup(ctx: RunContext): Promise<void> {
   }
   cg.destroy();
 }
+// #endregion cgroup-cleanup
 
 export const cgroupsLayer: Layer = {
   chapter: 2,
   name: 'cgroups',
   runFlags: RUN_FLAGS,
   commands: [topCommand, statsCommand],
-  stages: { prepare, limit, wait, cleanup },
+  stages: { validate, prepare, limit, wait, cleanup },
 };

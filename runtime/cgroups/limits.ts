@@ -36,6 +36,7 @@ function flagArg(flags: Map<string, FlagValue>, name: string, shown: string, par
   }
 }
 
+// #region docker-rules
 export function limitsFromFlags(flags: Map<string, FlagValue>): Limits {
   const l: Limits = {};
   l.memory = flagArg(flags, 'memory', '-m, --memory', parseSize);
@@ -93,10 +94,13 @@ export function limitsFromFlags(flags: Map<string, FlagValue>): Limits {
     }
     l.cpusetCpus = formatCpuset(cpus);
   }
+  // Docker reads 0 as "not set" for every one of these.
+  for (const k of ['memory', 'memorySwap', 'memoryReservation', 'cpuShares'] as const) if (l[k] === 0) delete l[k];
   // Docker: without --memory-swap, swap may be as large as the memory again.
   if (l.memory && l.memorySwap === undefined) l.memorySwap = 2 * l.memory;
   for (const k of Object.keys(l) as (keyof Limits)[]) if (l[k] === undefined) delete l[k];
   return l;
 }
+// #endregion docker-rules
 
 export const hasLimits = (l: Limits) => Object.keys(l).length > 0;

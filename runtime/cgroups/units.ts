@@ -12,6 +12,7 @@ export class UnitError extends Error {}
 const SIZE = /^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$/;
 const MULTIPLIER: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
 
+// #region units
 /** Docker's RAMInBytes. */
 export function parseSize(s: string): number {
   const m = SIZE.exec(s);
@@ -20,6 +21,7 @@ export function parseSize(s: string): number {
   if (!Number.isSafeInteger(n)) throw new UnitError(`invalid size: '${s}'`);
   return n;
 }
+// #endregion units
 
 /** --cpus as nano-CPUs (1e9 = one CPU), as Docker stores it. */
 export function parseNanoCpus(s: string): number {
@@ -64,11 +66,13 @@ export function formatCpuset(cpus: number[]): string {
   return parts.join(',');
 }
 
+// #region shares-to-weight
 /** cgroup v1 cpu.shares → cgroup v2 cpu.weight (the kernel's and runc's mapping). */
 export function sharesToWeight(shares: number): number {
   if (shares === 0) return 0;
   return 1 + Math.floor(((shares - 2) * 9999) / 262142);
 }
+// #endregion shares-to-weight
 
 // Human sizes for tables: binary for memory (docker stats "64MiB"), decimal
 // for I/O ("1.2kB"), with four significant digits like Go's %.4g.

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { MountSpec } from '../core/spec.js';
 import type { Limits } from './limits.js';
 import {
-  makeCgroupDirs, parseProcCgroup, readCgroupFile, readKeyed, removeCgroupDir, writeCgroupFile,
+  makeCgroupDirs, parseProcCgroup, readCgroupFile, readKeyed, removeCgroupDir, removeParentIfUnused, writeCgroupFile,
   type CgroupDriver, type CgroupStats, type ContainerCgroup,
 } from './driver.js';
 
@@ -45,6 +45,7 @@ class V1Cgroup implements ContainerCgroup {
     return [...new Set(Object.values(this.paths))];
   }
 
+  // #region v1-apply
   apply(l: Limits): void {
     const p = this.paths;
     if (p.cpuset) {
@@ -52,7 +53,7 @@ class V1Cgroup implements ContainerCgroup {
       // join it until both are set: copy them down from the parent, from the
       // highest new directory to ours.
       const empty: string[] = [];
-      for (let d = p.cpuset; !readCgroupFile(path.join(d, 'cpuset.cpus')); d = path.dirname(d)) empty.unshift(d);
+      for (let d = p.cpuset; d !== '/' && !readCgroupFile(path.join(d, 'cpuset.cpus')); d = path.dirname(d)) empty.unshift(d);
       for (const d of empty) {
         for (const f of ['cpuset.cpus', 'cpuset.mems']) {
           writeCgroupFile(path.join(d, f), readCgroupFile(path.join(path.dirname(d), f)) ?? '');
@@ -77,6 +78,7 @@ class V1Cgroup implements ContainerCgroup {
       writeCgroupFile(path.join(p.pids, 'pids.max'), l.pidsLimit > 0 ? String(l.pidsLimit) : 'max');
     }
   }
+  // #endregion v1-apply
 
   join(pid: number): void {
     for (const d of this.dirs()) writeCgroupFile(path.join(d, 'cgroup.procs'), String(pid));
@@ -122,11 +124,7 @@ class V1Cgroup implements ContainerCgroup {
     // in them now (then rmdir fails, and that container removes them later).
     for (const d of [...this.made].reverse()) {
       if (this.dirs().includes(d)) continue;
-      try {
-        fs.rmdirSync(d);
-      } catch {
-        /* in use */
-      }
+      removeParentIfUnused(d);
     }
   }
 }
@@ -162,6 +160,7 @@ export class V1Driver implements CgroupDriver {
     return new V1Cgroup(paths);
   }
 
+  // #region v1-mounts
   mounts(): MountSpec[] {
     // A tmpfs to hold one mount per hierarchy. With the cgroup namespace,
     // each shows the container's own cgroup as its root.
@@ -175,4 +174,5 @@ export class V1Driver implements CgroupDriver {
       })),
     ];
   }
+  // #endregion v1-mounts
 }

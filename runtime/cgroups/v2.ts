@@ -10,7 +10,7 @@ import type { MountSpec } from '../core/spec.js';
 import type { Limits } from './limits.js';
 import { sharesToWeight } from './units.js';
 import {
-  makeCgroupDirs, parseProcCgroup, readCgroupFile, readKeyed, removeCgroupDir, writeCgroupFile,
+  makeCgroupDirs, parseProcCgroup, readCgroupFile, readKeyed, removeCgroupDir, removeParentIfUnused, writeCgroupFile,
   type CgroupDriver, type CgroupStats, type ContainerCgroup,
 } from './driver.js';
 
@@ -23,6 +23,7 @@ class V2Cgroup implements ContainerCgroup {
     return { unified: this.dir };
   }
 
+  // #region v2-apply
   apply(l: Limits): void {
     const f = (name: string) => path.join(this.dir, name);
     if (l.memory !== undefined) writeCgroupFile(f('memory.max'), String(l.memory));
@@ -38,6 +39,7 @@ class V2Cgroup implements ContainerCgroup {
     if (l.cpusetCpus !== undefined) writeCgroupFile(f('cpuset.cpus'), l.cpusetCpus);
     if (l.pidsLimit !== undefined) writeCgroupFile(f('pids.max'), l.pidsLimit > 0 ? String(l.pidsLimit) : 'max');
   }
+  // #endregion v2-apply
 
   join(pid: number): void {
     writeCgroupFile(path.join(this.dir, 'cgroup.procs'), String(pid));
@@ -73,11 +75,7 @@ class V2Cgroup implements ContainerCgroup {
     removeCgroupDir(this.dir);
     for (const d of [...this.made].reverse()) {
       if (d === this.dir) continue;
-      try {
-        fs.rmdirSync(d);
-      } catch {
-        /* in use by another container */
-      }
+      removeParentIfUnused(d);
     }
   }
 }

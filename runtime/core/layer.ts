@@ -8,12 +8,14 @@ import type { FlagSpec, FlagValue } from '../cli/flags.js';
 import type { ContainerSpec } from './spec.js';
 import type { ContainerRecord } from './containers.js';
 
+// #region stages
 /**
  * The stages of `run`, in order. Host-side stages run in the CLI; what
  * happens inside the container is described by the spec and done by the
  * init between `create` and `start`.
  */
 export const STAGES = [
+  'validate', //  check the flags: nothing is made until every layer accepts them
   'prepare', //   choose the rootfs, build the spec, write the container's files
   'create', //    make the namespaces and the init process in them (paused)
   'limit', //     put the init into its cgroups (chapter 2)
@@ -23,10 +25,17 @@ export const STAGES = [
   'cleanup', //   undo everything, in reverse layer order, whatever happened
 ] as const;
 export type Stage = (typeof STAGES)[number];
+// #endregion stages
 
 /** The running init, as the host side sees it once `create` is done. */
 export interface InitHandle {
-  /** the init's PID on the host (it is PID 1 inside) */
+  /**
+   * Resolves with the init's PID on the host (it is PID 1 inside) once it
+   * has booted. Host stages can do their own work while Node boots in the
+   * init and await this only when they need the PID.
+   */
+  ready: Promise<number>;
+  /** the PID, once `ready` has resolved (0 before) */
   pid: number;
   /** send the spec and let it go */
   start(spec: ContainerSpec): Promise<void>;

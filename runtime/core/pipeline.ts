@@ -14,6 +14,7 @@ export class RunError extends Error {
   }
 }
 
+// #region run-pipeline
 export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<number> {
   const ordered = [...layers].sort((a, b) => a.chapter - b.chapter);
   try {
@@ -36,3 +37,4 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
   if (ctx.failure) return ctx.failure.code;
   return ctx.exitCode ?? 125;
 }
+// #endregion run-pipeline

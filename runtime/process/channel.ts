@@ -17,6 +17,7 @@ export const CHANNEL_FD = 3;
 /** fd 4 of the init, only with -t: where it sends the pty master (like runc's --console-socket) */
 export const CONSOLE_FD = 4;
 
+// #region messages
 export type HostMessage = {
   msg: 'start';
   spec: ContainerSpec;
@@ -30,6 +31,7 @@ export type InitMessage =
   | { msg: 'hello'; pid: number }
   | { msg: 'exec' }
   | { msg: 'error'; code: number; message: string };
+// #endregion messages
 
 /** Split a byte stream into lines, calling back with each complete line. */
 export function lineSplitter(onLine: (line: string) => void): (chunk: Buffer | string) => void {

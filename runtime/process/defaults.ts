@@ -44,6 +44,7 @@ export const DEFAULT_SYMLINKS: [string, string][] = [
 ];
 // #endregion default-devices
 
+// #region masked-paths
 // Kernel files that describe or control the whole machine. Masked paths get
 // /dev/null (files) or an empty read-only tmpfs (directories) mounted over
 // them; read-only paths stay visible but cannot be written.
@@ -52,6 +53,7 @@ export const MASKED_PATHS = [
   '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+// #endregion masked-paths
 
 /** The PATH a container gets when neither image nor user sets one. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

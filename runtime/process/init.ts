@@ -136,6 +136,7 @@ function pivotRoot(rootfs: string): void {
 }
 // #endregion pivot-root
 
+// #region protect-paths
 /** Hide and freeze the kernel files a container must not use (after pivot). */
 function protectPaths(spec: ContainerSpec): void {
   for (const p of spec.maskedPaths) {
@@ -154,6 +155,7 @@ function protectPaths(spec: ContainerSpec): void {
     doMount(p, p, '', MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY, '');
   }
 }
+// #endregion protect-paths
 
 // #region terminal
 /**
@@ -161,10 +163,12 @@ function protectPaths(spec: ContainerSpec): void {
  * master to the CLI (it relays between it and the user's terminal), and keep
  * the slave to become the command's stdin, stdout and stderr.
  */
-function openTerminal(rootfs: string): number {
+function openTerminal(rootfs: string, size: { rows: number; cols: number } | undefined): number {
   const master = fs.openSync(path.join(rootfs, 'dev/pts/ptmx'), fs.constants.O_RDWR | fs.constants.O_NOCTTY);
   const { slaveFd, index } = libc.openPtySlave(master);
   step({ op: 'pty', master: '/dev/pts/ptmx', slave: `/dev/pts/${index}` });
+  // The size of the user's terminal, before the command can ask for it.
+  if (size) libc.setWindowSize(slaveFd, size.rows, size.cols);
   libc.sendFd(CONSOLE_FD, master);
   fs.closeSync(master);
   // /dev/console is the pty too, as in Docker: programs that write to the
@@ -206,15 +210,17 @@ function findCommand(name: string, env: string[]): string {
 // #region init-main
 function buildContainer(spec: ContainerSpec): never {
   const rootfs = spec.root.path;
-  // The cgroup namespace is made here rather than by unshare(1): its root is
-  // the cgroup we are in when it is made, and the host side has had the
-  // chance to move us into the container's cgroup (chapter 2) by now.
+  // #region cgroup-namespace
+  // The cgroup namespace is made here rather than by nsexec: its root is the
+  // cgroup we are in when it is made, and by now the host side has moved us
+  // into the container's cgroup (chapter 2).
   if (spec.namespaces.includes('cgroup')) {
     step({ op: 'unshare', flags: ['CLONE_NEWCGROUP'], by: 'init' });
     libc.unshare(CLONE.NEWCGROUP);
   }
+  // #endregion cgroup-namespace
   prepareRootfs(spec);
-  const slave = spec.process.terminal ? openTerminal(rootfs) : -1;
+  const slave = spec.process.terminal ? openTerminal(rootfs, spec.process.consoleSize) : -1;
   if (spec.namespaces.includes('network')) {
     // A new network namespace has only a loopback interface, and it is down.
     step({ op: 'ifup', name: 'lo' });
@@ -244,7 +250,11 @@ function buildContainer(spec: ContainerSpec): never {
   // Node opens every descriptor close-on-exec, 0-2 included: without this the
   // command would start with no stdin, stdout or stderr at all.
   for (const fd of [0, 1, 2]) libc.clearCloexec(fd);
-  libc.setCloexec(CHANNEL_FD);
+  // Everything else must not reach the command: our channel, and any
+  // descriptor whoever ran dockling left open (an open directory of the
+  // host would be a way out of the new root).
+  libc.cloexecFrom(3);
+  libc.resetSignals();
   step({ op: 'exec', path: file, argv: args, cwd });
   send({ msg: 'exec' });
   try {
@@ -264,6 +274,7 @@ function describeErrno(code: string): string {
   return text[code] ?? code;
 }
 
+// #region init-hello
 function main(): void {
   trace.side = 'init';
   // Our PID as the host sees it: /proc is still the host's here, and
@@ -282,5 +293,6 @@ function main(): void {
     process.exit(code);
   }
 }
+// #endregion init-hello
 
 main();

@@ -64,6 +64,7 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
     libc = await import('./libc.js');
     consolePair = libc.socketpair();
   }
+  // #region spawn-init
   const child = spawn(argv[0], argv.slice(1), {
     stdio: [opts.stdin && !opts.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe', ...(consolePair ? [consolePair[1]] : [])],
     // The init needs no environment; NODE_OPTIONS or NODE_EXTRA_CA_CERTS
@@ -74,6 +75,7 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
     detached: true,
   });
   if (consolePair) libc!.close(consolePair[1]);
+  // #endregion spawn-init
 
   const channel = child.stdio[CHANNEL_FD] as import('node:net').Socket;
   const exited = new Promise<{ code: number; signal: NodeJS.Signals | null }>((resolve) =>
@@ -105,16 +107,20 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   child.on('error', (e) => {
     failure = { code: 125, message: `cannot start ${NSEXEC}: ${e.message} (run \`npm run build\`)` };
   });
-  const pid = await Promise.race([hello, failed()]);
+  const ready = Promise.race([hello, failed()]);
+  ready.catch(() => {}); // awaited by the stages that need it
 
   const handle: LaunchedInit = {
-    pid,
+    pid: 0,
+    ready,
     child,
     exited,
     get failure() {
       return failure;
     },
     signal(sig) {
+      const pid = handle.pid;
+      if (!pid) return;
       trace.emit(1, { op: 'signal', pid, signal: sig });
       try {
         process.kill(pid, sig);
@@ -123,6 +129,7 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
       }
     },
     async start(spec: ContainerSpec) {
+      await ready;
       const msg: HostMessage = { msg: 'start', spec, trace: trace.enabled, traceOrigin: trace.origin };
       const execed = new Promise<void>((resolve) => (onExec = resolve));
       channel.write(JSON.stringify(msg) + '\n');
@@ -133,6 +140,7 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
       await Promise.race([execed, failed()]);
     },
   };
+  void ready.then((pid) => (handle.pid = pid), () => {});
   return handle;
 }
 

@@ -59,7 +59,8 @@ function resolveRootfs(ctx: RunContext): string {
 }
 // #endregion resolve-rootfs
 
-function containerEnv(ctx: RunContext, hostname: string): string[] {
+/** The user's -e and --env-file entries, checked (validate stage). */
+function userEnv(ctx: RunContext): string[] {
   const files = (ctx.flags.get('env-file') as string[] | undefined) ?? [];
   const flags = (ctx.flags.get('env') as string[] | undefined) ?? [];
   try {
@@ -79,19 +80,32 @@ function containerEnv(ctx: RunContext, hostname: string): string[] {
       return parseEnvFile(text, f, process.env);
     });
     const fromFlags = flags.map((e) => parseEnvEntry(e, process.env)).filter((e): e is string => e !== null);
-    // Docker's order: the image's env, HOSTNAME, TERM with -t, then the user's.
-    const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
-    if (ctx.flags.get('tty')) base.push('TERM=xterm');
-    const env = mergeEnv(base, fromFiles, fromFlags);
-    // HOME is set last, and only if nobody set it (runc's rule).
-    return env.some((e) => e.startsWith('HOME=')) ? env : [...env, 'HOME=/root'];
+    return mergeEnv(fromFiles, fromFlags);
   } catch (e) {
     if (e instanceof EnvError) throw new RunError(125, e.message);
     throw e;
   }
 }
 
-function prepare(ctx: RunContext): void {
+/** The container's environment: Docker's defaults, then the user's. */
+function containerEnv(ctx: RunContext, hostname: string, user: string[]): string[] {
+  // Docker's order: the image's env, HOSTNAME, TERM with -t, then the user's.
+  const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
+  if (ctx.flags.get('tty')) base.push('TERM=xterm');
+  const env = mergeEnv(base, user);
+  // HOME is set last, and only if nobody set it (runc's rule).
+  return env.some((e) => e.startsWith('HOME=')) ? env : [...env, 'HOME=/root'];
+}
+
+interface Checked {
+  cwd: string;
+  name: string | undefined;
+  hostname: string | undefined;
+  env: string[];
+}
+
+/** Check everything chapter 1 is given before anything is made. */
+function validate(ctx: RunContext): void {
   if (process.getuid?.() !== 0) throw new RunError(125, 'dockling must run as root to create namespaces (try: sudo dockling …)');
   if (!haveNsexec()) throw new RunError(125, `${NSEXEC} is missing: build dockling with \`npm run build\` (it needs a C compiler: apt-get install gcc)`);
   const cwd = (ctx.flags.get('workdir') as string | undefined) ?? '/';
@@ -103,10 +117,15 @@ function prepare(ctx: RunContext): void {
   } catch (e) {
     throw new RunError(125, (e as Error).message);
   }
-  const wantedHost = ctx.flags.get('hostname') as string | undefined;
-  if (wantedHost !== undefined && (wantedHost.length === 0 || Buffer.byteLength(wantedHost) > 64)) {
-    throw new RunError(125, `invalid hostname "${wantedHost}": it must be 1 to 64 bytes long`);
+  const hostname = ctx.flags.get('hostname') as string | undefined;
+  if (hostname !== undefined && (hostname.length === 0 || Buffer.byteLength(hostname) > 64)) {
+    throw new RunError(125, `invalid hostname "${hostname}": it must be 1 to 64 bytes long`);
   }
+  ctx.layerState.set('process', { cwd, name, hostname, env: userEnv(ctx) } satisfies Checked);
+}
+
+function prepare(ctx: RunContext): void {
+  const { cwd, name, hostname: wantedHost, env: user } = ctx.layerState.get('process') as Checked;
   const rootfs = resolveRootfs(ctx);
   const command = ctx.command.length > 0 ? ctx.command : ctx.flags.has('rootfs') ? [] : ['sh'];
   if (command.length === 0) throw new RunError(125, 'no command given: name the program to run after --rootfs DIR');
@@ -129,7 +148,7 @@ function prepare(ctx: RunContext): void {
   ctx.container = rec;
   trace.emit(CH, { op: 'mkdir', path: rec.dir, mode: 0o710 });
   const hostname = wantedHost ?? shortId(rec.id);
-  const env = containerEnv(ctx, hostname);
+  const env = containerEnv(ctx, hostname, user);
 
   // The container's own /etc/hostname, /etc/hosts and /etc/resolv.conf live
   // in its state directory and are bind-mounted over the rootfs's, as Docker
@@ -152,7 +171,10 @@ function prepare(ctx: RunContext): void {
     id: rec.id,
     root: { path: rootfs },
     hostname,
-    process: { args: command, env, cwd, terminal: Boolean(ctx.flags.get('tty')) },
+    process: {
+      args: command, env, cwd, terminal: Boolean(ctx.flags.get('tty')),
+      consoleSize: process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
+    },
     namespaces: ['pid', 'mount', 'uts', 'ipc', 'network', 'cgroup'],
     mounts: [
       ...DEFAULT_MOUNTS,
@@ -220,8 +242,11 @@ async function cleanup(ctx: RunContext): Promise<void> {
   const init = initOf(ctx);
   if (init && init.child.exitCode === null && init.child.signalCode === null) {
     // We are here because a later stage failed: the container must not
-    // outlive its CLI. SIGKILL to PID 1 of a namespace kills all of it.
+    // outlive its CLI. SIGKILL to PID 1 of a namespace kills all of it; and
+    // if the init has not even said hello yet, killing nsexec takes it down
+    // too (nsexec set PR_SET_PDEATHSIG on it).
     init.signal('SIGKILL');
+    init.child.kill('SIGKILL');
     await init.exited;
   }
   if (!ctx.container) return;
@@ -231,10 +256,12 @@ async function cleanup(ctx: RunContext): Promise<void> {
   fs.rmSync(ctx.container.dir, { recursive: true, force: true });
 }
 
+// #region layer
 export const namespacesLayer: Layer = {
   chapter: CH,
   name: 'namespaces',
   runFlags: RUN_FLAGS,
   commands: [runCommand, rootfsCommand],
-  stages: { prepare, create, start, wait, cleanup },
+  stages: { validate, prepare, create, start, wait, cleanup },
 };
+// #endregion layer

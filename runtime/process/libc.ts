@@ -247,3 +247,28 @@ const _dup2 = libc.func('int dup2(int oldfd, int newfd)');
 export function dup2(oldfd: number, newfd: number): void {
   check(_dup2(oldfd, newfd), 'dup2', `${oldfd} → ${newfd}`);
 }
+
+const _signal = libc.func('void *signal(int sig, void *handler)');
+const _sigprocmask = libc.func('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
+const _closeRange = libc.func('int close_range(unsigned int first, unsigned int last, int flags)');
+const CLOSE_RANGE_CLOEXEC = 1 << 2;
+const SIG_SETMASK = 2;
+
+/**
+ * Give every signal its default action and unblock them all. Handlers are
+ * reset by execve anyway, but "ignored" survives it, and Node ignores
+ * SIGPIPE: without this, `yes | head -1` in the container would never end
+ * `yes` with SIGPIPE.
+ */
+export function resetSignals(): void {
+  for (let sig = 1; sig < 65; sig++) {
+    if (sig === 9 || sig === 19 || sig === 32 || sig === 33) continue; // KILL, STOP, glibc's own
+    _signal(sig, null);
+  }
+  check(_sigprocmask(SIG_SETMASK, Buffer.alloc(128), null), 'sigprocmask', 'SIG_SETMASK');
+}
+
+/** Mark every descriptor from `first` up close-on-exec (close_range(2)). */
+export function cloexecFrom(first: number): void {
+  check(_closeRange(first, 0xffffffff, CLOSE_RANGE_CLOEXEC), 'close_range', `${first}..`);
+}

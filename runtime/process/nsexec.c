@@ -51,6 +51,7 @@ static int flag_bits(const char *flags) {
 	return bits;
 }
 
+// #region nsexec-main
 int main(int argc, char **argv) {
 	if (argc < 3) {
 		fprintf(stderr, "usage: nsexec FLAGS PROGRAM [ARG...]\n");
@@ -101,3 +102,4 @@ int main(int argc, char **argv) {
 	kill(getpid(), sig);
 	return 128 + sig;
 }
+// #endregion nsexec-main

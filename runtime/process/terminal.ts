@@ -14,6 +14,7 @@ export interface TerminalRelay {
   restore(): void;
 }
 
+// #region relay
 export function relayTerminal(master: number, withInput: boolean): TerminalRelay {
   const stdin = process.stdin;
   const stdout = process.stdout;
@@ -49,3 +50,4 @@ export function relayTerminal(master: number, withInput: boolean): TerminalRelay
   };
   return { done, restore };
 }
+// #endregion relay
