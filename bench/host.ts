@@ -54,8 +54,8 @@ export function checkHost(repo: string): Tools {
       `${missing.map(([t]) => t).join(', ')} not found: apt-get install ${[...new Set(missing.map(([, p]) => p))].join(' ')}`,
     );
   }
-  if (!fs.existsSync(path.join(repo, 'dist/runtime/cli/main.js'))) {
-    throw new BenchError('the CLI is not built (dist/runtime/cli/main.js is missing): run `npm run build`, or `npm run bench`, which builds first');
+  if (!fs.existsSync(path.join(repo, 'dist/main.js'))) {
+    throw new BenchError('the CLI is not built (dist/main.js is missing): run `npm run build`, or `npm run bench`, which builds first');
   }
   return { unshare: found.unshare!, chroot: found.chroot!, runc: found.runc! };
 }

@@ -18,6 +18,7 @@ import { median, summarize } from './stats.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'bin/dockling.js');
+const NSEXEC = path.join(REPO, 'dist/nsexec');
 const NODE = process.execPath;
 
 const USAGE = `Usage: npm run bench -- [--runs N] [--warmup N] [--trace-runs N] [--json]
@@ -132,6 +133,14 @@ function makeRows(w: World): Row[] {
         w.runcIds.delete(id);
       },
     },
+    {
+      // The same floor, with dockling's own namespace helper in place of
+      // util-linux unshare(1): what chapter 1's choice of helper costs.
+      key: 'floor-nsexec',
+      label: 'floor with dockling nsexec … chroot ROOTFS /bin/true',
+      env: 'clean',
+      cmd: () => ({ file: NSEXEC, args: ['pmuin', tools.chroot, w.rootfs, '/bin/true'], env }),
+    },
     { key: 'node', label: 'node -e 0', env: 'clean', cmd: () => ({ file: NODE, args: ['-e', '0'], env }) },
   ];
   if (process.env.NODE_EXTRA_CA_CERTS) {
@@ -154,6 +163,14 @@ function makeRows(w: World): Row[] {
       label: 'dockling --chapter 1 run --rm busybox true',
       env: 'clean',
       cmd: () => ({ file: NODE, args: [BIN, '--root', w.stateRoot, '--chapter', '1', 'run', '--rm', 'busybox', 'true'], env }),
+    },
+    {
+      // Chapter 2's cost when limits are given: cgroup dirs made, limits
+      // written, the init joined, and all of it removed again, per container.
+      key: 'dockling-limits',
+      label: 'dockling run --rm -m 64m --cpus 1 --pids-limit 100 busybox true',
+      env: 'clean',
+      cmd: () => ({ file: NODE, args: [BIN, '--root', w.stateRoot, 'run', '--rm', '-m', '64m', '--cpus', '1', '--pids-limit', '100', 'busybox', 'true'], env }),
     },
   );
   return rows;

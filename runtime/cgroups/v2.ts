@@ -91,7 +91,7 @@ export class V2Driver implements CgroupDriver {
 
   // #region v2-create
   create(name: string, parent: string | undefined): ContainerCgroup {
-    const base = parent === undefined ? this.self : parent.startsWith('/') ? parent : path.join(this.self, parent);
+    const base = parent === undefined ? this.defaultParent() : parent.startsWith('/') ? parent : path.join(this.self, parent);
     const parentDir = path.join(this.root, base);
     const dir = path.join(parentDir, name);
     const made = makeCgroupDirs(parentDir, this.root);
@@ -118,6 +118,21 @@ export class V2Driver implements CgroupDriver {
     return new V2Cgroup(dir, made);
   }
   // #endregion v2-create
+
+  /**
+   * The caller's cgroup, if it can have children with controllers. On a
+   * systemd host the caller is a login shell's session scope, which holds
+   * processes, so by the "no internal processes" rule it cannot: then the
+   * nearest ancestor without processes of its own (the user's slice) is
+   * the parent instead. (The root is exempt from the rule.)
+   */
+  private defaultParent(): string {
+    let base = this.self;
+    const procs = (b: string) => (readCgroupFile(path.join(this.root, b, 'cgroup.procs')) ?? '').trim() !== '';
+    const delegates = (b: string) => (readCgroupFile(path.join(this.root, b, 'cgroup.subtree_control')) ?? '').trim() !== '';
+    while (base !== '/' && procs(base) && !delegates(base)) base = path.dirname(base);
+    return base;
+  }
 
   open(paths: Record<string, string>): ContainerCgroup {
     return new V2Cgroup(paths.unified);
