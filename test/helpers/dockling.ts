@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const BIN = path.join(REPO, 'bin/dockling.js');
+// A classroom lab's grader points DOCKLING_BIN at a build with the student's layer.
+export const BIN = process.env.DOCKLING_BIN ?? path.join(REPO, 'bin/dockling.js');
 
 export interface Result {
   code: number;
