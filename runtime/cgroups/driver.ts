@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { MountSpec } from '../core/spec.js';
 import type { Limits } from './limits.js';
 import { trace } from '../trace/trace.js';
+import { withLock, writeFileAtomic } from '../core/files.js';
 
 export interface CgroupStats {
   /** total CPU time used, nanoseconds */
@@ -135,12 +136,52 @@ export function parseProcCgroup(text: string): Map<string, string> {
   return m;
 }
 
-/** rmdir a parent cgroup dockling made, unless another container is in it now. */
-export function removeParentIfUnused(dir: string): void {
-  trace.emit(CH, { op: 'rmdir', path: dir });
-  try {
-    fs.rmdirSync(dir);
-  } catch {
-    /* another container's cgroup is in it: that container removes it later */
+// #region parent-registry
+/**
+ * Parent cgroups dockling made for --cgroup-parent, machine-wide. A parent
+ * made for container A may hold container B by the time A ends, so A cannot
+ * remove it then, and B did not make it: the list remembers "dockling made
+ * this" until the last container under it is gone. It lives in /run, which,
+ * like the cgroup tree itself, starts empty at every boot.
+ */
+export const PARENT_REGISTRY = '/run/dockling/cgroup-parents.json';
+
+export class ParentRegistry {
+  constructor(public file = PARENT_REGISTRY) {}
+
+  private change(fn: (dirs: Set<string>) => void): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    withLock(this.file + '.lock', () => {
+      let dirs = new Set<string>();
+      try {
+        dirs = new Set(JSON.parse(fs.readFileSync(this.file, 'utf8')) as string[]);
+      } catch {
+        /* none yet */
+      }
+      fn(dirs);
+      if (dirs.size) writeFileAtomic(this.file, JSON.stringify([...dirs].sort()));
+      else fs.rmSync(this.file, { force: true });
+    });
+  }
+
+  add(dirs: string[]): void {
+    if (dirs.length) this.change((set) => dirs.forEach((d) => set.add(d)));
+  }
+
+  /** Remove the registered ancestors of `dir` that are empty now, deepest first. */
+  removeUnusedAbove(dir: string): void {
+    this.change((set) => {
+      for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
+        if (!set.has(d)) continue;
+        trace.emit(CH, { op: 'rmdir', path: d });
+        try {
+          fs.rmdirSync(d);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return; // another container is in it
+        }
+        set.delete(d);
+      }
+    });
   }
 }
+// #endregion parent-registry

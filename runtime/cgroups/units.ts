@@ -35,7 +35,8 @@ export function parseNanoCpus(s: string): number {
 
 /** The CFS quota for nano-CPUs in a period (µs): cpus × period. */
 export function quotaFor(nanoCpus: number, periodUs: number): number {
-  return Math.round((nanoCpus * periodUs) / 1e9);
+  // Integer division, as Docker does it: 1.23456789 CPUs → 123456 µs.
+  return Math.floor((nanoCpus * periodUs) / 1e9);
 }
 
 /** Parse a cpuset list ("0-2,5") into sorted CPU numbers. */
@@ -70,7 +71,10 @@ export function formatCpuset(cpus: number[]): string {
 /** cgroup v1 cpu.shares → cgroup v2 cpu.weight (the kernel's and runc's mapping). */
 export function sharesToWeight(shares: number): number {
   if (shares === 0) return 0;
-  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
+  // v1 takes shares in 2..262144 (and clamps others itself); cpu.weight only
+  // takes 1..10000, so clamp first.
+  const s = Math.min(262144, Math.max(2, shares));
+  return 1 + Math.floor(((s - 2) * 9999) / 262142);
 }
 // #endregion shares-to-weight
 

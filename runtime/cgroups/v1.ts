@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { MountSpec } from '../core/spec.js';
 import type { Limits } from './limits.js';
 import {
-  makeCgroupDirs, parseProcCgroup, readCgroupFile, readKeyed, removeCgroupDir, removeParentIfUnused, writeCgroupFile,
+  makeCgroupDirs, parseProcCgroup, readCgroupFile, readKeyed, removeCgroupDir, writeCgroupFile, ParentRegistry,
   type CgroupDriver, type CgroupStats, type ContainerCgroup,
 } from './driver.js';
 
@@ -39,7 +39,7 @@ export function v1Hierarchies(mountinfo: string): Hierarchy[] {
 const UNLIMITED = 2 ** 62;
 
 class V1Cgroup implements ContainerCgroup {
-  constructor(public paths: Record<string, string>, private made: string[] = []) {}
+  constructor(public paths: Record<string, string>, private registry: ParentRegistry) {}
 
   private dirs(): string[] {
     return [...new Set(Object.values(this.paths))];
@@ -120,12 +120,8 @@ class V1Cgroup implements ContainerCgroup {
 
   destroy(): void {
     for (const d of this.dirs()) removeCgroupDir(d);
-    // Parents made for --cgroup-parent go too, unless another container is
-    // in them now (then rmdir fails, and that container removes them later).
-    for (const d of [...this.made].reverse()) {
-      if (this.dirs().includes(d)) continue;
-      removeParentIfUnused(d);
-    }
+    // Parents made for --cgroup-parent go too, once no container is in them.
+    for (const d of this.dirs()) this.registry.removeUnusedAbove(d);
   }
 }
 
@@ -134,7 +130,11 @@ export class V1Driver implements CgroupDriver {
   private hierarchies: Hierarchy[];
   private self: Map<string, string>;
 
-  constructor(mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8'), procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8')) {
+  constructor(
+    mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8'),
+    procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8'),
+    private registry = new ParentRegistry(),
+  ) {
     this.hierarchies = v1Hierarchies(mountinfo);
     this.self = parseProcCgroup(procSelfCgroup);
   }
@@ -149,15 +149,16 @@ export class V1Driver implements CgroupDriver {
       const callers = this.self.get(h.controllers.join(',')) ?? '/';
       const base = parent === undefined ? callers : parent.startsWith('/') ? parent : path.join(callers, parent);
       const dir = path.join(h.mountPoint, base, name);
-      made.push(...makeCgroupDirs(dir, h.mountPoint));
+      made.push(...makeCgroupDirs(dir, h.mountPoint).filter((d) => d !== dir));
       for (const c of h.controllers) paths[c] = dir;
     }
-    return new V1Cgroup(paths, made);
+    this.registry.add(made);
+    return new V1Cgroup(paths, this.registry);
   }
   // #endregion v1-create
 
   open(paths: Record<string, string>): ContainerCgroup {
-    return new V1Cgroup(paths);
+    return new V1Cgroup(paths, this.registry);
   }
 
   // #region v1-mounts

@@ -10,14 +10,14 @@ import type { MountSpec } from '../core/spec.js';
 import type { Limits } from './limits.js';
 import { sharesToWeight } from './units.js';
 import {
-  makeCgroupDirs, parseProcCgroup, readCgroupFile, readKeyed, removeCgroupDir, removeParentIfUnused, writeCgroupFile,
+  makeCgroupDirs, parseProcCgroup, readCgroupFile, readKeyed, removeCgroupDir, writeCgroupFile, ParentRegistry,
   type CgroupDriver, type CgroupStats, type ContainerCgroup,
 } from './driver.js';
 
 export const V2_CONTROLLERS = ['cpuset', 'cpu', 'io', 'memory', 'pids'];
 
 class V2Cgroup implements ContainerCgroup {
-  constructor(private dir: string, private made: string[] = []) {}
+  constructor(private dir: string, private registry: ParentRegistry) {}
 
   get paths() {
     return { unified: this.dir };
@@ -33,7 +33,9 @@ class V2Cgroup implements ContainerCgroup {
     }
     if (l.memoryReservation !== undefined) writeCgroupFile(f('memory.low'), String(l.memoryReservation));
     if (l.cpuQuota !== undefined || l.cpuPeriod !== undefined) {
-      writeCgroupFile(f('cpu.max'), `${l.cpuQuota ?? 'max'} ${l.cpuPeriod ?? 100000}`);
+      // "max" is v2's "no quota" (v1 takes -1 for it; cpu.max takes no negatives).
+      const quota = l.cpuQuota !== undefined && l.cpuQuota > 0 ? String(l.cpuQuota) : 'max';
+      writeCgroupFile(f('cpu.max'), `${quota} ${l.cpuPeriod ?? 100000}`);
     }
     if (l.cpuShares) writeCgroupFile(f('cpu.weight'), String(sharesToWeight(l.cpuShares)));
     if (l.cpusetCpus !== undefined) writeCgroupFile(f('cpuset.cpus'), l.cpusetCpus);
@@ -73,10 +75,8 @@ class V2Cgroup implements ContainerCgroup {
 
   destroy(): void {
     removeCgroupDir(this.dir);
-    for (const d of [...this.made].reverse()) {
-      if (d === this.dir) continue;
-      removeParentIfUnused(d);
-    }
+    // Parents made for --cgroup-parent go too, once no container is in them.
+    this.registry.removeUnusedAbove(this.dir);
   }
 }
 
@@ -85,7 +85,11 @@ export class V2Driver implements CgroupDriver {
   private self: string;
 
   /** root: where the unified hierarchy is mounted (a fake tree in tests) */
-  constructor(private root = '/sys/fs/cgroup', procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8')) {
+  constructor(
+    private root = '/sys/fs/cgroup',
+    procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8'),
+    private registry = new ParentRegistry(),
+  ) {
     this.self = parseProcCgroup(procSelfCgroup).get('') ?? '/';
   }
 
@@ -114,8 +118,9 @@ export class V2Driver implements CgroupDriver {
         throw e;
       }
     }
-    made.push(...makeCgroupDirs(dir, this.root));
-    return new V2Cgroup(dir, made);
+    this.registry.add(made);
+    makeCgroupDirs(dir, this.root);
+    return new V2Cgroup(dir, this.registry);
   }
   // #endregion v2-create
 
@@ -135,7 +140,7 @@ export class V2Driver implements CgroupDriver {
   }
 
   open(paths: Record<string, string>): ContainerCgroup {
-    return new V2Cgroup(paths.unified);
+    return new V2Cgroup(paths.unified, this.registry);
   }
 
   mounts(): MountSpec[] {
