@@ -156,13 +156,13 @@ function makeRows(w: World): Row[] {
       key: 'dockling',
       label: 'dockling run --rm busybox true',
       env: 'clean',
-      cmd: () => ({ file: NODE, args: [BIN, '--root', w.stateRoot, 'run', '--rm', 'busybox', 'true'], env }),
+      cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', 'busybox', 'true'], env }),
     },
     {
       key: 'dockling-ch1',
       label: 'dockling --chapter 1 run --rm busybox true',
       env: 'clean',
-      cmd: () => ({ file: NODE, args: [BIN, '--root', w.stateRoot, '--chapter', '1', 'run', '--rm', 'busybox', 'true'], env }),
+      cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, '--chapter', '1', 'run', '--rm', 'busybox', 'true'], env }),
     },
     {
       // Chapter 2's cost when limits are given: cgroup dirs made, limits
@@ -170,7 +170,7 @@ function makeRows(w: World): Row[] {
       key: 'dockling-limits',
       label: 'dockling run --rm -m 64m --cpus 1 --pids-limit 100 busybox true',
       env: 'clean',
-      cmd: () => ({ file: NODE, args: [BIN, '--root', w.stateRoot, 'run', '--rm', '-m', '64m', '--cpus', '1', '--pids-limit', '100', 'busybox', 'true'], env }),
+      cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', '-m', '64m', '--cpus', '1', '--pids-limit', '100', 'busybox', 'true'], env }),
     },
   );
   return rows;
@@ -200,7 +200,7 @@ async function setUp(w: World): Promise<void> {
   fs.mkdirSync(path.join(w.scratch, 'tmp'));
   // ROOTFS: made by dockling itself, where `dockling run busybox` looks for it,
   // so the floor, runc and dockling all run the very same directory.
-  await runChecked('dockling rootfs busybox', { file: NODE, args: [BIN, '--root', w.stateRoot, 'rootfs', 'busybox', w.rootfs], env: w.env }, w);
+  await runChecked('dockling rootfs busybox', { file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'rootfs', 'busybox', w.rootfs], env: w.env }, w);
   await makeBundle(w.tools.runc, w.bundle, w.rootfs, w.env, w.children);
 }
 
@@ -221,7 +221,7 @@ async function measure(w: World, opts: Options, progress: (s: string) => void) {
   // that the part of Node's boot before t=0 can be told apart.
   const tracedRun = async () => {
     const file = path.join(w.scratch, `trace-${++traceNo}.jsonl`);
-    const cmd: Cmd = { file: NODE, args: [BIN, '--root', w.stateRoot, '--trace-file', file, 'run', '--rm', 'busybox', 'true'], env: w.env };
+    const cmd: Cmd = { file: NODE, args: ['--', BIN, '--root', w.stateRoot, '--trace-file', file, 'run', '--rm', 'busybox', 'true'], env: w.env };
     const r = await runChecked('dockling --trace-file run --rm busybox true', cmd, w);
     const records = parseTrace(fs.readFileSync(file, 'utf8'));
     fs.rmSync(file);

@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// The "--" stops Node from reading our arguments as its own: Node 20 looks
+// for --env-file anywhere on its command line, even after the script name.
 // The `dockling` command: the compiled CLI (npm run build bundles it into dist/).
 import { main } from '../dist/main.js';
 

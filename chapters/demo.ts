@@ -64,7 +64,7 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, DOCKLING_CHAPTER: String(opts.chapter) };
     delete env.NODE_EXTRA_CA_CERTS;
-    const child = spawn(process.execPath, [BIN, '--root', opts.stateRoot, '--trace-file', traceFile, ...step.args], {
+    const child = spawn(process.execPath, ['--', BIN, '--root', opts.stateRoot, '--trace-file', traceFile, ...step.args], {
       stdio: [step.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env,
     });

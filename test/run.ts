@@ -10,6 +10,7 @@
 // Usage: tsx test/run.ts [--chapter N] [--only unit|chapters] [--no-negative]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +43,18 @@ interface Outcome {
 
 /** Run files under node's test runner, one file at a time, reading TAP. */
 function runNodeTests(files: string[], env: NodeJS.ProcessEnv, echo: boolean): Outcome {
+  // A temporary directory of this run's own: the leak checks compare its
+  // contents before and after each test, undisturbed by anything else on
+  // the machine that uses /tmp at the same time.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-suite-'));
+  try {
+    return runIn(files, { ...env, TMPDIR: tmp }, echo);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function runIn(files: string[], env: NodeJS.ProcessEnv, echo: boolean): Outcome {
   const r = spawnSync(
     process.execPath,
     ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files],

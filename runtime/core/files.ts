@@ -9,12 +9,17 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const fd = fs.openSync(tmp, 'w', mode);
   try {
-    fs.writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    try {
+      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file); // rename(2) replaces `file` in one step
+  } catch (e) {
+    fs.rmSync(tmp, { force: true }); // the old file stays as it was
+    throw e;
   }
-  fs.renameSync(tmp, file); // rename(2) replaces `file` in one step
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

@@ -152,7 +152,9 @@ function protectPaths(spec: ContainerSpec): void {
   for (const p of spec.readonlyPaths) {
     if (!fs.existsSync(p)) continue;
     doMount(p, p, '', MS.BIND | MS.REC, '');
-    doMount(p, p, '', MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY, '');
+    // A remount sets all the flags anew: keep the nosuid/nodev/noexec that
+    // /proc and /sys were mounted with.
+    doMount(p, p, '', MS.BIND | MS.REC | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, '');
   }
 }
 // #endregion protect-paths

@@ -108,6 +108,11 @@ interface Checked {
 function validate(ctx: RunContext): void {
   if (process.getuid?.() !== 0) throw new RunError(125, 'dockling must run as root to create namespaces (try: sudo dockling …)');
   if (!haveNsexec()) throw new RunError(125, `${NSEXEC} is missing: build dockling with \`npm run build\` (it needs a C compiler: apt-get install gcc)`);
+  // Docker refuses -it when its input is not a terminal: raw mode and ^D
+  // mean nothing on a pipe, and the pty would never see the end of input.
+  if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY) {
+    throw new RunError(1, 'the input device is not a TTY (drop -t to pipe input into the container)');
+  }
   const cwd = (ctx.flags.get('workdir') as string | undefined) ?? '/';
   if (!cwd.startsWith('/')) throw new RunError(125, `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
   const wantedName = ctx.flags.get('name') as string | undefined;

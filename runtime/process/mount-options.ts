@@ -34,9 +34,10 @@ export function parseMountOptions(options: string[]): ParsedMountOptions {
   let propagation = 0;
   const data: string[] = [];
   for (const o of options) {
-    if (o in SET) flags |= SET[o];
-    else if (o in CLEAR) flags &= ~CLEAR[o];
-    else if (o in PROPAGATION) propagation |= PROPAGATION[o];
+    // Object.hasOwn, not `in`: "constructor" is not a mount option.
+    if (Object.hasOwn(SET, o)) flags |= SET[o];
+    else if (Object.hasOwn(CLEAR, o)) flags &= ~CLEAR[o];
+    else if (Object.hasOwn(PROPAGATION, o)) propagation |= PROPAGATION[o];
     else data.push(o);
   }
   return { flags, propagation, data: data.join(',') };

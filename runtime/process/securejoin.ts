@@ -23,9 +23,10 @@ export function secureJoin(root: string, unsafe: string): string {
     try {
       st = fs.lstatSync(full);
     } catch {
-      // Not there (yet): the rest is taken literally, to be created under root.
-      done.push(part, ...parts.filter((p) => p !== '..'));
-      break;
+      // Not there (yet): taken by name, to be created under root; a later
+      // ".." still steps back out of it.
+      done.push(part);
+      continue;
     }
     if (!st.isSymbolicLink()) {
       done.push(part);

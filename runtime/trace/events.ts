@@ -44,10 +44,42 @@ export type TraceRecord = TraceEvent & {
   chapter: number;
 };
 
-const OPS: ReadonlySet<string> = new Set<TraceOp>([
-  'spawn', 'unshare', 'mount', 'umount', 'pivot_root', 'chdir', 'mknod', 'symlink', 'mkdir',
-  'rmdir', 'remove', 'write', 'sethostname', 'ifup', 'pty', 'exec', 'signal', 'exit',
-]);
+// The fields each op carries and their types (s: string, n: number,
+// a: string[], S: string or null), so that a record read back from the wire
+// is known to be whole before anyone formats it.
+const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
+  spawn: { argv: 'a' },
+  unshare: { flags: 'a', by: 's' },
+  mount: { source: 's', target: 's', fstype: 's', flags: 'a', data: 's' },
+  umount: { target: 's', flags: 'a' },
+  pivot_root: { newRoot: 's', putOld: 's' },
+  chdir: { path: 's' },
+  mknod: { path: 's', kind: 's', major: 'n', minor: 'n', mode: 'n' },
+  symlink: { target: 's', path: 's' },
+  mkdir: { path: 's', mode: 'n' },
+  rmdir: { path: 's' },
+  remove: { path: 's' },
+  write: { path: 's', value: 's' },
+  sethostname: { name: 's' },
+  ifup: { name: 's' },
+  pty: { master: 's', slave: 's' },
+  exec: { path: 's', argv: 'a', cwd: 's' },
+  signal: { pid: 'n', signal: 's' },
+  exit: { code: 'n', signal: 'S' },
+};
+
+function fieldOk(v: unknown, kind: 's' | 'n' | 'a' | 'S'): boolean {
+  switch (kind) {
+    case 's':
+      return typeof v === 'string';
+    case 'S':
+      return typeof v === 'string' || v === null;
+    case 'n':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'a':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string');
+  }
+}
 
 /** Serialize a record as one line of JSON (the wire format between init and CLI). */
 export function encodeRecord(r: TraceRecord): string {
@@ -68,7 +100,8 @@ export function decodeRecord(line: string): TraceRecord | null {
   }
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
-  if (typeof o.op !== 'string' || !OPS.has(o.op)) return null;
+  if (typeof o.op !== 'string' || !Object.hasOwn(FIELDS, o.op)) return null;
+  for (const [name, kind] of Object.entries(FIELDS[o.op as TraceOp])) if (!fieldOk(o[name], kind)) return null;
   if (typeof o.t !== 'number' || !Number.isFinite(o.t)) return null;
   if (o.side !== 'host' && o.side !== 'init') return null;
   if (typeof o.chapter !== 'number' || !Number.isInteger(o.chapter)) return null;

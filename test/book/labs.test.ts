@@ -23,9 +23,9 @@ after(() => {
 });
 
 function runWith(bin: string) {
-  const env = { ...process.env, DOCKLING_CHAPTER: '2' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKLING_CHAPTER: '2' };
   delete env.NODE_EXTRA_CA_CERTS;
-  return spawnSync(process.execPath, [bin, '--root', root, 'run', '--rm', '-m', '64m', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'], { encoding: 'utf8', env });
+  return spawnSync(process.execPath, ['--', bin, '--root', root, 'run', '--rm', '-m', '64m', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'], { encoding: 'utf8', env });
 }
 
 test('lab 02: the starter layer is swapped in and fails', { skip: rootOrSkip() }, async () => {

@@ -34,7 +34,7 @@ function env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** Run `dockling --root ROOT ARGS…` and collect its output. */
 export function dockling(root: string, args: string[], opts: SpawnSyncOptions & { env?: NodeJS.ProcessEnv } = {}): Result {
-  const r = spawnSync(process.execPath, [BIN, '--root', root, ...args], {
+  const r = spawnSync(process.execPath, ['--', BIN, '--root', root, ...args], {
     encoding: 'utf8',
     timeout: 60_000,
     ...opts,
@@ -46,7 +46,7 @@ export function dockling(root: string, args: string[], opts: SpawnSyncOptions & 
 
 /** Start dockling in the background (for signals, and reading while it runs). */
 export function docklingAsync(root: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}) {
-  const child = spawn(process.execPath, [BIN, '--root', root, ...args], {
+  const child = spawn(process.execPath, ['--', BIN, '--root', root, ...args], {
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
     env: env(opts.env),
   });
