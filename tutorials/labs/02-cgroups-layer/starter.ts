@@ -5,27 +5,15 @@
 // runtime/cgroups/layer.ts and runs chapter 2's tests against it. Imports
 // resolve as if this file were runtime/cgroups/layer.ts.
 import type { Layer, RunContext } from '../core/layer.js';
-import type { FlagSpec } from '../cli/flags.js';
 import { RunError } from '../core/pipeline.js';
 import { updateConfig } from '../core/containers.js';
 import { detectDriver } from './detect.js';
 import { limitsFromFlags, type Limits } from './limits.js';
 import type { CgroupDriver, ContainerCgroup } from './driver.js';
 import { topCommand, statsCommand } from './commands.js';
-
 // The flags are given: they are Docker's, and the tests use them.
-const RUN_FLAGS: FlagSpec[] = [
-  { name: 'memory', short: 'm', kind: 'string', valueName: 'bytes', usage: 'Memory limit' },
-  { name: 'memory-swap', kind: 'string', valueName: 'bytes', usage: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
-  { name: 'memory-reservation', kind: 'string', valueName: 'bytes', usage: 'Memory soft limit' },
-  { name: 'cpus', kind: 'string', valueName: 'decimal', usage: 'Number of CPUs' },
-  { name: 'cpu-shares', short: 'c', kind: 'int', usage: 'CPU shares (relative weight)' },
-  { name: 'cpu-period', kind: 'int', usage: 'Limit CPU CFS (Completely Fair Scheduler) period' },
-  { name: 'cpu-quota', kind: 'int', usage: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
-  { name: 'cpuset-cpus', kind: 'string', valueName: 'string', usage: 'CPUs in which to allow execution (0-3, 0,1)' },
-  { name: 'pids-limit', kind: 'int', usage: 'Tune container pids limit (set -1 for unlimited)' },
-  { name: 'cgroup-parent', kind: 'string', valueName: 'string', usage: 'Optional parent cgroup for the container' },
-];
+import { RUN_FLAGS } from './flags.js';
+
 
 interface CgroupState {
   driver: CgroupDriver;
