@@ -171,8 +171,8 @@ export const steps: DemoStep[] = [
     title: 'The trace: every step that changes the host',
     look:
       'With --trace, dockling narrates each system call that builds the container, host side and init side, ' +
-      'with milliseconds since start: unshare(1) makes the namespaces, the init makes "/" private, binds the ' +
-      'rootfs, mounts /proc and /dev, pivot_root(".", ".") and umount2(".", MNT_DETACH), sets the hostname, and ' +
+      'with milliseconds since start: nsexec makes the namespaces, the init makes "/" private, binds the ' +
+      'rootfs, mounts /proc and /dev, sets the hostname, calls pivot_root(".", ".") and umount2(".", MNT_DETACH), and ' +
       'execve()s. Each line is tagged ch1: chapter 1\'s layer took it (`dockling --chapter 0 run` has no run at all).',
     args: ['--trace', 'run', '--rm', 'busybox', 'true'],
     check(r) {
@@ -180,7 +180,7 @@ export const steps: DemoStep[] = [
       if (bad) return bad;
       const at = (what: string, p: (e: TraceRecord) => boolean) => ({ what, i: r.trace.findIndex(p) });
       const order = [
-        at('unshare(1) with CLONE_NEWPID', (e) => e.op === 'unshare' && e.flags.includes('CLONE_NEWPID')),
+        at('nsexec\'s unshare with CLONE_NEWPID', (e) => e.op === 'unshare' && e.flags.includes('CLONE_NEWPID')),
         at('mount of "/" MS_REC|MS_PRIVATE', (e) => e.op === 'mount' && e.target === '/' && e.flags.includes('MS_PRIVATE')),
         at('bind mount of the rootfs', (e) => e.op === 'mount' && e.source === e.target && e.flags.includes('MS_BIND')),
         at('mount of /proc', (e) => e.op === 'mount' && e.fstype === 'proc'),

@@ -95,7 +95,9 @@ export class V2Driver implements CgroupDriver {
 
   // #region v2-create
   create(name: string, parent: string | undefined): ContainerCgroup {
-    const base = parent === undefined ? this.defaultParent() : parent.startsWith('/') ? parent : path.join(this.self, parent);
+    // A relative --cgroup-parent is taken from where the container would go
+    // by default: the caller's own cgroup usually holds processes (dockling).
+    const base = parent === undefined ? this.defaultParent() : parent.startsWith('/') ? parent : path.join(this.defaultParent(), parent);
     const parentDir = path.join(this.root, base);
     const dir = path.join(parentDir, name);
     const made = makeCgroupDirs(parentDir, this.root);

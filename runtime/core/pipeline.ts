@@ -5,7 +5,10 @@
 // each building on the ones below it. `cleanup` is the exception: it always
 // runs, whatever failed, and in reverse chapter order, so that what was set
 // up last is undone first (the network before the cgroup before the mounts).
+import os from 'node:os';
 import { STAGES, type Layer, type RunContext } from './layer.js';
+
+const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** A failure with the exit code Docker would give for it. */
 export class RunError extends Error {
@@ -17,14 +20,29 @@ export class RunError extends Error {
 // #region run-pipeline
 export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<number> {
   const ordered = [...layers].sort((a, b) => a.chapter - b.chapter);
+  // Until the command runs, ^C (or a kill) means "stop setting up": the
+  // current step finishes, then cleanup undoes everything made so far, so
+  // no cgroup or state directory is left behind. From `wait` on, the
+  // signals belong to the container (chapter 1 passes them on).
+  let interrupted: NodeJS.Signals | undefined;
+  const stop = (sig: NodeJS.Signals) => (interrupted ??= sig);
+  const listen = (on: boolean) => INTERRUPTS.forEach((s) => (on ? process.on(s, stop) : process.off(s, stop)));
+  listen(true);
   try {
     for (const stage of STAGES) {
       if (stage === 'cleanup') break;
-      for (const layer of ordered) await layer.stages[stage]?.(ctx);
+      if (stage === 'wait') listen(false);
+      for (const layer of ordered) {
+        await layer.stages[stage]?.(ctx);
+        if (interrupted && stage !== 'wait') {
+          throw new RunError(128 + (os.constants.signals[interrupted] ?? 0), `${interrupted} before the container started: everything made for it is removed`);
+        }
+      }
     }
   } catch (e) {
     ctx.failure = e instanceof RunError ? { code: e.code, message: e.message } : { code: 125, message: (e as Error).message };
   } finally {
+    listen(false);
     for (const layer of [...ordered].reverse()) {
       try {
         await layer.stages.cleanup?.(ctx);

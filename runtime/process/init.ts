@@ -1,13 +1,13 @@
 // The container's init: the first process inside the new namespaces.
 //
-// util-linux `unshare --fork --pid --mount --uts --ipc --net` made the
-// namespaces and forked this Node process into them, so here we are PID 1
+// nsexec (nsexec.c) made the PID, mount, UTS, IPC and network namespaces
+// and forked this Node process into them, so here we are PID 1
 // of a fresh PID namespace, in a private copy of the host's mount table,
 // still looking at the host's files. This file turns that into a container,
 // in the order runc's rootfs_linux.go does, then execve()s the user's
 // command, which replaces this process and so becomes PID 1 itself.
 //
-// It runs as compiled JavaScript (dist/), never through tsx: node alone
+// It runs bundled JavaScript (dist/init.js), never through tsx: node alone
 // starts in ~60 ms, through tsx ~200 ms, and this is on every `run`.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -291,7 +291,11 @@ function main(): void {
     buildContainer(start.spec);
   } catch (e) {
     const code = e instanceof InitError ? e.code : 125;
-    send({ msg: 'error', code, message: (e as Error).message });
+    try {
+      send({ msg: 'error', code, message: (e as Error).message });
+    } catch {
+      /* the CLI is gone: the exit code is all that is left to say */
+    }
     process.exit(code);
   }
 }

@@ -12,7 +12,7 @@
 export type TraceSide = 'host' | 'init';
 
 export type TraceEvent =
-  // A fresh process was started (util-linux unshare, an init, a helper).
+  // A fresh process was started (nsexec and the init, a helper).
   | { op: 'spawn'; argv: string[] }
   // New namespaces for a process: which clone flags, made by whom.
   | { op: 'unshare'; flags: string[]; by: string }
