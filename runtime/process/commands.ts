@@ -35,7 +35,7 @@ export const runCommand: Command = {
 
 export const rootfsCommand: Command = {
   name: 'rootfs',
-  summary: 'Make a root filesystem directory (chapter 1: from the host\'s busybox)',
+  summary: "Make a root filesystem directory from the host's busybox",
   usage: 'rootfs busybox DIR',
   flags: [],
   minArgs: 2,

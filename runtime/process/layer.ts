@@ -26,7 +26,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'workdir', short: 'w', kind: 'string', usage: 'Working directory inside the container' },
   { name: 'hostname', short: 'h', kind: 'string', usage: 'Container host name' },
   { name: 'name', kind: 'string', usage: 'Assign a name to the container' },
-  { name: 'rm', kind: 'bool', usage: 'Automatically remove the container when it exits' },
+  { name: 'rm', kind: 'bool', usage: 'Automatically remove the container when it exits (until chapter 5 adds stopped containers, every container is)' },
   { name: 'interactive', short: 'i', kind: 'bool', usage: 'Keep STDIN open' },
   { name: 'tty', short: 't', kind: 'bool', usage: 'Allocate a pseudo-TTY' },
   { name: 'rootfs', kind: 'string', valueName: 'dir', usage: 'Run a root filesystem directory instead of an image; all arguments are the command' },
