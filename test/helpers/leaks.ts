@@ -12,13 +12,42 @@ export interface HostSnapshot {
   tmp: Set<string>;
 }
 
-/** Mount points (from /proc/self/mountinfo) whose path mentions `needle`. */
-export function mountsUnder(needle: string): string[] {
+/** Every mount point of this process's mount namespace (the host's), from /proc/self/mountinfo. */
+function mountPoints(): string[] {
   return fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4])
-    .filter((p) => p && p.includes(needle));
+    .filter((p) => p);
+}
+
+/** Mount points whose path mentions `needle`. */
+export function mountsUnder(needle: string): string[] {
+  return mountPoints().filter((p) => p.includes(needle));
+}
+
+/** Mount points strictly inside the directory `dir`. */
+export function mountsInside(dir: string): string[] {
+  return mountPoints().filter((p) => p.startsWith(dir + '/'));
+}
+
+/** The container directories (named by a 64-hex-digit ID) in the state root's store; none before the first run. */
+export function containerDirs(root: string): string[] {
+  try {
+    return fs.readdirSync(`${root}/containers`).filter((f) => /^[0-9a-f]{64}$/.test(f));
+  } catch {
+    return []; // no store yet
+  }
+}
+
+/**
+ * What `run --rm` must have removed by the time it returns: no mount
+ * inside the state root, no container directory.
+ * (The demo tests check this after each step; assertNoLeaks checks more.)
+ */
+export function assertNoContainerLeft(root: string): void {
+  assert.deepEqual(mountsInside(root), [], 'mounts of the container remain');
+  assert.deepEqual(containerDirs(root), [], 'container directories remain');
 }
 
 /**
@@ -66,13 +95,7 @@ export async function assertNoLeaks(root: string, before: HostSnapshot): Promise
   assert.deepEqual(mountsUnder(root).filter((m) => !before.mounts.includes(m)), [], 'mounts of the container remain');
   const newTmp = fs.readdirSync(os.tmpdir()).filter((f) => !before.tmp.has(f) && /dockling|busybox/.test(f));
   assert.deepEqual(newTmp, [], 'temporary files remain');
-  let containers: string[] = [];
-  try {
-    containers = fs.readdirSync(`${root}/containers`).filter((f) => /^[0-9a-f]{64}$/.test(f));
-  } catch {
-    /* no store yet */
-  }
-  assert.deepEqual(containers, [], 'container state directories remain');
+  assert.deepEqual(containerDirs(root), [], 'container state directories remain');
 }
 
 /**

@@ -2,91 +2,25 @@
 // killed by signal N gives 128+N; signals sent to dockling reach the
 // container; Docker's codes for failures — 125 (dockling itself), 126
 // (cannot execute), 127 (not found) — each with a message naming the problem.
-import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dockling, docklingAsync, rootOrSkip, tempRoot, until, type Result } from '../../helpers/dockling.js';
-import { assertNoLeaks, snapshot, type HostSnapshot } from '../../helpers/leaks.js';
+import { dockling, docklingAsync, rootOrSkip, until, type Result } from '../../helpers/dockling.js';
+import { expectCode, runners, useStateRoot } from '../../helpers/chapter.js';
+import { containerProcesses, finish, nsOf } from '../../helpers/processes.js';
 
 const skip = rootOrSkip();
 /** The chapter under test (test/run.ts sets it; 1 when run by hand). */
 const CHAPTER = Number(process.env.DOCKLING_CHAPTER ?? 1);
-let root: string;
-let snap: HostSnapshot;
-before(() => {
-  root = tempRoot('exit');
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  snap = snapshot(root);
-});
-afterEach(async () => {
-  await assertNoLeaks(root, snap);
-});
-
-function expectCode(r: Result, code: number): Result {
-  assert.equal(r.code, code, `exit status ${r.code}, wanted ${code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-  return r;
-}
-
-const run = (args: string[], opts: Parameters<typeof dockling>[2] = {}) => dockling(root, ['run', '--rm', ...args], opts);
+const root = useStateRoot('exit');
+const { run } = runners(root);
 
 /** stderr has exactly one line from dockling, and it matches. */
 function oneLine(r: Result, re: RegExp): void {
   const lines = r.stderr.trimEnd().split('\n');
   assert.match(lines[0], re);
   assert.match(lines[0], /^dockling: /);
-}
-
-const nsOf = (pid: number | 'self') => {
-  try {
-    return fs.readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-};
-
-/** SIGKILL, unless the process is already gone. */
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone already */
-  }
-}
-
-/** Host PIDs of the processes under the CLI `cliPid` that are in another PID namespace. */
-function containerProcesses(cliPid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  const under = (pid: number) => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === cliPid) return true;
-    return false;
-  };
-  return [...parent.keys()].filter((pid) => under(pid) && nsOf(pid) !== undefined && nsOf(pid) !== nsOf('self'));
-}
-
-/** Wait for a background CLI; if it is not done in time, kill its container so nothing hangs or leaks. */
-async function finish(p: ReturnType<typeof docklingAsync>, timeoutMs = 10_000): Promise<Result & { timedOut: boolean }> {
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    for (const pid of containerProcesses(p.child.pid!)) killQuietly(pid);
-  }, timeoutMs);
-  const r = await p.done;
-  clearTimeout(timer);
-  return { ...r, timedOut };
 }
 
 describe("chapter 1: the command's exit status", { skip }, () => {
@@ -122,7 +56,7 @@ describe("chapter 1: the command's exit status", { skip }, () => {
   });
 
   test('137: the container killed with SIGKILL from the host', async () => {
-    const p = docklingAsync(root, ['run', '--rm', 'busybox', 'sleep', '1000']);
+    const p = docklingAsync(root(), ['run', '--rm', 'busybox', 'sleep', '1000']);
     try {
       // The container's process, as the host sees it: a `sleep` under this
       // CLI whose PID namespace is not the host's.
@@ -154,7 +88,7 @@ describe('chapter 1: signals sent to dockling reach the container', { skip }, ()
   for (const [sig, code] of cases) {
     test(`${sig} to dockling runs the container's ${sig.slice(3)} trap`, async () => {
       const script = `trap "exit ${code}" ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`;
-      const p = docklingAsync(root, ['run', '--rm', 'busybox', 'sh', '-c', script]);
+      const p = docklingAsync(root(), ['run', '--rm', 'busybox', 'sh', '-c', script]);
       try {
         await until(() => p.output().includes('ready') || p.child.exitCode !== null, 15_000, 'the container to be ready');
         assert.match(p.output(), /ready/, p.errors());
@@ -169,7 +103,7 @@ describe('chapter 1: signals sent to dockling reach the container', { skip }, ()
   }
 
   test("a signal the container's PID 1 does not handle is ignored, as in Docker (the container keeps running)", async () => {
-    const p = docklingAsync(root, ['run', '--rm', 'busybox', 'sh', '-c', 'echo ready; while :; do sleep 0.05; done']);
+    const p = docklingAsync(root(), ['run', '--rm', 'busybox', 'sh', '-c', 'echo ready; while :; do sleep 0.05; done']);
     try {
       await until(() => p.output().includes('ready') || p.child.exitCode !== null, 15_000, 'the container to be ready');
       assert.match(p.output(), /ready/, p.errors());
@@ -185,11 +119,11 @@ describe('chapter 1: signals sent to dockling reach the container', { skip }, ()
 
 describe('chapter 1: failures of dockling itself (125) and of the command line', { skip }, () => {
   test('125 for a --rootfs directory that does not exist, naming it and the fix', () => {
-    const missing = path.join(root, 'no-such-rootfs');
+    const missing = path.join(root(), 'no-such-rootfs');
     const r = expectCode(run(['--rootfs', missing, 'sh']), 125);
     oneLine(r, new RegExp(`rootfs ${missing}: no such directory`));
     assert.match(r.stderr, /dockling rootfs busybox/);
-    const file = path.join(root, 'a-file');
+    const file = path.join(root(), 'a-file');
     fs.writeFileSync(file, '');
     expectCode(run(['--rootfs', file, 'sh']), 125);
   });
@@ -204,16 +138,16 @@ describe('chapter 1: failures of dockling itself (125) and of the command line',
   });
 
   test('125 for a flag without its value, and for a bad boolean', () => {
-    const r = expectCode(dockling(root, ['run', '--rm', 'busybox', 'true', '--name']), 0); // after IMAGE: the command's
+    const r = expectCode(dockling(root(), ['run', '--rm', 'busybox', 'true', '--name']), 0); // after IMAGE: the command's
     assert.equal(r.stderr, '');
-    const missing = expectCode(dockling(root, ['run', '--name']), 125);
+    const missing = expectCode(dockling(root(), ['run', '--name']), 125);
     assert.match(missing.stderr, /flag needs an argument: --name/);
     const bad = expectCode(run(['--rm=maybe', 'busybox', 'true']), 125);
     assert.match(bad.stderr, /invalid argument "maybe" for "--rm" flag/);
   });
 
   test('125 for run without an image, with the usage', () => {
-    const r = expectCode(dockling(root, ['run']), 125);
+    const r = expectCode(dockling(root(), ['run']), 125);
     assert.match(r.stderr, /"dockling run" requires at least 1 argument/);
     assert.match(r.stderr, /Usage:\s+dockling run \[OPTIONS\] IMAGE \[COMMAND\] \[ARG\.\.\.\]/);
   });
@@ -234,17 +168,17 @@ describe('chapter 1: failures of dockling itself (125) and of the command line',
   });
 
   test('run --help lists the flags chapter 1 adds', () => {
-    const r = expectCode(dockling(root, ['run', '--help']), 0);
+    const r = expectCode(dockling(root(), ['run', '--help']), 0);
     for (const f of ['-e, --env', '--env-file', '-w, --workdir', '-h, --hostname', '--name', '--rm', '-i, --interactive', '-t, --tty', '--rootfs']) {
       assert.ok(r.stdout.includes(f), `run --help lacks ${f}`);
     }
   });
 
   test('an unknown command "is not a dockling command"; run and rootfs are commands', () => {
-    const r = expectCode(dockling(root, ['frobnicate']), 1);
+    const r = expectCode(dockling(root(), ['frobnicate']), 1);
     assert.match(r.stderr, /'frobnicate' is not a dockling command/);
     assert.match(r.stderr, /See 'dockling --help'/);
-    const help = expectCode(dockling(root, ['--help']), 0);
+    const help = expectCode(dockling(root(), ['--help']), 0);
     assert.match(help.stdout, /^\s+run\s+.*\(chapter 1\)$/m);
     assert.match(help.stdout, /^\s+rootfs\s+.*\(chapter 1\)$/m);
   });
@@ -252,17 +186,17 @@ describe('chapter 1: failures of dockling itself (125) and of the command line',
 
 describe('chapter 1: the global --chapter flag', { skip }, () => {
   test('--chapter N runs the runtime as of chapter N, and overrides DOCKLING_CHAPTER', () => {
-    const r = expectCode(dockling(root, ['--chapter', String(CHAPTER), 'run', '--rm', 'busybox', 'sh', '-c', 'exit 5'], { env: { DOCKLING_CHAPTER: '0' } }), 5);
+    const r = expectCode(dockling(root(), ['--chapter', String(CHAPTER), 'run', '--rm', 'busybox', 'sh', '-c', 'exit 5'], { env: { DOCKLING_CHAPTER: '0' } }), 5);
     assert.equal(r.stderr, '');
-    const v = expectCode(dockling(root, ['--chapter', String(CHAPTER), '--version']), 0);
+    const v = expectCode(dockling(root(), ['--chapter', String(CHAPTER), '--version']), 0);
     assert.match(v.stdout, new RegExp(`chapters 1\\.\\.${CHAPTER} of \\d+`));
   });
 
   test('--chapter 0 has no run, and says which chapter adds it', () => {
     assert.ok(CHAPTER >= 1, 'this chapter adds run');
-    const r = expectCode(dockling(root, ['--chapter', '0', 'run', '--rm', 'busybox', 'true']), 1);
+    const r = expectCode(dockling(root(), ['--chapter', '0', 'run', '--rm', 'busybox', 'true']), 1);
     assert.match(r.stderr, /'run' is not a dockling command \(added in chapter 1; this is --chapter 0\)/);
-    const bad = expectCode(dockling(root, ['--chapter', '11', 'run', 'busybox', 'true']), 125);
+    const bad = expectCode(dockling(root(), ['--chapter', '11', 'run', 'busybox', 'true']), 125);
     assert.match(bad.stderr, /invalid chapter/);
   });
 });

@@ -1,47 +1,27 @@
 // Chapter 1: what the namespaces isolate, seen from inside the container and
 // from the host. Every test runs the real CLI as root (test/helpers), and
 // checks after itself that nothing of the container is left on the host.
-import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { dockling, docklingAsync, rootOrSkip, tempRoot, until, type Result } from '../../helpers/dockling.js';
-import { assertNoLeaks, mountsUnder, snapshot, type HostSnapshot } from '../../helpers/leaks.js';
+import { dockling, docklingAsync, rootOrSkip, until, type Result } from '../../helpers/dockling.js';
+import { mountsUnder } from '../../helpers/leaks.js';
+import { expectCode, runners, useStateRoot } from '../../helpers/chapter.js';
+import { containerProcesses, finish, nsOf } from '../../helpers/processes.js';
 import { decodeRecord, type TraceRecord } from '../../../runtime/trace/events.js';
 
 const skip = rootOrSkip();
-let root: string;
-let snap: HostSnapshot;
-before(() => {
-  root = tempRoot('isolation');
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  snap = snapshot(root);
-});
-afterEach(async () => {
-  await assertNoLeaks(root, snap);
-});
-
-/** `dockling run --rm ARGS…`, which must succeed; returns its stdout. */
-function ok(args: string[]): string {
-  return expectCode(dockling(root, ['run', '--rm', ...args]), 0).stdout;
-}
-
-function expectCode(r: Result, code: number): Result {
-  assert.equal(r.code, code, `exit status ${r.code}, wanted ${code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-  return r;
-}
+const root = useStateRoot('isolation');
+const { ok } = runners(root);
 
 /** Run with --trace-file and return the records. */
 function traced(args: string[]): { r: Result; trace: TraceRecord[] } {
-  const file = path.join(root, `trace-${randomBytes(4).toString('hex')}.jsonl`);
+  const file = path.join(root(), `trace-${randomBytes(4).toString('hex')}.jsonl`);
   try {
-    const r = dockling(root, ['--trace-file', file, 'run', '--rm', ...args]);
+    const r = dockling(root(), ['--trace-file', file, 'run', '--rm', ...args]);
     const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
     return { r, trace: lines.map((l) => decodeRecord(l)).filter((x): x is TraceRecord => x !== null) };
   } finally {
@@ -66,60 +46,18 @@ function rootfsOf(trace: TraceRecord[]): string {
   return chdir.path;
 }
 
-const nsOf = (pid: number | 'self', ns: string) => {
-  try {
-    return fs.readlinkSync(`/proc/${pid}/ns/${ns}`);
-  } catch {
-    return undefined;
-  }
-};
-
-/** SIGKILL, unless the process is already gone. */
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone already */
-  }
-}
-
-/** Host PIDs of the processes under the CLI `cliPid` that are in another PID namespace. */
-function containerProcesses(cliPid: number): number[] {
-  const hostNs = nsOf('self', 'pid');
-  const parent = new Map<number, number>();
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  const under = (pid: number) => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === cliPid) return true;
-    return false;
-  };
-  return [...parent.keys()].filter((pid) => under(pid) && nsOf(pid, 'pid') !== undefined && nsOf(pid, 'pid') !== hostNs);
-}
-
 /** Start a container that prints "ready" and then waits; SIGTERM to the CLI ends it. */
 async function startWaiting(setup: string, extra: string[] = []) {
   const script = `trap "exit 0" TERM; ${setup} echo ready; while :; do sleep 0.05; done`;
-  const p = docklingAsync(root, ['run', '--rm', ...extra, 'busybox', 'sh', '-c', script]);
+  const p = docklingAsync(root(), ['run', '--rm', ...extra, 'busybox', 'sh', '-c', script]);
   await until(() => p.output().includes('ready') || p.child.exitCode !== null, 15_000, 'the container to be ready');
   return p;
 }
 
-/** Make sure a background container is gone (SIGKILL to its processes), and wait for its CLI. */
-async function stop(p: ReturnType<typeof docklingAsync>, gently = true): Promise<Result> {
-  if (p.child.exitCode === null && gently) p.child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    for (const pid of containerProcesses(p.child.pid!)) killQuietly(pid);
-  }, 5000);
-  const r = await p.done;
-  clearTimeout(timer);
-  return r;
+/** Stop a background container as a user would (SIGTERM to its CLI, passed on to PID 1); SIGKILL to its processes if that has not ended it within 5 s. */
+async function stop(p: ReturnType<typeof docklingAsync>): Promise<Result> {
+  if (p.child.exitCode === null) p.child.kill('SIGTERM');
+  return finish(p, 5000);
 }
 
 describe('chapter 1: inside the container', { skip }, () => {
@@ -185,7 +123,7 @@ describe('chapter 1: inside the container', { skip }, () => {
       assert.ok(fs.readFileSync(`/proc/${pid1}/mountinfo`, 'utf8').includes(marker), 'the mount was made inside');
       // …but not in the host's: neither it nor any mount of the container.
       assert.ok(!hostMountinfo().includes(marker), 'the mount made inside is visible on the host');
-      assert.deepEqual(mountsUnder(root), [], 'the container\'s mounts are visible on the host');
+      assert.deepEqual(mountsUnder(root()), [], 'the container\'s mounts are visible on the host');
     } finally {
       expectCode(await stop(p), 0);
     }
@@ -193,7 +131,7 @@ describe('chapter 1: inside the container', { skip }, () => {
   });
 
   test('the host\'s root is unreachable: no old root, ".." from / stays in /', () => {
-    const secret = path.join(root, `host-only-${randomBytes(4).toString('hex')}`);
+    const secret = path.join(root(), `host-only-${randomBytes(4).toString('hex')}`);
     fs.writeFileSync(secret, 'host secret\n');
     try {
       const script = [
@@ -238,16 +176,16 @@ describe('chapter 1: inside the container', { skip }, () => {
     // A directory of the host, open as fd 9 of the CLI (not close-on-exec).
     // Inherited by the container, `cd /proc/self/fd/9` would lead out of
     // its root into the host's filesystem.
-    const hostDir = fs.mkdtempSync(path.join(root, 'host-dir-'));
+    const hostDir = fs.mkdtempSync(path.join(root(), 'host-dir-'));
     fs.writeFileSync(path.join(hostDir, 'host-file'), 'host\n');
     const fd = fs.openSync(hostDir, 'r');
     const stdio = ['pipe', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', fd] as const;
     try {
       // `ls` is PID 1: it has 0-2, and 3 is the directory it reads. Anything
       // inherited would be one more.
-      const fds = expectCode(dockling(root, ['run', '--rm', 'busybox', 'ls', '/proc/self/fd'], { stdio: [...stdio] }), 0);
+      const fds = expectCode(dockling(root(), ['run', '--rm', 'busybox', 'ls', '/proc/self/fd'], { stdio: [...stdio] }), 0);
       assert.equal(fds.stdout, '0\n1\n2\n3\n');
-      const escape = expectCode(dockling(root, ['run', '--rm', 'busybox', 'sh', '-c', 'cd /proc/self/fd/9 2>/dev/null && ls || echo no-fd-9'], { stdio: [...stdio] }), 0);
+      const escape = expectCode(dockling(root(), ['run', '--rm', 'busybox', 'sh', '-c', 'cd /proc/self/fd/9 2>/dev/null && ls || echo no-fd-9'], { stdio: [...stdio] }), 0);
       assert.equal(escape.stdout, 'no-fd-9\n');
     } finally {
       fs.closeSync(fd);

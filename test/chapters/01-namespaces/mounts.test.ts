@@ -1,35 +1,15 @@
 // Chapter 1: the container's filesystem — /proc, /sys (read-only), a minimal
 // /dev of its own, and the /etc files dockling writes for it.
-import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dockling, rootOrSkip, tempRoot, type Result } from '../../helpers/dockling.js';
-import { assertNoLeaks, snapshot, type HostSnapshot } from '../../helpers/leaks.js';
+import { rootOrSkip } from '../../helpers/dockling.js';
+import { runners, useStateRoot } from '../../helpers/chapter.js';
 
 const skip = rootOrSkip();
-let root: string;
-let snap: HostSnapshot;
-before(() => {
-  root = tempRoot('mounts');
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  snap = snapshot(root);
-});
-afterEach(async () => {
-  await assertNoLeaks(root, snap);
-});
-
-function expectCode(r: Result, code: number): Result {
-  assert.equal(r.code, code, `exit status ${r.code}, wanted ${code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-  return r;
-}
-
-/** `dockling run --rm ARGS…`, which must succeed; returns its stdout. */
-const ok = (args: string[]) => expectCode(dockling(root, ['run', '--rm', ...args]), 0).stdout;
+const root = useStateRoot('mounts');
+const { ok } = runners(root);
 /** Output of a shell script run in a busybox container (which must exit 0). */
 const sh = (script: string, extra: string[] = []) => ok([...extra, 'busybox', 'sh', '-c', script]);
 
@@ -207,7 +187,7 @@ describe('chapter 1: mounts', { skip }, () => {
   });
 
   test('the rootfs\'s own /etc files are left untouched (the container\'s are bind mounts)', () => {
-    const rootfs = path.join(root, 'rootfs', 'busybox');
+    const rootfs = path.join(root(), 'rootfs', 'busybox');
     sh('echo 10.0.0.1 added >> /etc/hosts; cat /etc/hostname', ['--hostname', 'box']);
     for (const f of ['hostname', 'hosts', 'resolv.conf']) {
       const p = path.join(rootfs, 'etc', f);

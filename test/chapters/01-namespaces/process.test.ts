@@ -1,92 +1,25 @@
 // Chapter 1: the flags of a container's process — -e, --env-file, -w,
 // --name, -i, -t — with Docker's meaning and Docker's errors.
-import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dockling, docklingAsync, rootOrSkip, tempRoot, until, type Result } from '../../helpers/dockling.js';
-import { assertNoLeaks, snapshot, type HostSnapshot } from '../../helpers/leaks.js';
+import { dockling, docklingAsync, rootOrSkip, until } from '../../helpers/dockling.js';
+import { expectCode, runners, useStateRoot, type DocklingOptions } from '../../helpers/chapter.js';
+import { finish } from '../../helpers/processes.js';
 
 const skip = rootOrSkip();
-let root: string;
-let snap: HostSnapshot;
-before(() => {
-  root = tempRoot('process');
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  snap = snapshot(root);
-});
-afterEach(async () => {
-  await assertNoLeaks(root, snap);
-});
-
-function expectCode(r: Result, code: number): Result {
-  assert.equal(r.code, code, `exit status ${r.code}, wanted ${code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-  return r;
-}
-
-const run = (args: string[], opts: Parameters<typeof dockling>[2] = {}) => dockling(root, ['run', '--rm', ...args], opts);
-const ok = (args: string[], opts: Parameters<typeof dockling>[2] = {}) => expectCode(run(args, opts), 0).stdout;
+const root = useStateRoot('process');
+const { run, ok } = runners(root);
 /** The container's environment, as a list of K=V lines. */
-const envOf = (flags: string[], opts: Parameters<typeof dockling>[2] = {}) => ok([...flags, 'busybox', 'env'], opts).trim().split('\n');
+const envOf = (flags: string[], opts: DocklingOptions = {}) => ok([...flags, 'busybox', 'env'], opts).trim().split('\n');
 
 /** A file under the state root (removed with it). */
 function file(name: string, text: string): string {
-  const p = path.join(root, name);
+  const p = path.join(root(), name);
   fs.writeFileSync(p, text);
   return p;
-}
-
-const nsOf = (pid: number | 'self') => {
-  try {
-    return fs.readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-};
-
-/** SIGKILL, unless the process is already gone. */
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone already */
-  }
-}
-
-/** Host PIDs of the processes under the CLI `cliPid` that are in another PID namespace. */
-function containerProcesses(cliPid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  const under = (pid: number) => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === cliPid) return true;
-    return false;
-  };
-  return [...parent.keys()].filter((pid) => under(pid) && nsOf(pid) !== undefined && nsOf(pid) !== nsOf('self'));
-}
-
-/** Wait for a background CLI; if it is not done in time, kill its container (so nothing hangs or leaks) and say so. */
-async function finish(p: ReturnType<typeof docklingAsync>, timeoutMs: number): Promise<Result & { timedOut: boolean }> {
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    for (const pid of containerProcesses(p.child.pid!)) killQuietly(pid);
-  }, timeoutMs);
-  const r = await p.done;
-  clearTimeout(timer);
-  return { ...r, timedOut };
 }
 
 describe('chapter 1: environment (-e, --env-file)', { skip }, () => {
@@ -147,7 +80,7 @@ describe('chapter 1: environment (-e, --env-file)', { skip }, () => {
   // missing, unless a "--" comes first: the CLI must be started so that this
   // reaches dockling.)
   test('a missing --env-file, or a bad line in one, fails with 125 and names it; nothing is left', () => {
-    const missing = path.join(root, 'no-such.env');
+    const missing = path.join(root(), 'no-such.env');
     const r1 = expectCode(run(['--env-file', missing, 'busybox', 'true']), 125);
     assert.match(r1.stderr, new RegExp(`open ${missing.replace(/[.]/g, '\\.')}: no such file or directory`));
     const bad = file('bad.env', 'OK=1\n=nameless\n');
@@ -176,7 +109,7 @@ describe('chapter 1: names (--name)', { skip }, () => {
   test("two containers started at once with the same --name: one runs, the other fails with Docker's conflict message", async () => {
     const name = `twin-${randomBytes(3).toString('hex')}`;
     const script = 'trap "exit 0" TERM; echo ready; while :; do sleep 0.05; done';
-    const ps = [0, 1].map(() => docklingAsync(root, ['run', '--rm', '--name', name, 'busybox', 'sh', '-c', script]));
+    const ps = [0, 1].map(() => docklingAsync(root(), ['run', '--rm', '--name', name, 'busybox', 'sh', '-c', script]));
     try {
       const exited = (p: (typeof ps)[number]) => p.child.exitCode !== null;
       await until(() => (ps.some((p) => p.output().includes('ready')) && ps.some(exited)) || ps.every(exited), 15_000, 'one to run and one to fail');
@@ -218,7 +151,7 @@ describe('chapter 1: stdin (-i)', { skip }, () => {
     assert.equal(ok(['-i', 'busybox', 'cat'], { input: 'hello\nworld\n' }), 'hello\nworld\n');
     const big = randomBytes(256 * 1024);
     const md5 = createHash('md5').update(big).digest('hex');
-    const out = expectCode(dockling(root, ['run', '--rm', '-i', 'busybox', 'md5sum'], { input: big }), 0).stdout;
+    const out = expectCode(dockling(root(), ['run', '--rm', '-i', 'busybox', 'md5sum'], { input: big }), 0).stdout;
     assert.equal(out.split(/\s/)[0], md5);
   });
 
@@ -255,7 +188,7 @@ describe('chapter 1: terminal (-t)', { skip }, () => {
   // is not a TTY"); relaying it instead is fine too, as long as the end of
   // the input reaches the command. What must not happen is a hang.
   test('-it with a piped (non-terminal) stdin either refuses or ends: it does not hang', async () => {
-    const p = docklingAsync(root, ['run', '--rm', '-it', 'busybox', 'cat'], { stdin: 'pipe' });
+    const p = docklingAsync(root(), ['run', '--rm', '-it', 'busybox', 'cat'], { stdin: 'pipe' });
     p.child.stdin!.end('piped line\n');
     const r = await finish(p, 8000);
     assert.equal(r.timedOut, false, `dockling run -it with piped stdin hung (output so far: ${JSON.stringify(r.stdout)}); its container was killed`);

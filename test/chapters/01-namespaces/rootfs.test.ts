@@ -1,42 +1,24 @@
 // Chapter 1: root filesystems (`dockling rootfs busybox DIR`, `run --rootfs
 // DIR`), and what happens when a prerequisite of the host is missing.
-import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, REPO, dockling, rootOrSkip, tempRoot, type Result } from '../../helpers/dockling.js';
-import { assertNoLeaks, snapshot, type HostSnapshot } from '../../helpers/leaks.js';
+import { BIN, REPO, dockling, rootOrSkip, type Result } from '../../helpers/dockling.js';
+import { expectCode, useStateRoot } from '../../helpers/chapter.js';
 
 const skip = rootOrSkip();
-let root: string;
-let snap: HostSnapshot;
-before(() => {
-  root = tempRoot('rootfs');
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  snap = snapshot(root);
-});
-afterEach(async () => {
-  await assertNoLeaks(root, snap);
-});
-
-function expectCode(r: Result, code: number): Result {
-  assert.equal(r.code, code, `exit status ${r.code}, wanted ${code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-  return r;
-}
+const root = useStateRoot('rootfs');
 
 let n = 0;
 /** A path under the state root that does not exist yet. */
-const fresh = (label: string) => path.join(root, `${label}-${n++}`);
+const fresh = (label: string) => path.join(root(), `${label}-${n++}`);
 
 /** Make a busybox rootfs with the CLI, checking it worked. */
 function makeRootfs(label: string): string {
   const dir = fresh(label);
-  const r = expectCode(dockling(root, ['rootfs', 'busybox', dir]), 0);
+  const r = expectCode(dockling(root(), ['rootfs', 'busybox', dir]), 0);
   assert.equal(r.stdout, `${dir}\n`);
   return dir;
 }
@@ -64,20 +46,20 @@ describe('chapter 1: dockling rootfs busybox DIR', { skip }, () => {
     assert.equal(fs.readlinkSync(path.join(dir, 'bin/sh')), '/bin/busybox');
     assert.match(fs.readFileSync(path.join(dir, 'etc/passwd'), 'utf8'), /^root:x:0:0:/);
     for (const d of ['proc', 'sys', 'dev', 'tmp']) assert.ok(fs.statSync(path.join(dir, d)).isDirectory(), d);
-    const r = expectCode(dockling(root, ['run', '--rm', '--rootfs', dir, 'sh', '-c', 'echo "hello from $(hostname)"; echo $$']), 0);
+    const r = expectCode(dockling(root(), ['run', '--rm', '--rootfs', dir, 'sh', '-c', 'echo "hello from $(hostname)"; echo $$']), 0);
     assert.match(r.stdout, /^hello from [0-9a-f]{12}\n1\n$/);
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary directory is left');
   });
 
   test('run --rootfs takes a relative directory, and every argument after it is the command', () => {
     const dir = makeRootfs('rel');
-    const r = expectCode(dockling(root, ['run', '--rm', '--rootfs', path.basename(dir), 'echo', 'busybox', '-n'], { cwd: root }), 0);
+    const r = expectCode(dockling(root(), ['run', '--rm', '--rootfs', path.basename(dir), 'echo', 'busybox', '-n'], { cwd: root() }), 0);
     assert.equal(r.stdout, 'busybox -n\n');
   });
 
   test('run --rootfs DIR without a command is refused with 125', () => {
     const dir = makeRootfs('nocmd');
-    const r = expectCode(dockling(root, ['run', '--rm', '--rootfs', dir]), 125);
+    const r = expectCode(dockling(root(), ['run', '--rm', '--rootfs', dir]), 125);
     assert.match(r.stderr, /no command given/);
   });
 
@@ -85,20 +67,20 @@ describe('chapter 1: dockling rootfs busybox DIR', { skip }, () => {
     const dir = fresh('full');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'precious'), 'keep me');
-    const r = expectCode(dockling(root, ['rootfs', 'busybox', dir]), 1);
+    const r = expectCode(dockling(root(), ['rootfs', 'busybox', dir]), 1);
     assert.ok(r.stderr.includes(`${dir} exists and is not empty`), r.stderr);
     assert.deepEqual(fs.readdirSync(dir), ['precious']);
     assert.equal(fs.readFileSync(path.join(dir, 'precious'), 'utf8'), 'keep me');
     const empty = fresh('empty');
     fs.mkdirSync(empty);
-    expectCode(dockling(root, ['rootfs', 'busybox', empty]), 0);
+    expectCode(dockling(root(), ['rootfs', 'busybox', empty]), 0);
     assert.ok(fs.existsSync(path.join(empty, 'bin/busybox')));
   });
 
   test('an unknown kind of rootfs, or a missing DIR, is refused', () => {
-    const r = expectCode(dockling(root, ['rootfs', 'alpine', fresh('alpine')]), 1);
+    const r = expectCode(dockling(root(), ['rootfs', 'alpine', fresh('alpine')]), 1);
     assert.match(r.stderr, /unknown rootfs kind "alpine"/);
-    const usage = expectCode(dockling(root, ['rootfs', 'busybox']), 1);
+    const usage = expectCode(dockling(root(), ['rootfs', 'busybox']), 1);
     assert.match(usage.stderr, /"dockling rootfs" requires at least 2 arguments/);
   });
 
@@ -110,7 +92,7 @@ describe('chapter 1: dockling rootfs busybox DIR', { skip }, () => {
     // host. Inside the container that path must mean <rootfs>/<path>.
     fs.renameSync(path.join(dir, 'etc'), path.join(dir, 'etc.orig'));
     fs.symlinkSync(hostDir, path.join(dir, 'etc'));
-    const r = expectCode(dockling(root, ['run', '--rm', '--hostname', 'evil', '--rootfs', dir, 'sh', '-c', 'cat /etc/hostname']), 0);
+    const r = expectCode(dockling(root(), ['run', '--rm', '--hostname', 'evil', '--rootfs', dir, 'sh', '-c', 'cat /etc/hostname']), 0);
     assert.equal(r.stdout, 'evil\n');
     assert.deepEqual(fs.readdirSync(hostDir), [], 'the container\'s /etc files were made in the host\'s directory');
   });
@@ -120,7 +102,7 @@ describe('chapter 1: missing prerequisites get one clear line and 125', { skip }
   test('not root', () => {
     // Without NODE_V8_COVERAGE: under c8, nobody could not write its coverage file.
     const env = { ...process.env, NODE_V8_COVERAGE: undefined };
-    const r = expectCode(dockling(root, ['run', '--rm', 'busybox', 'true'], { uid: 65534, gid: 65534, cwd: '/', env }), 125);
+    const r = expectCode(dockling(root(), ['run', '--rm', 'busybox', 'true'], { uid: 65534, gid: 65534, cwd: '/', env }), 125);
     assert.match(r.stderr, /^dockling: .*must run as root.*\n$/);
   });
 
@@ -137,7 +119,7 @@ describe('chapter 1: missing prerequisites get one clear line and 125', { skip }
   test('the nsexec helper not built', () => {
     const nsexec = path.join(REPO, 'dist', 'nsexec');
     assert.ok(fs.existsSync(nsexec), 'the test needs a built dockling (npm run build)');
-    const r = expectCode(withFileHidden(nsexec, '/dev/null', ['run', '--rm', 'busybox', 'true'], root), 125);
+    const r = expectCode(withFileHidden(nsexec, '/dev/null', ['run', '--rm', 'busybox', 'true'], root()), 125);
     assert.match(r.stderr, /^dockling: .*nsexec.*npm run build.*\n$/);
   });
 });

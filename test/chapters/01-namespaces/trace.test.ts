@@ -1,41 +1,23 @@
 // Chapter 1: --trace narrates every step that changes the host, as it
 // happens; --trace-file writes the same events as JSON lines, which
 // runtime/trace/events.ts decodes.
-import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dockling, rootOrSkip, tempRoot, type Result } from '../../helpers/dockling.js';
-import { assertNoLeaks, snapshot, type HostSnapshot } from '../../helpers/leaks.js';
+import { dockling, rootOrSkip, type Result } from '../../helpers/dockling.js';
+import { expectCode, useStateRoot } from '../../helpers/chapter.js';
 import { decodeRecord, type TraceRecord } from '../../../runtime/trace/events.js';
 
 const skip = rootOrSkip();
-let root: string;
-let snap: HostSnapshot;
-before(() => {
-  root = tempRoot('trace');
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  snap = snapshot(root);
-});
-afterEach(async () => {
-  await assertNoLeaks(root, snap);
-});
-
-function expectCode(r: Result, code: number): Result {
-  assert.equal(r.code, code, `exit status ${r.code}, wanted ${code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-  return r;
-}
+const root = useStateRoot('trace');
 
 const NAMESPACE_FLAGS = ['CLONE_NEWPID', 'CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWNET', 'CLONE_NEWCGROUP'];
 
 describe('chapter 1: --trace', { skip }, () => {
   // One traced run, shared by the tests below (made by whichever runs first).
   let shared: Result | undefined;
-  const traced = () => (shared ??= dockling(root, ['--trace', 'run', '--rm', '--hostname', 'box', 'busybox', 'echo', 'hello']));
+  const traced = () => (shared ??= dockling(root(), ['--trace', 'run', '--rm', '--hostname', 'box', 'busybox', 'echo', 'hello']));
   const traceLines = () => expectCode(traced(), 0).stderr.trimEnd().split('\n');
   const line = (re: RegExp) => {
     const lines = traceLines();
@@ -83,7 +65,7 @@ describe('chapter 1: --trace', { skip }, () => {
   });
 
   test('--trace also narrates a failed run (and the exit code is unchanged)', () => {
-    const f = expectCode(dockling(root, ['--trace', 'run', '--rm', 'busybox', 'sh', '-c', 'exit 3']), 3);
+    const f = expectCode(dockling(root(), ['--trace', 'run', '--rm', 'busybox', 'sh', '-c', 'exit 3']), 3);
     assert.match(f.stderr, /exited: status 3/);
     assert.match(f.stderr, /rm -rf "[^"]+\/containers\/[0-9a-f]{64}"/);
   });
@@ -91,9 +73,9 @@ describe('chapter 1: --trace', { skip }, () => {
 
 describe('chapter 1: --trace-file', { skip }, () => {
   test('writes JSON lines that decodeRecord reads, in the order the steps happen', () => {
-    const file = path.join(root, 'trace.jsonl');
+    const file = path.join(root(), 'trace.jsonl');
     try {
-      const r = expectCode(dockling(root, ['--trace-file', file, 'run', '--rm', '--hostname', 'traced', 'busybox', 'true']), 0);
+      const r = expectCode(dockling(root(), ['--trace-file', file, 'run', '--rm', '--hostname', 'traced', 'busybox', 'true']), 0);
       assert.equal(r.stderr, '', '--trace-file alone prints nothing');
       const text = fs.readFileSync(file, 'utf8');
       assert.ok(text.endsWith('\n'));
@@ -154,10 +136,10 @@ describe('chapter 1: --trace-file', { skip }, () => {
   });
 
   test('appends: two runs leave two complete traces', () => {
-    const file = path.join(root, 'twice.jsonl');
+    const file = path.join(root(), 'twice.jsonl');
     try {
-      expectCode(dockling(root, ['--trace-file', file, 'run', '--rm', 'busybox', 'true']), 0);
-      expectCode(dockling(root, ['--trace-file', file, 'run', '--rm', 'busybox', 'true']), 0);
+      expectCode(dockling(root(), ['--trace-file', file, 'run', '--rm', 'busybox', 'true']), 0);
+      expectCode(dockling(root(), ['--trace-file', file, 'run', '--rm', 'busybox', 'true']), 0);
       const records = fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => decodeRecord(l));
       assert.ok(records.every((x) => x !== null));
       assert.equal(records.filter((x) => x!.op === 'exec').length, 2);

@@ -2,40 +2,30 @@
 // a controlling terminal, so these tests run dockling inside util-linux
 // script(1), which does: the CLI's stdin and stdout are then a real pty, as
 // when a learner types `dockling run -it busybox sh`.
-import { test, describe, before, after, beforeEach, afterEach } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, dockling, rootOrSkip, tempRoot } from '../../helpers/dockling.js';
-import { assertNoLeaks, snapshot, type HostSnapshot } from '../../helpers/leaks.js';
+import { BIN, dockling, rootOrSkip } from '../../helpers/dockling.js';
+import { useStateRoot } from '../../helpers/chapter.js';
+import { finish } from '../../helpers/processes.js';
 
 const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => fs.existsSync(p));
 const skip = rootOrSkip() || (SCRIPT ? false : 'needs util-linux script(1) for a real terminal');
-let root: string;
+const root = useStateRoot('tty');
 let rootfs: string;
-let snap: HostSnapshot;
 before(() => {
-  root = tempRoot('tty');
   // A rootfs of our own: its /tmp is where the container and the host side
   // of a test leave each other marks.
-  rootfs = path.join(root, 'tty-rootfs');
-  dockling(root, ['rootfs', 'busybox', rootfs]);
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
-beforeEach(() => {
-  snap = snapshot(root);
-});
-afterEach(async () => {
-  await assertNoLeaks(root, snap);
+  rootfs = path.join(root(), 'tty-rootfs');
+  dockling(root(), ['rootfs', 'busybox', rootfs]);
 });
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The shell words of `dockling --root ROOT run --rm --rootfs ROOTFS ARGS…`. */
-const docklingCmd = (args: string[]) => [process.execPath, BIN, '--root', root, 'run', '--rm', '--rootfs', rootfs, ...args].map(q).join(' ');
+const docklingCmd = (args: string[]) => [process.execPath, BIN, '--root', root(), 'run', '--rm', '--rootfs', rootfs, ...args].map(q).join(' ');
 
 /** Run a shell command line under script(1): a pty on stdin/stdout/stderr. */
 function inTerminal(shell: string, input = ''): { code: number; out: string } {
@@ -55,54 +45,14 @@ async function inTerminalTyping(shell: string, readyMark: string, keys: string, 
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const done = new Promise<number>((resolve) => child.on('close', (code, sig) => resolve(code ?? 128 + (os.constants.signals[sig!] ?? 0))));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    for (const pid of containerProcesses(child.pid!)) killQuietly(pid);
-  }, timeoutMs);
+  const done = new Promise<{ code: number }>((resolve) => child.on('close', (code, sig) => resolve({ code: code ?? 128 + (os.constants.signals[sig!] ?? 0) })));
+  // The deadline runs from the start, typing included.
+  const finished = finish({ child, done }, timeoutMs);
   const end = Date.now() + timeoutMs;
   while (!fs.existsSync(readyMark) && child.exitCode === null && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   if (child.exitCode === null) child.stdin!.write(keys);
-  const code = await done;
-  clearTimeout(timer);
+  const { code, timedOut } = await finished;
   return { code, out: out.replace(/\r/g, ''), timedOut };
-}
-
-/** SIGKILL, unless the process is already gone. */
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone already */
-  }
-}
-
-const pidNs = (pid: number | 'self') => {
-  try {
-    return fs.readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-};
-
-/** Host PIDs of the processes under `ancestor` that are in another PID namespace. */
-function containerProcesses(ancestor: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  const under = (pid: number) => {
-    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === ancestor) return true;
-    return false;
-  };
-  return [...parent.keys()].filter((pid) => under(pid) && pidNs(pid) !== undefined && pidNs(pid) !== pidNs('self'));
 }
 
 /** A mark file in the rootfs's /tmp: `/tmp/NAME` inside, this path outside. */
@@ -111,8 +61,8 @@ const mark = (name: string) => path.join(rootfs, 'tmp', name);
 describe('chapter 1: run -t under a real terminal', { skip }, () => {
   test("with -it, the caller's terminal is in raw mode while the container runs, and restored after", () => {
     const [ready, done] = [`raw-ready-${process.pid}`, `raw-done-${process.pid}`];
-    const during = path.join(root, 'stty-during');
-    const after = path.join(root, 'stty-after');
+    const during = path.join(root(), 'stty-during');
+    const after = path.join(root(), 'stty-after');
     try {
       // In the background, once the container is up: read the caller's
       // terminal settings, then let the container finish.

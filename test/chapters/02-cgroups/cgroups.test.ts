@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { dockling, docklingAsync, rootOrSkip, tempRoot, until, type Result } from '../../helpers/dockling.ts';
 import { assertNoLeaks, snapshot, type HostSnapshot } from '../../helpers/leaks.ts';
+import { containerCgroups } from '../../helpers/cgroups.ts';
 import type { TraceRecord } from '../../../runtime/trace/events.ts';
 
 const skip = rootOrSkip();
@@ -55,13 +56,7 @@ for (const l of mountinfo) {
   for (const opt of post.split(' ')[2].split(',')) V1_MOUNTS.set(opt, pre.split(' ')[4]);
 }
 /** This process's cgroup: controller → path ("" for v2). The CLI it starts inherits it. */
-const SELF = new Map<string, string>();
-for (const l of fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
-  const m = /^\d+:([^:]*):(.*)$/.exec(l);
-  if (!m) continue;
-  if (m[1] === '') SELF.set('', m[2]);
-  else for (const c of m[1].split(',')) SELF.set(c, m[2]);
-}
+const SELF = procCgroup('self');
 /** The controllers a container's cgroup must have: v1 hierarchies by name, or v2's one tree. */
 const CONTROLLERS = V2 ? [''] : ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio'].filter((c) => V1_MOUNTS.has(c));
 const keyOf = (c: string) => (V2 ? 'unified' : c);
@@ -83,8 +78,8 @@ const HIERARCHIES: { mount: string; self: string }[] = V2
 /** A cgroup-parent's directory in every hierarchy: relative ones under the caller, absolute ones at the root. */
 const everywhere = (parent: string) => HIERARCHIES.map((h) => path.join(h.mount, parent.startsWith('/') ? parent : path.join(h.self, parent)));
 
-/** /proc/PID/cgroup of a host process: controller → path. */
-function procCgroup(pid: number): Map<string, string> {
+/** /proc/PID/cgroup of a host process: controller → path ("" for v2). */
+function procCgroup(pid: number | 'self'): Map<string, string> {
   const out = new Map<string, string>();
   for (const l of fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
     const m = /^\d+:([^:]*):(.*)$/.exec(l);
@@ -100,27 +95,7 @@ const rand = () => randomBytes(4).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every directory under /sys/fs/cgroup (all hierarchies) named dockling-<id> for these ids. */
-function cgroupsOf(ids: Iterable<string>): string[] {
-  const names = new Set([...ids].map((id) => `dockling-${id}`));
-  if (names.size === 0) return [];
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = path.join(d, e.name);
-      if (names.has(e.name)) out.push(p);
-      walk(p);
-    }
-  };
-  walk(CG);
-  return out;
-}
+const cgroupsOf = (ids: Iterable<string>) => containerCgroups([CG], ids);
 
 /** rmdir a tree of (cgroup) directories, deepest first, killing what is in them. */
 function removeCgroupTree(dir: string): void {

@@ -3,16 +3,15 @@
 // driver itself against a fake tree of directories laid out like
 // /sys/fs/cgroup (plain files stand in for the kernel's). The v1 driver also
 // runs for real in test/chapters/02-cgroups.
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { V1Driver, v1Hierarchies } from '../../../runtime/cgroups/v1.ts';
 import { cgroupMode } from '../../../runtime/cgroups/detect.ts';
-import { makeCgroupDirs, parseProcCgroup, readKeyed, removeCgroupDir, writeCgroupFile, ParentRegistry } from '../../../runtime/cgroups/driver.ts';
-import { trace } from '../../../runtime/trace/trace.ts';
-import type { TraceRecord } from '../../../runtime/trace/events.ts';
+import { makeCgroupDirs, parseProcCgroup, readKeyed, removeCgroupDir, writeCgroupFile } from '../../../runtime/cgroups/driver.ts';
+import { FakeCgroupTree } from '../../helpers/fake-cgroups.ts';
+import { useTempDir } from '../../helpers/temp.ts';
 
 const MiB = 1024 * 1024;
 
@@ -123,46 +122,38 @@ describe('parseProcCgroup', () => {
 });
 
 describe('driver helpers', () => {
-  let dir: string;
-  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-unit-v1h-'))));
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = useTempDir('dockling-unit-v1h-');
 
   test('readKeyed reads "key value" lines', () => {
-    fs.writeFileSync(path.join(dir, 'memory.stat'), 'cache 10\nrss 20\ntotal_inactive_file 30\n\n');
-    const m = readKeyed(path.join(dir, 'memory.stat'));
+    fs.writeFileSync(path.join(dir(), 'memory.stat'), 'cache 10\nrss 20\ntotal_inactive_file 30\n\n');
+    const m = readKeyed(path.join(dir(), 'memory.stat'));
     assert.deepEqual([...m], [['cache', 10], ['rss', 20], ['total_inactive_file', 30]]);
-    assert.equal(readKeyed(path.join(dir, 'missing')).size, 0);
+    assert.equal(readKeyed(path.join(dir(), 'missing')).size, 0);
   });
 
   test('writeCgroupFile names the value, the file and the errno when the kernel refuses', () => {
-    assert.throws(() => writeCgroupFile(path.join(dir, 'no/such/dir/memory.max'), '42'), /cgroup: cannot write "42" to .*no\/such\/dir\/memory\.max: ENOENT/);
+    assert.throws(() => writeCgroupFile(path.join(dir(), 'no/such/dir/memory.max'), '42'), /cgroup: cannot write "42" to .*no\/such\/dir\/memory\.max: ENOENT/);
   });
 
   test('makeCgroupDirs makes only what is missing, top-down, and says what it made', () => {
-    fs.mkdirSync(path.join(dir, 'h/a'), { recursive: true });
-    const made = makeCgroupDirs(path.join(dir, 'h/a/b/c'), path.join(dir, 'h'));
-    assert.deepEqual(made, [path.join(dir, 'h/a/b'), path.join(dir, 'h/a/b/c')]);
-    assert.deepEqual(makeCgroupDirs(path.join(dir, 'h/a/b/c'), path.join(dir, 'h')), []);
+    fs.mkdirSync(path.join(dir(), 'h/a'), { recursive: true });
+    const made = makeCgroupDirs(path.join(dir(), 'h/a/b/c'), path.join(dir(), 'h'));
+    assert.deepEqual(made, [path.join(dir(), 'h/a/b'), path.join(dir(), 'h/a/b/c')]);
+    assert.deepEqual(makeCgroupDirs(path.join(dir(), 'h/a/b/c'), path.join(dir(), 'h')), []);
   });
 
   test('removeCgroupDir: gone already is fine; a real error is reported', () => {
-    removeCgroupDir(path.join(dir, 'never-made'));
-    fs.mkdirSync(path.join(dir, 'full'));
-    fs.writeFileSync(path.join(dir, 'full/x'), '');
-    assert.throws(() => removeCgroupDir(path.join(dir, 'full')), /cgroup: cannot remove .*full: ENOTEMPTY/);
+    removeCgroupDir(path.join(dir(), 'never-made'));
+    fs.mkdirSync(path.join(dir(), 'full'));
+    fs.writeFileSync(path.join(dir(), 'full/x'), '');
+    assert.throws(() => removeCgroupDir(path.join(dir(), 'full')), /cgroup: cannot remove .*full: ENOTEMPTY/);
   });
 });
 
 // --- the v1 driver against a fake tree ---
 
 /** A fake /sys/fs/cgroup with v1 hierarchies, the caller deep in some of them. */
-class FakeV1 {
-  base = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-unit-v1-'));
-  /** where the fake hierarchies are mounted (deep, so that a path escaping it stays in base) */
-  cg = path.join(this.base, 'sys/fs/cgroup');
-  records: TraceRecord[] = [];
-  private detach = trace.attach((r) => this.records.push(r));
-
+class FakeV1 extends FakeCgroupTree {
   static HIERARCHIES = ['cpu,cpuacct', 'cpuset', 'memory', 'pids', 'blkio', 'devices', 'systemd'];
   static SELF = [
     '12:pids:/user.slice/user-0.slice/session-1.scope',
@@ -176,6 +167,7 @@ class FakeV1 {
   ].join('\n');
 
   constructor() {
+    super('v1');
     for (const h of FakeV1.HIERARCHIES) fs.mkdirSync(path.join(this.cg, h), { recursive: true });
     // the caller's own cgroups exist, as they do on a real host
     for (const [h, p] of parseProcCgroup(FakeV1.SELF)) {
@@ -196,40 +188,16 @@ class FakeV1 {
   }
 
   driver(): V1Driver {
-    // The list of parents dockling made lives with the fake tree, not in /run.
-    return new V1Driver(this.mountinfo, FakeV1.SELF, new ParentRegistry(path.join(this.base, 'cgroup-parents.json')));
+    return new V1Driver(this.mountinfo, FakeV1.SELF, this.parents());
   }
 
   h(hierarchy: string, ...rest: string[]): string {
     return path.join(this.cg, hierarchy, ...rest);
   }
 
-  writes(): { path: string; value: string }[] {
-    return this.records.filter((r) => r.op === 'write').map((r) => ({ path: (r as { path: string }).path, value: (r as { value: string }).value }));
-  }
-
-  /** Every regular file under the tree with its content. */
-  files(): Map<string, string> {
-    const out = new Map<string, string>();
-    const walk = (d: string) => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else out.set(p, fs.readFileSync(p, 'utf8'));
-      }
-    };
-    walk(this.base);
-    return out;
-  }
-
   /** Remove the plain files the kernel would have removed with the directory. */
   emptyDirs(dirs: string[]): void {
     for (const d of dirs) for (const f of fs.existsSync(d) ? fs.readdirSync(d) : []) if (fs.statSync(path.join(d, f)).isFile()) fs.rmSync(path.join(d, f));
-  }
-
-  dispose(): void {
-    this.detach();
-    fs.rmSync(this.base, { recursive: true, force: true });
   }
 }
 

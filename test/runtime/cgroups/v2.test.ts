@@ -12,26 +12,24 @@
 import { after, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { V2Driver, V2_CONTROLLERS } from '../../../runtime/cgroups/v2.ts';
-import { trace } from '../../../runtime/trace/trace.ts';
-import type { TraceRecord } from '../../../runtime/trace/events.ts';
-import { ParentRegistry, type ContainerCgroup } from '../../../runtime/cgroups/driver.ts';
+import type { ContainerCgroup } from '../../../runtime/cgroups/driver.ts';
+import { FakeCgroupTree } from '../../helpers/fake-cgroups.ts';
 
 const MiB = 1024 * 1024;
 const ALL = 'cpuset cpu io memory pids';
 const SELF = '0::/user.slice/session-1.scope\n';
 const NAME = 'dockling-0123abcd';
 
-class FakeV2 {
-  base = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-unit-v2-'));
-  root = path.join(this.base, 'sys/fs/cgroup');
-  records: TraceRecord[] = [];
-  private detach = trace.attach((r) => this.records.push(r));
+/** A fake unified /sys/fs/cgroup, the caller in user.slice/session-1.scope. */
+class FakeV2 extends FakeCgroupTree {
+  /** v2 has one tree: its root is the mount */
+  readonly root = this.cg;
 
   constructor(levels: Record<string, { controllers?: string; subtree?: string }> = { '': {}, 'user.slice': {}, 'user.slice/session-1.scope': {} }) {
+    super('v2');
     for (const [rel, { controllers = ALL, subtree = '' }] of Object.entries(levels)) {
       const d = path.join(this.root, rel);
       fs.mkdirSync(d, { recursive: true });
@@ -42,38 +40,15 @@ class FakeV2 {
   }
 
   driver(self = SELF): V2Driver {
-    // The list of parents dockling made lives with the fake tree, not in /run.
-    return new V2Driver(this.root, self, new ParentRegistry(path.join(this.base, 'cgroup-parents.json')));
+    return new V2Driver(this.root, self, this.parents());
   }
 
   at(...rel: string[]): string {
     return path.join(this.root, ...rel);
   }
 
-  writes(): { path: string; value: string }[] {
-    return this.records.filter((r) => r.op === 'write').map((r) => ({ path: (r as { path: string }).path, value: (r as { value: string }).value }));
-  }
-
   read(file: string): string {
     return fs.readFileSync(file, 'utf8');
-  }
-
-  files(): Map<string, string> {
-    const out = new Map<string, string>();
-    const walk = (d: string) => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else out.set(p, fs.readFileSync(p, 'utf8'));
-      }
-    };
-    walk(this.base);
-    return out;
-  }
-
-  dispose(): void {
-    this.detach();
-    fs.rmSync(this.base, { recursive: true, force: true });
   }
 }
 

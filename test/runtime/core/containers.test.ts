@@ -1,23 +1,17 @@
 // The container store: one directory per container, a unique ID, and a name
 // no other live container holds (checked and taken under the store's lock).
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { NameConflictError, createContainer, listContainers, readConfig, updateConfig, type ContainerConfig, type ContainerRecord } from '../../../runtime/core/containers.js';
+import { useTempDir } from '../../helpers/temp.js';
 
-let root: string;
-before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'containers-test-'));
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const root = useTempDir('containers-test-');
 
 let n = 0;
-const store = () => path.join(root, `s${n++}`);
+const store = () => path.join(root(), `s${n++}`);
 
 function config(rec: ContainerRecord, monitorPid: number, chapter = 1): ContainerConfig {
   return {

@@ -1,28 +1,22 @@
 // State files: written atomically (a crash leaves the old or the new file,
 // and no temporary file), changed under a lock that two dockling processes
 // cannot hold at once, and a lock left by a dead process can be broken.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { withLock, writeFileAtomic } from '../../../runtime/core/files.js';
+import { useTempDir } from '../../helpers/temp.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-let dir: string;
-before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'files-test-'));
-});
-after(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dir = useTempDir('files-test-');
 
 /** A fresh subdirectory for one test. */
 let n = 0;
 const sub = () => {
-  const d = path.join(dir, `t${n++}`);
+  const d = path.join(dir(), `t${n++}`);
   fs.mkdirSync(d);
   return d;
 };

@@ -2,26 +2,22 @@
 // after chroot(root): no "..", absolute symlink or relative symlink may lead
 // outside root. The init resolves every mount destination with it, so a
 // rootfs holding `etc -> /etc` cannot make it mount over the host's /etc.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { secureJoin } from '../../../runtime/process/securejoin.js';
+import { useDirectory } from '../../helpers/temp.js';
 
-let base: string; // a temp dir holding one fresh root per case
+/** A temp dir holding one fresh root per case (its real path: secureJoin's results are compared with it). */
+const base = useDirectory(() => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'securejoin-test-'))));
 let n = 0;
-before(() => {
-  base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'securejoin-test-')));
-});
-after(() => {
-  fs.rmSync(base, { recursive: true, force: true });
-});
 
 /** A fresh, empty root directory. */
 function freshRoot(): string {
-  const r = path.join(base, `r${n++}`);
+  const r = path.join(base(), `r${n++}`);
   fs.mkdirSync(r);
   return r;
 }
@@ -147,7 +143,7 @@ const unsafePath = fc.array(component, { maxLength: 8 }).chain((c) => fc.constan
 
 describe('secureJoin: properties over random trees', () => {
   test('the result is always under the root and passes through no symlink, or a loop is reported', () => {
-    const outside = path.join(base, 'outside');
+    const outside = path.join(base(), 'outside');
     fs.mkdirSync(path.join(outside, 'etc'), { recursive: true });
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 10 }), fc.array(unsafePath, { minLength: 1, maxLength: 5 }), (entries, paths) => {
