@@ -232,7 +232,7 @@ async function wait(ctx: RunContext): Promise<void> {
   }
   const status = await init.exited;
   if (relay) {
-    await Promise.race([relay.done, new Promise((r) => setTimeout(r, 200))]);
+    await relay.drain();
     relay.restore();
   }
   trace.emit(CH, { op: 'exit', code: status.code, signal: status.signal });

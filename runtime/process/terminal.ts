@@ -6,11 +6,11 @@
 // inside the container does what a terminal does with it: ^C becomes SIGINT
 // for the container's foreground process, not for dockling.
 import tty from 'node:tty';
-import { setWindowSize } from './libc.js';
+import { close as closeFd, openPtySlave, setWindowSize } from './libc.js';
 
 export interface TerminalRelay {
-  /** resolves when the container side of the pty has closed and output is drained */
-  done: Promise<void>;
+  /** once the command has exited: resolves when its last output is written */
+  drain(): Promise<void>;
   restore(): void;
 }
 
@@ -27,27 +27,40 @@ export function relayTerminal(master: number, withInput: boolean): TerminalRelay
   resize();
   process.on('SIGWINCH', resize);
 
+  // We keep a slave fd open ourselves. When the last slave fd closes, Linux
+  // may answer reads of the master with EIO while the command's last
+  // output is still on its way through the line discipline, and that output
+  // would be lost. Holding a slave, the master never reports EIO: after the
+  // command exits we read until the output has gone quiet, then stop.
+  const slave = openPtySlave(master).slaveFd;
+
   // uv's tty handle for the master: non-blocking reads on the event loop.
   const out = new tty.ReadStream(master);
-  out.on('data', (d) => stdout.write(d));
+  let lastData = Date.now();
+  out.on('data', (d) => {
+    lastData = Date.now();
+    stdout.write(d);
+  });
+  out.on('error', () => {}); // EIO once everything is closed: nothing more to read
   if (withInput) {
     // tty.ReadStream is a duplex socket: writing to it writes to the master.
     stdin.on('data', (d: Buffer) => out.write(d));
     stdin.resume();
   }
-  const done = new Promise<void>((resolve) => {
-    // Reading a master whose slave is closed everywhere fails with EIO:
-    // that is the pty's end of file.
-    out.on('error', () => resolve());
-    out.on('end', () => resolve());
-    out.on('close', () => resolve());
-  });
+  const drain = async () => {
+    const QUIET_MS = 30;
+    const end = Date.now() + 2000; // a cap, should something keep writing
+    while (Date.now() - lastData < QUIET_MS && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, QUIET_MS));
+    }
+  };
   const restore = () => {
     process.off('SIGWINCH', resize);
     if (rawOn) stdin.setRawMode(false);
     stdin.pause();
     out.destroy();
+    closeFd(slave);
   };
-  return { done, restore };
+  return { drain, restore };
 }
 // #endregion relay
