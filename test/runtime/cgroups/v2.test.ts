@@ -306,3 +306,28 @@ describe('V2 destroy', () => {
     assert.equal(fs.existsSync(f.at('dockling-lab')), false, '/dockling-lab, made by dockling for A, remains after both containers ended');
   });
 });
+
+describe('V2 default parent: the "no internal processes" rule', () => {
+  beforeEach(() => make());
+
+  test('a caller whose cgroup holds processes (a session scope) gets its container beside it, under the nearest ancestor without processes', () => {
+    const f = fake!;
+    fs.writeFileSync(f.at('user.slice/session-1.scope', 'cgroup.procs'), '1234\n5678\n');
+    const cg = f.driver().create(NAME, undefined);
+    assert.equal(cg.paths.unified, f.at('user.slice', NAME));
+    // and controllers are enabled down to that parent only, never on the busy scope
+    assert.ok(!f.writes().some((w) => w.path === f.at('user.slice/session-1.scope', 'cgroup.subtree_control')));
+  });
+
+  test('a caller whose cgroup already delegates controllers keeps its container under it', () => {
+    const f = make({ '': {}, 'user.slice': {}, 'user.slice/session-1.scope': { subtree: 'memory pids' } });
+    fs.writeFileSync(f.at('user.slice/session-1.scope', 'cgroup.procs'), '1234\n');
+    assert.equal(f.driver().create(NAME, undefined).paths.unified, f.at('user.slice/session-1.scope', NAME));
+  });
+
+  test('a relative --cgroup-parent is taken from that default parent', () => {
+    const f = fake!;
+    fs.writeFileSync(f.at('user.slice/session-1.scope', 'cgroup.procs'), '1234\n');
+    assert.equal(f.driver().create(NAME, 'lab').paths.unified, f.at('user.slice/lab', NAME));
+  });
+});
