@@ -4,7 +4,7 @@
 // kills, and removes the cgroup when the container is gone.
 import type { Layer, RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
-import { updateConfig } from '../core/containers.js';
+import { updateConfig, type ContainerConfig } from '../core/containers.js';
 import { detectDriver } from './detect.js';
 import { limitsFromFlags, type Limits } from './limits.js';
 import type { CgroupDriver, ContainerCgroup } from './driver.js';
@@ -119,10 +119,25 @@ async function cleanup(ctx: RunContext): Promise<void> {
 }
 // #endregion cgroup-cleanup
 
+/** A container whose CLI was killed: kill what is left in its cgroup, remove it. */
+function reap(c: ContainerConfig): void {
+  if (!c.CgroupPaths) return;
+  const cg = detectDriver().open(c.CgroupPaths);
+  for (const pid of cg.pids()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  cg.destroy();
+}
+
 export const cgroupsLayer: Layer = {
   chapter: 2,
   name: 'cgroups',
   runFlags: RUN_FLAGS,
   commands: [topCommand, statsCommand],
   stages: { validate, prepare, limit, wait, cleanup },
+  reap,
 };

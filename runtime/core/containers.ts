@@ -73,9 +73,16 @@ export function alive(pid: number): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie answers signal 0 too, but it has exited: it only waits for its
+  // parent to collect its status (state "Z" in /proc/PID/stat).
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -139,4 +146,13 @@ export function resolveContainer(root: string, ref: string): ContainerConfig {
 /** Running means: marked running, and its PID 1 is still there. */
 export function isRunning(c: ContainerConfig): boolean {
   return c.State.Running && alive(c.State.Pid);
+}
+
+/**
+ * Containers whose CLI and PID 1 are both gone though their state is still
+ * here: the CLI was killed with SIGKILL and could not clean up. Until
+ * chapter 5 gives containers a monitor, nothing else would ever remove them.
+ */
+export function abandonedContainers(root: string): ContainerConfig[] {
+  return listContainers(root).filter((c) => c.Chapter < 5 && !alive(c.MonitorPid) && !alive(c.State.Pid));
 }

@@ -6,7 +6,7 @@
 // runtime can be run as it stands at the end of any chapter.
 import type { FlagSpec, FlagValue } from '../cli/flags.js';
 import type { ContainerSpec } from './spec.js';
-import type { ContainerRecord } from './containers.js';
+import type { ContainerConfig, ContainerRecord } from './containers.js';
 
 // #region stages
 /**
@@ -92,4 +92,6 @@ export interface Layer {
   runFlags: FlagSpec[];
   commands: Command[];
   stages: Partial<Record<Stage, StageFn>>;
+  /** undo what this layer made for a container whose CLI died before its cleanup */
+  reap?(c: ContainerConfig): void;
 }

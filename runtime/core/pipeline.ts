@@ -5,7 +5,11 @@
 // each building on the ones below it. `cleanup` is the exception: it always
 // runs, whatever failed, and in reverse chapter order, so that what was set
 // up last is undone first (the network before the cgroup before the mounts).
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { abandonedContainers, containersDir } from './containers.js';
+import { trace } from '../trace/trace.js';
 import { STAGES, type Layer, type RunContext } from './layer.js';
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -20,6 +24,7 @@ export class RunError extends Error {
 // #region run-pipeline
 export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<number> {
   const ordered = [...layers].sort((a, b) => a.chapter - b.chapter);
+  reapAbandoned(ctx.stateRoot, ordered);
   // Until the command runs, ^C (or a kill) means "stop setting up": the
   // current step finishes, then cleanup undoes everything made so far, so
   // no cgroup or state directory is left behind. From `wait` on, the
@@ -56,3 +61,24 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
   return ctx.exitCode ?? 125;
 }
 // #endregion run-pipeline
+
+/**
+ * Clean up after CLIs that were killed (SIGKILL) before their own cleanup:
+ * each layer undoes its part, in reverse order as in `cleanup`, then the
+ * container's directory goes. Errors are ignored: another dockling may be
+ * reaping the same container at the same time.
+ */
+function reapAbandoned(stateRoot: string, ordered: Layer[]): void {
+  for (const c of abandonedContainers(stateRoot)) {
+    for (const layer of [...ordered].reverse()) {
+      try {
+        layer.reap?.(c);
+      } catch {
+        /* reaped by someone else meanwhile */
+      }
+    }
+    const dir = path.join(containersDir(stateRoot), c.ID);
+    trace.emit(0, { op: 'remove', path: dir });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

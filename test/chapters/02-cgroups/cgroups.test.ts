@@ -641,6 +641,26 @@ labTest('--cgroup-parent shared by two containers is removed when the last of th
   await lab.assertNoLeaks();
 });
 
+labTest('a CLI killed with SIGKILL leaves its cgroup and state behind, and the next run reaps them', async (lab) => {
+  const a = lab.start(['run', '--rm', '-m', '64m', 'busybox', 'sh', '-c', untilTerm('sleep 1007 &')]);
+  const ca = await lab.running(a);
+  const dir = cgroupDir(ca, CONTROLLERS[0]);
+  a.child.kill('SIGKILL'); // no cleanup stage runs: the CLI is gone at once
+  await a.done;
+  // nsexec's PR_SET_PDEATHSIG takes the container down with its CLI...
+  await until(() => { try { process.kill(ca.State.Pid, 0); return fs.readFileSync(`/proc/${ca.State.Pid}/stat`, 'utf8').includes(') Z'); } catch { return true; } }, 10_000, 'the container to die with its CLI');
+  // ...but its cgroup and state directory are still there,
+  assert.ok(fs.existsSync(dir), 'the cgroup was removed although no cleanup ran');
+  assert.ok(fs.existsSync(path.join(root, 'containers', ca.ID)));
+  // until the next dockling run reaps them.
+  const r = lab.run(['run', '--rm', 'busybox', 'true']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.existsSync(dir), false, 'the abandoned cgroup was not reaped');
+  assert.equal(fs.existsSync(path.join(root, 'containers', ca.ID)), false, 'the abandoned state directory was not reaped');
+  assert.ok(r.trace.some((e) => e.op === 'remove' && e.chapter === 0 && (e as { path: string }).path.endsWith(ca.ID)), 'the reaping is traced');
+  await lab.assertNoLeaks();
+});
+
 labTest('--cgroup-parent cannot lead out of /sys/fs/cgroup with ".."', (lab) => {
   const outside = `/tmp/ch2-escape-${rand()}-outside-the-cgroup-tree`;
   lab.tmpDirs.push(outside);
