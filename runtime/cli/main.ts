@@ -29,6 +29,13 @@ const walkthroughCommand: Command = {
   async run(inv) {
     const n = inv.args[0] === undefined ? inv.chapter : Number(inv.args[0]);
     if (!Number.isInteger(n) || n < 1 || n > LATEST_CHAPTER) throw new RunError(1, `no walkthrough for chapter "${inv.args[0]}": choose 1..${LATEST_CHAPTER}`);
+    // Ink draws only the last frame when it thinks it runs in CI ($CI set).
+    // The walkthrough has a person at a terminal (it checks), so it is
+    // interactive whatever the environment says.
+    if (process.stdin.isTTY) {
+      delete process.env.CI;
+      delete process.env.CONTINUOUS_INTEGRATION;
+    }
     // Ink and React load only here, never on the run path.
     const { walkthrough } = await import('../tui/walkthrough.js');
     return walkthrough(n, inv.stateRoot);
