@@ -142,7 +142,8 @@ function prepare(ctx: RunContext): void {
       ID: r.id, Name: '/' + r.name, Created: now, Path: command[0], Args: command.slice(1),
       State: { Status: 'created', Running: false, Pid: 0, ExitCode: 0, StartedAt: '', FinishedAt: '' },
       Config: {
-        Hostname: wantedHost ?? shortId(r.id), Env: [], Cmd: command, Image: ctx.flags.has('rootfs') ? '' : ctx.image,
+        Hostname: wantedHost ?? shortId(r.id), Env: containerEnv(ctx, wantedHost ?? shortId(r.id), user), Cmd: command,
+        Image: ctx.flags.has('rootfs') ? '' : ctx.image,
         WorkingDir: cwd, Tty: Boolean(ctx.flags.get('tty')), OpenStdin: Boolean(ctx.flags.get('interactive')),
       },
       Rootfs: rootfs, Chapter: ctx.chapter, MonitorPid: process.pid,
@@ -154,6 +155,7 @@ function prepare(ctx: RunContext): void {
   trace.emit(CH, { op: 'mkdir', path: rec.dir, mode: 0o710 });
   const hostname = wantedHost ?? shortId(rec.id);
   const env = containerEnv(ctx, hostname, user);
+  // (the same env went into config.v2.json when the container was made)
 
   // The container's own /etc/hostname, /etc/hosts and /etc/resolv.conf live
   // in its state directory and are bind-mounted over the rootfs's, as Docker
@@ -169,7 +171,6 @@ function prepare(ctx: RunContext): void {
     trace.emit(CH, { op: 'write', path: path.join(rec.dir, f), value: text.length > 40 ? text.slice(0, 37) + '...' : text });
     writeFileAtomic(path.join(rec.dir, f), text);
   }
-  updateConfig(rec, (c) => (c.Config.Env = env));
 
   // #region build-spec
   const spec: ContainerSpec = {
