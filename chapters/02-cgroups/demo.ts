@@ -87,11 +87,12 @@ export const steps: DemoStep[] = [
   {
     title: 'Out of memory: 137',
     look:
-      '`tail /dev/zero` looks for the last line of an endless file with no newline, so it keeps everything it ' +
-      'reads. At 32 MiB the kernel\'s OOM killer, acting for this cgroup only, sends it SIGKILL: the status is ' +
-      '128 + 9 = 137. dockling reads the cgroup\'s oom_kill counter to say why, as `docker inspect` shows ' +
-      'OOMKilled. The host, with gigabytes free, never ran short.',
-    args: ['run', '--rm', '-m', '32m', 'busybox', 'tail', '/dev/zero'],
+      '`dd bs=64M` reads 64 MiB of zeros into one buffer, and every page it fills is charged to the ' +
+      'container\'s cgroup. At 32 MiB the kernel\'s OOM killer, acting for this cgroup only, sends it SIGKILL: ' +
+      'the status is 128 + 9 = 137. dockling reads the cgroup\'s oom_kill counter to say why, as `docker ' +
+      'inspect` shows OOMKilled. The host, with gigabytes free, never ran short. (At --chapter 1, where -m is ' +
+      'ignored, the same step copies its 64 MiB and exits 0: a bounded hog keeps the host safe either way.)',
+    args: ['run', '--rm', '-m', '32m', 'busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'],
     check(r) {
       if (r.code !== 137) return `dockling exited with ${r.code}, not 137 (128 + SIGKILL): ${r.stderr.trim() || '(no message)'}`;
       if (!/OOM-killed/.test(r.stderr)) return `exit 137, but dockling did not say the container was OOM-killed: ${r.stderr.trim() || '(nothing on stderr)'}`;
@@ -102,14 +103,14 @@ export const steps: DemoStep[] = [
   {
     title: 'The OOM killer picks a process',
     look:
-      'Same limit, but tail is a child of the shell now. The OOM killer chooses one victim in the cgroup, the ' +
-      'process using the most memory, and the shell lives on to report tail\'s 137 and exit 0. dockling still ' +
+      'Same limit, but dd is a child of the shell now. The OOM killer chooses one victim in the cgroup, the ' +
+      'process using the most memory, and the shell lives on to report dd\'s 137 and exit 0. dockling still ' +
       'says a process of the container was OOM-killed: the cgroup counted it.',
-    args: ['run', '--rm', '-m', '32m', 'busybox', 'sh', '-c', 'tail /dev/zero; echo "tail ended with $?"'],
+    args: ['run', '--rm', '-m', '32m', 'busybox', 'sh', '-c', 'dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo "dd ended with $?"'],
     check(r) {
       const bad = ran(r);
       if (bad) return bad;
-      if (!/^tail ended with 137$/m.test(r.stdout)) return `the shell did not see tail killed with 137: ${r.stdout.trim() || '(no output)'}`;
+      if (!/^dd ended with 137$/m.test(r.stdout)) return `the shell did not see dd killed with 137: ${r.stdout.trim() || '(no output)'}`;
       if (!/OOM-killed/.test(r.stderr)) return `dockling did not report the OOM kill: ${r.stderr.trim() || '(nothing on stderr)'}`;
       return null;
     },
@@ -117,13 +118,14 @@ export const steps: DemoStep[] = [
   {
     title: 'A fork bomb meets --pids-limit',
     look:
-      'bomb() { bomb | bomb & } starts two copies of itself, which start two each, and so on. The pids controller ' +
+      'bomb() starts two copies of itself, which start two each, and so on (ten levels deep at most, so that at ' +
+      '--chapter 1, where the limit is ignored, the host sees 1023 processes and no more). The pids controller ' +
       'refuses every fork that would make task number 21 (the shell\'s "can\'t fork" messages go to /dev/null ' +
       'here, hundreds of them), and pids.events counts the refusals. After two seconds the shell, PID 1, reads ' +
       'the counters with built-ins (a fork might fail) and exits; the kernel kills what is left of the bomb with it.',
     args: [
       'run', '--rm', '--pids-limit', '20', 'busybox', 'sh', '-c',
-      `d=${PIDS_DIR}; sleep 2 & s=$!; bomb() { bomb | bomb & }; bomb 2>/dev/null; wait $s; ` +
+      `d=${PIDS_DIR}; sleep 2 & s=$!; bomb() { [ $1 -lt 9 ] && { bomb $(($1+1)) | bomb $(($1+1)) & }; }; bomb 0 2>/dev/null; wait $s; ` +
         'read n < $d/pids.current; read m < $d/pids.max; read e < $d/pids.events; echo "tasks now: $n, limit: $m, pids.events: $e"',
     ],
     check(r) {

@@ -74,17 +74,6 @@ function usage(layers: Layer[], chapter: number): string {
   ].join('\n');
 }
 
-/** Which later chapter adds this flag? (for a friendlier unknown-flag error) */
-function laterChapterOfFlag(message: string, chapter: number): string {
-  const m = /--([\w-]+)|'(\w)'/.exec(message);
-  if (!m) return '';
-  for (const l of ALL_LAYERS) {
-    if (l.chapter <= chapter) continue;
-    if (l.runFlags.some((f) => f.name === m[1] || f.short === m[2])) return ` (added in chapter ${l.chapter}; this is --chapter ${chapter})`;
-  }
-  return '';
-}
-
 function setUpTrace(flags: Map<string, unknown>): void {
   if (flags.get('trace')) trace.attach((r) => process.stderr.write(formatRecord(r) + '\n'));
   const file = flags.get('trace-file') as string | undefined;
@@ -127,11 +116,19 @@ export async function main(argv: string[]): Promise<number> {
   const specs = flagsFor(cmd, layers);
   let parsed;
   try {
-    parsed = parseFlags(rest, specs, !cmd.stopAtFirstArg);
-  } catch (e) {
-    if (e instanceof FlagError) {
-      return fail(`${e.message}${laterChapterOfFlag(e.message, chapter)}\nSee 'dockling ${cmd.name} --help'.`, cmd.usageExitCode ?? 1);
+    // `run` knows the flags of every chapter, so that the same command line
+    // can be run at any --chapter: a later chapter's flag is read, then
+    // ignored with a warning (its layer is off), as the runtime of that
+    // chapter would have no such limit to apply.
+    const later = cmd.name === 'run' ? ALL_LAYERS.filter((l) => l.chapter > chapter).flatMap((l) => l.runFlags.map((f) => ({ ...f, chapter: l.chapter }))) : [];
+    parsed = parseFlags(rest, [...specs, ...later], !cmd.stopAtFirstArg);
+    for (const f of later) {
+      if (!parsed.flags.has(f.name)) continue;
+      process.stderr.write(`dockling: warning: ${f.short ? `-${f.short}/` : ''}--${f.name} comes with chapter ${f.chapter}; at --chapter ${chapter} it is ignored\n`);
+      parsed.flags.delete(f.name);
     }
+  } catch (e) {
+    if (e instanceof FlagError) return fail(`${e.message}\nSee 'dockling ${cmd.name} --help'.`, cmd.usageExitCode ?? 1);
     throw e;
   }
   if (parsed.flags.get('help')) {
