@@ -32,6 +32,17 @@ export interface DemoStep {
   check(r: StepResult): string | null;
 }
 
+// --- what every step's check needs ---
+
+/** The non-blank lines of some output. */
+export const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '');
+
+/** A run that did not get as far as the command says so first (null when it exited with `code`). */
+export function ran(r: StepResult, code = 0): string | null {
+  if (r.code !== code) return `dockling exited with ${r.code}, not ${code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ') || '(no message)'}`;
+  return null;
+}
+
 /** How the step reads when printed: `dockling run --rm busybox hostname`. */
 export function commandLine(step: DemoStep): string {
   return ['dockling', ...step.args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');

@@ -4,10 +4,8 @@
 // for the point the step makes, so it fails when that behaviour breaks.
 import fs from 'node:fs';
 import os from 'node:os';
-import type { DemoStep, StepResult } from '../demo.js';
+import { lines, ran, type DemoStep, type StepResult } from '../demo.js';
 import type { TraceRecord } from '../../runtime/trace/events.js';
-
-const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '');
 
 /** The rootfs directory the init bind-mounted onto itself (from the trace). */
 function rootfsOf(r: StepResult): string | null {
@@ -15,11 +13,6 @@ function rootfsOf(r: StepResult): string | null {
   return bind && bind.op === 'mount' ? bind.target : null;
 }
 
-/** A run that did not even get to the command says so first. */
-function ran(r: StepResult, code = 0): string | null {
-  if (r.code !== code) return `dockling exited with ${r.code}, not ${code}: ${r.stderr.trim() || '(no message)'}`;
-  return null;
-}
 
 export const steps: DemoStep[] = [
   {

@@ -8,7 +8,7 @@
 // Vagrant VM): the steps are written for the host they run on.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DemoStep, StepResult } from '../demo.js';
+import { lines, ran, type DemoStep, type StepResult } from '../demo.js';
 import type { TraceRecord } from '../../runtime/trace/events.js';
 
 /** cgroup v2 alone is mounted at /sys/fs/cgroup (a hybrid host has it at /sys/fs/cgroup/unified). */
@@ -19,13 +19,6 @@ const cg = (v1: string, v2: string) => `/sys/fs/cgroup/${V2 ? v2 : v1}`;
 const MEMORY_LIMIT = cg('memory/memory.limit_in_bytes', 'memory.max');
 const PIDS_DIR = V2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/pids';
 
-const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '');
-
-/** A run that did not get as far as the command says so first. */
-function ran(r: StepResult, code = 0): string | null {
-  if (r.code !== code) return `dockling exited with ${r.code}, not ${code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ') || '(no message)'}`;
-  return null;
-}
 
 /** The cgroup writes of chapter 2's layer, in order. */
 const writes = (r: StepResult) => r.trace.filter((e): e is Extract<TraceRecord, { op: 'write' }> => e.op === 'write' && e.chapter === 2);
