@@ -211,6 +211,10 @@ async function start(ctx: RunContext): Promise<void> {
   const forward = (sig: NodeJS.Signals) => init.signal(sig);
   ctx.layerState.set('signal-proxy', forward);
   for (const sig of PROXIED) process.on(sig, forward);
+  if (ctx.spec.process.terminal && ctx.flags.get('interactive')) {
+    const { enterRawMode } = await import('./terminal.js');
+    ctx.layerState.set('restore-terminal', enterRawMode());
+  }
   await init.start(ctx.spec);
   updateConfig(ctx.container, (c) => {
     c.State = { ...c.State, Status: 'running', Running: true, Pid: init.pid, StartedAt: new Date().toISOString() };
@@ -236,13 +240,19 @@ async function wait(ctx: RunContext): Promise<void> {
     await relay.drain();
     relay.restore();
   }
+  restoreTerminal(ctx);
   trace.emit(CH, { op: 'exit', code: status.code, signal: status.signal });
   ctx.exitCode = status.code;
   // The init could not exec the command (126/127): say why, as Docker does.
   if (init.failure) ctx.failure = init.failure;
 }
 
+function restoreTerminal(ctx: RunContext): void {
+  (ctx.layerState.get('restore-terminal') as (() => void) | undefined)?.();
+}
+
 async function cleanup(ctx: RunContext): Promise<void> {
+  restoreTerminal(ctx);
   const forward = ctx.layerState.get('signal-proxy') as ((s: NodeJS.Signals) => void) | undefined;
   if (forward) for (const sig of PROXIED) process.off(sig, forward);
   const init = initOf(ctx);

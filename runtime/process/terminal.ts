@@ -14,12 +14,27 @@ export interface TerminalRelay {
   restore(): void;
 }
 
+// #region raw-mode
+// Raw mode goes on before the container's command starts, as the docker CLI
+// does: a key typed in the first instant must reach the pty as a byte, not be
+// cooked (or turned into SIGINT for dockling) by the caller's terminal.
+// Returns the function that puts the terminal back.
+export function enterRawMode(): () => void {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return () => {};
+  stdin.setRawMode(true);
+  let on = true;
+  return () => {
+    if (on) stdin.setRawMode(false);
+    on = false;
+  };
+}
+// #endregion raw-mode
+
 // #region relay
 export function relayTerminal(master: number, withInput: boolean): TerminalRelay {
   const stdin = process.stdin;
   const stdout = process.stdout;
-  const rawOn = withInput && stdin.isTTY;
-  if (rawOn) stdin.setRawMode(true);
 
   const resize = () => {
     if (stdout.isTTY) setWindowSize(master, stdout.rows, stdout.columns);
@@ -56,7 +71,6 @@ export function relayTerminal(master: number, withInput: boolean): TerminalRelay
   };
   const restore = () => {
     process.off('SIGWINCH', resize);
-    if (rawOn) stdin.setRawMode(false);
     stdin.pause();
     out.destroy();
     closeFd(slave);
