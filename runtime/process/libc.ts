@@ -46,6 +46,9 @@ const _socket = libc.func('int socket(int domain, int type, int protocol)');
 const _socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
 const _close = libc.func('int close(int fd)');
 const _umask = libc.func('uint32 umask(uint32 mask)');
+const _lsetxattr = libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
+const _lgetxattr = libc.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
+const _llistxattr = libc.func('long llistxattr(const char *path, _Out_ uint8_t *list, size_t size)');
 
 const iovec = koffi.struct('dockling_iovec', { iov_base: 'void *', iov_len: 'size_t' });
 const msghdr = koffi.struct('dockling_msghdr', {
@@ -124,6 +127,38 @@ export function mknodChar(path: string, mode: number, major: number, minor: numb
     (BigInt(major & 0xfff) << 8n) | (BigInt(major & ~0xfff) << 32n) |
     BigInt(minor & 0xff) | (BigInt(minor & ~0xff) << 12n);
   check(_mknod(path, 0o020000 | mode, dev), 'mknod', path);
+}
+
+// --- extended attributes (chapters 3-4: overlayfs keeps "this directory is
+// opaque" in trusted.overlay.opaque; layer tars carry xattrs such as
+// security.capability). The l* calls act on a symlink itself, never its target.
+
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  check(_lsetxattr(path, name, value, value.length, 0), 'lsetxattr', `${path} ${name}`);
+}
+
+/** The attribute's value, or null when the file has no such attribute. */
+export function lgetxattr(path: string, name: string): Buffer | null {
+  const buf = Buffer.alloc(65536);
+  const n = Number(_lgetxattr(path, name, buf, buf.length));
+  if (n < 0) {
+    const e = errno();
+    if (e === os.constants.errno.ENODATA || e === os.constants.errno.ENOTSUP) return null;
+    throw new SyscallError('lgetxattr', e, errnoName(e), `${path} ${name}`);
+  }
+  return Buffer.from(buf.subarray(0, n));
+}
+
+/** The names of a file's extended attributes. */
+export function llistxattr(path: string): string[] {
+  const buf = Buffer.alloc(65536);
+  const n = Number(_llistxattr(path, buf, buf.length));
+  if (n < 0) {
+    const e = errno();
+    if (e === os.constants.errno.ENOTSUP) return [];
+    throw new SyscallError('llistxattr', e, errnoName(e), path);
+  }
+  return buf.subarray(0, n).toString('latin1').split('\0').filter(Boolean);
 }
 
 export function unshare(flags: number): void {

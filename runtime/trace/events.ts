@@ -31,7 +31,16 @@ export type TraceEvent =
   | { op: 'pty'; master: string; slave: string }
   | { op: 'exec'; path: string; argv: string[]; cwd: string }
   | { op: 'signal'; pid: number; signal: string }
-  | { op: 'exit'; code: number; signal: string | null };
+  | { op: 'exit'; code: number; signal: string | null }
+  // A layer tar unpacked into a directory (chapters 3-4): the tar's digest
+  // (the layer's diffID) and how many entries it had.
+  | { op: 'extract'; digest: string; path: string; entries: number }
+  // A directory packed into a layer tar (commit, diff, save, export).
+  | { op: 'pack'; path: string; digest: string; entries: number }
+  // An extended attribute set on a file (overlayfs's trusted.overlay.opaque).
+  | { op: 'setxattr'; path: string; name: string; value: string }
+  // A symlink or file renamed into place / a hard link made (atomic steps).
+  | { op: 'rename'; from: string; to: string };
 
 export type TraceOp = TraceEvent['op'];
 
@@ -66,6 +75,10 @@ const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
   exec: { path: 's', argv: 'a', cwd: 's' },
   signal: { pid: 'n', signal: 's' },
   exit: { code: 'n', signal: 'S' },
+  extract: { digest: 's', path: 's', entries: 'n' },
+  pack: { path: 's', digest: 's', entries: 'n' },
+  setxattr: { path: 's', name: 's', value: 's' },
+  rename: { from: 's', to: 's' },
 };
 
 function fieldOk(v: unknown, kind: 's' | 'n' | 'a' | 'S'): boolean {

@@ -45,6 +45,14 @@ export function formatEvent(e: TraceEvent): string {
       return `kill(${e.pid}, ${e.signal})`;
     case 'exit':
       return e.signal ? `exited: killed by ${e.signal} (status ${e.code})` : `exited: status ${e.code}`;
+    case 'extract':
+      return `tar -x ${e.digest.slice(0, 19)}… (${e.entries} entries) -C ${e.path}`;
+    case 'pack':
+      return `tar -c -C ${e.path} (${e.entries} entries) = ${e.digest.slice(0, 19)}…`;
+    case 'setxattr':
+      return `setxattr(${q(e.path)}, ${q(e.name)}, ${q(e.value)})`;
+    case 'rename':
+      return `rename(${q(e.from)}, ${q(e.to)})`;
   }
 }
 

@@ -12,6 +12,7 @@ import { Tracer, jsonLinesSink } from '../../../runtime/trace/trace.js';
 const ALL_OPS: TraceOp[] = [
   'spawn', 'unshare', 'mount', 'umount', 'pivot_root', 'chdir', 'mknod', 'symlink', 'mkdir',
   'rmdir', 'remove', 'write', 'sethostname', 'ifup', 'pty', 'exec', 'signal', 'exit',
+  'extract', 'pack', 'setxattr', 'rename',
 ];
 
 // --- arbitraries: one per op, with any text (lone surrogates included) ----------
@@ -40,6 +41,10 @@ function eventOf(text: fc.Arbitrary<string>, texts: fc.Arbitrary<string[]>): fc.
     exec: fc.record({ op: fc.constant('exec'), path: text, argv: texts, cwd: text }),
     signal: fc.record({ op: fc.constant('signal'), pid: int, signal: text }),
     exit: fc.record({ op: fc.constant('exit'), code: int, signal: fc.option(text) }),
+    extract: fc.record({ op: fc.constant('extract'), digest: text, path: text, entries: int }),
+    pack: fc.record({ op: fc.constant('pack'), path: text, digest: text, entries: int }),
+    setxattr: fc.record({ op: fc.constant('setxattr'), path: text, name: text, value: text }),
+    rename: fc.record({ op: fc.constant('rename'), from: text, to: text }),
   };
   return fc.oneof(...ALL_OPS.map((op) => byOp[op] as fc.Arbitrary<TraceEvent>));
 }
