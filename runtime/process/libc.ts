@@ -121,12 +121,21 @@ export function sethostname(name: string): void {
   check(_sethostname(name, Buffer.byteLength(name)), 'sethostname', JSON.stringify(name));
 }
 
-/** mknod(2) for a character device; makedev() packs major/minor like glibc. */
-export function mknodChar(path: string, mode: number, major: number, minor: number): void {
-  const dev =
-    (BigInt(major & 0xfff) << 8n) | (BigInt(major & ~0xfff) << 32n) |
+/** makedev(3): pack a device's major and minor numbers like glibc. */
+function makedev(major: number, minor: number): bigint {
+  return (BigInt(major & 0xfff) << 8n) | (BigInt(major & ~0xfff) << 32n) |
     BigInt(minor & 0xff) | (BigInt(minor & ~0xff) << 12n);
-  check(_mknod(path, 0o020000 | mode, dev), 'mknod', path);
+}
+
+/** mknod(2) for a character device. */
+export function mknodChar(path: string, mode: number, major: number, minor: number): void {
+  check(_mknod(path, 0o020000 | mode, makedev(major, minor)), 'mknod', path);
+}
+
+/** mknod(2) for a character ('c') or block ('b') device or a FIFO ('p'); the umask applies to mode. */
+export function mknod(path: string, kind: 'c' | 'b' | 'p', mode: number, major = 0, minor = 0): void {
+  const type = kind === 'c' ? 0o020000 : kind === 'b' ? 0o060000 : 0o010000;
+  check(_mknod(path, type | (mode & 0o7777), makedev(major, minor)), 'mknod', path);
 }
 
 // --- extended attributes (chapters 3-4: overlayfs keeps "this directory is
