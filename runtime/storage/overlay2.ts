@@ -1,0 +1,270 @@
+// The overlay2 driver (chapter 4): the kernel's overlayfs does the union.
+//
+// An overlay mount stacks directories: read-only "lowerdir"s (topmost
+// first) under one writable "upperdir"; the "merged" mount point shows them
+// as one tree. The kernel's rules, which shape everything below:
+//   - a write to a file that only a lower dir has first copies it up, whole,
+//     into upperdir ("copy-up"); lower dirs are never changed;
+//   - a deletion of a lower file leaves a whiteout in upperdir: a character
+//     device with device number 0/0 of the same name;
+//   - a directory that replaces a lower one (rm -rf d; mkdir d) is marked
+//     opaque with the xattr trusted.overlay.opaque=y: nothing below shows
+//     through it;
+//   - "workdir" is the kernel's scratch space for atomic copy-ups and
+//     whiteouts: an empty directory on the same filesystem as upperdir.
+// So a layer's upperdir is exactly its changeset (Docker's "native diff"),
+// with whiteouts in the kernel's form: overlay2 keeps a layer's files in
+// <home>/<id>/diff and, for a layer with parents, mounts
+//   lowerdir=<parents' diffs>,upperdir=<id>/diff,workdir=<id>/work on <id>/merged.
+//
+// Layout (Docker's): <home>/<id>/{diff/, link, lower, work/, merged/} and
+// <home>/l/<SHORT> -> ../<id>/diff, where SHORT is 26 random characters.
+// The mount options must fit in one page (4096 bytes) of mount(2) data; 60
+// lower dirs of 100-character paths do not, but "l/SHORT" names relative to
+// <home> do: "lower" lists those short names, topmost parent first.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ApplyResult, Change, StorageDriver, TarSource } from './driver.js';
+import { MNT_DETACH, mount, umount2, SyscallError } from '../process/libc.js';
+import { trace } from '../trace/trace.js';
+// TEMP until extract/pack land
+const extractLayer = async (...a: any[]): Promise<any> => (await import('./' + 'extract.js')).extractLayer(...a);
+const packLayer = async (...a: any[]): Promise<any> => (await import('./' + 'pack.js')).packLayer(...a);
+import { overlayChanges } from './overlay2-changes.js';
+import { backingFs, mountPoints } from './overlay2-mounts.js';
+
+const CH = 4;
+/** mount(2) copies at most one page of option data (the smallest page size Linux has) */
+const PAGE_SIZE = 4096;
+/** Docker's limit on the depth of a layer stack (the kernel's own is 500) */
+const MAX_DEPTH = 128;
+/**
+ * Options beyond the dirs. redirect_dir=on would turn a renamed directory
+ * into an xattr pointing at its lower path, and metacopy=on would copy up only
+ * the metadata of a chmod-ed file: either way the upper dir would no longer
+ * hold a plain changeset, and a commit would lose data. With redirect_dir=off
+ * rename(2) of a lower directory fails with EXDEV, and programs copy instead
+ * (as `mv` does across filesystems). index=off: no hard-link index in workdir.
+ */
+const OPTIONS = 'index=off,redirect_dir=off,metacopy=off';
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const SHORT_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+export class Overlay2Driver implements StorageDriver {
+  readonly name = 'overlay2';
+
+  constructor(readonly home: string) {}
+
+  private dir = (id: string) => {
+    if (!ID_RE.test(id)) throw new Error(`overlay2: bad layer id ${JSON.stringify(id)}`);
+    return path.join(this.home, id);
+  };
+  layerDir = (id: string) => path.join(this.dir(id), 'diff');
+  exists = (id: string) => fs.existsSync(this.dir(id));
+
+  private mkdir(p: string, mode: number): void {
+    trace.emit(CH, { op: 'mkdir', path: p, mode });
+    fs.mkdirSync(p, { mode });
+    fs.chmodSync(p, mode); // mkdir's mode passes through the umask
+  }
+
+  private writeFile(file: string, value: string): void {
+    trace.emit(CH, { op: 'write', path: file, value });
+    fs.writeFileSync(file, value);
+  }
+
+  /** the lower file's entries, "l/SHORT", topmost first ([] for a base layer) */
+  private lowers(id: string): string[] {
+    try {
+      return fs.readFileSync(path.join(this.dir(id), 'lower'), 'utf8').trim().split(':').filter(Boolean);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  /** l/SHORT -> ../<id>/diff, as an absolute path */
+  private resolveLink(rel: string): string {
+    return path.resolve(this.home, path.dirname(rel), fs.readlinkSync(path.join(this.home, rel)));
+  }
+
+  /** the diff dirs of the layers under `id`, topmost first */
+  lowerDirs(id: string): string[] {
+    return this.lowers(id).map((l) => this.resolveLink(l));
+  }
+
+  /** the layer `id` sits on, read back from its lower file (null: a base layer) */
+  parentOf(id: string): string | null {
+    const [top] = this.lowers(id);
+    return top === undefined ? null : path.basename(path.dirname(this.resolveLink(top)));
+  }
+
+  create(id: string, parent: string | null): void {
+    const dir = this.dir(id);
+    if (fs.existsSync(dir)) throw new Error(`overlay2: layer ${id} already exists`);
+    if (parent !== null && !this.exists(parent)) throw new Error(`overlay2: parent layer ${parent} of ${id} does not exist`);
+    let lower = '';
+    if (parent !== null) {
+      const parentLink = fs.readFileSync(path.join(this.dir(parent), 'link'), 'utf8').trim();
+      const chain = [`l/${parentLink}`, ...this.lowers(parent)];
+      if (chain.length > MAX_DEPTH) throw new Error(`overlay2: layer ${id} would be ${chain.length + 1} layers deep (at most ${MAX_DEPTH} are allowed)`);
+      lower = chain.join(':');
+    }
+    fs.mkdirSync(path.join(this.home, 'l'), { recursive: true, mode: 0o700 });
+    this.mkdir(dir, 0o701);
+    try {
+      this.mkdir(path.join(dir, 'diff'), 0o755);
+      // The short name: "l/SHORT" costs 9 bytes of mount data per layer
+      // where "<home>/<64-hex id>/diff" costs over 90.
+      let short = '';
+      for (let i = 0; i < 26; i++) short += SHORT_CHARS[crypto.randomInt(SHORT_CHARS.length)];
+      const link = path.join(this.home, 'l', short);
+      trace.emit(CH, { op: 'symlink', target: `../${id}/diff`, path: link });
+      fs.symlinkSync(`../${id}/diff`, link);
+      this.writeFile(path.join(dir, 'link'), short);
+      if (parent !== null) {
+        this.writeFile(path.join(dir, 'lower'), lower);
+        this.mkdir(path.join(dir, 'work'), 0o700);
+        this.mkdir(path.join(dir, 'merged'), 0o700);
+      }
+    } catch (e) {
+      this.remove(id);
+      throw e;
+    }
+  }
+
+  /** A container's writable layer is made the same way: its diff dir is the upper dir. */
+  createReadWrite(id: string, parent: string | null): void {
+    this.create(id, parent);
+  }
+
+  async applyDiff(id: string, parent: string | null, tar: TarSource): Promise<ApplyResult> {
+    this.checkParent(id, parent);
+    const diff = this.layerDir(id);
+    if (fs.readdirSync(diff).length > 0) throw new Error(`overlay2: layer ${id} already has files; a layer tar is applied to a new layer`);
+    // extractLayer makes the directory itself (and removes it if the tar is
+    // refused): the l/SHORT link names the path, so it stays valid.
+    fs.rmdirSync(diff);
+    try {
+      const r = await extractLayer(tar, diff, { whiteouts: 'overlay' });
+      return { diffID: r.diffID, size: r.size, tarSplit: r.tarSplit };
+    } catch (e) {
+      if (!fs.existsSync(diff)) fs.mkdirSync(diff, { mode: 0o755 });
+      throw e;
+    }
+  }
+
+  private checkParent(id: string, parent: string | null): void {
+    const actual = this.parentOf(id);
+    if (actual !== parent) throw new Error(`overlay2: layer ${id} sits on ${actual ?? 'nothing'}, not on ${parent ?? 'nothing'}`);
+  }
+
+  get(id: string): string {
+    const dir = this.dir(id);
+    if (!fs.existsSync(dir)) throw new Error(`overlay2: layer ${id} does not exist`);
+    const lowers = this.lowers(id);
+    // A base layer is a plain directory: nothing to stack.
+    if (lowers.length === 0) return this.layerDir(id);
+    const merged = path.join(dir, 'merged');
+    if (this.mounted(id)) return merged;
+    // Absolute paths read best in `mount` output; when they do not fit in a
+    // page (or contain ',' or ':', which separate options and lower dirs),
+    // mount from inside <home> with the short relative names, as Docker does.
+    const abs = `lowerdir=${this.lowerDirs(id).join(':')},upperdir=${path.join(dir, 'diff')},workdir=${path.join(dir, 'work')},${OPTIONS}`;
+    const fits = Buffer.byteLength(abs) < PAGE_SIZE && !/[,:\\]/.test(this.home);
+    const data = fits ? abs : `lowerdir=${lowers.join(':')},upperdir=${id}/diff,workdir=${id}/work,${OPTIONS}`;
+    if (Buffer.byteLength(data) >= PAGE_SIZE) throw new Error(`overlay2: layer ${id}: its ${lowers.length} lower dirs do not fit in one page of mount options`);
+    const cwd = process.cwd();
+    trace.emit(CH, { op: 'mount', source: 'overlay', target: merged, fstype: 'overlay', flags: [], data });
+    try {
+      if (!fits) {
+        trace.emit(CH, { op: 'chdir', path: this.home });
+        // chdir is process-wide; mount(2) is synchronous, so no other code
+        // runs before we change back. (Not possible in a worker thread.)
+        process.chdir(this.home);
+      }
+      mount('overlay', merged, 'overlay', 0, data);
+    } catch (e) {
+      const code = e instanceof SyscallError ? e.code : (e as Error).message;
+      const hint = code === 'EINVAL' ? ` (overlayfs refuses an upper dir on overlayfs, or without d_type or trusted xattrs; is ${this.home} on such a filesystem?)` : '';
+      throw new Error(`overlay2: cannot mount layer ${id} on ${merged}: ${code}${hint}`);
+    } finally {
+      if (!fits) process.chdir(cwd);
+    }
+    return merged;
+  }
+
+  put(id: string): void {
+    if (!this.mounted(id)) return;
+    const merged = path.join(this.dir(id), 'merged');
+    // EBUSY: a process still has a file open or its cwd in the mount. Give
+    // it a moment, then detach lazily: the mount leaves the tree now and the
+    // kernel frees it when the last user is gone.
+    for (let attempt = 0; ; attempt++) {
+      const detach = attempt >= 5;
+      trace.emit(CH, { op: 'umount', target: merged, flags: detach ? ['MNT_DETACH'] : [] });
+      try {
+        umount2(merged, detach ? MNT_DETACH : 0);
+        return;
+      } catch (e) {
+        if (!(e instanceof SyscallError && e.code === 'EBUSY') || detach) throw e;
+        Atomics.wait(sleeper, 0, 0, 20 * (attempt + 1));
+      }
+    }
+  }
+
+  mounted(id: string): boolean {
+    // mountinfo names the mount point by its real path (no symlinks)
+    let merged: string;
+    try {
+      merged = fs.realpathSync(path.join(this.dir(id), 'merged'));
+    } catch {
+      return false; // a base layer has no merged dir
+    }
+    return mountPoints().some((m) => m.target === merged);
+  }
+
+  remove(id: string): void {
+    const dir = this.dir(id);
+    if (!fs.existsSync(dir)) return;
+    this.put(id);
+    // Never delete through a mount: rm -r on merged/ would delete the lower
+    // layers' files (and with them other images).
+    if (this.mounted(id)) throw new Error(`overlay2: layer ${id} is still mounted on ${path.join(dir, 'merged')}`);
+    try {
+      const short = fs.readFileSync(path.join(dir, 'link'), 'utf8').trim();
+      if (/^[A-Z0-9]{26}$/.test(short)) {
+        trace.emit(CH, { op: 'remove', path: path.join(this.home, 'l', short) });
+        fs.rmSync(path.join(this.home, 'l', short), { force: true });
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    trace.emit(CH, { op: 'remove', path: dir });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  changes(id: string, parent: string | null): Change[] {
+    this.checkParent(id, parent);
+    return overlayChanges(this.layerDir(id), this.lowerDirs(id));
+  }
+
+  /** The diff dir is the changeset: pack it, turning 0/0 devices and opaque xattrs into OCI whiteouts. */
+  async diff(id: string, parent: string | null, out: NodeJS.WritableStream): Promise<{ diffID: string; size: number }> {
+    this.checkParent(id, parent);
+    const r = await packLayer(this.layerDir(id), out, { whiteouts: 'overlay' });
+    return { diffID: r.diffID, size: r.size };
+  }
+
+  status(): [string, string][] {
+    return [
+      ['Backing Filesystem', backingFs(this.home)],
+      ['Supports d_type', 'true'],
+      ['Using metacopy', 'false'],
+      ['Native Overlay Diff', 'true'],
+    ];
+  }
+}
