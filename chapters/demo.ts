@@ -24,7 +24,11 @@ export interface DemoStep {
   title: string;
   /** what to look at in the output, in the chapter's voice */
   look: string;
-  /** dockling's arguments, without "dockling" and --root */
+  /**
+   * dockling's arguments, without "dockling" and --root. "{root}" in an
+   * argument stands for the state root (a place for files a step writes,
+   * such as `export -o {root}/web.tar`).
+   */
   args: string[];
   /** text fed to the command's stdin (for -i steps) */
   input?: string;
@@ -75,7 +79,8 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, DOCKLING_CHAPTER: String(opts.chapter) };
     delete env.NODE_EXTRA_CA_CERTS;
-    const child = spawn(process.execPath, ['--', BIN, '--root', opts.stateRoot, '--trace-file', traceFile, ...step.args], {
+    const args = step.args.map((a) => a.replaceAll('{root}', opts.stateRoot));
+    const child = spawn(process.execPath, ['--', BIN, '--root', opts.stateRoot, '--trace-file', traceFile, ...args], {
       stdio: [step.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env,
     });
@@ -121,6 +126,7 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
 const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> = {
   1: ['01-namespaces', () => import('./01-namespaces/demo.js')],
   2: ['02-cgroups', () => import('./02-cgroups/demo.js')],
+  4: ['04-overlay2', () => import('./04-overlay2/demo.js')],
 };
 
 /** Load a chapter's steps by number. */

@@ -19,8 +19,10 @@ fi
 #   iproute2        ip(8), used by tests to look at links
 #   runc, jq        the peer measured by `npm run bench`
 #   tmux            drives the interactive (-it) tests like a person would
+#   tar             GNU tar: the peer of dockling's layer extraction (tests, bench)
+#   skopeo, umoci   third-party OCI tools that must read `dockling save` archives
 #   nodejs, npm     only when no Node >= 20 is installed (Debian 13's is 20)
-packages=(busybox-static util-linux iproute2 gcc libc6-dev runc jq tmux procps)
+packages=(busybox-static util-linux iproute2 gcc libc6-dev runc jq tmux procps tar skopeo umoci)
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if (( node_major < 20 )); then packages+=(nodejs npm); fi
 

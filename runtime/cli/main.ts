@@ -45,7 +45,9 @@ const BOOK_LAYER: Layer = { chapter: 0, name: 'book', runFlags: [], commands: [w
 
 function commandsOf(layers: Layer[]): Map<string, { cmd: Command; layer: Layer }> {
   const m = new Map<string, { cmd: Command; layer: Layer }>();
-  for (const layer of [...layers, BOOK_LAYER]) for (const cmd of layer.commands) m.set(cmd.name, { cmd, layer });
+  for (const layer of [...layers, BOOK_LAYER]) {
+    for (const cmd of layer.commands) for (const n of [cmd.name, ...(cmd.aliases ?? [])]) m.set(n, { cmd, layer });
+  }
   return m;
 }
 
@@ -56,7 +58,7 @@ function flagsFor(cmd: Command, layers: Layer[]): FlagSpec[] {
 }
 
 function usage(layers: Layer[], chapter: number): string {
-  const cmds = [...commandsOf(layers).values()];
+  const cmds = [...commandsOf(layers).entries()].filter(([n, { cmd }]) => n === cmd.name).map(([, v]) => v);
   const w = Math.max(8, ...cmds.map(({ cmd }) => cmd.name.length));
   return [
     'Usage:  dockling [OPTIONS] COMMAND',
@@ -101,14 +103,17 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`dockling version 0.1.0, chapters 1..${chapter} of ${LATEST_CHAPTER}\n`);
     return 0;
   }
-  const [name, ...rest] = global.args;
+  let [name, ...rest] = global.args;
+  // Two-word commands ("image inspect", "container rm"): the group word
+  // and the next one name the command together.
+  if (name && rest.length && commandsOf(ALL_LAYERS).has(`${name} ${rest[0]}`)) [name, ...rest] = [`${name} ${rest[0]}`, ...rest.slice(1)];
   if (!name || global.flags.get('help')) {
     process.stdout.write(usage(layers, chapter));
     return name ? 0 : global.flags.get('help') ? 0 : 0;
   }
   const found = commandsOf(layers).get(name);
   if (!found) {
-    const later = ALL_LAYERS.find((l) => l.commands.some((c) => c.name === name));
+    const later = ALL_LAYERS.find((l) => l.commands.some((c) => c.name === name || c.aliases?.includes(name)));
     const hint = later ? ` (added in chapter ${later.chapter}; this is --chapter ${chapter})` : '';
     return fail(`'${name}' is not a dockling command${hint}.\nSee 'dockling --help'`, 1);
   }

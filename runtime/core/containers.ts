@@ -26,9 +26,13 @@ export interface ContainerConfig {
   Path: string;
   Args: string[];
   State: ContainerState;
-  Config: { Hostname: string; Env: string[]; Cmd: string[]; Image: string; WorkingDir: string; Tty: boolean; OpenStdin: boolean };
+  Config: { Hostname: string; Env: string[]; Cmd: string[]; Entrypoint?: string[] | null; Image: string; WorkingDir: string; Tty: boolean; OpenStdin: boolean };
   /** the directory the container's root is made from */
   Rootfs: string;
+  /** the image's ID, when made from an image (chapter 4) */
+  Image?: string;
+  /** the storage driver holding its writable layer (chapter 4) */
+  Driver?: string;
   /** which chapter's runtime made it */
   Chapter: number;
   /** the process that watches the container and records its exit (the CLI, until chapter 5) */
@@ -102,7 +106,7 @@ export function createContainer(root: string, wanted: string | undefined, make: 
     const holder = (n: string) => all.find((c) => c.Name === '/' + n);
     if (wanted) {
       const h = holder(wanted);
-      if (h && h.Chapter < 5 && !alive(h.State.Pid) && !alive(h.MonitorPid)) {
+      if (h && abandoned(h)) {
         fs.rmSync(path.join(dir, h.ID), { recursive: true, force: true });
       } else if (h) {
         throw new NameConflictError(
@@ -154,5 +158,10 @@ export function isRunning(c: ContainerConfig): boolean {
  * chapter 5 gives containers a monitor, nothing else would ever remove them.
  */
 export function abandonedContainers(root: string): ContainerConfig[] {
-  return listContainers(root).filter((c) => c.Chapter < 5 && !alive(c.MonitorPid) && !alive(c.State.Pid));
+  return listContainers(root).filter(abandoned);
+}
+
+/** Not stopped cleanly (no exit recorded), and nobody left to record it. */
+function abandoned(c: ContainerConfig): boolean {
+  return c.Chapter < 5 && c.State.Status !== 'exited' && !alive(c.MonitorPid) && !alive(c.State.Pid);
 }

@@ -26,38 +26,59 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleepSync = (ms: number) => Atomics.wait(sleeper, 0, 0, ms);
 
 /**
- * Run fn while holding a lock. The lock is a directory: mkdir(2) either makes
+ * Try once to take a lock. The lock is a directory: mkdir(2) either makes
  * it or fails with EEXIST, atomically, on every filesystem. The holder's PID
  * is written inside so that a lock left by a killed process can be broken.
  */
+function tryLock(lockDir: string): boolean {
+  try {
+    fs.mkdirSync(lockDir);
+    fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if (holderIsGone(lockDir)) {
+      // Break a stale lock by renaming it away first: only one breaker wins.
+      const stale = `${lockDir}.stale.${process.pid}`;
+      try {
+        fs.renameSync(lockDir, stale);
+        fs.rmSync(stale, { recursive: true, force: true });
+      } catch {
+        /* someone else broke it */
+      }
+    }
+    return false;
+  }
+}
+
+const unlock = (lockDir: string) => fs.rmSync(lockDir, { recursive: true, force: true });
+const timedOut = (lockDir: string) => new Error(`timed out waiting for the lock ${lockDir} (held by another dockling process)`);
+
+/** Run fn while holding a lock (see tryLock). */
 export function withLock<T>(lockDir: string, fn: () => T, timeoutMs = 10_000): T {
   const deadline = Date.now() + timeoutMs;
-  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-    try {
-      fs.mkdirSync(lockDir);
-      fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (holderIsGone(lockDir)) {
-        // Break a stale lock by renaming it away first: only one breaker wins.
-        const stale = `${lockDir}.stale.${process.pid}`;
-        try {
-          fs.renameSync(lockDir, stale);
-          fs.rmSync(stale, { recursive: true, force: true });
-        } catch {
-          /* someone else broke it */
-        }
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lockDir} (held by another dockling process)`);
-      sleepSync(wait);
-    }
+  for (let wait = 1; !tryLock(lockDir); wait = Math.min(wait * 2, 50)) {
+    if (Date.now() > deadline) throw timedOut(lockDir);
+    sleepSync(wait);
   }
   try {
     return fn();
   } finally {
-    fs.rmSync(lockDir, { recursive: true, force: true });
+    unlock(lockDir);
+  }
+}
+
+/** withLock for an async fn: waits without blocking the event loop. */
+export async function withLockAsync<T>(lockDir: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 1; !tryLock(lockDir); wait = Math.min(wait * 2, 50)) {
+    if (Date.now() > deadline) throw timedOut(lockDir);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  try {
+    return await fn();
+  } finally {
+    unlock(lockDir);
   }
 }
 

@@ -52,6 +52,20 @@ export interface RunContext {
   /** IMAGE (in chapter 1, a rootfs name) and the command after it */
   image: string;
   command: string[];
+  /**
+   * The image the container is made from, once an image layer (chapter 4)
+   * has found it in validate: its ID and how it wants to be run. Without
+   * one, chapter 1's own rootfs source is used.
+   */
+  fromImage?: { id: string; name: string; config: { Env?: string[]; Cmd?: string[] | null; Entrypoint?: string[] | null; WorkingDir?: string } };
+  /**
+   * Keep the container (stopped) after its command exits, instead of
+   * removing it: from chapter 4 on, a container has a writable layer worth
+   * keeping (`diff`, `commit`, `export`), unless --rm is given.
+   */
+  keep?: boolean;
+  /** set once the start stage has let the command run */
+  started?: boolean;
   container: ContainerRecord;
   spec: ContainerSpec;
   init?: InitHandle;
@@ -65,7 +79,10 @@ export interface RunContext {
 export type StageFn = (ctx: RunContext) => Promise<void> | void;
 
 export interface Command {
+  /** one word ("images"), or a group and a word ("image inspect") */
   name: string;
+  /** other names for it, as Docker has (`image ls` for `images`) */
+  aliases?: string[];
   summary: string;
   usage: string;
   flags: FlagSpec[];
@@ -93,5 +110,5 @@ export interface Layer {
   commands: Command[];
   stages: Partial<Record<Stage, StageFn>>;
   /** undo what this layer made for a container whose CLI died before its cleanup */
-  reap?(c: ContainerConfig): void;
+  reap?(c: ContainerConfig, stateRoot: string): void;
 }

@@ -72,7 +72,7 @@ function reapAbandoned(stateRoot: string, ordered: Layer[]): void {
   for (const c of abandonedContainers(stateRoot)) {
     for (const layer of [...ordered].reverse()) {
       try {
-        layer.reap?.(c);
+        layer.reap?.(c, stateRoot);
       } catch {
         /* reaped by someone else meanwhile */
       }

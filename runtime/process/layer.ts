@@ -26,7 +26,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'workdir', short: 'w', kind: 'string', usage: 'Working directory inside the container' },
   { name: 'hostname', short: 'h', kind: 'string', usage: 'Container host name' },
   { name: 'name', kind: 'string', usage: 'Assign a name to the container' },
-  { name: 'rm', kind: 'bool', usage: 'Automatically remove the container when it exits (until chapter 5 adds stopped containers, every container is)' },
+  { name: 'rm', kind: 'bool', usage: 'Automatically remove the container when it exits (before chapter 4, every container is)' },
   { name: 'interactive', short: 'i', kind: 'bool', usage: 'Keep STDIN open' },
   { name: 'tty', short: 't', kind: 'bool', usage: 'Allocate a pseudo-TTY' },
   { name: 'rootfs', kind: 'string', valueName: 'dir', usage: 'Run a root filesystem directory instead of an image; all arguments are the command' },
@@ -90,7 +90,8 @@ function userEnv(ctx: RunContext): string[] {
 /** The container's environment: Docker's defaults, then the user's. */
 function containerEnv(ctx: RunContext, hostname: string, user: string[]): string[] {
   // Docker's order: the image's env, HOSTNAME, TERM with -t, then the user's.
-  const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
+  const image = ctx.fromImage?.config.Env ?? [];
+  const base = mergeEnv(image.some((e) => e.startsWith('PATH=')) ? image : [`PATH=${DEFAULT_PATH}`, ...image], [`HOSTNAME=${hostname}`]);
   if (ctx.flags.get('tty')) base.push('TERM=xterm');
   const env = mergeEnv(base, user);
   // HOME is set last, and only if nobody set it (runc's rule).
@@ -98,7 +99,8 @@ function containerEnv(ctx: RunContext, hostname: string, user: string[]): string
 }
 
 interface Checked {
-  cwd: string;
+  /** -w, if given */
+  cwd: string | undefined;
   name: string | undefined;
   hostname: string | undefined;
   env: string[];
@@ -113,8 +115,8 @@ function validate(ctx: RunContext): void {
   if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY) {
     throw new RunError(1, 'the input device is not a TTY (drop -t to pipe input into the container)');
   }
-  const cwd = (ctx.flags.get('workdir') as string | undefined) ?? '/';
-  if (!cwd.startsWith('/')) throw new RunError(125, `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
+  const cwd = ctx.flags.get('workdir') as string | undefined;
+  if (cwd !== undefined && !cwd.startsWith('/')) throw new RunError(125, `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
   const wantedName = ctx.flags.get('name') as string | undefined;
   let name: string | undefined;
   try {
@@ -129,11 +131,33 @@ function validate(ctx: RunContext): void {
   ctx.layerState.set('process', { cwd, name, hostname, env: userEnv(ctx) } satisfies Checked);
 }
 
-function prepare(ctx: RunContext): void {
-  const { cwd, name, hostname: wantedHost, env: user } = ctx.layerState.get('process') as Checked;
-  const rootfs = resolveRootfs(ctx);
+// #region image-command
+/**
+ * What to run. From an image (chapter 4): its Entrypoint, then the
+ * arguments given after IMAGE or else its Cmd (chapter 5 adds
+ * --entrypoint and the whole table). Without one: the arguments, or `sh`.
+ */
+function commandToRun(ctx: RunContext): string[] {
+  const img = ctx.fromImage?.config;
+  if (img) {
+    const args = ctx.command.length > 0 ? ctx.command : (img.Cmd ?? []);
+    const command = [...(img.Entrypoint ?? []), ...args];
+    if (command.length === 0) throw new RunError(125, `No command specified: the image ${ctx.image} has no Cmd or Entrypoint; name the program after the image`);
+    return command;
+  }
   const command = ctx.command.length > 0 ? ctx.command : ctx.flags.has('rootfs') ? [] : ['sh'];
   if (command.length === 0) throw new RunError(125, 'no command given: name the program to run after --rootfs DIR');
+  return command;
+}
+// #endregion image-command
+
+function prepare(ctx: RunContext): void {
+  const { cwd: wantedCwd, name, hostname: wantedHost, env: user } = ctx.layerState.get('process') as Checked;
+  // An image's rootfs is mounted by its layer (chapter 4) once the
+  // container exists; until then the root is not known.
+  const rootfs = ctx.fromImage ? '' : resolveRootfs(ctx);
+  const command = commandToRun(ctx);
+  const cwd = wantedCwd ?? (ctx.fromImage?.config.WorkingDir || '/');
 
   const now = new Date().toISOString();
   let rec;
@@ -142,8 +166,12 @@ function prepare(ctx: RunContext): void {
       ID: r.id, Name: '/' + r.name, Created: now, Path: command[0], Args: command.slice(1),
       State: { Status: 'created', Running: false, Pid: 0, ExitCode: 0, StartedAt: '', FinishedAt: '' },
       Config: {
-        Hostname: wantedHost ?? shortId(r.id), Env: containerEnv(ctx, wantedHost ?? shortId(r.id), user), Cmd: command,
-        Image: ctx.flags.has('rootfs') ? '' : ctx.image,
+        Hostname: wantedHost ?? shortId(r.id), Env: containerEnv(ctx, wantedHost ?? shortId(r.id), user),
+        // Docker keeps the two halves apart: Entrypoint, then Cmd (the
+        // arguments given, or the image's Cmd).
+        Cmd: ctx.fromImage ? (ctx.command.length ? ctx.command : (ctx.fromImage.config.Cmd ?? [])) : command,
+        Entrypoint: ctx.fromImage?.config.Entrypoint ?? null,
+        Image: ctx.flags.has('rootfs') ? '' : ctx.fromImage?.name ?? ctx.image,
         WorkingDir: cwd, Tty: Boolean(ctx.flags.get('tty')), OpenStdin: Boolean(ctx.flags.get('interactive')),
       },
       Rootfs: rootfs, Chapter: ctx.chapter, MonitorPid: process.pid,
@@ -216,6 +244,7 @@ async function start(ctx: RunContext): Promise<void> {
     ctx.layerState.set('restore-terminal', enterRawMode());
   }
   await init.start(ctx.spec);
+  ctx.started = true;
   updateConfig(ctx.container, (c) => {
     c.State = { ...c.State, Status: 'running', Running: true, Pid: init.pid, StartedAt: new Date().toISOString() };
   });
@@ -266,10 +295,21 @@ async function cleanup(ctx: RunContext): Promise<void> {
     await init.exited;
   }
   if (!ctx.container) return;
-  // Until chapter 5 gives containers a life after their command exits,
-  // every container is removed when it exits (as if --rm were always given).
+  // #region keep-or-remove
+  // Before chapter 4, a container is only its command: it is removed when
+  // the command exits (as if --rm were always given). From chapter 4 on it
+  // has a writable layer, and a container that ran is kept, stopped, with
+  // its exit code, until `rm` (unless --rm).
+  if (ctx.keep && ctx.started) {
+    const code = ctx.failure?.code ?? ctx.exitCode ?? 125;
+    updateConfig(ctx.container, (c) => {
+      c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: new Date().toISOString() };
+    });
+    return;
+  }
   trace.emit(CH, { op: 'remove', path: ctx.container.dir });
   fs.rmSync(ctx.container.dir, { recursive: true, force: true });
+  // #endregion keep-or-remove
 }
 
 // #region layer

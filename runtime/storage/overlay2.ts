@@ -28,9 +28,8 @@ import path from 'node:path';
 import type { ApplyResult, Change, StorageDriver, TarSource } from './driver.js';
 import { MNT_DETACH, mount, umount2, SyscallError } from '../process/libc.js';
 import { trace } from '../trace/trace.js';
-// TEMP until extract/pack land
-const extractLayer = async (...a: any[]): Promise<any> => (await import('./' + 'extract.js')).extractLayer(...a);
-const packLayer = async (...a: any[]): Promise<any> => (await import('./' + 'pack.js')).packLayer(...a);
+import { extractLayer } from './extract.js';
+import { packLayer } from './pack.js';
 import { overlayChanges } from './overlay2-changes.js';
 import { backingFs, mountPoints } from './overlay2-mounts.js';
 

@@ -1,0 +1,363 @@
+// Chapter 4's image commands: images, image inspect, history, tag, rmi,
+// import, save, load, info. Each reads or changes the stores of
+// stores.ts; what they print follows the docker CLI.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from '../core/layer.js';
+import { RunError } from '../core/pipeline.js';
+import { listContainers, isRunning } from '../core/containers.js';
+import { ago, formatTemplate, humanSize, inspectJSON, table } from '../cli/format.js';
+import { chainIDs, type ImageConfig } from './config.js';
+import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
+import { NoSuchImageError } from './store.js';
+import { tmpDir, type Stores } from './stores.js';
+import { storesWithBusybox, writeTo } from './busybox.js';
+import { loadArchive, saveArchive } from './archive.js';
+import { infoCommand } from './info.js';
+
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+/** Size of an image: the bytes of all its layers (Docker's "SIZE"). */
+export function imageSize(s: Stores, c: ImageConfig): number {
+  return chainIDs(c.rootfs.diff_ids).reduce((n, ch) => n + (s.layers.get(ch)?.size ?? 0), 0);
+}
+
+function resolveOrFail(s: Stores, ref: string): string {
+  try {
+    return s.images.resolve(ref);
+  } catch (e) {
+    if (e instanceof NoSuchImageError) throw new RunError(1, e.message);
+    throw e;
+  }
+}
+
+function parseRefOrFail(ref: string) {
+  try {
+    return withDefaultTag(parseReference(ref));
+  } catch (e) {
+    if (e instanceof InvalidReferenceError) throw new RunError(1, `${e.message}: "${ref}"`);
+    throw e;
+  }
+}
+
+const imagesCommand: Command = {
+  name: 'images',
+  aliases: ['image ls', 'image list'],
+  summary: 'List images',
+  usage: 'images [OPTIONS] [REPOSITORY[:TAG]]',
+  flags: [
+    { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only show image IDs' },
+    { name: 'all', short: 'a', kind: 'bool', usage: 'Show all images (default hides intermediate images)' },
+    { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
+  ],
+  async run(inv) {
+    const s = await storesWithBusybox(inv.stateRoot);
+    const filter = inv.args[0];
+    const rows: { repo: string; tag: string; id: string; created: string; size: number }[] = [];
+    for (const id of s.images.list()) {
+      const c = s.images.get(id);
+      const names = s.images.namesOf(id);
+      for (const n of names.length ? names : ['<none>:<none>']) {
+        const at = n.lastIndexOf(':');
+        rows.push({ repo: n.slice(0, at), tag: n.slice(at + 1), id, created: c.created, size: imageSize(s, c) });
+      }
+    }
+    const shown = rows
+      .filter((r) => !filter || r.repo === filter || `${r.repo}:${r.tag}` === filter)
+      .sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || a.repo.localeCompare(b.repo) || a.tag.localeCompare(b.tag));
+    const idOf = (id: string) => (inv.flags.get('no-trunc') ? id : short(id));
+    if (inv.flags.get('quiet')) {
+      process.stdout.write([...new Set(shown.map((r) => idOf(r.id)))].map((l) => l + '\n').join(''));
+      return 0;
+    }
+    process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], shown.map((r) => [r.repo, r.tag, idOf(r.id), ago(r.created), humanSize(r.size)])));
+    return 0;
+  },
+};
+
+/** `image inspect`'s object for one image, shaped like Docker's. */
+export function imageInspect(s: Stores, id: string): Record<string, unknown> {
+  const c = s.images.get(id);
+  const chains = chainIDs(c.rootfs.diff_ids);
+  const top = chains.length ? s.layers.get(chains[chains.length - 1]) : null;
+  return {
+    Id: id,
+    RepoTags: s.images.namesOf(id),
+    RepoDigests: [],
+    Parent: s.images.parent(id),
+    Comment: c.comment ?? '',
+    Created: c.created,
+    Container: c.container ?? '',
+    DockerVersion: '',
+    Author: c.author ?? '',
+    Config: {
+      Hostname: '', Domainname: '', User: c.config.User ?? '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
+      ExposedPorts: c.config.ExposedPorts, Tty: false, OpenStdin: false, StdinOnce: false,
+      Env: c.config.Env ?? null, Cmd: c.config.Cmd ?? null, Image: '', Volumes: c.config.Volumes ?? null,
+      WorkingDir: c.config.WorkingDir ?? '', Entrypoint: c.config.Entrypoint ?? null, OnBuild: null, Labels: c.config.Labels ?? null,
+      StopSignal: c.config.StopSignal,
+    },
+    Architecture: c.architecture,
+    Os: c.os,
+    Size: imageSize(s, c),
+    GraphDriver: { Data: top ? s.driver.metadata?.(top.cacheID) ?? {} : null, Name: s.driver.name },
+    RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
+    Metadata: { LastTagTime: s.images.lastTagTime(id) },
+  };
+}
+
+export const formatFlag = { name: 'format', short: 'f', kind: 'string' as const, usage: 'Format the output using the given Go template (field paths: {{.Id}}, {{json .Config}})' };
+
+export function printInspect(objects: unknown[], format: string | undefined): void {
+  process.stdout.write(format ? objects.map((o) => formatTemplate(format, o) + '\n').join('') : inspectJSON(objects));
+}
+
+const imageInspectCommand: Command = {
+  name: 'image inspect',
+  summary: 'Display detailed information on one or more images',
+  usage: 'image inspect [OPTIONS] IMAGE [IMAGE...]',
+  flags: [formatFlag],
+  minArgs: 1,
+  async run(inv) {
+    const s = await storesWithBusybox(inv.stateRoot);
+    const found: unknown[] = [];
+    let code = 0;
+    for (const ref of inv.args) {
+      try {
+        found.push(imageInspect(s, s.images.resolve(ref)));
+      } catch (e) {
+        if (!(e instanceof NoSuchImageError)) throw e;
+        process.stderr.write(`Error: No such image: ${ref}\n`);
+        code = 1;
+      }
+    }
+    printInspect(found, inv.flags.get('format') as string | undefined);
+    return code;
+  },
+};
+
+const historyCommand: Command = {
+  name: 'history',
+  aliases: ['image history'],
+  summary: 'Show the history of an image',
+  usage: 'history [OPTIONS] IMAGE',
+  flags: [
+    { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
+    { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only show image IDs' },
+  ],
+  minArgs: 1,
+  async run(inv) {
+    const s = await storesWithBusybox(inv.stateRoot);
+    const id = resolveOrFail(s, inv.args[0]);
+    const c = s.images.get(id);
+    const chains = chainIDs(c.rootfs.diff_ids);
+    // Layers and history entries line up: each entry without empty_layer
+    // made the next layer.
+    let layer = 0;
+    const rows = c.history.map((h) => {
+      const size = h.empty_layer ? 0 : (s.layers.get(chains[layer++])?.size ?? 0);
+      return { h, size };
+    });
+    rows.reverse();
+    const trunc = (t: string) => (inv.flags.get('no-trunc') || t.length <= 45 ? t : t.slice(0, 44) + '…');
+    const idCol = (i: number) => (i === 0 ? (inv.flags.get('no-trunc') ? id : short(id)) : '<missing>');
+    if (inv.flags.get('quiet')) {
+      process.stdout.write(rows.map((_, i) => idCol(i) + '\n').join(''));
+      return 0;
+    }
+    process.stdout.write(
+      table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r, i) => [idCol(i), ago(r.h.created), trunc(r.h.created_by ?? ''), humanSize(r.size), r.h.comment ?? ''])),
+    );
+    return 0;
+  },
+};
+
+const tagCommand: Command = {
+  name: 'tag',
+  aliases: ['image tag'],
+  summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+  usage: 'tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
+  flags: [],
+  minArgs: 2,
+  async run(inv) {
+    const s = await storesWithBusybox(inv.stateRoot);
+    const target = parseRefOrFail(inv.args[1]);
+    if (target.digest) throw new RunError(1, `refusing to create a tag with a digest reference: "${inv.args[1]}"`);
+    await s.images.lockedAsync(async () => s.images.tag(resolveOrFail(s, inv.args[0]), target));
+    return 0;
+  },
+};
+
+// #region rmi
+/**
+ * Remove a name, and the image once nothing points at it: no other name,
+ * no container (unless -f), no child image. Then free its layers from the
+ * top down, each only if no other image and no container stands on it.
+ */
+function removeImage(s: Stores, refOrId: string, force: boolean, out: string[]): void {
+  const id = resolveOrFail(s, refOrId);
+  const names = s.images.namesOf(id);
+  const byName = names.length > 0 && !/^(sha256:)?[0-9a-f]+$/.test(refOrId);
+  const users = listContainers(s.root).filter((c) => c.Image === id);
+  const children = s.images.list().filter((other) => s.images.parent(other) === id);
+  if (byName) {
+    const ref = parseRefOrFail(refOrId);
+    const last = names.length === 1;
+    if (last && users.length && !force) {
+      throw new RunError(1, `conflict: unable to remove repository reference "${refOrId}" (must force) - container ${short(users[0].ID)} is using its referenced image ${short(id)}`);
+    }
+    s.images.untag(ref);
+    out.push(`Untagged: ${familiarString(ref)}`);
+    if (!last || children.length) return;
+  } else {
+    if (names.length > 1 && !force) throw new RunError(1, `conflict: unable to delete ${short(id)} (must be forced) - image is referenced in multiple repositories`);
+    if (children.length) throw new RunError(1, `conflict: unable to delete ${short(id)} (cannot be forced) - image has dependent child images`);
+    if (users.length && !force) throw new RunError(1, `conflict: unable to delete ${short(id)} (must be forced) - image is being used by stopped container ${short(users[0].ID)}`);
+    for (const n of names) {
+      s.images.untag(parseReference(n));
+      out.push(`Untagged: ${n}`);
+    }
+  }
+  if (users.some(isRunning)) throw new RunError(1, `conflict: unable to delete ${short(id)} (cannot be forced) - image is being used by running container ${short(users.find(isRunning)!.ID)}`);
+  const chains = chainIDs(s.images.get(id).rootfs.diff_ids);
+  s.images.delete(id);
+  out.push(`Deleted: ${id}`);
+  // What still stands on a layer: every image's stack, and every
+  // container's writable layer (its parent stack).
+  const inUse = new Set<string>();
+  for (const other of s.images.list()) chainIDs(s.images.get(other).rootfs.diff_ids).forEach((c) => inUse.add(c));
+  for (const m of s.layers.listMounts()) for (let c = m.parent; c; c = s.layers.get(c)?.parent ?? null) inUse.add(c);
+  for (const chain of chains.reverse()) {
+    if (inUse.has(chain)) break;
+    s.layers.remove(chain);
+    out.push(`Deleted: ${chain}`);
+  }
+}
+// #endregion rmi
+
+const rmiCommand: Command = {
+  name: 'rmi',
+  aliases: ['image rm', 'image remove'],
+  summary: 'Remove one or more images',
+  usage: 'rmi [OPTIONS] IMAGE [IMAGE...]',
+  flags: [{ name: 'force', short: 'f', kind: 'bool', usage: 'Force removal of the image' }],
+  minArgs: 1,
+  async run(inv) {
+    const s = await storesWithBusybox(inv.stateRoot);
+    let code = 0;
+    for (const ref of inv.args) {
+      const out: string[] = [];
+      try {
+        await s.images.lockedAsync(async () => removeImage(s, ref, Boolean(inv.flags.get('force')), out));
+      } catch (e) {
+        if (!(e instanceof RunError)) throw e;
+        process.stderr.write(`dockling: ${e.message}\n`);
+        code = 1;
+      }
+      process.stdout.write(out.map((l) => l + '\n').join(''));
+    }
+    return code;
+  },
+};
+
+/** Read a tar from a file or stdin ("-") into a file we can read twice. */
+export async function inputFile(stateRoot: string, arg: string | undefined, what: string): Promise<{ file: string; done: () => void }> {
+  if (arg && arg !== '-') {
+    if (!fs.existsSync(arg)) throw new RunError(1, `open ${arg}: no such file or directory`);
+    return { file: arg, done: () => {} };
+  }
+  if (process.stdin.isTTY) throw new RunError(1, `requested load from stdin, but stdin is empty (give ${what} with -i FILE or redirect it)`);
+  fs.mkdirSync(tmpDir(stateRoot), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(tmpDir(stateRoot), 'stdin-'));
+  const file = path.join(dir, 'input.tar');
+  await writeTo(file, async (out) => {
+    for await (const chunk of process.stdin) out.write(chunk as Buffer);
+  });
+  return { file, done: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+const importCommand: Command = {
+  name: 'import',
+  aliases: ['image import'],
+  summary: 'Import the contents from a tarball to create a filesystem image',
+  usage: 'import [OPTIONS] file|- [REPOSITORY[:TAG]]',
+  flags: [{ name: 'message', short: 'm', kind: 'string', usage: 'Set commit message for imported image' }],
+  minArgs: 1,
+  async run(inv) {
+    const s = await storesWithBusybox(inv.stateRoot);
+    const ref = inv.args[1] === undefined ? null : parseRefOrFail(inv.args[1]);
+    const input = await inputFile(inv.stateRoot, inv.args[0], 'the tar');
+    try {
+      const id = await s.images.lockedAsync(async () => {
+        const layer = await s.layers.register(input.file, null);
+        const created = new Date().toISOString();
+        const message = inv.flags.get('message') as string | undefined;
+        const config: ImageConfig = {
+          architecture: (await import('./config.js')).goArch(), os: 'linux', created, config: {},
+          rootfs: { type: 'layers', diff_ids: [layer.diffID] },
+          history: [{ created, created_by: '', comment: message ?? `Imported from ${inv.args[0] === '-' ? '-' : path.resolve(inv.args[0])}` }],
+          ...(message ? { comment: message } : {}),
+        };
+        const id = s.images.put(config);
+        if (ref) s.images.tag(id, ref);
+        return id;
+      });
+      process.stdout.write(id + '\n');
+      return 0;
+    } finally {
+      input.done();
+    }
+  },
+};
+
+const saveCommand: Command = {
+  name: 'save',
+  aliases: ['image save'],
+  summary: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+  usage: 'save [OPTIONS] IMAGE [IMAGE...]',
+  flags: [{ name: 'output', short: 'o', kind: 'string', usage: 'Write to a file, instead of STDOUT' }],
+  minArgs: 1,
+  async run(inv) {
+    const s = await storesWithBusybox(inv.stateRoot);
+    const file = inv.flags.get('output') as string | undefined;
+    if (!file && process.stdout.isTTY) throw new RunError(1, 'Cowardly refusing to save to a terminal. Use the -o flag or redirect');
+    const wanted = inv.args.map((ref) => ({ ref, id: resolveOrFail(s, ref) }));
+    if (file) {
+      // Written beside the target and renamed: a failed save leaves no half archive.
+      const tmp = `${path.resolve(file)}.tmp-${process.pid}`;
+      try {
+        await writeTo(tmp, (out) => saveArchive(s, wanted, out));
+        fs.renameSync(tmp, file);
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
+    } else {
+      await saveArchive(s, wanted, process.stdout);
+    }
+    return 0;
+  },
+};
+
+const loadCommand: Command = {
+  name: 'load',
+  aliases: ['image load'],
+  summary: 'Load an image from a tar archive or STDIN',
+  usage: 'load [OPTIONS]',
+  flags: [
+    { name: 'input', short: 'i', kind: 'string', usage: 'Read from tar archive file, instead of STDIN' },
+    { name: 'quiet', short: 'q', kind: 'bool', usage: 'Suppress the load output' },
+  ],
+  async run(inv) {
+    const s = await storesWithBusybox(inv.stateRoot);
+    const input = await inputFile(inv.stateRoot, inv.flags.get('input') as string | undefined, 'the archive');
+    try {
+      const lines = await s.images.lockedAsync(() => loadArchive(s, input.file));
+      if (!inv.flags.get('quiet')) process.stdout.write(lines.map((l) => l + '\n').join(''));
+      return 0;
+    } finally {
+      input.done();
+    }
+  },
+};
+
+export const imageCommands: Command[] = [imagesCommand, imageInspectCommand, historyCommand, tagCommand, rmiCommand, importCommand, saveCommand, loadCommand, infoCommand];

@@ -1,0 +1,56 @@
+// `dockling info`: the machine and the stores, in `docker info`'s shape
+// (the Server part: where Docker lists its storage driver, cgroup driver,
+// kernel and root dir).
+import fs from 'node:fs';
+import os from 'node:os';
+import type { Command } from '../core/layer.js';
+import { isRunning, listContainers } from '../core/containers.js';
+import { cgroupMode } from '../cgroups/detect.js';
+import { storesWithBusybox } from './busybox.js';
+
+function osName(): string {
+  try {
+    return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}
+
+const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2).replace(/\.?0+$/, '')}GiB`;
+
+export const infoCommand: Command = {
+  name: 'info',
+  aliases: ['system info'],
+  summary: 'Display system-wide information',
+  usage: 'info',
+  flags: [],
+  async run(inv) {
+    const s = await storesWithBusybox(inv.stateRoot);
+    const containers = listContainers(inv.stateRoot);
+    const running = containers.filter(isRunning).length;
+    const mode = cgroupMode(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+    const lines = [
+      'Server:',
+      ` Containers: ${containers.length}`,
+      `  Running: ${running}`,
+      '  Paused: 0',
+      `  Stopped: ${containers.length - running}`,
+      ` Images: ${s.images.list().length}`,
+      ` Server Version: dockling 0.1.0 (chapters 1..${inv.chapter})`,
+      ` Storage Driver: ${s.driver.name}`,
+      ...s.driver.status().map(([k, v]) => `  ${k}: ${v}`),
+      ' Cgroup Driver: cgroupfs',
+      ` Cgroup Version: ${mode === 'v2' ? 2 : 1}`,
+      ` Kernel Version: ${os.release()}`,
+      ` Operating System: ${osName()}`,
+      ' OSType: linux',
+      ` Architecture: ${os.machine()}`,
+      ` CPUs: ${os.cpus().length}`,
+      ` Total Memory: ${gib(os.totalmem())}`,
+      ` Name: ${os.hostname()}`,
+      ` Docker Root Dir: ${inv.stateRoot}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  },
+};

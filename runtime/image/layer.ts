@@ -1,0 +1,101 @@
+// Chapter 4's layer: images on overlay2. It puts an image store in front of
+// chapter 1's rootfs: `run busybox` now finds the image busybox:latest, gives
+// the container an init layer and a writable layer on the image's layers,
+// and mounts their union as the container's root. The container is kept
+// after it exits (unless --rm), writable layer and all, for `diff`,
+// `commit` and `export`; `rm` removes it.
+import type { Layer, RunContext } from '../core/layer.js';
+import type { ContainerConfig } from '../core/containers.js';
+import { updateConfig } from '../core/containers.js';
+import { RunError } from '../core/pipeline.js';
+import { ensureBusyboxImage, BUSYBOX } from './busybox.js';
+import { NoSuchImageError } from './store.js';
+import { familiarString, parseReference } from './reference.js';
+import { openStores } from './stores.js';
+import { chainIDs } from './config.js';
+import { imageCommands } from './commands.js';
+import { containerCommands } from './container-commands.js';
+
+const CH = 4;
+
+// #region find-image
+/**
+ * Find the image named after `run` (validate: like `docker run`'s look-up
+ * before it creates anything). busybox is made on first use, as a pull
+ * would fetch it; any other missing image is an error until chapter 8
+ * brings registries.
+ */
+async function validate(ctx: RunContext): Promise<void> {
+  ctx.keep = !ctx.flags.get('rm');
+  if (ctx.flags.has('rootfs')) return; // a plain directory: chapter 1's way
+  const s = openStores(ctx.stateRoot);
+  let wanted: string;
+  try {
+    wanted = familiarString(parseReference(ctx.image));
+  } catch {
+    wanted = ctx.image; // maybe an image ID
+  }
+  let id: string;
+  try {
+    id = s.images.resolve(ctx.image);
+  } catch (e) {
+    if (!(e instanceof NoSuchImageError)) throw e;
+    if (wanted !== BUSYBOX) {
+      throw new RunError(125, `Unable to find image '${wanted}' locally (pulling from a registry comes with chapter 8; \`dockling images\` lists the images here)`);
+    }
+    id = await s.images.lockedAsync(() => ensureBusyboxImage(s));
+  }
+  const config = s.images.get(id);
+  ctx.fromImage = { id, name: ctx.image, config: config.config };
+}
+// #endregion find-image
+
+// #region mount-rootfs
+/**
+ * The container exists now (chapter 1's prepare made it): give it its
+ * layers and mount them. The spec's root becomes the merged directory.
+ */
+function prepare(ctx: RunContext): void {
+  if (!ctx.fromImage) return;
+  const s = openStores(ctx.stateRoot);
+  const config = s.images.get(ctx.fromImage.id);
+  const top = topChainID(config.rootfs.diff_ids);
+  const mount = s.images.locked(() => s.layers.createMount(ctx.container.id, top));
+  ctx.layerState.set('mount', mount);
+  const merged = s.driver.get(mount.mountID);
+  ctx.spec.root.path = merged;
+  updateConfig(ctx.container, (c) => {
+    c.Rootfs = merged;
+    c.Image = ctx.fromImage!.id;
+    c.Driver = s.driver.name;
+  });
+}
+// #endregion mount-rootfs
+
+/** Unmount the root; remove the layers too unless the container is kept. */
+function cleanup(ctx: RunContext): void {
+  const mount = ctx.layerState.get('mount') as { mountID: string } | undefined;
+  if (!mount) return;
+  const s = openStores(ctx.stateRoot);
+  if (s.driver.mounted(mount.mountID)) s.driver.put(mount.mountID);
+  if (!(ctx.keep && ctx.started)) s.images.locked(() => s.layers.removeMount(ctx.container.id));
+}
+
+/** A container whose CLI was killed: its root is unmounted and its layers go. */
+function reap(c: ContainerConfig, stateRoot: string): void {
+  if (!c.Driver) return;
+  const s = openStores(stateRoot);
+  s.images.locked(() => s.layers.removeMount(c.ID));
+}
+
+/** The chainID of an image's top layer: the whole stack, named by content. */
+export const topChainID = (diffIDs: string[]): string | null => chainIDs(diffIDs).at(-1) ?? null;
+
+export const imagesLayer: Layer = {
+  chapter: CH,
+  name: 'overlay2',
+  runFlags: [],
+  commands: [...imageCommands, ...containerCommands],
+  stages: { validate, prepare, cleanup },
+  reap,
+};
