@@ -37,7 +37,9 @@ export interface TarHeader {
 export type TarEntry = Pick<TarHeader, 'name' | 'type'> & Partial<TarHeader>;
 
 /** Bytes that are not a well-formed tar (bad checksum, truncated, ...). */
-export class TarFormatError extends Error {}
+export class TarFormatError extends Error {
+  override name = 'TarFormatError';
+}
 
 export interface TarHandlers {
   entry(h: TarHeader): void;
