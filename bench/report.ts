@@ -27,6 +27,8 @@ export interface Results {
   rows: RowResult[];
   phases: { runs: number; median: Record<string, number>; p90: Record<string, number>; nodeBootBeforeTimeOrigin: number; slowestSteps: { step: string; median: number }[] };
   references: { what: string; median: number; xFloor: number; xRunc: number; source: string }[];
+  /** chapter 4: layers against the plain way of doing the same job */
+  storage: { label: string; medianMs: number; peer: string; peerMs: number }[];
   leftBehind: string[];
 }
 
@@ -87,6 +89,10 @@ export function formatText(r: Results): string {
     for (const s of p.slowestSteps) out.push(`    ${ms(s.median).padStart(6)}  ${s.step.replace(/^\d+ /, '')}`);
   }
   if (m.notes.length > 0) out.push('', ...m.notes.map((n) => `note: ${n}`));
+  if (r.storage.length) {
+    out.push('', 'chapter 4, storage (median of the same runs; × = dockling / the plain way):');
+    out.push(table(['what', 'median ms', 'the plain way', 'median ms', '×'], r.storage.map((x) => [x.label, ms(x.medianMs), x.peer, ms(x.peerMs), ratio(x.medianMs / x.peerMs)])));
+  }
   out.push('', r.leftBehind.length === 0 ? 'clean-up: nothing left behind (no mounts, runc containers, cgroups, processes or temp files)' : `clean-up: LEFT BEHIND:\n${r.leftBehind.map((l) => '  ' + l).join('\n')}`);
   return out.join('\n') + '\n';
 }

@@ -15,6 +15,7 @@ import { formatText, REFERENCES, type Results, type RowResult } from './report.j
 import { deleteAll, makeBundle, runcContainers } from './runc.js';
 import { Children, shown, timeRun, type Cmd } from './spawn.js';
 import { median, summarize } from './stats.js';
+import { storageRows, type StorageRow } from './storage.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'bin/dockling.js');
@@ -153,14 +154,16 @@ function makeRows(w: World): Row[] {
   }
   rows.push(
     {
+      // Chapter 4: the image's layers, an init and a writable layer, the
+      // overlay mount; against the row below, chapter 1's plain directory.
       key: 'dockling',
-      label: 'dockling run --rm busybox true',
+      label: 'dockling run --rm busybox true (overlay2)',
       env: 'clean',
       cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', 'busybox', 'true'], env }),
     },
     {
       key: 'dockling-ch1',
-      label: 'dockling --chapter 1 run --rm busybox true',
+      label: 'dockling --chapter 1 run --rm busybox true (directory rootfs)',
       env: 'clean',
       cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, '--chapter', '1', 'run', '--rm', 'busybox', 'true'], env }),
     },
@@ -357,11 +360,14 @@ async function main(argv: string[]): Promise<number> {
   };
 
   let measured: Awaited<ReturnType<typeof measure>> | undefined;
+  let storage: StorageRow[] = [];
   let failure: unknown;
   try {
     progress('setting up');
     await setUp(w);
     measured = await measure(w, opts, progress);
+    progress('storage rows');
+    storage = await storageRows(w.stateRoot, w.rootfs, w.scratch, opts.runs);
   } catch (e) {
     failure = e;
   }
@@ -443,6 +449,7 @@ async function main(argv: string[]): Promise<number> {
       slowestSteps: slowestSteps.map((s) => ({ step: s.step.replace(/^\d+ /, ''), median: s.median })),
     },
     references: REFERENCES,
+    storage,
     leftBehind,
   };
   process.stdout.write(opts.json ? JSON.stringify(results, null, 2) + '\n' : formatText(results));
