@@ -39,6 +39,7 @@ export interface ExtractOptions {
 }
 
 const WH = '.wh.';
+const META = '.wh..wh.';
 const OPAQUE = '.wh..wh..opq';
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
@@ -132,6 +133,8 @@ class Extraction {
       if (h.type === 'dir') return; // "./": the layer directory itself (Docker skips it too)
       refuse(h.name, `is a ${h.type} in place of the layer directory itself`);
     }
+    // aufs's own bookkeeping (.wh..wh.plnk/, .wh..wh.aufs, ...) is not part of the image: skipped, as Docker does.
+    if (rel.startsWith(META) && rel !== OPAQUE) return;
     const base = path.posix.basename(rel);
     if (base.startsWith(WH) && this.whiteout(h, rel, base)) return;
     this.parents(h.name, rel);
@@ -169,7 +172,7 @@ class Extraction {
       lsetxattr(path.join(this.dir, parent), 'trusted.overlay.opaque', Buffer.from('y'));
       return true;
     }
-    if (name.startsWith(WH)) return true; // aufs's own bookkeeping (.wh..wh.plnk, ...): not part of the image
+    if (base.startsWith(META)) return true; // aufs bookkeeping deeper down: skipped too
     // ".wh." would delete the directory itself, ".wh.." its parent: outside the layer.
     if (name === '' || name === '.' || name === '..') refuse(h.name, 'is a whiteout that names no file in its directory');
     if (this.whiteouts === 'aufs') return false;
@@ -244,24 +247,44 @@ class Extraction {
   }
 }
 
-/** The tar's bytes, uncompressed: a gzip stream (magic 1f 8b) goes through gunzip. */
+/**
+ * The tar's bytes, uncompressed: gzip (magic 1f 8b) goes through gunzip. A
+ * plain tar file is read into one buffer, reused: each piece is hashed and
+ * written before the next is read, and no garbage piles up for the GC.
+ */
 async function* tarBytes(src: string | Readable): AsyncGenerator<Buffer> {
-  const input = typeof src === 'string' ? fs.createReadStream(src, { highWaterMark: 1 << 20 }) : src;
+  if (typeof src === 'string') {
+    const fh = await fs.promises.open(src, 'r');
+    let gzip = false;
+    try {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      let pos = 0;
+      for (let n = -1; n !== 0 && !gzip; pos += n) {
+        n = (await fh.read(buf, 0, buf.length, pos)).bytesRead;
+        if (pos === 0) gzip = n >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+        if (n && !gzip) yield buf.subarray(0, n);
+      }
+    } finally {
+      await fh.close();
+    }
+    if (!gzip) return;
+    src = fs.createReadStream(src);
+  }
+  const input = src;
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let head = Buffer.alloc(0);
-  let done = false;
-  while (head.length < 2 && !done) {
-    const r = await it.next();
-    if (r.done) done = true;
-    else head = Buffer.concat([head, Buffer.from(r.value)]);
-  }
-  const rest = async function* () {
-    yield head;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-  };
   try {
+    while (head.length < 2) {
+      const r = await it.next();
+      if (r.done) break;
+      head = Buffer.concat([head, Buffer.from(r.value)]);
+    }
+    const rest = async function* () {
+      yield head;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    };
     if (head[0] !== 0x1f || head[1] !== 0x8b) return yield* rest();
-    const gunzip = zlib.createGunzip({ chunkSize: 1 << 16 });
+    const gunzip = zlib.createGunzip();
     Readable.from(rest()).on('error', (e) => gunzip.destroy(e)).pipe(gunzip);
     yield* gunzip;
   } finally {

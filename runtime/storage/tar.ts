@@ -172,9 +172,14 @@ export class TarReader {
       unsigned += v;
       signed += v > 127 ? v - 256 : v;
     }
-    const stored = parseNumber(b, 148, 8, 'checksum');
+    let stored = NaN;
+    try {
+      stored = parseNumber(b, 148, 8, 'checksum');
+    } catch {
+      // not even a number: reported as a bad checksum below
+    }
     if (stored !== unsigned && stored !== signed)
-      throw new TarFormatError(`bad header checksum at byte ${at}: stored ${stored}, computed ${unsigned} (a corrupt tar, or not a tar)`);
+      throw new TarFormatError(`bad header checksum at byte ${at}: ${Number.isNaN(stored) ? 'the field is not a number' : `stored ${stored}, computed ${unsigned}`} (a corrupt tar, or not a tar)`);
     this.h.raw?.(Buffer.from(b));
     const flag = String.fromCharCode(b[156]);
     const size = parseNumber(b, 124, 12, 'size');
