@@ -322,7 +322,8 @@ describe('extractLayer: tars made by GNU tar', () => {
     return src;
   }
 
-  for (const [format, flags] of [['pax', ['--format=pax', '--xattrs', '--xattrs-include=user.*']], ['gnu', ['--format=gnu']], ['gzip', ['--format=pax', '-z']]] as const) {
+  const formats: [string, string[]][] = [['pax', ['--format=pax', '--xattrs', '--xattrs-include=user.*']], ['gnu', ['--format=gnu']], ['gzip', ['--format=pax', '-z']]];
+  for (const [format, flags] of formats) {
     test(`tar ${flags.join(' ')} -cf: the same tree comes out`, async () => {
       const src = gnuTree();
       const tarFile = path.join(path.dirname(src), 'gnu.tar');
