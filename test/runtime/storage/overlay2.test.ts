@@ -10,10 +10,12 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { Overlay2Driver } from '../../../runtime/storage/overlay2.ts';
 import { lsetxattr, mknodChar, lgetxattr } from '../../../runtime/process/libc.ts';
 import { trace } from '../../../runtime/trace/trace.ts';
 import type { TraceRecord } from '../../../runtime/trace/events.ts';
+import { TarReader, TarWriter, type TarEntry } from '../../../runtime/storage/tar.ts';
 import { mountsInside, useOverlayTemp } from './ovl-temp.ts';
 
 const tmp = useOverlayTemp();
@@ -263,5 +265,114 @@ describe('overlay2: the merged view', () => {
     }
     for (const x of ids.reverse()) d.remove(x);
     assert.deepEqual(fs.readdirSync(d.home).sort(), ['l']);
+  });
+});
+
+/** A tar of these entries (files get their body). */
+function tarOf(entries: [TarEntry, string?][]): Buffer {
+  const chunks: Buffer[] = [];
+  const w = new TarWriter((b) => chunks.push(b));
+  for (const [e, body] of entries) w.add(e, Buffer.from(body ?? ''));
+  w.finish();
+  return Buffer.concat(chunks);
+}
+
+/** The entry names (and file bodies) of a tar. */
+function tarNames(buf: Buffer): string[] {
+  const names: string[] = [];
+  const r = new TarReader({ entry: (h) => names.push(h.name), data: () => {}, entryEnd: () => {} });
+  r.write(buf);
+  r.end();
+  return names;
+}
+
+describe('overlay2: layer tars', () => {
+  test('applyDiff unpacks with overlay whiteouts; diff packs the upper dir with OCI whiteouts', async () => {
+    const d = new Overlay2Driver(newHome());
+    const [base, top, rw] = [id(), id(), id()];
+    d.create(base, null);
+    const baseTar = tarOf([
+      [{ name: 'etc/', type: 'dir', mode: 0o755 }],
+      [{ name: 'etc/hosts', type: 'file', mode: 0o644 }, '127.0.0.1 localhost\n'],
+      [{ name: 'etc/motd', type: 'file', mode: 0o644 }, 'hi\n'],
+      [{ name: 'opt/', type: 'dir', mode: 0o755 }],
+      [{ name: 'opt/old', type: 'file', mode: 0o644 }, 'old'],
+    ]);
+    const { result, events } = await (async () => {
+      const events: TraceRecord[] = [];
+      const detach = trace.attach((r) => events.push(r));
+      try {
+        return { result: await d.applyDiff(base, null, Readable.from([baseTar])), events };
+      } finally {
+        detach();
+      }
+    })();
+    assert.equal(result.diffID, 'sha256:' + crypto.createHash('sha256').update(baseTar).digest('hex'));
+    assert.ok(Buffer.isBuffer(result.tarSplit));
+    assert.ok(events.some((e) => e.op === 'extract' && e.path === d.layerDir(base)));
+    assert.equal(fs.readlinkSync(path.join(d.home, 'l', fs.readFileSync(path.join(d.home, base, 'link'), 'utf8'))), `../${base}/diff`);
+
+    d.create(top, base);
+    await d.applyDiff(top, base, Readable.from([tarOf([
+      [{ name: 'etc/', type: 'dir', mode: 0o755 }],
+      [{ name: 'etc/.wh.motd', type: 'file' }],
+      [{ name: 'opt/', type: 'dir', mode: 0o755 }],
+      [{ name: 'opt/.wh..wh..opq', type: 'file' }],
+      [{ name: 'opt/new', type: 'file', mode: 0o600 }, 'new'],
+    ])]));
+    const wh = fs.lstatSync(path.join(d.layerDir(top), 'etc/motd'));
+    assert.ok(wh.isCharacterDevice() && wh.rdev === 0, '.wh.motd became a 0/0 device');
+    assert.equal(lgetxattr(path.join(d.layerDir(top), 'opt'), 'trusted.overlay.opaque')?.toString(), 'y');
+    assert.deepEqual(d.changes(top, base), [
+      { kind: 'C', path: '/etc' },
+      { kind: 'D', path: '/etc/motd' },
+      { kind: 'C', path: '/opt' },
+      { kind: 'A', path: '/opt/new' },
+      { kind: 'D', path: '/opt/old' },
+    ]);
+
+    d.createReadWrite(rw, top);
+    const merged = d.get(rw);
+    try {
+      assert.deepEqual(tree(merged), ['etc/', 'etc/hosts', 'opt/', 'opt/new']);
+      fs.rmSync(path.join(merged, 'etc/hosts'));
+      fs.writeFileSync(path.join(merged, 'opt/new'), 'newer');
+      fs.rmSync(path.join(merged, 'opt'), { recursive: true });
+      fs.mkdirSync(path.join(merged, 'opt'));
+      fs.writeFileSync(path.join(merged, 'opt/fresh'), 'fresh');
+    } finally {
+      d.put(rw);
+    }
+    const chunks: Buffer[] = [];
+    const out = new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) });
+    const packed = await d.diff(rw, top, out);
+    const tar = Buffer.concat(chunks);
+    assert.equal(packed.diffID, 'sha256:' + crypto.createHash('sha256').update(tar).digest('hex'));
+    assert.deepEqual(tarNames(tar), ['etc/', 'etc/.wh.hosts', 'opt/', 'opt/.wh..wh..opq', 'opt/fresh']);
+    assert.deepEqual(d.changes(rw, top), [
+      { kind: 'C', path: '/etc' },
+      { kind: 'D', path: '/etc/hosts' },
+      { kind: 'C', path: '/opt' },
+      { kind: 'A', path: '/opt/fresh' },
+      { kind: 'D', path: '/opt/new' },
+    ]);
+    await assert.rejects(d.diff(rw, base, out), /sits on/);
+    for (const x of [rw, top, base]) d.remove(x);
+    assert.deepEqual(fs.readdirSync(d.home).sort(), ['l']);
+  });
+
+  test('a tar that reaches outside the layer is refused and the layer is left empty', async () => {
+    const d = new Overlay2Driver(newHome());
+    const x = id();
+    d.create(x, null);
+    const evil = tarOf([[{ name: 'ok', type: 'file' }, 'fine'], [{ name: '../../escaped', type: 'file' }, 'bad']]);
+    await assert.rejects(d.applyDiff(x, null, Readable.from([evil])), /layer tar/);
+    assert.deepEqual(fs.readdirSync(d.layerDir(x)), []);
+    assert.ok(!fs.existsSync(path.join(d.home, 'escaped')) && !fs.existsSync(path.join(path.dirname(d.home), 'escaped')));
+    // and now a good tar still applies to it
+    await d.applyDiff(x, null, Readable.from([tarOf([[{ name: 'ok', type: 'file' }, 'fine']])]));
+    assert.deepEqual(tree(d.layerDir(x)), ['ok']);
+    await assert.rejects(d.applyDiff(x, null, Readable.from([tarOf([])])), /already has files/);
+    d.remove(x);
   });
 });

@@ -1,0 +1,144 @@
+// Union semantics, as a property: for a random stack of layer tars and a
+// random run of file operations in the merged view of a writable layer on
+// top, an in-memory model of "layers applied with the OCI whiteout rules"
+// predicts
+//   (a) the merged tree the kernel shows,
+//   (b) what the driver's diff tar, applied to the stack below, gives, and
+//   (c) the A/C/D lines changes() lists.
+// Written against the StorageDriver interface: chapter 3 adds aufs to DRIVERS.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import fc from 'fast-check';
+import type { StorageDriver } from '../../../runtime/storage/driver.ts';
+import { Overlay2Driver } from '../../../runtime/storage/overlay2.ts';
+import { TarReader, TarWriter, type TarEntry } from '../../../runtime/storage/tar.ts';
+import { makeTemp, mountsInside, removeTree } from './ovl-temp.ts';
+import { applyLayer, expectedChanges, Model, type Node, type Op, opArb, layerArb, layerEntries, run } from './union-model.ts';
+
+const DRIVERS: { name: string; make: (home: string) => StorageDriver }[] = [
+  { name: 'overlay2', make: (home) => new Overlay2Driver(home) },
+];
+
+/** The tree under `dir` as the model holds one (lstat only: never through a symlink). */
+function readTree(dir: string): Map<string, Node> {
+  const out = new Map<string, Node>();
+  const walk = (rel: string) => {
+    for (const name of fs.readdirSync(path.join(dir, rel))) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = path.join(dir, r);
+      const st = fs.lstatSync(p);
+      const mode = st.mode & 0o7777;
+      if (st.isDirectory()) out.set(r, { type: 'dir', mode }), walk(r);
+      else if (st.isSymbolicLink()) out.set(r, { type: 'symlink', target: fs.readlinkSync(p) });
+      else if (st.isFile()) out.set(r, { type: 'file', mode, content: fs.readFileSync(p, 'utf8') });
+      else throw new Error(`unexpected ${r} in the merged view (mode ${st.mode.toString(8)})`);
+    }
+  };
+  walk('');
+  return out;
+}
+
+const sorted = (m: Map<string, Node>) => new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/** Drain a tar the driver writes into memory. */
+async function collect(write: (out: NodeJS.WritableStream) => Promise<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk);
+      cb();
+    },
+  });
+  await write(out);
+  return Buffer.concat(chunks);
+}
+
+/** The entries of a tar (bodies as text). */
+function readTar(buf: Buffer): { entry: TarEntry; body: string }[] {
+  const out: { entry: TarEntry; body: string }[] = [];
+  let body: Buffer[] = [];
+  const r = new TarReader({
+    entry: (h) => {
+      body = [];
+      out.push({ entry: h, body: '' });
+    },
+    data: (c) => body.push(Buffer.from(c)),
+    entryEnd: () => {
+      out[out.length - 1].body = Buffer.concat(body).toString('utf8');
+    },
+  });
+  r.write(buf);
+  r.end();
+  return out;
+}
+
+function layerTar(entries: { entry: TarEntry; body: string }[]): Buffer {
+  const chunks: Buffer[] = [];
+  const w = new TarWriter((b) => chunks.push(b));
+  for (const { entry, body } of entries) w.add(entry, Buffer.from(body));
+  w.finish();
+  return Buffer.concat(chunks);
+}
+
+for (const { name, make } of DRIVERS) {
+  describe(`union semantics: ${name}`, () => {
+    test('merged view, diff tar and changes() agree with the model', async () => {
+      const base = makeTemp();
+      let runs = 0;
+      try {
+        await fc.assert(
+          fc.asyncProperty(fc.array(layerArb, { minLength: 1, maxLength: 4 }), fc.array(opArb, { minLength: 1, maxLength: 25 }), async (layers, ops) => {
+            const home = path.join(base, `run${++runs}`, name);
+            const driver = make(home);
+            const ids: string[] = [];
+            try {
+              // The stack: each layer a tar, applied by the driver and by the model.
+              let lower = new Map<string, Node>();
+              for (const [i, items] of layers.entries()) {
+                const id = `layer${i}`;
+                driver.create(id, ids.at(-1) ?? null);
+                const entries = layerEntries(items, lower);
+                await driver.applyDiff(id, ids.at(-1) ?? null, Readable.from([layerTar(entries)]));
+                lower = applyLayer(lower, entries);
+                ids.push(id);
+              }
+              const rw = 'container';
+              driver.createReadWrite(rw, ids.at(-1)!);
+              ids.push(rw);
+              const merged = driver.get(rw);
+              assert.deepEqual(sorted(readTree(merged)), sorted(lower), 'the merged view of the stack');
+
+              // The operations, on the mount and on the model.
+              const model = new Model(lower);
+              for (const op of ops) run(op as Op, model, merged);
+              // (a) what the kernel shows is what the model predicts
+              assert.deepEqual(sorted(readTree(merged)), sorted(model.tree), '(a) the merged view after the operations');
+              driver.put(rw);
+
+              // (b) the diff tar, applied to the stack below, re-makes the merged tree
+              const tar = await collect((out) => driver.diff(rw, ids.at(-2)!, out));
+              const entries = readTar(tar);
+              const overlayXattrs = entries.filter(({ entry }) => Object.keys(entry.xattrs ?? {}).some((k) => k.startsWith('trusted.overlay.')));
+              assert.deepEqual(overlayXattrs.map(({ entry }) => entry.name), [], "overlayfs's own xattrs stay out of the tar");
+              const applied = applyLayer(lower, entries);
+              assert.deepEqual(sorted(applied), sorted(model.tree), '(b) the diff tar applied to the stack below');
+
+              // (c) changes() lists what the model added, changed and deleted
+              assert.deepEqual(driver.changes(rw, ids.at(-2)!), expectedChanges(lower, model), '(c) changes()');
+            } finally {
+              for (const id of [...ids].reverse()) driver.remove(id);
+              removeTree(path.dirname(home));
+            }
+          }),
+          { numRuns: 100, includeErrorInReport: true },
+        );
+      } finally {
+        removeTree(base);
+      }
+      assert.deepEqual(mountsInside(path.dirname(base)).filter((m) => m.startsWith(base)), []);
+    });
+  });
+}
