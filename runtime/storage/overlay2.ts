@@ -146,12 +146,13 @@ export class Overlay2Driver implements StorageDriver {
     if (fs.readdirSync(diff).length > 0) throw new Error(`overlay2: layer ${id} already has files; a layer tar is applied to a new layer`);
     // extractLayer makes the directory itself (and removes it if the tar is
     // refused): the l/SHORT link names the path, so it stays valid.
+    trace.emit(CH, { op: 'rmdir', path: diff });
     fs.rmdirSync(diff);
     try {
       const r = await extractLayer(tar, diff, { whiteouts: 'overlay' });
       return { diffID: r.diffID, size: r.size, tarSplit: r.tarSplit };
     } catch (e) {
-      if (!fs.existsSync(diff)) fs.mkdirSync(diff, { mode: 0o755 });
+      if (!fs.existsSync(diff)) this.mkdir(diff, 0o755);
       throw e;
     }
   }
@@ -177,7 +178,6 @@ export class Overlay2Driver implements StorageDriver {
     const data = fits ? abs : `lowerdir=${lowers.join(':')},upperdir=${id}/diff,workdir=${id}/work,${OPTIONS}`;
     if (Buffer.byteLength(data) >= PAGE_SIZE) throw new Error(`overlay2: layer ${id}: its ${lowers.length} lower dirs do not fit in one page of mount options`);
     const cwd = process.cwd();
-    trace.emit(CH, { op: 'mount', source: 'overlay', target: merged, fstype: 'overlay', flags: [], data });
     try {
       if (!fits) {
         trace.emit(CH, { op: 'chdir', path: this.home });
@@ -185,6 +185,7 @@ export class Overlay2Driver implements StorageDriver {
         // runs before we change back. (Not possible in a worker thread.)
         process.chdir(this.home);
       }
+      trace.emit(CH, { op: 'mount', source: 'overlay', target: merged, fstype: 'overlay', flags: [], data });
       mount('overlay', merged, 'overlay', 0, data);
     } catch (e) {
       const code = e instanceof SyscallError ? e.code : (e as Error).message;
