@@ -100,7 +100,7 @@ export function imageInspect(s: Stores, id: string): Record<string, unknown> {
     Architecture: c.architecture,
     Os: c.os,
     Size: imageSize(s, c),
-    GraphDriver: { Data: top ? s.driver.metadata?.(top.cacheID) ?? {} : null, Name: s.driver.name },
+    GraphDriver: { Data: top ? s.driver.metadata(top.cacheID) : null, Name: s.driver.name },
     RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
     Metadata: { LastTagTime: s.images.lastTagTime(id) },
   };

@@ -224,7 +224,7 @@ function containerInspect(s: Stores, c: ContainerConfig): Record<string, unknown
     Image: c.Image ?? '',
     Name: c.Name,
     Driver: c.Driver ?? '',
-    GraphDriver: m ? { Data: s.driver.metadata?.(m.mountID) ?? {}, Name: s.driver.name } : null,
+    GraphDriver: m ? { Data: s.driver.metadata(m.mountID), Name: s.driver.name } : null,
     HostConfig: c.HostConfig ?? {},
     Config: c.Config,
   };

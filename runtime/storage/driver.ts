@@ -60,7 +60,7 @@ export interface StorageDriver {
   /** unmount if mounted, and delete the layer's directories */
   remove(id: string): void;
   /** the layer's directories, as `inspect` shows them under GraphDriver.Data (overlay2: LowerDir, UpperDir, WorkDir, MergedDir) */
-  metadata?(id: string): Record<string, string>;
+  metadata(id: string): Record<string, string>;
   /** key/value lines for `docker info` (e.g. "Backing Filesystem") */
   status(): [string, string][];
 }

@@ -162,6 +162,7 @@ export class Overlay2Driver implements StorageDriver {
     if (actual !== parent) throw new Error(`overlay2: layer ${id} sits on ${actual ?? 'nothing'}, not on ${parent ?? 'nothing'}`);
   }
 
+  // #region mount
   get(id: string): string {
     const dir = this.dir(id);
     if (!fs.existsSync(dir)) throw new Error(`overlay2: layer ${id} does not exist`);
@@ -196,6 +197,7 @@ export class Overlay2Driver implements StorageDriver {
     }
     return merged;
   }
+  // #endregion mount
 
   put(id: string): void {
     if (!this.mounted(id)) return;
@@ -257,6 +259,18 @@ export class Overlay2Driver implements StorageDriver {
     this.checkParent(id, parent);
     const r = await packLayer(this.layerDir(id), out, { whiteouts: 'overlay' });
     return { diffID: r.diffID, size: r.size };
+  }
+
+  /** What `docker inspect` shows under GraphDriver.Data for an overlay2 layer. */
+  metadata(id: string): Record<string, string> {
+    const dir = this.dir(id);
+    const lowers = this.lowerDirs(id);
+    const data: Record<string, string> = {};
+    if (lowers.length) data.LowerDir = lowers.join(':');
+    data.MergedDir = path.join(dir, 'merged');
+    data.UpperDir = path.join(dir, 'diff');
+    data.WorkDir = path.join(dir, 'work');
+    return data;
   }
 
   status(): [string, string][] {
