@@ -18,10 +18,11 @@
 // later, inside the container's root, never by us.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { lsetxattr, mknod } from '../process/libc.js';
+import { lsetxattr, mknod, SyscallError } from '../process/libc.js';
 import { trace } from '../trace/trace.js';
 import { TarReader, type TarHeader } from './tar.js';
 import { TarSplitRecorder } from './tar-split.js';
@@ -42,6 +43,7 @@ const WH = '.wh.';
 const META = '.wh..wh.';
 const OPAQUE = '.wh..wh..opq';
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+const { errno } = constants;
 
 const refuse = (name: string, why: string): never => {
   throw new LayerTarError(`entry ${JSON.stringify(name)} ${why}`);
@@ -239,7 +241,14 @@ class Extraction {
     else if (h.type !== 'symlink') fs.chmodSync(full, h.mode); // (Linux has no symlink modes)
     for (const name of Object.keys(h.xattrs).sort()) {
       // overlayfs metadata comes only from our own whiteout handling: a tar must not forge it.
-      if (!name.startsWith('trusted.overlay.')) lsetxattr(full, name, h.xattrs[name]);
+      if (name.startsWith('trusted.overlay.')) continue;
+      try {
+        lsetxattr(full, name, h.xattrs[name]);
+      } catch (e) {
+        // As Docker: an attribute this filesystem cannot hold (ENOTSUP), or not on this kind of
+        // file (EPERM: user.* on a symlink), is dropped, not fatal.
+        if (!(e instanceof SyscallError) || (e.errno !== errno.ENOTSUP && e.errno !== errno.EPERM)) throw e;
+      }
     }
     if (h.type === 'dir') this.dirTimes.set(full, h.mtime);
     else if (fd !== undefined) fs.futimesSync(fd, h.mtime, h.mtime);
