@@ -391,7 +391,8 @@ describe('extractLayer: streaming', () => {
       const whole = fs.readFileSync(${JSON.stringify(tarFile)});
       console.log(JSON.stringify({ before, after, control: hwm(), size: r.size, whole: whole.length }));
     `);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+    const repo = new URL('../../../', import.meta.url).pathname; // where `--import tsx` is found
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', cwd: repo });
     assert.equal(r.status, 0, r.stderr);
     const m = JSON.parse(r.stdout) as { before: number; after: number; control: number; size: number };
     const MiB = 1 << 20;
