@@ -92,7 +92,7 @@ async function limit(ctx: RunContext): Promise<void> {
 /** After the command exited: was it the OOM killer? */
 function wait(ctx: RunContext): void {
   const cg = stateOf(ctx)?.cgroup;
-  if (!cg) return;
+  if (!cg || ctx.detached) return;
   const s = cg.stats();
   if (s.oomKills > 0) {
     const limitText = s.memoryLimit ? ` (memory limit ${bytesSize(s.memoryLimit)})` : '';
@@ -106,6 +106,7 @@ function wait(ctx: RunContext): void {
 async function cleanup(ctx: RunContext): Promise<void> {
   const cg = stateOf(ctx)?.cgroup;
   if (!cg) return;
+  if (ctx.detached && ctx.started) return; // the monitor removes it when the container exits (chapter 5)
   // Normally empty by now (PID 1's exit took the whole PID namespace with
   // it). If a stage failed, end what is left before removing the cgroup.
   for (const pid of cg.pids()) {

@@ -66,6 +66,19 @@ export interface RunContext {
   keep?: boolean;
   /** set once the start stage has let the command run */
   started?: boolean;
+  /**
+   * How to start the init (chapter 1's `launchInit` unless a later layer
+   * puts something around it: chapter 5's per-container monitor).
+   */
+  launch?: (opts: import('../process/launch.js').LaunchOptions) => Promise<import('../process/launch.js').LaunchedInit>;
+  /**
+   * The container's life belongs to its monitor (chapter 5: `run -d`, or a
+   * restart policy): the CLI neither waits for it nor cleans up after it;
+   * the monitor releases what it holds when it exits.
+   */
+  detached?: boolean;
+  /** `start` of an existing container: its record, instead of a new one (chapter 5) */
+  existing?: ContainerConfig;
   container: ContainerRecord;
   spec: ContainerSpec;
   init?: InitHandle;

@@ -76,6 +76,7 @@ function prepare(ctx: RunContext): void {
 function cleanup(ctx: RunContext): void {
   const mount = ctx.layerState.get('mount') as { mountID: string } | undefined;
   if (!mount) return;
+  if (ctx.detached && ctx.started) return; // the monitor unmounts when the container exits (chapter 5)
   const s = openStores(ctx.stateRoot);
   if (s.driver.mounted(mount.mountID)) s.driver.put(mount.mountID);
   if (!(ctx.keep && ctx.started)) s.images.locked(() => s.layers.removeMount(ctx.container.id));

@@ -40,6 +40,12 @@ export interface LaunchOptions {
   stdin: boolean;
   /** -t: the init will send a pty master over fd 4 */
   terminal: boolean;
+  /**
+   * Chapter 5: start nsexec under this monitor command line (which holds
+   * the container's stdio, pty, logs and exit status, and outlives the
+   * CLI), instead of as the CLI's own child with the CLI's stdio.
+   */
+  monitor?: string[];
 }
 
 export interface LaunchedInit extends InitHandle {
@@ -48,11 +54,16 @@ export interface LaunchedInit extends InitHandle {
   /** what the init reported when it could not run the command */
   readonly failure: { code: number; message: string } | undefined;
   child: ChildProcess;
+  /** let the CLI exit while the child (a monitor) goes on: drop our hold on it */
+  release(): void;
 }
 
 export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   const flags = opts.namespaces.map((n) => UNSHARE_FLAG[n]).filter((f) => f !== undefined);
-  const argv = [NSEXEC, flags.map((f) => f[0]).join(''), process.execPath, INIT_JS];
+  // Under a monitor, nsexec must not die with its parent ("D"): a monitor
+  // that crashes leaves the container running, and `ps` says so.
+  const letters = flags.map((f) => f[0]).join('') + (opts.monitor ? 'D' : '');
+  const argv = [...(opts.monitor ?? []), NSEXEC, letters, process.execPath, INIT_JS];
   trace.emit(1, { op: 'unshare', flags: flags.map((f) => f[1]), by: 'nsexec' });
   trace.emit(1, { op: 'spawn', argv });
 
@@ -60,13 +71,15 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   // and koffi is only loaded on this path).
   let consolePair: [number, number] | undefined;
   let libc: typeof import('./libc.js') | undefined;
-  if (opts.terminal) {
+  if (opts.terminal && !opts.monitor) {
     libc = await import('./libc.js');
     consolePair = libc.socketpair();
   }
   // #region spawn-init
   const child = spawn(argv[0], argv.slice(1), {
-    stdio: [opts.stdin && !opts.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe', ...(consolePair ? [consolePair[1]] : [])],
+    stdio: opts.monitor
+      ? ['ignore', 'ignore', 'ignore', 'pipe']
+      : [opts.stdin && !opts.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe', ...(consolePair ? [consolePair[1]] : [])],
     // The init needs no environment; NODE_OPTIONS or NODE_EXTRA_CA_CERTS
     // from the caller would only slow its start (the latter by ~40 ms).
     env: {},
@@ -117,6 +130,10 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
     exited,
     get failure() {
       return failure;
+    },
+    release() {
+      channel.destroy();
+      child.unref();
     },
     signal(sig) {
       const pid = handle.pid;

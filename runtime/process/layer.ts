@@ -226,7 +226,7 @@ function prepare(ctx: RunContext): void {
 const initOf = (ctx: RunContext) => ctx.init as LaunchedInit | undefined;
 
 async function create(ctx: RunContext): Promise<void> {
-  ctx.init = await launchInit({
+  ctx.init = await (ctx.launch ?? launchInit)({
     namespaces: ctx.spec.namespaces,
     stdin: Boolean(ctx.flags.get('interactive')),
     terminal: ctx.spec.process.terminal,
@@ -258,6 +258,7 @@ const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SI
 // #endregion proxy-signals
 
 async function wait(ctx: RunContext): Promise<void> {
+  if (ctx.detached) return; // its monitor waits for it (chapter 5)
   const init = initOf(ctx)!;
   let relay: import('./terminal.js').TerminalRelay | undefined;
   if (init.ptyMaster !== undefined) {
@@ -284,6 +285,8 @@ async function cleanup(ctx: RunContext): Promise<void> {
   restoreTerminal(ctx);
   const forward = ctx.layerState.get('signal-proxy') as ((s: NodeJS.Signals) => void) | undefined;
   if (forward) for (const sig of PROXIED) process.off(sig, forward);
+  // A container handed to its monitor (chapter 5) is the monitor's now.
+  if (ctx.detached && ctx.started) return;
   const init = initOf(ctx);
   if (init && init.child.exitCode === null && init.child.signalCode === null) {
     // We are here because a later stage failed: the container must not

@@ -2,7 +2,8 @@
  * nsexec: the one step of dockling that is not TypeScript.
  *
  *   nsexec FLAGS PROGRAM [ARG...]      FLAGS: any of p m u i n (pid, mount,
- *                                      uts, ipc, net), e.g. "pmuin"
+ *                                      uts, ipc, net), e.g. "pmuin", and
+ *                                      D: outlive the parent (chapter 5)
  *
  * Node cannot do this step itself. unshare(2) of a PID namespace takes effect
  * only for the caller's *next child*, and Node can only make children with
@@ -43,6 +44,7 @@ static int flag_bits(const char *flags) {
 		case 'u': bits |= CLONE_NEWUTS; break;
 		case 'i': bits |= CLONE_NEWIPC; break;
 		case 'n': bits |= CLONE_NEWNET; break;
+		case 'D': break; /* not a namespace: see main */
 		default:
 			fprintf(stderr, "nsexec: unknown namespace flag '%c'\n", *f);
 			exit(125);
@@ -58,9 +60,13 @@ int main(int argc, char **argv) {
 		return 125;
 	}
 	pid_t cli = getppid();
-	/* If the CLI dies, so do we (and, below, so does the container). */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != cli) return 125; /* it died before prctl took effect */
+	/* If the CLI dies, so do we (and, below, so does the container) --
+	 * unless "D": chapter 5's monitor is our parent then, and a monitor
+	 * that crashes must not take the container with it. */
+	if (!strchr(argv[1], 'D')) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != cli) return 125; /* it died before prctl took effect */
+	}
 
 	if (unshare(flag_bits(argv[1])) < 0) {
 		fprintf(stderr, "nsexec: unshare: %s\n", strerror(errno));

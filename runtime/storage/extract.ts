@@ -4,6 +4,7 @@
 // say, nothing outside the layer directory may be created, changed or
 // removed. The rules, each against a known attack:
 //
+// #region rules
 // - names are cleaned lexically and any ".." that climbs out is refused
 //   ("../../etc/cron.d/x", the "zip slip");
 // - every existing parent is lstat'ed and must be a real directory: we never
@@ -16,6 +17,7 @@
 //
 // Symlink targets themselves are stored as they are: they are resolved
 // later, inside the container's root, never by us.
+// #endregion rules
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { constants } from 'node:os';

@@ -1,0 +1,75 @@
+// What a container's state really is. config.v2.json says what dockling
+// last wrote; the processes say what is true now. A detached container's
+// exit is recorded by its monitor in exit.json (no CLI may be there to
+// write config.v2.json), so every reader first folds that record in, then
+// checks the processes:
+//
+//   config says  | PID 1 | monitor | exit.json | the truth
+//   running      | alive |    *    |     -     | Up
+//   running      | gone  |  alive  |     -     | Up (the monitor is recording the exit right now)
+//   running      | gone  |    *    |  newer    | Exited (code)
+//   running      | gone  |  gone   |     -     | Dead: nobody recorded how it ended
+//   running      | alive |  gone   |     -     | Up, but nobody holds its output or will record its exit
+import fs from 'node:fs';
+import path from 'node:path';
+import { alive, readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
+import { ago, humanDuration } from '../cli/format.js';
+
+export interface ExitRecord {
+  ExitCode: number;
+  FinishedAt: string;
+  Signal: number;
+}
+
+export function readExit(dir: string): ExitRecord | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'exit.json'), 'utf8')) as ExitRecord;
+  } catch {
+    return null;
+  }
+}
+
+export const containerDir = (root: string, id: string) => path.join(root, 'containers', id);
+
+// #region refresh-state
+/** The container's config with the monitor's exit record folded in (and saved). */
+export function refreshState(root: string, c: ContainerConfig): ContainerConfig {
+  const dir = containerDir(root, c.ID);
+  const exit = readExit(dir);
+  if (c.State.Status === 'running' && exit && Date.parse(exit.FinishedAt) >= Date.parse(c.State.StartedAt) && !alive(c.State.Pid)) {
+    const rec = { id: c.ID, name: c.Name.slice(1), dir };
+    updateConfig(rec, (x) => {
+      x.State = { ...x.State, Status: 'exited', Running: false, Pid: 0, ExitCode: exit.ExitCode, FinishedAt: exit.FinishedAt };
+    });
+    return readConfig(dir) ?? c;
+  }
+  return c;
+}
+// #endregion refresh-state
+
+export type LiveStatus = 'created' | 'running' | 'exited' | 'dead';
+
+/** What the container is now, from the processes (after refreshState). */
+export function liveStatus(c: ContainerConfig): LiveStatus {
+  if (c.State.Status === 'running') {
+    if (alive(c.State.Pid)) return 'running';
+    return alive(c.MonitorPid) ? 'running' : 'dead';
+  }
+  return c.State.Status;
+}
+
+export const monitorGone = (c: ContainerConfig) => c.State.Status === 'running' && !alive(c.MonitorPid);
+
+/** The STATUS column of `ps`, as Docker words it. */
+export function statusText(c: ContainerConfig, now = Date.now()): string {
+  switch (liveStatus(c)) {
+    case 'running':
+      return `Up ${humanDuration(now - Date.parse(c.State.StartedAt))}${monitorGone(c) ? ' (monitor gone: output is lost, the exit will not be recorded)' : ''}`;
+    case 'exited':
+      return `Exited (${c.State.ExitCode}) ${ago(c.State.FinishedAt, now)}`;
+    case 'dead':
+      return 'Dead (its monitor was killed: how it ended was not recorded)';
+    default:
+      return 'Created';
+  }
+}
