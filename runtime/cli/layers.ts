@@ -4,8 +4,9 @@ import type { Layer } from '../core/layer.js';
 import { namespacesLayer } from '../process/layer.js';
 import { cgroupsLayer } from '../cgroups/layer.js';
 import { imagesLayer } from '../image/layer.js';
+import { containersLayer } from '../container/layer.js';
 
-export const ALL_LAYERS: Layer[] = [namespacesLayer, cgroupsLayer, imagesLayer];
+export const ALL_LAYERS: Layer[] = [namespacesLayer, cgroupsLayer, imagesLayer, containersLayer];
 
 export const LATEST_CHAPTER = Math.max(...ALL_LAYERS.map((l) => l.chapter));
 

@@ -22,7 +22,7 @@ export function frame(type: number, payload: Buffer | string): Buffer {
 
 /** Split a byte stream into frames, whatever the chunk boundaries. */
 export function frameReader(onFrame: (type: number, payload: Buffer) => void): (chunk: Buffer) => void {
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   return (chunk) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
     while (buf.length >= 5) {

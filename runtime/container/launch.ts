@@ -17,8 +17,8 @@ import { FRAME, attach, waitForSocket } from './attach.js';
 import type { RestartPolicy } from './command.js';
 
 export const MONITOR = fileURLToPath(new URL('./monitor', import.meta.url));
-/** the CLI itself, for the monitor to run `start` again (restart policies) */
-export const MAIN_JS = fileURLToPath(new URL('./main.js', import.meta.url));
+/** the CLI itself (bin/dockling.js beside dist/), for the monitor to run `start` again (restart policies) */
+export const DOCKLING_BIN = fileURLToPath(new URL('../bin/dockling.js', import.meta.url));
 
 export interface MonitorOptions {
   dir: string;

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { alive, readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { ago, humanDuration } from '../cli/format.js';
+import type { FlagValue } from '../cli/flags.js';
 
 export interface ExitRecord {
   ExitCode: number;
@@ -73,3 +74,22 @@ export function statusText(c: ContainerConfig, now = Date.now()): string {
       return 'Created';
   }
 }
+
+/** What chapter 5 keeps beside the HostConfig to start a container again: the flags of its `run`. */
+export interface SavedRun {
+  flags: Record<string, FlagValue>;
+  image: string;
+  command: string[];
+  restartCount: number;
+}
+
+export const hostconfigFile = (dir: string) => path.join(dir, 'hostconfig.json');
+
+export function readSavedRun(dir: string): { HostConfig: Record<string, unknown>; Run: SavedRun } | null {
+  try {
+    return JSON.parse(fs.readFileSync(hostconfigFile(dir), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+

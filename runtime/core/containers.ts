@@ -163,5 +163,9 @@ export function abandonedContainers(root: string): ContainerConfig[] {
 
 /** Not stopped cleanly (no exit recorded), and nobody left to record it. */
 function abandoned(c: ContainerConfig): boolean {
-  return c.Chapter < 5 && c.State.Status !== 'exited' && !alive(c.MonitorPid) && !alive(c.State.Pid);
+  if (alive(c.MonitorPid) || alive(c.State.Pid)) return false;
+  // From chapter 5 on, a container that ran has a monitor's record (or is
+  // "Dead" in ps) and stays until `rm`; one whose CLI died while setting it
+  // up never started.
+  return c.Chapter < 5 ? c.State.Status !== 'exited' : c.State.Status === 'created';
 }

@@ -77,6 +77,8 @@ export interface RunContext {
    * the monitor releases what it holds when it exits.
    */
   detached?: boolean;
+  /** `run -d`: the CLI does not wait for the command at all (chapter 5) */
+  background?: boolean;
   /** `start` of an existing container: its record, instead of a new one (chapter 5) */
   existing?: ContainerConfig;
   container: ContainerRecord;

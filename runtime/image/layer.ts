@@ -29,6 +29,13 @@ async function validate(ctx: RunContext): Promise<void> {
   ctx.keep = !ctx.flags.get('rm');
   if (ctx.flags.has('rootfs')) return; // a plain directory: chapter 1's way
   const s = openStores(ctx.stateRoot);
+  if (ctx.existing?.Image) {
+    // `start` (chapter 5): the container's own config says what to run,
+    // and its layers are kept even if its image has since been removed.
+    const c = ctx.existing.Config;
+    ctx.fromImage = { id: ctx.existing.Image, name: c.Image, config: { Env: c.Env, Cmd: c.Cmd, Entrypoint: c.Entrypoint, WorkingDir: c.WorkingDir } };
+    return;
+  }
   let wanted: string;
   try {
     wanted = familiarString(parseReference(ctx.image));
@@ -58,9 +65,9 @@ async function validate(ctx: RunContext): Promise<void> {
 function prepare(ctx: RunContext): void {
   if (!ctx.fromImage) return;
   const s = openStores(ctx.stateRoot);
-  const config = s.images.get(ctx.fromImage.id);
-  const top = topChainID(config.rootfs.diff_ids);
-  const mount = s.images.locked(() => s.layers.createMount(ctx.container.id, top));
+  const top = ctx.existing ? null : topChainID(s.images.get(ctx.fromImage.id).rootfs.diff_ids);
+  // A container started again (chapter 5) keeps its writable layer.
+  const mount = s.layers.getMount(ctx.container.id) ?? s.images.locked(() => s.layers.createMount(ctx.container.id, top));
   ctx.layerState.set('mount', mount);
   const merged = s.driver.get(mount.mountID);
   ctx.spec.root.path = merged;
@@ -79,7 +86,7 @@ function cleanup(ctx: RunContext): void {
   if (ctx.detached && ctx.started) return; // the monitor unmounts when the container exits (chapter 5)
   const s = openStores(ctx.stateRoot);
   if (s.driver.mounted(mount.mountID)) s.driver.put(mount.mountID);
-  if (!(ctx.keep && ctx.started)) s.images.locked(() => s.layers.removeMount(ctx.container.id));
+  if (!(ctx.keep && ctx.started) && !ctx.existing) s.images.locked(() => s.layers.removeMount(ctx.container.id));
 }
 
 /** A container whose CLI was killed: its root is unmounted and its layers go. */

@@ -8,7 +8,7 @@ import type { Layer, RunContext } from '../core/layer.js';
 import type { FlagSpec } from '../cli/flags.js';
 import type { ContainerSpec } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
-import { createContainer, updateConfig } from '../core/containers.js';
+import { containersDir, createContainer, updateConfig, type ContainerRecord } from '../core/containers.js';
 import { shortId, validateName } from '../core/ids.js';
 import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
@@ -151,7 +151,17 @@ function commandToRun(ctx: RunContext): string[] {
 }
 // #endregion image-command
 
-function prepare(ctx: RunContext): void {
+interface Prepared {
+  rec: ContainerRecord;
+  rootfs: string;
+  command: string[];
+  cwd: string;
+  hostname: string;
+  env: string[];
+}
+
+/** A new container: its ID, name and config.v2.json, from the flags and the image. */
+function newContainer(ctx: RunContext): Prepared {
   const { cwd: wantedCwd, name, hostname: wantedHost, env: user } = ctx.layerState.get('process') as Checked;
   // An image's rootfs is mounted by its layer (chapter 4) once the
   // container exists; until then the root is not known.
@@ -179,11 +189,27 @@ function prepare(ctx: RunContext): void {
   } catch (e) {
     throw new RunError(125, (e as Error).message);
   }
-  ctx.container = rec;
   trace.emit(CH, { op: 'mkdir', path: rec.dir, mode: 0o710 });
   const hostname = wantedHost ?? shortId(rec.id);
-  const env = containerEnv(ctx, hostname, user);
   // (the same env went into config.v2.json when the container was made)
+  return { rec, rootfs, command, cwd, hostname, env: containerEnv(ctx, hostname, user) };
+}
+
+/** `start` (chapter 5): the container exists; run what it was made to run. */
+function reuseContainer(ctx: RunContext): Prepared {
+  const c = ctx.existing!;
+  const rec = { id: c.ID, name: c.Name.slice(1), dir: path.join(containersDir(ctx.stateRoot), c.ID) };
+  updateConfig(rec, (x) => {
+    x.State = { ...x.State, Status: 'created', Running: false, Pid: 0 };
+    x.MonitorPid = process.pid;
+  });
+  const command = [...(c.Config.Entrypoint ?? []), ...c.Config.Cmd];
+  return { rec, rootfs: c.Rootfs, command, cwd: c.Config.WorkingDir, hostname: c.Config.Hostname, env: c.Config.Env };
+}
+
+function prepare(ctx: RunContext): void {
+  const { rec, rootfs, command, cwd, hostname, env } = ctx.existing ? reuseContainer(ctx) : newContainer(ctx);
+  ctx.container = rec;
 
   // The container's own /etc/hostname, /etc/hosts and /etc/resolv.conf live
   // in its state directory and are bind-mounted over the rootfs's, as Docker
@@ -258,7 +284,7 @@ const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SI
 // #endregion proxy-signals
 
 async function wait(ctx: RunContext): Promise<void> {
-  if (ctx.detached) return; // its monitor waits for it (chapter 5)
+  if (ctx.background) return; // run -d: its monitor waits for it (chapter 5)
   const init = initOf(ctx)!;
   let relay: import('./terminal.js').TerminalRelay | undefined;
   if (init.ptyMaster !== undefined) {
@@ -303,7 +329,8 @@ async function cleanup(ctx: RunContext): Promise<void> {
   // the command exits (as if --rm were always given). From chapter 4 on it
   // has a writable layer, and a container that ran is kept, stopped, with
   // its exit code, until `rm` (unless --rm).
-  if (ctx.keep && ctx.started) {
+  // (`start` of an existing container that fails keeps it too: chapter 5.)
+  if ((ctx.keep && ctx.started) || ctx.existing) {
     const code = ctx.failure?.code ?? ctx.exitCode ?? 125;
     updateConfig(ctx.container, (c) => {
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: new Date().toISOString() };

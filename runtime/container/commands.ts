@@ -1,0 +1,265 @@
+// Chapter 5's commands: ps, stop, start, restart, kill, wait, rm, rename,
+// container prune, inspect (with logs, attach and exec in their own files).
+import type { Command } from '../core/layer.js';
+import { RunError } from '../core/pipeline.js';
+import { listContainers } from '../core/containers.js';
+import { ago, formatTemplate, inspectJSON, table } from '../cli/format.js';
+import { commandColumn } from './command.js';
+import { liveStatus, refreshState, statusText } from './state.js';
+import { findContainer, removeContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
+import { signalNumber } from './signals.js';
+import { containerInspect } from './inspect.js';
+import { logsCommand } from './logs.js';
+import { attachCommand, execCommand } from './exec.js';
+
+const short = (id: string) => id.slice(0, 12);
+
+/** Run `fn` for each argument; print it on success, the error on failure; exit 1 if any failed. */
+async function each(args: string[], fn: (ref: string) => Promise<string | void>): Promise<number> {
+  let code = 0;
+  for (const ref of args) {
+    try {
+      const out = await fn(ref);
+      process.stdout.write((out ?? ref) + '\n');
+    } catch (e) {
+      if (!(e instanceof RunError)) throw e;
+      process.stderr.write(`dockling: ${e.message}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
+const psCommand: Command = {
+  name: 'ps',
+  aliases: ['container ls', 'container list'],
+  summary: 'List containers',
+  usage: 'ps [OPTIONS]',
+  flags: [
+    { name: 'all', short: 'a', kind: 'bool', usage: 'Show all containers (default shows just running)' },
+    { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only display container IDs' },
+    { name: 'latest', short: 'l', kind: 'bool', usage: 'Show the latest created container (includes all states)' },
+    { name: 'last', short: 'n', kind: 'int', usage: 'Show n last created containers (includes all states)' },
+    { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
+  ],
+  async run(inv) {
+    const now = Date.now();
+    let all = listContainers(inv.stateRoot).map((c) => refreshState(inv.stateRoot, c));
+    all.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+    const last = inv.flags.get('latest') ? 1 : (inv.flags.get('last') as number | undefined);
+    if (last !== undefined && last >= 0) all = all.slice(0, last);
+    else if (!inv.flags.get('all')) all = all.filter((c) => liveStatus(c) === 'running');
+    const noTrunc = Boolean(inv.flags.get('no-trunc'));
+    const id = (x: string) => (noTrunc ? x : short(x));
+    if (inv.flags.get('quiet')) {
+      process.stdout.write(all.map((c) => id(c.ID) + '\n').join(''));
+      return 0;
+    }
+    const rows = all.map((c) => [
+      id(c.ID), c.Config.Image || '(--rootfs)', commandColumn(c.Path, c.Args, noTrunc), ago(c.Created, now), statusText(c, now), '', c.Name.slice(1),
+    ]);
+    process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
+    return 0;
+  },
+};
+
+const timeFlag = { name: 'time', short: 't', kind: 'int' as const, usage: 'Seconds to wait before killing the container' };
+
+/** -t, or the container's --stop-timeout, or Docker's 10 seconds. */
+function graceOf(flag: number | undefined, c: { Config: object }): number {
+  return flag ?? ((c.Config as Record<string, unknown>).StopTimeout as number | undefined) ?? 10;
+}
+
+const stopCommand: Command = {
+  name: 'stop',
+  aliases: ['container stop'],
+  summary: 'Stop one or more running containers',
+  usage: 'stop [OPTIONS] CONTAINER [CONTAINER...]',
+  flags: [timeFlag, { name: 'signal', short: 's', kind: 'string', usage: 'Signal to send to the container' }],
+  minArgs: 1,
+  async run(inv) {
+    return each(inv.args, async (ref) => {
+      const c = findContainer(inv.stateRoot, ref);
+      const sig = inv.flags.get('signal') as string | undefined;
+      if (sig) (c.Config as Record<string, unknown>).StopSignal = sig;
+      await stopContainer(inv.stateRoot, c, graceOf(inv.flags.get('time') as number | undefined, c));
+    });
+  },
+};
+
+const startCommand: Command = {
+  name: 'start',
+  aliases: ['container start'],
+  summary: 'Start one or more stopped containers',
+  usage: 'start [OPTIONS] CONTAINER [CONTAINER...]',
+  flags: [
+    { name: 'attach', short: 'a', kind: 'bool', usage: 'Attach STDOUT/STDERR and forward signals' },
+    { name: 'restart-attempt', kind: 'bool', usage: '(used by the monitor for restart policies)' },
+  ],
+  minArgs: 1,
+  async run(inv) {
+    if (inv.flags.get('attach')) {
+      const c = findContainer(inv.stateRoot, inv.args[0]);
+      if (liveStatus(c) === 'running') throw new RunError(1, `container ${inv.args[0]} is already running: use \`dockling attach\``);
+      return startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: true });
+    }
+    return each(inv.args, async (ref) => {
+      const c = findContainer(inv.stateRoot, ref);
+      if (liveStatus(c) === 'running') return;
+      const code = await startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: false, restartAttempt: Boolean(inv.flags.get('restart-attempt')) });
+      if (code !== 0) throw new RunError(1, `failed to start container ${ref}`);
+    });
+  },
+};
+
+const restartCommand: Command = {
+  name: 'restart',
+  aliases: ['container restart'],
+  summary: 'Restart one or more containers',
+  usage: 'restart [OPTIONS] CONTAINER [CONTAINER...]',
+  flags: [timeFlag],
+  minArgs: 1,
+  async run(inv) {
+    return each(inv.args, async (ref) => {
+      const c = findContainer(inv.stateRoot, ref);
+      await stopContainer(inv.stateRoot, c, graceOf(inv.flags.get('time') as number | undefined, c));
+      const code = await startContainer(inv.stateRoot, inv.chapter, inv.layers, findContainer(inv.stateRoot, c.ID), { attach: false });
+      if (code !== 0) throw new RunError(1, `failed to start container ${ref}`);
+    });
+  },
+};
+
+const killCommand: Command = {
+  name: 'kill',
+  aliases: ['container kill'],
+  summary: 'Kill one or more running containers',
+  usage: 'kill [OPTIONS] CONTAINER [CONTAINER...]',
+  flags: [{ name: 'signal', short: 's', kind: 'string', usage: 'Signal to send to the container (default "KILL")' }],
+  minArgs: 1,
+  async run(inv) {
+    const sig = (inv.flags.get('signal') as string | undefined) ?? 'KILL';
+    const n = signalNumber(sig);
+    if (n === null) throw new RunError(1, `Invalid signal: ${sig}`);
+    return each(inv.args, async (ref) => {
+      const c = findContainer(inv.stateRoot, ref);
+      if (liveStatus(c) !== 'running') throw new RunError(1, `Cannot kill container: ${ref}: container ${c.ID} is not running`);
+      signalContainer(c, n);
+    });
+  },
+};
+
+const waitCommand: Command = {
+  name: 'wait',
+  aliases: ['container wait'],
+  summary: 'Block until one or more containers stop, then print their exit codes',
+  usage: 'wait CONTAINER [CONTAINER...]',
+  flags: [],
+  minArgs: 1,
+  async run(inv) {
+    return each(inv.args, async (ref) => {
+      const c = findContainer(inv.stateRoot, ref);
+      const done = await waitUntilDone(inv.stateRoot, c.ID, Number.MAX_SAFE_INTEGER);
+      if (!done) throw new RunError(1, `No such container: ${ref} (it was removed when it exited)`);
+      return String(done.State.ExitCode);
+    });
+  },
+};
+
+const rmCommand: Command = {
+  name: 'rm',
+  aliases: ['container rm', 'container remove'],
+  summary: 'Remove one or more containers',
+  usage: 'rm [OPTIONS] CONTAINER [CONTAINER...]',
+  flags: [
+    { name: 'force', short: 'f', kind: 'bool', usage: 'Force the removal of a running container (uses SIGKILL)' },
+    { name: 'volumes', short: 'v', kind: 'bool', usage: 'Remove anonymous volumes associated with the container (chapter 7)' },
+  ],
+  minArgs: 1,
+  async run(inv) {
+    return each(inv.args, (ref) => removeOne(inv.stateRoot, inv.layers, ref, Boolean(inv.flags.get('force'))));
+  },
+};
+
+const renameCommand: Command = {
+  name: 'rename',
+  aliases: ['container rename'],
+  summary: 'Rename a container',
+  usage: 'rename CONTAINER NEW_NAME',
+  flags: [],
+  minArgs: 2,
+  async run(inv) {
+    renameContainer(inv.stateRoot, inv.args[0], inv.args[1]);
+    return 0;
+  },
+};
+
+const pruneCommand: Command = {
+  name: 'container prune',
+  summary: 'Remove all stopped containers',
+  usage: 'container prune [OPTIONS]',
+  flags: [{ name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' }],
+  async run(inv) {
+    if (!inv.flags.get('force')) {
+      process.stdout.write('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
+      const answer = await new Promise<string>((resolve) => {
+        process.stdin.once('data', (d) => resolve(String(d)));
+        process.stdin.once('end', () => resolve(''));
+      });
+      process.stdin.pause();
+      if (!/^y(es)?$/i.test(answer.trim())) return 0;
+    }
+    const gone: string[] = [];
+    for (const c of listContainers(inv.stateRoot).map((x) => refreshState(inv.stateRoot, x))) {
+      if (liveStatus(c) === 'running') continue;
+      removeContainer(inv.stateRoot, inv.layers, c);
+      gone.push(c.ID);
+    }
+    process.stdout.write(`${gone.length ? `Deleted Containers:\n${gone.join('\n')}\n\n` : ''}Total reclaimed space: 0B\n`);
+    return 0;
+  },
+};
+
+const inspectCommand: Command = {
+  name: 'inspect',
+  aliases: ['container inspect'],
+  summary: 'Return low-level information on containers or images',
+  usage: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
+  flags: [
+    { name: 'format', short: 'f', kind: 'string', usage: 'Format the output using the given Go template' },
+    { name: 'type', kind: 'string', usage: 'Only inspect objects of the given type' },
+  ],
+  minArgs: 1,
+  async run(inv) {
+    const found: unknown[] = [];
+    let code = 0;
+    const { openStores } = await import('../image/stores.js');
+    const { imageInspect } = await import('../image/commands.js');
+    const s = openStores(inv.stateRoot);
+    for (const ref of inv.args) {
+      try {
+        if (inv.flags.get('type') !== 'image') {
+          try {
+            found.push(containerInspect(inv.stateRoot, findContainer(inv.stateRoot, ref)));
+            continue;
+          } catch (e) {
+            if (!(e instanceof RunError) || inv.flags.get('type') === 'container') throw e;
+          }
+        }
+        found.push(imageInspect(s, s.images.resolve(ref)));
+      } catch {
+        process.stderr.write(`Error: No such object: ${ref}\n`);
+        code = 1;
+      }
+    }
+    const format = inv.flags.get('format') as string | undefined;
+    process.stdout.write(format ? found.map((o) => formatTemplate(format, o) + '\n').join('') : inspectJSON(found));
+    return code;
+  },
+};
+
+export const containerCommands: Command[] = [
+  psCommand, logsCommand, attachCommand, execCommand, stopCommand, startCommand, restartCommand, killCommand,
+  waitCommand, rmCommand, renameCommand, pruneCommand, inspectCommand,
+];
+
+

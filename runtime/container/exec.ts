@@ -1,0 +1,197 @@
+// `exec` runs another process in a running container; `attach` connects the
+// terminal to the container's main process again.
+//
+// exec needs no monitor and no Node init: nsenter.c joins the container's
+// cgroups, enters its namespaces with setns(2) (the mount namespace last,
+// so that the paths before it are the host's), forks (a PID namespace
+// applies to children only), and execs the command found in the
+// container's own PATH. With -t it opens a pty from the container's devpts
+// and sends us the master, as the init does for `run -t`.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from '../core/layer.js';
+import { RunError } from '../core/pipeline.js';
+import { trace } from '../trace/trace.js';
+import { findContainer } from './lifecycle.js';
+import { containerDir, liveStatus } from './state.js';
+import { FRAME, attach } from './attach.js';
+
+const CH = 5;
+export const NSENTER = fileURLToPath(new URL('./nsenter', import.meta.url));
+
+function parseEnvFlag(e: string): string | null {
+  if (e.includes('=')) return e;
+  const v = process.env[e];
+  return v === undefined ? null : `${e}=${v}`;
+}
+
+// #region exec
+export const execCommand: Command = {
+  name: 'exec',
+  aliases: ['container exec'],
+  summary: 'Execute a command in a running container',
+  usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
+  flags: [
+    { name: 'interactive', short: 'i', kind: 'bool', usage: 'Keep STDIN open' },
+    { name: 'tty', short: 't', kind: 'bool', usage: 'Allocate a pseudo-TTY' },
+    { name: 'detach', short: 'd', kind: 'bool', usage: 'Detached mode: run command in the background' },
+    { name: 'env', short: 'e', kind: 'stringArray', usage: 'Set environment variables' },
+    { name: 'workdir', short: 'w', kind: 'string', usage: 'Working directory inside the container' },
+    { name: 'user', short: 'u', kind: 'string', usage: 'Username or UID (format: "<uid>[:<gid>]")' },
+  ],
+  stopAtFirstArg: true,
+  minArgs: 2,
+  async run(inv) {
+    const [ref, ...command] = inv.args;
+    const c = findContainer(inv.stateRoot, ref);
+    if (liveStatus(c) !== 'running') throw new RunError(1, `container ${c.ID} is not running`);
+    const tty = Boolean(inv.flags.get('tty'));
+    const interactive = Boolean(inv.flags.get('interactive'));
+    if (tty && interactive && !process.stdin.isTTY) throw new RunError(1, 'the input device is not a TTY');
+    const user = inv.flags.get('user') as string | undefined;
+    if (user !== undefined && !/^\d+(:\d+)?$/.test(user)) throw new RunError(1, `unable to find user ${user}: only numeric UID[:GID] is supported (there is no /etc/passwd lookup yet)`);
+    const env = [...c.Config.Env, ...((inv.flags.get('env') as string[] | undefined) ?? []).map(parseEnvFlag).filter((e): e is string => e !== null)];
+    if (tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+    const argv = [
+      NSENTER,
+      ...(tty ? ['--tty'] : []),
+      '--cwd', (inv.flags.get('workdir') as string | undefined) ?? (c.Config.WorkingDir || '/'),
+      ...(user ? ['--user', user] : []),
+      ...Object.values(c.CgroupPaths ?? {}).flatMap((p) => ['--cgroup', path.join(p, 'cgroup.procs')]),
+      String(c.State.Pid), '--', ...command,
+    ];
+    trace.emit(CH, { op: 'spawn', argv });
+    let libc: typeof import('../process/libc.js') | undefined;
+    let pair: [number, number] | undefined;
+    if (tty) {
+      libc = await import('../process/libc.js');
+      pair = libc.socketpair();
+    }
+    const detach = Boolean(inv.flags.get('detach'));
+    const child = spawn(argv[0], argv.slice(1), {
+      stdio: [interactive && !tty && !detach ? 'inherit' : 'ignore', detach ? 'ignore' : 'inherit', detach ? 'ignore' : 'inherit', 'pipe', ...(pair ? [pair[1]] : [])],
+      env: Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      detached: true,
+    });
+    if (pair) libc!.close(pair[1]);
+    const exited = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? 128 + (os.constants.signals[sig!] ?? 0))));
+    child.on('error', (e) => process.stderr.write(`dockling: cannot start ${NSENTER}: ${e.message} (run \`npm run build\`)\n`));
+    // nsenter tells us the exec'd process's host PID: signals go to it.
+    let pid = 0;
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d) => (pid = Number(String(d).trim()) || pid));
+    const forward = (sig: NodeJS.Signals) => pid && process.kill(pid, sig);
+    if (detach) {
+      child.unref();
+      (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      return 0;
+    }
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
+    let relay: import('../process/terminal.js').TerminalRelay | undefined;
+    let restore = () => {};
+    if (pair) {
+      const { enterRawMode, relayTerminal } = await import('../process/terminal.js');
+      const master = await Promise.race([libc!.recvFd(pair[0]), exited.then(() => -1)]);
+      libc!.close(pair[0]);
+      if (master >= 0) {
+        if (interactive) restore = enterRawMode();
+        relay = relayTerminal(master, interactive);
+      }
+    }
+    const code = await exited;
+    if (relay) {
+      await relay.drain();
+      relay.restore();
+    }
+    restore();
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, forward);
+    return code;
+  },
+};
+// #endregion exec
+
+/** --detach-keys: "ctrl-p,ctrl-q" (Docker's default) → the bytes 0x10 0x11. */
+export function parseDetachKeys(s: string): Buffer {
+  const out: number[] = [];
+  for (const k of s.split(',')) {
+    const m = /^ctrl-(.)$/i.exec(k);
+    if (m) {
+      const ch = m[1].toLowerCase();
+      const code = ch === '@' ? 0 : ch === '[' ? 27 : ch === '\\' ? 28 : ch === ']' ? 29 : ch === '^' ? 30 : ch === '_' ? 31 : /[a-z]/.test(ch) ? ch.charCodeAt(0) - 96 : -1;
+      if (code < 0) throw new RunError(1, `Unknown character: '${k}'`);
+      out.push(code);
+    } else if (k.length === 1) {
+      out.push(k.charCodeAt(0));
+    } else {
+      throw new RunError(1, `Unknown character: '${k}'`);
+    }
+  }
+  return Buffer.from(out);
+}
+
+// #region attach
+export const attachCommand: Command = {
+  name: 'attach',
+  aliases: ['container attach'],
+  summary: "Attach local standard input, output, and error streams to a running container",
+  usage: 'attach [OPTIONS] CONTAINER',
+  flags: [
+    { name: 'detach-keys', kind: 'string', usage: 'Override the key sequence for detaching a container (default "ctrl-p,ctrl-q")' },
+    { name: 'no-stdin', kind: 'bool', usage: 'Do not attach STDIN' },
+    { name: 'sig-proxy', kind: 'bool', usage: 'Proxy all received signals to the process (default true)' },
+  ],
+  minArgs: 1,
+  async run(inv) {
+    const c = findContainer(inv.stateRoot, inv.args[0]);
+    if (liveStatus(c) !== 'running') throw new RunError(1, 'You cannot attach to a stopped container, start it first');
+    const dir = containerDir(inv.stateRoot, c.ID);
+    if (!fs.existsSync(path.join(dir, 'attach.sock'))) throw new RunError(1, `container ${inv.args[0]} has no monitor to attach to (it was not started by chapter 5, or its monitor is gone)`);
+    const keys = parseDetachKeys((inv.flags.get('detach-keys') as string | undefined) ?? 'ctrl-p,ctrl-q');
+    const a = await attach(dir, { stdout: process.stdout, stderr: process.stderr });
+    let detached = false;
+    let restore = () => {};
+    if (!inv.flags.get('no-stdin') && c.Config.OpenStdin) {
+      if (c.Config.Tty && process.stdin.isTTY) {
+        const { enterRawMode } = await import('../process/terminal.js');
+        restore = enterRawMode();
+        const resize = () => a.send(FRAME.resize, `${process.stdout.rows} ${process.stdout.columns}`);
+        resize();
+        process.on('SIGWINCH', resize);
+      }
+      // The detach keys are looked for in what is typed, across reads;
+      // the bytes of a sequence that did not complete are sent on.
+      let matched = 0;
+      process.stdin.on('data', (d: Buffer) => {
+        const out: number[] = [];
+        for (const b of d) {
+          if (b === keys[matched]) {
+            if (++matched === keys.length) {
+              detached = true;
+              a.close();
+              return;
+            }
+            continue;
+          }
+          if (matched) out.push(...keys.subarray(0, matched));
+          matched = 0;
+          out.push(b);
+        }
+        if (out.length) a.send(FRAME.stdin, Buffer.from(out));
+      });
+      process.stdin.on('end', () => a.send(FRAME.closeStdin, ''));
+      process.stdin.resume();
+    }
+    const code = await a.exit;
+    restore();
+    process.stdin.pause();
+    if (detached) return 0;
+    if (code === null) {
+      process.stderr.write("dockling: the container's monitor went away\n");
+      return 1;
+    }
+    return code;
+  },
+};
+// #endregion attach

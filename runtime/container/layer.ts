@@ -1,0 +1,163 @@
+// Chapter 5's layer: containers with a life of their own. Every container
+// now runs under its monitor (launch.ts, monitor.c). `run -d` returns as
+// soon as the command has started; a foreground run attaches to the
+// monitor; a stopped container can be started again on its kept writable
+// layer. The layer adds -d, --restart, --init, --entrypoint, --stop-signal,
+// --stop-timeout, --detach-keys to `run`, and the lifecycle commands.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FlagSpec } from '../cli/flags.js';
+import type { Layer, RunContext } from '../core/layer.js';
+import { readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
+import { writeFileAtomic } from '../core/files.js';
+import { RunError } from '../core/pipeline.js';
+import { openStores } from '../image/stores.js';
+import { parseRestartPolicy, type RestartPolicy } from './command.js';
+import { DOCKLING_BIN, haveMonitor, monitorLauncher } from './launch.js';
+import { containerCommands } from './commands.js';
+import { hostconfigFile, readSavedRun, type SavedRun } from './state.js';
+import { signalNumber } from './signals.js';
+
+const CH = 5;
+export const DOCKER_INIT = fileURLToPath(new URL('./dockling-init', import.meta.url));
+
+const RUN_FLAGS: FlagSpec[] = [
+  { name: 'detach', short: 'd', kind: 'bool', usage: 'Run container in background and print container ID' },
+  { name: 'restart', kind: 'string', usage: 'Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)' },
+  { name: 'init', kind: 'bool', usage: 'Run an init inside the container that forwards signals and reaps processes' },
+  { name: 'entrypoint', kind: 'string', usage: 'Overwrite the default ENTRYPOINT of the image' },
+  { name: 'stop-signal', kind: 'string', usage: 'Signal to stop the container (default SIGTERM)' },
+  { name: 'stop-timeout', kind: 'int', usage: 'Timeout (in seconds) to stop a container' },
+  { name: 'detach-keys', kind: 'string', usage: 'Override the key sequence for detaching a container' },
+];
+
+function policyOf(ctx: RunContext): RestartPolicy {
+  try {
+    return parseRestartPolicy((ctx.flags.get('restart') as string | undefined) ?? 'no');
+  } catch (e) {
+    throw new RunError(125, (e as Error).message);
+  }
+}
+
+function validate(ctx: RunContext): void {
+  if (!haveMonitor()) throw new RunError(125, 'the container monitor (dist/monitor) is missing: build dockling with `npm run build`');
+  const policy = policyOf(ctx);
+  if (policy.Name !== 'no' && ctx.flags.get('rm')) throw new RunError(125, 'Conflicting options: cannot specify both --restart and --rm');
+  // The monitor owns the container's end when nobody waits for it here.
+  ctx.detached = Boolean(ctx.flags.get('detach')) || policy.Name !== 'no';
+  ctx.background = Boolean(ctx.flags.get('detach'));
+  const entrypoint = ctx.flags.get('entrypoint') as string | undefined;
+  if (entrypoint !== undefined && ctx.fromImage && !ctx.existing) {
+    // Docker's rules (command.ts): --entrypoint X drops the image's CMD too.
+    ctx.fromImage = { ...ctx.fromImage, config: { ...ctx.fromImage.config, Entrypoint: entrypoint ? [entrypoint] : [], Cmd: entrypoint ? [] : ctx.fromImage.config.Cmd } };
+  } else if (entrypoint && ctx.flags.has('rootfs') && !ctx.existing) {
+    ctx.command = [entrypoint, ...ctx.command];
+  }
+  const sig = ctx.flags.get('stop-signal') as string | undefined;
+  if (sig !== undefined && signalNumber(sig) === null) throw new RunError(125, `Invalid signal: ${sig}`);
+}
+
+// #region monitored-prepare
+function prepare(ctx: RunContext): void {
+  const c = readConfig(ctx.container.dir)!;
+  const saved = ctx.existing ? readSavedRun(ctx.container.dir) : null;
+  const policy = policyOf(ctx);
+  const restartCount = saved?.Run.restartCount ?? 0;
+  // --init: the container's PID 1 is a tiny init that passes signals on and
+  // reaps orphans (init-reaper.c); the command runs as its child.
+  if (ctx.flags.get('init')) {
+    ctx.spec.mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: DOCKER_INIT, options: ['bind', 'ro'] });
+    ctx.spec.process.args = ['/sbin/docker-init', '--', ...ctx.spec.process.args];
+  }
+  const stopSignal = (ctx.flags.get('stop-signal') as string | undefined) ?? (c.Image ? imageStopSignal(ctx) : undefined) ?? 'SIGTERM';
+  const hostConfig = {
+    ...(c.HostConfig ?? {}),
+    RestartPolicy: policy,
+    AutoRemove: Boolean(ctx.flags.get('rm')),
+    Init: Boolean(ctx.flags.get('init')),
+  };
+  const run: SavedRun = saved?.Run ?? { flags: Object.fromEntries(ctx.flags), image: ctx.image, command: ctx.command, restartCount: 0 };
+  writeFileAtomic(hostconfigFile(ctx.container.dir), JSON.stringify({ HostConfig: hostConfig, Run: run }));
+  updateConfig(ctx.container, (x) => {
+    x.HostConfig = hostConfig;
+    (x.Config as Record<string, unknown>).StopSignal = stopSignal;
+    if (ctx.flags.has('stop-timeout')) (x.Config as Record<string, unknown>).StopTimeout = ctx.flags.get('stop-timeout');
+  });
+  // The restart file: how the monitor starts the container again.
+  const restart = [process.execPath, '--', DOCKLING_BIN, '--root', ctx.stateRoot, '--chapter', String(ctx.chapter), 'start', '--restart-attempt', ctx.container.id];
+  fs.writeFileSync(path.join(ctx.container.dir, 'restart'), restart.join('\0'));
+  fs.rmSync(path.join(ctx.container.dir, 'stopped'), { force: true });
+  ctx.launch = monitorLauncher({ dir: ctx.container.dir, detached: Boolean(ctx.background), restart: policy, restartCount });
+}
+// #endregion monitored-prepare
+
+function imageStopSignal(ctx: RunContext): string | undefined {
+  try {
+    return openStores(ctx.stateRoot).images.get(ctx.fromImage!.id).config.StopSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+// #region release-steps
+/**
+ * The monitor's release file: what to undo when the container exits with
+ * no CLI waiting for it. Each layer's part, in reverse chapter order, as
+ * cleanup would: the cgroups (chapter 2), the root's unmount (chapter 4),
+ * and with --rm, the container's layers and its directory.
+ */
+function network(ctx: RunContext): void {
+  if (!ctx.detached) return;
+  const c = readConfig(ctx.container.dir)!;
+  const steps: string[] = [];
+  for (const p of Object.values(c.CgroupPaths ?? {})) steps.push(`rmdir ${p}`);
+  const s = c.Driver ? openStores(ctx.stateRoot) : null;
+  const m = s?.layers.getMount(c.ID);
+  if (s && m) {
+    steps.push(`umount ${s.driver.metadata(m.mountID).MergedDir}`);
+    if (ctx.flags.get('rm')) {
+      for (const id of [m.mountID, m.initID]) {
+        const dir = path.join(s.driver.home, id);
+        try {
+          steps.push(`rm ${path.join(s.driver.home, 'l', fs.readFileSync(path.join(dir, 'link'), 'utf8').trim())}`);
+        } catch {
+          /* no short link */
+        }
+        steps.push(`rm ${dir}`);
+      }
+      steps.push(`rm ${path.join(s.layers.db, 'mounts', c.ID)}`);
+    }
+  }
+  if (ctx.flags.get('rm')) steps.push(`rm ${ctx.container.dir}`);
+  writeFileAtomic(path.join(ctx.container.dir, 'release'), steps.map((l) => l + '\n').join(''));
+}
+// #endregion release-steps
+
+/** The command runs: the monitor holds it now. With -d, say its ID and go. */
+function start(ctx: RunContext): void {
+  const init = ctx.init as unknown as { child: { pid: number }; release(): void };
+  updateConfig(ctx.container, (x) => {
+    x.MonitorPid = init.child.pid;
+  });
+  if (ctx.flags.get('detach')) {
+    init.release();
+    // `run -d` prints the new ID; `start` prints the name it was given.
+    if (!ctx.existing) process.stdout.write(ctx.container.id + '\n');
+    ctx.exitCode = 0;
+  }
+}
+
+/** A container whose CLI died before its monitor took over. */
+function reap(c: ContainerConfig): void {
+  void c;
+}
+
+export const containersLayer: Layer = {
+  chapter: CH,
+  name: 'containers',
+  runFlags: RUN_FLAGS,
+  commands: containerCommands,
+  stages: { validate, prepare, network, start },
+  reap,
+};

@@ -1,0 +1,151 @@
+// A container's life after `run`: stop, start, restart, kill, wait, rm,
+// rename, prune. The CLI never holds a running container itself any more:
+// it signals PID 1, and reads what the monitor recorded.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Layer, RunContext } from '../core/layer.js';
+import { RunError, runPipeline } from '../core/pipeline.js';
+import { alive, containersDir, listContainers, resolveContainer, updateConfig, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
+import { validateName } from '../core/ids.js';
+import { withLock } from '../core/files.js';
+import { trace } from '../trace/trace.js';
+import { containerDir, liveStatus, refreshState } from './state.js';
+import { readSavedRun } from './state.js';
+import { signalNumber } from './signals.js';
+
+const CH = 5;
+
+/** A container by name, ID or ID prefix, with its state brought up to date. */
+export function findContainer(root: string, ref: string): ContainerConfig {
+  try {
+    return refreshState(root, resolveContainer(root, ref));
+  } catch (e) {
+    if (e instanceof NoSuchContainerError) throw new RunError(1, e.message);
+    throw e;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Send a signal to the container's PID 1 (the kernel delivers it inside the PID namespace). */
+export function signalContainer(c: ContainerConfig, sig: string | number): void {
+  trace.emit(CH, { op: 'signal', pid: c.State.Pid, signal: String(sig) });
+  process.kill(c.State.Pid, sig);
+}
+
+/**
+ * Wait until the container has exited and its monitor is done (the exit is
+ * recorded and what it held is released), or until the deadline.
+ */
+export async function waitUntilDone(root: string, id: string, timeoutMs: number): Promise<ContainerConfig | null> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    let c: ContainerConfig;
+    try {
+      c = refreshState(root, resolveContainer(root, id));
+    } catch {
+      return null; // removed (--rm)
+    }
+    const status = liveStatus(c);
+    if (status !== 'running' && !alive(c.MonitorPid)) return c;
+    if (status === 'dead') return c;
+    if (Date.now() > end) return c;
+    await sleep(20);
+  }
+}
+
+// #region stop
+/**
+ * Docker's stop: the container's stop signal (SIGTERM unless the image or
+ * --stop-signal says otherwise), then SIGKILL after the grace period. The
+ * "stopped" mark tells the monitor that this exit is wanted: no restart.
+ */
+export async function stopContainer(root: string, c: ContainerConfig, graceSec: number): Promise<void> {
+  if (liveStatus(c) !== 'running') return;
+  fs.writeFileSync(path.join(containerDir(root, c.ID), 'stopped'), '');
+  const sig = ((c.Config as Record<string, unknown>).StopSignal as string | undefined) ?? 'SIGTERM';
+  try {
+    signalContainer(c, signalNumber(sig) ?? 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  const after = await waitUntilDone(root, c.ID, graceSec * 1000);
+  if (after && liveStatus(after) === 'running' && alive(after.State.Pid)) {
+    // PID 1 ignored the signal (no handler: the kernel drops it for PID 1).
+    try {
+      signalContainer(after, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    await waitUntilDone(root, c.ID, 10_000);
+  }
+}
+// #endregion stop
+
+/**
+ * Start an existing container: the same pipeline as `run`, with the flags
+ * it was run with, on its kept writable layer.
+ */
+export async function startContainer(root: string, chapter: number, layers: Layer[], c: ContainerConfig, opts: { attach: boolean; restartAttempt?: boolean }): Promise<number> {
+  const saved = readSavedRun(containerDir(root, c.ID));
+  if (!saved) throw new RunError(1, `container ${c.Name.slice(1)} was made before chapter 5 (no hostconfig.json): it cannot be started again`);
+  if (opts.restartAttempt) {
+    saved.Run.restartCount++;
+    fs.writeFileSync(path.join(containerDir(root, c.ID), 'hostconfig.json'), JSON.stringify(saved));
+    updateConfig({ id: c.ID, name: c.Name.slice(1), dir: containerDir(root, c.ID) }, (x) => ((x as unknown as Record<string, unknown>).RestartCount = saved.Run.restartCount));
+  }
+  const flags = new Map(Object.entries(saved.Run.flags));
+  flags.delete('name');
+  if (opts.attach) flags.delete('detach');
+  else flags.set('detach', true);
+  if (!opts.attach) flags.delete('interactive');
+  const ctx: RunContext = {
+    chapter, stateRoot: root, flags, image: saved.Run.image, command: saved.Run.command,
+    container: undefined as never, spec: undefined as never, layerState: new Map(), existing: c,
+  };
+  const code = await runPipeline(ctx, layers);
+  if (ctx.failure) process.stderr.write(`dockling: ${ctx.failure.message}\n`);
+  return code;
+}
+
+/** Remove a stopped container: what each layer made for it, then its directory. */
+export function removeContainer(root: string, layers: Layer[], c: ContainerConfig): void {
+  for (const layer of [...layers].sort((a, b) => b.chapter - a.chapter)) layer.reap?.(c, root);
+  const dir = path.join(containersDir(root), c.ID);
+  trace.emit(CH, { op: 'remove', path: dir });
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export async function removeOne(root: string, layers: Layer[], ref: string, force: boolean): Promise<void> {
+  let c = findContainer(root, ref);
+  if (liveStatus(c) === 'running') {
+    if (!force) throw new RunError(1, `cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
+    fs.writeFileSync(path.join(containerDir(root, c.ID), 'stopped'), '');
+    try {
+      signalContainer(c, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    c = (await waitUntilDone(root, c.ID, 10_000)) ?? c;
+  }
+  if (!fs.existsSync(containerDir(root, c.ID))) return; // --rm got there first
+  removeContainer(root, layers, c);
+}
+
+export function renameContainer(root: string, ref: string, wanted: string): void {
+  let name: string;
+  try {
+    name = validateName(wanted);
+  } catch (e) {
+    throw new RunError(1, (e as Error).message);
+  }
+  withLock(path.join(containersDir(root), '.lock'), () => {
+    const c = findContainer(root, ref);
+    if (c.Name === '/' + name) throw new RunError(1, `Renaming a container with the same name as its current name`);
+    const holder = listContainers(root).find((x) => x.Name === '/' + name);
+    if (holder) throw new RunError(1, `Conflict. The container name "/${name}" is already in use by container "${holder.ID}". You have to remove (or rename) that container to be able to reuse that name.`);
+    updateConfig({ id: c.ID, name: c.Name.slice(1), dir: containerDir(root, c.ID) }, (x) => (x.Name = '/' + name));
+  });
+}
+
+export { liveStatus };

@@ -1,0 +1,485 @@
+/*
+ * nsenter: how `docker exec` gets into a container that is already running.
+ *
+ *   nsenter [--tty] [--cwd DIR] [--user UID[:GID]] [--cgroup PROCSFILE]...
+ *           PID [--] PROGRAM [ARG...]
+ *
+ * A container is nothing but a process tree in some namespaces and cgroups.
+ * So "running a command in it" means: make a process, put it in the same
+ * cgroups, move it into the same namespaces as the container's PID 1 (PID,
+ * as the host numbers it), and exec. setns(2) moves the calling thread into
+ * the namespace that an open /proc/PID/ns/<type> file stands for. Node cannot
+ * do this any more than it can unshare (see runtime/process/nsexec.c): a
+ * mount namespace can only be entered by a process with a single thread,
+ * and a PID namespace only applies to children forked afterwards.
+ *
+ *   1. open each cgroup.procs file (host paths: before we leave the host's
+ *      mount namespace, where those paths mean something);
+ *   2. open /proc/PID/ns/{ipc,uts,net,pid,cgroup,mnt}, all of them before the
+ *      first setns: once we are in the container's mount namespace, /proc is
+ *      the container's /proc, where PID means another process or none;
+ *   3. setns into each, the mount namespace last;
+ *   4. fork: the child is the first of us inside the PID namespace. It joins
+ *      the cgroups, sets up the terminal, working directory and user, and
+ *      execs PROGRAM with the environment we were given (the container's);
+ *   5. the parent tells the caller the child's PID, waits, and exits the way
+ *      the child did: same exit code, or killed by the same signal.
+ *
+ * The caller (the dockling CLI) talks to us on two extra descriptors:
+ *
+ *   fd 3  if open: we write the child's PID as the host sees it, as one
+ *         decimal line, then close it. The CLI signals that PID to forward
+ *         ^C and `docker kill`-like signals; `top` shows it.
+ *   fd 4  with --tty only: a unix socket on which the child sends the pty
+ *         master (SCM_RIGHTS, with one byte of data), like runc's
+ *         --console-socket. The CLI relays between it and the user's terminal.
+ *
+ * Exit codes follow Docker's: the command's own code, or
+ *   125  nsenter itself failed (bad arguments, no such process, setns...);
+ *   126  inside the container, the command could not be started (missing
+ *        working directory, not executable, terminal or user setup failed);
+ *   127  the command was not found.
+ * Messages from inside the container read like Docker's ("OCI runtime exec
+ * failed: ..."), so that Docker's documentation and forum answers apply.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char **environ;
+
+#define PID_FD 3
+#define CONSOLE_FD 4
+#define MAX_CGROUPS 32
+
+struct options {
+	int tty;
+	const char *cwd;
+	int user; /* was --user given? */
+	uid_t uid;
+	gid_t gid;
+	const char *cgroups[MAX_CGROUPS];
+	int ncgroups;
+	const char *pid;
+	char **argv; /* PROGRAM [ARG...] */
+	int report_pid; /* did the caller give us fd 3? */
+};
+
+/* A failure of nsenter itself, before anything runs in the container. */
+static void die(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "nsenter: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(125);
+}
+
+/*
+ * In the child, errors go to a copy of the stderr we were given, made before
+ * --tty replaces 0-2 with the pty: the CLI reads that stderr and prints the
+ * message where `docker exec` would, even when the command has a terminal.
+ */
+static int error_fd = 2;
+
+static void fail(int code, const char *fmt, ...) {
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	dprintf(error_fd, "OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\n", msg);
+	_exit(code);
+}
+
+/* Go's spelling of an errno ("no such file or directory"), which is what
+ * Docker's messages carry: the C library's, first letter lowercase. */
+static const char *errtext(int err) {
+	static char buf[128];
+	snprintf(buf, sizeof buf, "%s", strerror(err));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z')) buf[0] += 'a' - 'A';
+	return buf;
+}
+
+static int parse_id(const char *s, unsigned long *out) {
+	char *end;
+	if (*s < '0' || *s > '9') return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return (errno || *end || *out >= UINT_MAX) ? -1 : 0;
+}
+
+static void parse_args(int argc, char **argv, struct options *o) {
+	int i = 1;
+	memset(o, 0, sizeof *o);
+	o->cwd = "/";
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--tty") == 0) {
+			o->tty = 1;
+		} else if (strcmp(a, "--cwd") == 0 && i + 1 < argc) {
+			o->cwd = argv[++i];
+		} else if (strcmp(a, "--user") == 0 && i + 1 < argc) {
+			/* Numbers only: names are looked up by the caller in the
+			 * container's /etc/passwd, which we could not trust to parse
+			 * here any better than it can. */
+			char spec[64];
+			unsigned long uid, gid = 0;
+			snprintf(spec, sizeof spec, "%s", argv[++i]);
+			char *colon = strchr(spec, ':');
+			if (colon) *colon = '\0';
+			if (parse_id(spec, &uid) < 0 || (colon && parse_id(colon + 1, &gid) < 0))
+				die("--user wants numbers, UID or UID:GID, not \"%s\"", argv[i]);
+			o->user = 1;
+			o->uid = uid;
+			/* No GID: group 0, as runc gives a UID that has no passwd entry. */
+			o->gid = gid;
+		} else if (strcmp(a, "--cgroup") == 0 && i + 1 < argc) {
+			if (o->ncgroups == MAX_CGROUPS) die("more than %d --cgroup files", MAX_CGROUPS);
+			o->cgroups[o->ncgroups++] = argv[++i];
+		} else {
+			die("unknown option or missing value: %s", a);
+		}
+	}
+	if (i < argc) o->pid = argv[i++];
+	if (i < argc && strcmp(argv[i], "--") == 0) i++;
+	if (!o->pid || i >= argc) {
+		fprintf(stderr, "usage: nsenter [--tty] [--cwd DIR] [--user UID[:GID]] [--cgroup PROCSFILE]... PID -- PROGRAM [ARG...]\n");
+		exit(125);
+	}
+	unsigned long pid;
+	if (parse_id(o->pid, &pid) < 0 || pid == 0) die("not a process ID: \"%s\"", o->pid);
+	o->argv = argv + i;
+}
+
+// #region nsenter-open
+/* The namespaces we enter, in order. The mount namespace comes last: once
+ * we are in it, paths (and /proc) are the container's. */
+static const struct {
+	const char *name;
+	int type;
+} namespaces[] = {
+	{ "ipc", CLONE_NEWIPC },
+	{ "uts", CLONE_NEWUTS },
+	{ "net", CLONE_NEWNET },
+	{ "pid", CLONE_NEWPID },
+	{ "cgroup", CLONE_NEWCGROUP },
+	{ "mnt", CLONE_NEWNS },
+};
+#define NNS (sizeof namespaces / sizeof namespaces[0])
+
+/*
+ * Open the target's namespace files, -1 for one we need not enter. They are
+ * opened relative to one open /proc/PID directory: if the process died and
+ * its PID were reused meanwhile, the directory would still mean the dead
+ * process (opening in it fails), never quietly the new one.
+ */
+static void open_namespaces(const char *pid, int fds[NNS]) {
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%s", pid);
+	int procdir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procdir < 0) die("no process %s: %s", pid, strerror(errno));
+	for (size_t i = 0; i < NNS; i++) {
+		char rel[32], self[64];
+		snprintf(rel, sizeof rel, "ns/%s", namespaces[i].name);
+		fds[i] = openat(procdir, rel, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			/* A kernel built without that kind of namespace. */
+			if (errno == ENOENT) continue;
+			die("open %s/%s: %s", dir, rel, strerror(errno));
+		}
+		/* Already in it (the container shares the host's network, say):
+		 * nothing to enter. Namespaces are told apart by inode number. */
+		struct stat theirs, ours;
+		snprintf(self, sizeof self, "/proc/self/ns/%s", namespaces[i].name);
+		if (fstat(fds[i], &theirs) == 0 && stat(self, &ours) == 0 &&
+		    theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	close(procdir);
+}
+// #endregion nsenter-open
+
+/* The container's cgroups, opened now, while their host paths mean them.
+ * The child writes to them (see join_cgroups). */
+static void open_cgroups(const struct options *o, int fds[]) {
+	for (int i = 0; i < o->ncgroups; i++) {
+		fds[i] = open(o->cgroups[i], O_WRONLY | O_CLOEXEC);
+		if (fds[i] < 0) die("open %s: %s", o->cgroups[i], strerror(errno));
+	}
+}
+
+/*
+ * Join the container's cgroups: its memory, CPU and pids limits now count
+ * this process, and `top` (which reads cgroup.procs) lists it. The child
+ * joins, not nsenter: the waiting parent is no part of the container, must
+ * not count against its pids limit, and must not show in `top`. ("0" means
+ * "the writer": our PID means nothing to the host's side of cgroup.procs
+ * now that we live in the container's PID namespace.)
+ */
+static void join_cgroups(const struct options *o, const int fds[]) {
+	for (int i = 0; i < o->ncgroups; i++) {
+		if (write(fds[i], "0", 1) < 0) fail(126, "join cgroup %s: %s", o->cgroups[i], errtext(errno));
+		close(fds[i]);
+	}
+}
+
+// #region nsenter-tty
+/*
+ * --tty: a pseudo-terminal from the container's own devpts. After setns into
+ * the mount namespace, /dev/ptmx is the container's (a symlink to
+ * pts/ptmx of the devpts instance it mounted), so the terminal is numbered
+ * and owned inside the container, as `tty` there will show. The master goes
+ * to the CLI over fd 4; the slave is returned, to become 0, 1 and 2.
+ */
+static int open_terminal(const struct options *o) {
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0) fail(126, "open /dev/ptmx: %s", errtext(errno));
+	if (unlockpt(master) < 0) fail(126, "unlockpt: %s", errtext(errno));
+	/* Open the slave through the master: no path lookup, so it cannot be
+	 * another devpts's terminal of the same number. */
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0) fail(126, "open the pty slave (TIOCGPTPEER): %s", errtext(errno));
+	/* The exec'd user must own its terminal (runc does the same). */
+	if (o->user && fchown(slave, o->uid, o->gid) < 0) fail(126, "chown the pty: %s", errtext(errno));
+
+	/* Send the master: one byte of data, the descriptor as SCM_RIGHTS. */
+	char byte = 'T';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof ctl);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	if (sendmsg(CONSOLE_FD, &msg, MSG_NOSIGNAL) < 0) fail(126, "send the pty master on fd %d: %s", CONSOLE_FD, errtext(errno));
+	close(master);
+	close(CONSOLE_FD);
+	return slave;
+}
+// #endregion nsenter-tty
+
+// #region nsenter-user
+/*
+ * --user: supplementary groups first, then the group, then the user: once
+ * we are not root, we may change none of them. An empty group list (runc
+ * would add the user's groups from the container's /etc/group).
+ */
+static void set_user(const struct options *o) {
+	if (setgroups(0, NULL) < 0) fail(126, "setgroups: %s", errtext(errno));
+	if (setgid(o->gid) < 0) fail(126, "setgid %u: %s", (unsigned)o->gid, errtext(errno));
+	if (setuid(o->uid) < 0) fail(126, "setuid %u: %s", (unsigned)o->uid, errtext(errno));
+}
+// #endregion nsenter-user
+
+/*
+ * Find PROGRAM as runc does (and as dockling's init does for `run`, with the
+ * same messages): a name with a "/" is a path; any other name is looked up
+ * in the $PATH of the environment we were given, the container's, among the
+ * container's files.
+ */
+static const char *find_command(const char *name, char *buf, size_t len) {
+	struct stat st;
+	if (strchr(name, '/')) {
+		if (stat(name, &st) < 0) fail(127, "exec: \"%s\": stat %s: %s", name, name, errtext(errno));
+		if (S_ISDIR(st.st_mode)) fail(126, "exec: \"%s\": is a directory", name);
+		if (!(st.st_mode & 0111)) fail(126, "exec: \"%s\": permission denied", name);
+		return name;
+	}
+	const char *path = getenv("PATH");
+	for (const char *p = path ? path : ""; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n > 0) {
+			snprintf(buf, len, "%.*s/%s", (int)n, p, name);
+			if (stat(buf, &st) == 0) {
+				if (S_ISDIR(st.st_mode)) fail(126, "exec: \"%s\": is a directory", name);
+				if (!(st.st_mode & 0111)) fail(126, "exec: \"%s\": permission denied", name);
+				return buf;
+			}
+		}
+		p += n;
+		if (*p == ':') p++;
+	}
+	fail(127, "exec: \"%s\": executable file not found in $PATH", name);
+	return NULL;
+}
+
+// #region nsenter-child
+/* Everything the child does inside the container, up to exec. */
+static void run_child(const struct options *o, const int cgroup_fds[], int parent_alive) {
+	error_fd = fcntl(2, F_DUPFD_CLOEXEC, 5);
+	if (error_fd < 0) error_fd = 2;
+	/* The PID pipe is the parent's to write and close: our copy would keep
+	 * the CLI's read of it from ending until we exec. */
+	if (o->report_pid) close(PID_FD);
+
+	join_cgroups(o, cgroup_fds);
+	int slave = o->tty ? open_terminal(o) : -1;
+
+	/* Docker's exec fails on a missing working directory (where `run`
+	 * makes it). As runc: try as root first (we may be about to become a
+	 * user who cannot reach it, which is then that user's business), and
+	 * again as the user if root was refused (a root-squashed NFS, say). */
+	int cwd_err = chdir(o->cwd) < 0 ? errno : 0;
+	if (cwd_err && !(o->user && (cwd_err == EACCES || cwd_err == EPERM)))
+		fail(126, "chdir to cwd (\"%s\") set in config.json failed: %s", o->cwd, errtext(cwd_err));
+	if (o->user) set_user(o);
+	if (cwd_err && chdir(o->cwd) < 0)
+		fail(126, "chdir to cwd (\"%s\") set in config.json failed: %s", o->cwd, errtext(errno));
+
+	/* If nsenter dies (the CLI killed it with SIGKILL), the command dies
+	 * too: nobody would be left to collect its exit code, and the CLI that
+	 * forwards signals to it would be gone. This is the nsenter → command
+	 * link only: nsenter itself does not die with the CLI, just as Docker's
+	 * exec'd process outlives a `docker exec` client that goes away.
+	 * It is set after setuid because a change of user clears it; and since
+	 * nsenter may have died before we set it, we then check that its end of
+	 * our "alive" pipe is still open. (The usual getppid() check does not
+	 * work here: nsenter is outside our PID namespace, so our parent's PID
+	 * reads as 0 either way.) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct pollfd pfd = { .fd = parent_alive, .events = POLLIN };
+	if (poll(&pfd, 1, 0) > 0) _exit(125); /* EOF: nsenter is gone */
+	close(parent_alive);
+
+	char buf[PATH_MAX];
+	const char *file = find_command(o->argv[0], buf, sizeof buf);
+
+	/* A session of its own: the command is no part of the host terminal's
+	 * session (the CLI forwards signals to it by PID instead), and its
+	 * /dev/tty cannot reach the user's terminal on the host. With --tty the
+	 * pty becomes the controlling terminal of this session, so ^C typed
+	 * into it is SIGINT for the command, and a shell gets job control. */
+	if (setsid() < 0) fail(126, "setsid: %s", errtext(errno));
+	if (slave >= 0) {
+		if (ioctl(slave, TIOCSCTTY, 0) < 0) fail(126, "make the pty the controlling terminal: %s", errtext(errno));
+		for (int fd = 0; fd < 3; fd++)
+			if (dup2(slave, fd) < 0) fail(126, "dup2 the pty to %d: %s", fd, errtext(errno));
+		if (slave > 2) close(slave);
+	}
+
+	/* The command starts as a fresh process would: default signal actions
+	 * (an "ignored" inherited from whoever ran us survives exec), nothing
+	 * blocked, and no descriptor beyond 0-2 (fd 3, or anything the caller
+	 * left open, would be a way out of the container). */
+	for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+
+	execve(file, o->argv, environ);
+	int err = errno;
+	fail(err == ENOENT ? 127 : 126, "exec: \"%s\": %s", o->argv[0], errtext(err));
+}
+// #endregion nsenter-child
+
+// #region nsenter-main
+int main(int argc, char **argv) {
+	struct options o;
+	parse_args(argc, argv, &o);
+	/* Look at fds 3 and 4 before we open anything: a file we open could
+	 * otherwise take number 3 and be mistaken for the caller's pipe. */
+	o.report_pid = fcntl(PID_FD, F_GETFD) >= 0;
+	if (o.tty && fcntl(CONSOLE_FD, F_GETFD) < 0)
+		die("--tty needs a unix socket on fd %d to send the terminal on", CONSOLE_FD);
+
+	int cgroup_fds[MAX_CGROUPS];
+	open_cgroups(&o, cgroup_fds);
+	int ns_fds[NNS];
+	open_namespaces(o.pid, ns_fds);
+
+	for (size_t i = 0; i < NNS; i++) {
+		if (ns_fds[i] < 0) continue;
+		if (setns(ns_fds[i], namespaces[i].type) < 0)
+			die("setns %s of process %s: %s", namespaces[i].name, o.pid, strerror(errno));
+		close(ns_fds[i]);
+	}
+
+	/* Our end of this pipe stays open as long as we live: the child's
+	 * way to tell that we are still there (see run_child). */
+	int alive[2];
+	if (pipe2(alive, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+
+	/* setns(CLONE_NEWPID) did not move us: it chose the PID namespace of our
+	 * next child. That child is the process that runs the command. */
+	pid_t child = fork();
+	if (child < 0) {
+		/* The kernel refuses new processes in a PID namespace whose
+		 * PID 1 has exited: the container is stopping. */
+		if (errno == ENOMEM) die("fork: the container's PID 1 has exited");
+		die("fork: %s", strerror(errno));
+	}
+	if (child == 0) {
+		close(alive[1]);
+		run_child(&o, cgroup_fds, alive[0]);
+	}
+	close(alive[0]);
+	for (int i = 0; i < o.ncgroups; i++) close(cgroup_fds[i]);
+
+	/* The CLI signals the command directly (by the PID below); a signal
+	 * meant for the CLI's process group must not end the waiter early.
+	 * SIGPIPE too: a CLI that stopped reading fd 3 must not kill us. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Tell the CLI the command's PID, as the host numbers it. */
+	if (o.report_pid) {
+		dprintf(PID_FD, "%d\n", (int)child);
+		close(PID_FD);
+	}
+	/* Only the child may hold the console socket: if it dies before
+	 * sending the master, the CLI must read end-of-file, not wait forever. */
+	if (o.tty) close(CONSOLE_FD);
+
+	int status;
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) die("waitpid: %s", strerror(errno));
+	}
+	if (WIFEXITED(status)) return WEXITSTATUS(status);
+	/* Die of the same signal, so the CLI can report 128+N (as nsexec.c). */
+	int sig = WTERMSIG(status);
+	if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	prctl(PR_SET_DUMPABLE, 0); /* no core file for a re-raised SIGSEGV */
+	kill(getpid(), sig);
+	return 128 + sig;
+}
+// #endregion nsenter-main
