@@ -241,6 +241,7 @@ struct client {
 
 static struct client clients[MAX_CLIENTS];
 static int stdin_w = -1;    /* the write end of the container's stdin pipe */
+static int console_fd = -1; /* with --tty: our end of the child's fd 4, until the master came */
 static int master_fd = -1;  /* with --tty: the pty master, once the init has sent it */
 static int stdin_closing;   /* a client asked to close stdin */
 static char stdin_buf[STDIN_BUFFER];
@@ -311,11 +312,12 @@ static void broadcast(int type, const char *data, size_t n) {
 /* Where clients' input goes: the stdin pipe, or the pty master. With --tty
  * and --stdin, input that comes before the master waits in the buffer. */
 static int stdin_open(void) {
-	return opt_stdin && (opt_tty ? 1 : stdin_w >= 0);
+	return opt_stdin && (opt_tty ? master_fd >= 0 || console_fd >= 0 : stdin_w >= 0);
 }
 
 static void stdin_flush(void) {
 	int fd = opt_tty ? master_fd : stdin_w;
+	if (!stdin_open()) stdin_len = 0;
 	while (fd >= 0 && stdin_len > 0) {
 		ssize_t k = write(fd, stdin_buf, stdin_len);
 		if (k < 0 && errno == EINTR) continue;
@@ -365,6 +367,7 @@ static void client_read(struct client *c) {
 	char buf[4096];
 	size_t max = sizeof buf;
 	if (stdin_open() && STDIN_BUFFER - stdin_len < max) max = STDIN_BUFFER - stdin_len;
+	if (max == 0) return; /* another client filled it since poll */
 	ssize_t n = recv(c->fd, buf, max, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
 	if (n <= 0) {
@@ -415,7 +418,7 @@ static void accept_clients(int listen_fd) {
  * the container's /dev/pts) and sends us the master over fd 4 as SCM_RIGHTS:
  * the kernel installs a new fd in our table for the same open pty. This is
  * runc's --console-socket. */
-static void receive_master(int *console) {
+static void receive_master(void) {
 	char byte;
 	struct iovec iov = { &byte, 1 };
 	union {
@@ -423,7 +426,7 @@ static void receive_master(int *console) {
 		char buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
-	ssize_t n = recvmsg(*console, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	ssize_t n = recvmsg(console_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
 	struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
 	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
@@ -434,8 +437,8 @@ static void receive_master(int *console) {
 	} else {
 		complain("no pty master came over fd 4 (the container's init never sent it)");
 	}
-	close(*console);
-	*console = -1;
+	close(console_fd);
+	console_fd = -1;
 }
 
 /* ---- starting the container ---- */
@@ -475,11 +478,11 @@ static pid_t start_container(char **program, const int stdio[3], int console) {
 
 	for (int i = 0; i < 3; i++) dup2(stdio[i], i); /* all our fds are > 3 */
 	if (console == 4) fcntl(4, F_SETFD, 0);
-	else if (console >= 0) dup2(console, 4);
+	else if (console_fd >= 0) dup2(console, 4);
 	/* Anything else the CLI let us inherit must not reach the container:
 	 * mark it close-on-exec (not closed yet, so the error below can still
 	 * be logged if the exec fails). */
-	close_range(console >= 0 ? 5 : 4, ~0U, CLOSE_RANGE_CLOEXEC);
+	close_range(console_fd >= 0 ? 5 : 4, ~0U, CLOSE_RANGE_CLOEXEC);
 	/* An ignored signal stays ignored across execve(2). Left so, SIGTERM
 	 * would be ignored by the container's processes, and `stop` would
 	 * always have to wait for its SIGKILL. */
@@ -514,24 +517,31 @@ static void release_umount(const char *path) {
 	/* EBUSY: something still uses the mount (a process in the container
 	 * still exiting). Try a few times, then detach it: it disappears from
 	 * the tree now, and is freed when its last user is gone. */
-	for (int i = 0; i < 5; i++, sleep_ms(100)) {
-		if (umount2(path, UMOUNT_NOFOLLOW) == 0) return;
+	for (int tries = 1; umount2(path, UMOUNT_NOFOLLOW) < 0; tries++) {
 		if (errno == EINVAL || errno == ENOENT) return; /* not mounted (any more) */
-		if (errno != EBUSY) break;
+		if (errno == EBUSY && tries < 5) {
+			sleep_ms(100);
+			continue;
+		}
+		if (errno == EBUSY && umount2(path, UMOUNT_NOFOLLOW | MNT_DETACH) == 0) return;
+		complain("release: umount %s: %s", path, strerror(errno));
+		return;
 	}
-	if (errno == EBUSY && umount2(path, UMOUNT_NOFOLLOW | MNT_DETACH) == 0) return;
-	complain("release: umount %s: %s", path, strerror(errno));
 }
 
 static void release_rmdir(const char *path) {
 	/* A cgroup can be removed only once it has no process left, and the
 	 * kernel takes the container's dead processes out of it a moment after
 	 * they died: EBUSY for a while is normal. */
-	for (int i = 0; i < 20; i++, sleep_ms(50)) {
-		if (rmdir(path) == 0 || errno == ENOENT) return;
-		if (errno != EBUSY) break;
+	for (int tries = 1; rmdir(path) < 0; tries++) {
+		if (errno == ENOENT) return;
+		if (errno == EBUSY && tries < 20) {
+			sleep_ms(50);
+			continue;
+		}
+		complain("release: rmdir %s: %s", path, strerror(errno));
+		return;
 	}
-	complain("release: rmdir %s: %s", path, strerror(errno));
 }
 
 static const char *rm_root;
@@ -657,6 +667,11 @@ static void restart(unsigned count) {
 	complain("restart: exec %s: %s", argv[0], strerror(errno));
 }
 
+static int failed(const char *what) {
+	complain("%s: %s", what, strerror(errno));
+	return 0;
+}
+
 static void usage(void) {
 	fprintf(stderr, "usage: monitor [--tty] [--stdin] [--restart no|always|unless-stopped|on-failure[:N]]\n"
 			"               [--restart-count N] DIR -- PROGRAM [ARG...]\n");
@@ -711,16 +726,16 @@ int main(int argc, char **argv) {
 	 * the pty master: a tty has one stream, and the container's own. */
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 }, con[2] = { -1, -1 };
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC), stdio[3] = { null_fd, null_fd, null_fd };
-	int ok = json_fd >= 0 && null_fd >= 0;
-	if (opt_tty) ok = ok && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) == 0;
-	else {
-		ok = ok && pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0;
-		if (ok && opt_stdin) ok = pipe2(in, O_CLOEXEC) == 0;
-		if (ok) stdio[0] = opt_stdin ? in[0] : null_fd, stdio[1] = out[1], stdio[2] = err[1];
+	int ok = (json_fd >= 0 || failed(logname)) && (null_fd >= 0 || failed("/dev/null"));
+	if (ok && opt_tty) ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) == 0 || failed("socketpair");
+	else if (ok) {
+		ok = (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0) || failed("pipe");
+		if (ok && opt_stdin) ok = pipe2(in, O_CLOEXEC) == 0 || failed("pipe");
+		stdio[0] = opt_stdin ? in[0] : null_fd, stdio[1] = out[1], stdio[2] = err[1];
 	}
 	int listen_fd = ok ? listen_attach() : -1;
 	pid_t pid = listen_fd >= 0 ? start_container(program, stdio, con[1]) : -1;
-	if (pid < 0) complain("could not start the container: %s", strerror(errno));
+	if (listen_fd >= 0 && pid < 0) failed("fork");
 	/* Our copies of the child's ends must go, or we would never see EOF on
 	 * its output. So must fd 3: while we held the init's end of the CLI's
 	 * channel, the CLI could not see the init close it. */
@@ -736,7 +751,9 @@ int main(int argc, char **argv) {
 	/* A pidfd is the child as a file descriptor: it polls readable when the
 	 * child exits. No SIGCHLD handler, no self-pipe, no EINTR (Linux 5.3). */
 	int pidfd = pid > 0 ? pidfd_open(pid, 0) : -1;
-	int out_fd = out[0], err_fd = err[0], console = con[0];
+	if (pid > 0 && pidfd < 0) failed("pidfd_open (checking on the container every 100 ms instead)");
+	int out_fd = out[0], err_fd = err[0];
+	console_fd = con[0];
 	int status = 125 << 8, exited = pid < 0;
 	char finished[40];
 	static struct stream sout = { .name = "stdout", .frame = F_STDOUT }, serr = { .name = "stderr", .frame = F_STDERR };
@@ -748,12 +765,12 @@ int main(int argc, char **argv) {
 	 * is drained: pipes to EOF; the pty master until read says EIO (the last
 	 * slave fd is gone) or, like a pipe kept open by a stray process, until
 	 * nothing came for a while. */
-	while (!exited || out_fd >= 0 || err_fd >= 0 || master_fd >= 0 || console >= 0) {
+	while (!exited || out_fd >= 0 || err_fd >= 0 || master_fd >= 0 || console_fd >= 0) {
 		struct pollfd p[7 + MAX_CLIENTS] = {
 			{ .fd = listen_fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN },
 			{ .fd = out_fd, .events = POLLIN }, { .fd = err_fd, .events = POLLIN },
 			{ .fd = master_fd, .events = POLLIN | (stdin_len ? POLLOUT : 0) },
-			{ .fd = console, .events = POLLIN }, { .fd = stdin_len ? stdin_w : -1, .events = POLLOUT },
+			{ .fd = console_fd, .events = POLLIN }, { .fd = stdin_len ? stdin_w : -1, .events = POLLOUT },
 		};
 		/* A client far behind holds the container's output up: we stop
 		 * reading it, its pipe fills, and the container's next write waits,
@@ -776,17 +793,18 @@ int main(int argc, char **argv) {
 		for (int k = 0; k < MAX_CLIENTS; k++)
 			p[7 + k] = (struct pollfd){ .fd = clients[k].fd, .events = (room ? POLLIN : 0) | (clients[k].out_len ? POLLOUT : 0) };
 		long long deadline = wake;
-		if (exited && wake < 0) deadline = quiet_since + (master_fd >= 0 || console >= 0 ? 100 : 1000);
+		if (exited && wake < 0) deadline = quiet_since + (master_fd >= 0 || console_fd >= 0 ? 100 : 1000);
+		if (pidfd < 0 && !exited) deadline = now + 100;
 		int timeout = deadline < 0 ? -1 : deadline > now ? (int)(deadline - now) : 0;
 		int ready = poll(p, 7 + MAX_CLIENTS, timeout);
 		if (ready < 0 && errno == EINTR) continue;
 		if (ready == 0 && exited && wake < 0) { /* drained: what still holds them is not the container */
-			int *open_fds[] = { &out_fd, &err_fd, &master_fd, &console };
+			int *open_fds[] = { &out_fd, &err_fd, &master_fd, &console_fd };
 			for (int k = 0; k < 4; k++)
 				if (*open_fds[k] >= 0) close(*open_fds[k]), *open_fds[k] = -1;
 			break;
 		}
-		if (p[1].revents && waitpid(pid, &status, WNOHANG) == pid) {
+		if ((p[1].revents || (pidfd < 0 && !exited)) && waitpid(pid, &status, WNOHANG) == pid) {
 			timestamp(finished);
 			exited = 1;
 			close(pidfd);
@@ -809,7 +827,7 @@ int main(int argc, char **argv) {
 			broadcast(sts[k]->frame, buf, n);
 			quiet_since = now_ms();
 		}
-		if (p[5].revents) receive_master(&console);
+		if (p[5].revents) receive_master();
 		if ((p[4].revents & POLLOUT) || p[6].revents) stdin_flush();
 		for (int k = 0; k < MAX_CLIENTS; k++) {
 			struct client *c = &clients[k];

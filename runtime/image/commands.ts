@@ -14,6 +14,7 @@ import { tmpDir, type Stores } from './stores.js';
 import { storesWithBusybox, writeTo } from './busybox.js';
 import { loadArchive, saveArchive } from './archive.js';
 import { infoCommand } from './info.js';
+import { withChanges } from './change.js';
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
@@ -281,9 +282,13 @@ const importCommand: Command = {
   aliases: ['image import'],
   summary: 'Import the contents from a tarball to create a filesystem image',
   usage: 'import [OPTIONS] file|- [REPOSITORY[:TAG]]',
-  flags: [{ name: 'message', short: 'm', kind: 'string', usage: 'Set commit message for imported image' }],
+  flags: [
+    { name: 'message', short: 'm', kind: 'string', usage: 'Set commit message for imported image' },
+    { name: 'change', short: 'c', kind: 'stringArray', usage: 'Apply Dockerfile instruction to the created image' },
+  ],
   minArgs: 1,
   async run(inv) {
+    const runConfig = withChanges({}, (inv.flags.get('change') as string[] | undefined) ?? []);
     const s = await storesWithBusybox(inv.stateRoot);
     const ref = inv.args[1] === undefined ? null : parseRefOrFail(inv.args[1]);
     const input = await inputFile(inv.stateRoot, inv.args[0], 'the tar');
@@ -293,7 +298,7 @@ const importCommand: Command = {
         const created = new Date().toISOString();
         const message = inv.flags.get('message') as string | undefined;
         const config: ImageConfig = {
-          architecture: (await import('./config.js')).goArch(), os: 'linux', created, config: {},
+          architecture: (await import('./config.js')).goArch(), os: 'linux', created, config: runConfig,
           rootfs: { type: 'layers', diff_ids: [layer.diffID] },
           history: [{ created, created_by: '', comment: message ?? `Imported from ${inv.args[0] === '-' ? '-' : path.resolve(inv.args[0])}` }],
           ...(message ? { comment: message } : {}),

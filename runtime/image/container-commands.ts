@@ -9,6 +9,7 @@ import { alive, isRunning, resolveContainer, NoSuchContainerError, type Containe
 import { trace } from '../trace/trace.js';
 import { packLayer } from '../storage/pack.js';
 import type { HistoryEntry, ImageConfig } from './config.js';
+import { withChanges } from './change.js';
 import { parseReference, withDefaultTag, InvalidReferenceError } from './reference.js';
 import { NoSuchImageError } from './store.js';
 import { openStores, tmpDir, type Stores } from './stores.js';
@@ -57,7 +58,7 @@ const diffCommand: Command = {
  * the image's layers. The new config is the container's: its command
  * becomes the image's Cmd, as in Docker.
  */
-async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; message?: string }): Promise<string> {
+async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; message?: string; changes?: string[] }): Promise<string> {
   const m = mountOf(s, c);
   if (!c.Image) throw new RunError(1, `container ${c.Name.slice(1)} has no image`);
   let base: ImageConfig;
@@ -82,7 +83,7 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
         ...base,
         created,
         container: c.ID,
-        config: { ...base.config, Env: imageEnv(c), Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir === '/' ? (base.config.WorkingDir ?? '') : c.Config.WorkingDir },
+        config: withChanges({ ...base.config, Env: imageEnv(c), Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir === '/' ? (base.config.WorkingDir ?? '') : c.Config.WorkingDir }, opts.changes ?? []),
         rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, layer.diffID] },
         history: [...base.history, step],
       };
@@ -109,11 +110,14 @@ const commitCommand: Command = {
   flags: [
     { name: 'author', short: 'a', kind: 'string', usage: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
     { name: 'message', short: 'm', kind: 'string', usage: 'Commit message' },
+    { name: 'change', short: 'c', kind: 'stringArray', usage: 'Apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, WORKDIR, …)' },
   ],
   minArgs: 1,
   async run(inv) {
     const s = openStores(inv.stateRoot);
     const c = containerOrFail(inv.stateRoot, inv.args[0]);
+    const changes = (inv.flags.get('change') as string[] | undefined) ?? [];
+    withChanges({}, changes); // refuse a bad instruction before packing anything
     let ref = null;
     if (inv.args[1] !== undefined) {
       try {
@@ -123,7 +127,7 @@ const commitCommand: Command = {
         throw e;
       }
     }
-    const id = await commit(s, c, { author: inv.flags.get('author') as string | undefined, message: inv.flags.get('message') as string | undefined });
+    const id = await commit(s, c, { author: inv.flags.get('author') as string | undefined, message: inv.flags.get('message') as string | undefined, changes });
     if (ref) await s.images.lockedAsync(async () => s.images.tag(id, ref));
     process.stdout.write(id + '\n');
     return 0;
