@@ -360,14 +360,17 @@ static void run_child(const struct options *o, const int cgroup_fds[], int paren
 
 	/* If nsenter dies (the CLI killed it with SIGKILL), the command dies
 	 * too: nobody would be left to collect its exit code, and the CLI that
-	 * forwards signals to it would be gone. This is the nsenter → command
-	 * link only: nsenter itself does not die with the CLI, just as Docker's
-	 * exec'd process outlives a `docker exec` client that goes away.
+	 * forwards signals to it would be gone. (An orphan is adopted by the
+	 * init of its dead parent's PID namespace, which for us is the host's:
+	 * a container process whose parent the container cannot see.)
+	 * This is the nsenter → command link only: nsenter itself does not
+	 * die with the CLI, just as Docker's exec'd process outlives a
+	 * `docker exec` client that goes away.
 	 * It is set after setuid because a change of user clears it; and since
 	 * nsenter may have died before we set it, we then check that its end of
 	 * our "alive" pipe is still open. (The usual getppid() check does not
-	 * work here: nsenter is outside our PID namespace, so our parent's PID
-	 * reads as 0 either way.) */
+	 * work here: our parent is outside our PID namespace, and so is the
+	 * host's init, so getppid() reads 0 before and after.) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	struct pollfd pfd = { .fd = parent_alive, .events = POLLIN };
 	if (poll(&pfd, 1, 0) > 0) _exit(125); /* EOF: nsenter is gone */
