@@ -29,6 +29,8 @@ export interface Results {
   references: { what: string; median: number; xFloor: number; xRunc: number; source: string }[];
   /** chapter 4: layers against the plain way of doing the same job */
   storage: { label: string; medianMs: number; peer: string; peerMs: number }[];
+  /** chapter 5: what a container's life outside the CLI costs */
+  containers: { label: string; value: number; unit: 'ms' | 'MiB'; peer: string; peerValue: number }[];
   leftBehind: string[];
 }
 
@@ -92,6 +94,10 @@ export function formatText(r: Results): string {
   if (r.storage.length) {
     out.push('', 'chapter 4, storage (median of the same runs; × = dockling / the plain way):');
     out.push(table(['what', 'median ms', 'the plain way', 'median ms', '×'], r.storage.map((x) => [x.label, ms(x.medianMs), x.peer, ms(x.peerMs), ratio(x.medianMs / x.peerMs)])));
+  }
+  if (r.containers.length) {
+    out.push('', 'chapter 5, containers (medians; × = dockling / the peer):');
+    out.push(table(['what', 'dockling', 'peer', 'peer value', '×'], r.containers.map((x) => [x.label, `${x.value.toFixed(1)} ${x.unit}`, x.peer, `${x.peerValue.toFixed(1)} ${x.unit}`, ratio(x.value / x.peerValue)])));
   }
   out.push('', r.leftBehind.length === 0 ? 'clean-up: nothing left behind (no mounts, runc containers, cgroups, processes or temp files)' : `clean-up: LEFT BEHIND:\n${r.leftBehind.map((l) => '  ' + l).join('\n')}`);
   return out.join('\n') + '\n';

@@ -16,6 +16,7 @@ import { deleteAll, makeBundle, runcContainers } from './runc.js';
 import { Children, shown, timeRun, type Cmd } from './spawn.js';
 import { median, summarize } from './stats.js';
 import { storageRows, type StorageRow } from './storage.js';
+import { containerRows, type ContainerRow } from './containers.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'bin/dockling.js');
@@ -361,6 +362,7 @@ async function main(argv: string[]): Promise<number> {
 
   let measured: Awaited<ReturnType<typeof measure>> | undefined;
   let storage: StorageRow[] = [];
+  let containers: ContainerRow[] = [];
   let failure: unknown;
   try {
     progress('setting up');
@@ -368,6 +370,8 @@ async function main(argv: string[]): Promise<number> {
     measured = await measure(w, opts, progress);
     progress('storage rows');
     storage = await storageRows(w.stateRoot, w.rootfs, w.scratch, opts.runs);
+    progress('container rows');
+    containers = await containerRows(BIN, w.stateRoot, w.env, opts.runs);
   } catch (e) {
     failure = e;
   }
@@ -450,6 +454,7 @@ async function main(argv: string[]): Promise<number> {
     },
     references: REFERENCES,
     storage,
+    containers,
     leftBehind,
   };
   process.stdout.write(opts.json ? JSON.stringify(results, null, 2) + '\n' : formatText(results));
