@@ -16,15 +16,19 @@
  *
  * The CLI starts it detached (its own session, stdio on /dev/null) with fd 3
  * already open: the channel to the container's init, which we hand on to
- * PROGRAM (nsexec) untouched. Then this program:
+ * PROGRAM (nsexec) untouched. nsexec dies with its parent (PR_SET_PDEATHSIG)
+ * and takes the container with it; its parent is now this program, so the
+ * container lives as long as its monitor, however short the CLI's life.
+ * Then this program:
  *
  *   1. listens on DIR/attach.sock, before anything runs, so that a client
  *      can attach as soon as the CLI hears that the container started;
  *   2. makes the container's stdio (pipes, or with --tty a socket over which
  *      the init sends the pty master it made inside the container);
  *   3. forks and execs PROGRAM, which becomes the container;
- *   4. copies its output to DIR/<ID>-json.log (Docker's json-file format)
- *      and to every attached client, and clients' input to the container;
+ *   4. copies its output to DIR/<ID>-json.log (Docker's json-file format,
+ *      monitor-log.c) and to every attached client, and clients' input to
+ *      the container;
  *   5. once PROGRAM has exited and its output is drained: writes
  *      DIR/exit.json, runs the steps in DIR/release (umount, rmdir, rm),
  *      tells the clients the exit status, and, if the restart policy says
@@ -59,7 +63,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_LIMIT (16 * 1024)        /* Docker's json-file splits longer lines here */
 #define MAX_CLIENTS 16
 #define HIGH_WATER (256 * 1024)      /* a client this far behind holds the output up */
 #define STALL_MS 1000                /* ...for this long at most, then it is dropped */
@@ -69,35 +72,19 @@ enum { F_STDIN, F_STDOUT, F_STDERR, F_EXIT, F_RESIZE, F_CLOSE_STDIN };
 
 static int dir_fd = -1;  /* DIR: every file of ours is opened relative to it */
 static int log_fd = -1;  /* DIR/monitor.log */
-static int json_fd = -1; /* DIR/<ID>-json.log */
 static int opt_tty, opt_stdin;
+
+/* monitor-log.c: DIR/<ID>-json.log, Docker's json-file format */
+void timestamp(char out[40]);
+int write_all(int fd, const void *buf, size_t n);
+int log_open(int dir_fd, const char *id);
+int log_output(int stream, const char *data, size_t n); /* stream 1 stdout, 2 stderr */
+int log_close(void);
 
 static long long now_ms(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* RFC 3339 with nanoseconds, always nine digits, as Docker writes its logs:
- * 2026-11-28T07:00:00.123456789Z */
-static void timestamp(char out[40]) {
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%09dZ", (int)ts.tv_nsec);
-}
-
-static int write_all(int fd, const void *buf, size_t n) {
-	for (const char *p = buf; n > 0;) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR) continue;
-		if (k < 0) return -1;
-		p += k;
-		n -= k;
-	}
-	return 0;
 }
 
 static void complain(const char *fmt, ...) {
@@ -113,117 +100,6 @@ static void complain(const char *fmt, ...) {
 	line[n++] = '\n';
 	if (log_fd >= 0 && write_all(log_fd, line, n) < 0) { /* nowhere left to say it */ }
 }
-
-/* ---- the json-file log ---- */
-
-// #region json-log
-/* Go's utf8.DecodeRune, as much as we need: the length of the valid UTF-8
- * sequence at s, or 0. Overlong forms, UTF-16 surrogates and code points
- * past U+10FFFF are invalid too. */
-static size_t utf8_length(const unsigned char *s, size_t n) {
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t len;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) len = 2;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		len = 3;
-		if (s[0] == 0xE0) lo = 0xA0; /* overlong */
-		if (s[0] == 0xED) hi = 0x9F; /* surrogates */
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		len = 4;
-		if (s[0] == 0xF0) lo = 0x90; /* overlong */
-		if (s[0] == 0xF4) hi = 0x8F; /* past U+10FFFF */
-	} else return 0;
-	if (n < len || s[1] < lo || s[1] > hi) return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-	return len;
-}
-
-/* A JSON string body, escaped byte for byte as Docker's json-file writer
- * does (jsonlog's ffjsonWriteJSONBytesAsString): \" \\ \n \r; every other
- * control character, a tab too, and the HTML-sensitive < > & as \u00XX;
- * U+2028 and U+2029 (line breaks to JavaScript) as \u2028 \u2029; each byte
- * that is not part of valid UTF-8 as \ufffd. A container's output is bytes,
- * JSON holds text: that last rule is where the two meet, and it loses the
- * byte. At most 6 bytes out for each byte in. */
-static size_t json_escape(char *out, const unsigned char *s, size_t n) {
-	static const char hex[] = "0123456789abcdef";
-	char *o = out;
-	for (size_t i = 0; i < n;) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			if (c == '"' || c == '\\') *o++ = '\\', *o++ = c;
-			else if (c == '\n') *o++ = '\\', *o++ = 'n';
-			else if (c == '\r') *o++ = '\\', *o++ = 'r';
-			else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-				memcpy(o, "\\u00", 4);
-				o[4] = hex[c >> 4];
-				o[5] = hex[c & 15];
-				o += 6;
-			} else *o++ = c;
-			i++;
-			continue;
-		}
-		size_t len = utf8_length(s + i, n - i);
-		if (len == 0) {
-			memcpy(o, "\\ufffd", 6);
-			o += 6;
-			i++;
-		} else if (len == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
-			memcpy(o, "\\u202", 5);
-			o[5] = hex[s[i + 2] & 15];
-			o += 6;
-			i += 3;
-		} else {
-			memcpy(o, s + i, len);
-			o += len;
-			i += len;
-		}
-	}
-	return o - out;
-}
-
-/* One output stream of the container and the line it is in the middle of. */
-struct stream {
-	const char *name; /* "stdout" or "stderr", the log's "stream" */
-	int frame;        /* F_STDOUT or F_STDERR */
-	size_t len;
-	unsigned char line[LINE_LIMIT];
-};
-
-/* One log entry: {"log":"...","stream":"stdout","time":"..."} and a newline,
- * written with one write(2) on a file opened O_APPEND, so that a restarted
- * container's monitor appends to the same log and no entry is torn. */
-static void log_flush(struct stream *st) {
-	static char entry[LINE_LIMIT * 6 + 128];
-	static int failed;
-	if (st->len == 0) return;
-	char t[40];
-	timestamp(t);
-	size_t n = sprintf(entry, "{\"log\":\"");
-	n += json_escape(entry + n, st->line, st->len);
-	n += sprintf(entry + n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", st->name, t);
-	st->len = 0;
-	if (write_all(json_fd, entry, n) < 0 && !failed++) complain("writing the log: %s", strerror(errno));
-}
-
-/* Docker's log is line by line: an entry per line, its "\n" included. A line
- * that grows to 16 KiB without one goes out as an entry of its own (so one
- * endless line cannot grow the monitor), and so does an unfinished last line
- * when the stream ends. */
-static void log_output(struct stream *st, const char *data, size_t n) {
-	while (n > 0) {
-		const char *nl = memchr(data, '\n', n);
-		size_t take = nl ? (size_t)(nl - data) + 1 : n;
-		if (take > LINE_LIMIT - st->len) take = LINE_LIMIT - st->len;
-		memcpy(st->line + st->len, data, take);
-		st->len += take;
-		data += take;
-		n -= take;
-		if (st->line[st->len - 1] == '\n' || st->len == LINE_LIMIT) log_flush(st);
-	}
-}
-// #endregion json-log
 
 /* ---- attach clients, and the container's input ---- */
 
@@ -400,6 +276,22 @@ static void client_read(struct client *c) {
 }
 // #endregion attach-input
 
+/* A client far behind holds the container's output up: we stop reading it,
+ * its pipe fills, and the container's next write waits, as Docker's attach
+ * does for the slowest client. For a while only: a client whose socket has
+ * taken nothing for STALL_MS is dropped, so a stuck client cannot stop a
+ * container. Returns when to look again, or -1: nobody holds anything up. */
+static long long held_up_until(long long now) {
+	long long wake = -1;
+	for (int k = 0; k < MAX_CLIENTS; k++) {
+		struct client *c = &clients[k];
+		if (c->fd < 0 || c->out_len <= HIGH_WATER) continue;
+		if (now - c->progress >= STALL_MS) drop_client(c);
+		else if (wake < 0 || c->progress + STALL_MS < wake) wake = c->progress + STALL_MS;
+	}
+	return wake;
+}
+
 static void accept_clients(int listen_fd) {
 	for (;;) {
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -441,6 +333,22 @@ static void receive_master(void) {
 	console_fd = -1;
 }
 
+/* Output: to the log, then to every client. Returns whether any came. */
+static int relay_output(int *fd, int stream) {
+	static char buf[32 * 1024];
+	static int log_failed;
+	ssize_t n = read(*fd, buf, sizeof buf);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+	if (n <= 0) { /* EOF, or EIO from a master whose last slave closed */
+		close(*fd);
+		*fd = -1;
+		return 0;
+	}
+	if (log_output(stream, buf, n) < 0 && !log_failed++) complain("writing the log: %s", strerror(errno));
+	broadcast(stream, buf, n);
+	return 1;
+}
+
 /* ---- starting the container ---- */
 
 /* The attach socket: made before the container starts, so there is no
@@ -464,6 +372,31 @@ static int listen_attach(void) {
 	return fd;
 }
 
+/* Tell the clients, last: when they hear the exit, the container is fully
+ * gone. The socket's name goes first, so that no client arrives after the
+ * exit frame went out; those already in the queue are taken in. A client
+ * gets a second to take what it still has to read. */
+static void say_goodbye(int listen_fd, int code) {
+	unlinkat(dir_fd, "attach.sock", 0);
+	if (listen_fd >= 0) accept_clients(listen_fd), close(listen_fd);
+	char text[16];
+	int n = snprintf(text, sizeof text, "%d", code);
+	broadcast(F_EXIT, text, n);
+	for (long long until = now_ms() + 1000; now_ms() < until;) {
+		struct pollfd p[MAX_CLIENTS];
+		int waiting = 0;
+		for (int k = 0; k < MAX_CLIENTS; k++) {
+			p[k] = (struct pollfd){ .fd = clients[k].out_len ? clients[k].fd : -1, .events = POLLOUT };
+			waiting |= clients[k].out_len > 0;
+		}
+		if (!waiting || poll(p, MAX_CLIENTS, 100) < 0) break;
+		for (int k = 0; k < MAX_CLIENTS; k++)
+			if (p[k].revents && clients[k].fd >= 0) client_flush(&clients[k]);
+	}
+	for (int k = 0; k < MAX_CLIENTS; k++)
+		if (clients[k].fd >= 0) drop_client(&clients[k]);
+}
+
 static const int ignored[] = { SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGPIPE };
 
 static void default_signals(void) {
@@ -478,18 +411,19 @@ static pid_t start_container(char **program, const int stdio[3], int console) {
 
 	for (int i = 0; i < 3; i++) dup2(stdio[i], i); /* all our fds are > 3 */
 	if (console == 4) fcntl(4, F_SETFD, 0);
-	else if (console_fd >= 0) dup2(console, 4);
+	else if (console >= 0) dup2(console, 4);
 	/* Anything else the CLI let us inherit must not reach the container:
 	 * mark it close-on-exec (not closed yet, so the error below can still
 	 * be logged if the exec fails). */
-	close_range(console_fd >= 0 ? 5 : 4, ~0U, CLOSE_RANGE_CLOEXEC);
+	close_range(console >= 0 ? 5 : 4, ~0U, CLOSE_RANGE_CLOEXEC);
 	/* An ignored signal stays ignored across execve(2). Left so, SIGTERM
 	 * would be ignored by the container's processes, and `stop` would
 	 * always have to wait for its SIGKILL. */
 	default_signals();
 	execv(program[0], program);
-	complain("exec %s: %s", program[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	int e = errno;
+	complain("exec %s: %s", program[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126); /* Docker's "not found", "cannot execute" */
 }
 
 /* ---- after the exit ---- */
@@ -710,14 +644,13 @@ int main(int argc, char **argv) {
 		return 125;
 	}
 	log_fd = openat(dir_fd, "monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	char *slash = strrchr(dir, '/'), *id = slash ? slash + 1 : dir, logname[NAME_MAX + 1];
+	char *slash = strrchr(dir, '/'), *id = slash ? slash + 1 : dir;
 	while (slash && slash[1] == 0 && slash > dir) { /* DIR/ */
 		*slash = 0;
 		slash = strrchr(dir, '/');
 		id = slash ? slash + 1 : dir;
 	}
-	snprintf(logname, sizeof logname, "%s-json.log", id);
-	json_fd = openat(dir_fd, logname, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	int json_fd = log_open(dir_fd, id);
 	unlinkat(dir_fd, "exit.json", 0); /* a previous run's: this one has not exited */
 	for (int k = 0; k < MAX_CLIENTS; k++) clients[k].fd = -1;
 
@@ -726,7 +659,7 @@ int main(int argc, char **argv) {
 	 * the pty master: a tty has one stream, and the container's own. */
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 }, con[2] = { -1, -1 };
 	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC), stdio[3] = { null_fd, null_fd, null_fd };
-	int ok = (json_fd >= 0 || failed(logname)) && (null_fd >= 0 || failed("/dev/null"));
+	int ok = (json_fd >= 0 || failed("the json log")) && (null_fd >= 0 || failed("/dev/null"));
 	if (ok && opt_tty) ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) == 0 || failed("socketpair");
 	else if (ok) {
 		ok = (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0) || failed("pipe");
@@ -756,8 +689,6 @@ int main(int argc, char **argv) {
 	console_fd = con[0];
 	int status = 125 << 8, exited = pid < 0;
 	char finished[40];
-	static struct stream sout = { .name = "stdout", .frame = F_STDOUT }, serr = { .name = "stderr", .frame = F_STDERR };
-	static char buf[32 * 1024];
 	long long quiet_since = 0;
 	if (pid < 0) timestamp(finished);
 
@@ -772,18 +703,7 @@ int main(int argc, char **argv) {
 			{ .fd = master_fd, .events = POLLIN | (stdin_len ? POLLOUT : 0) },
 			{ .fd = console_fd, .events = POLLIN }, { .fd = stdin_len ? stdin_w : -1, .events = POLLOUT },
 		};
-		/* A client far behind holds the container's output up: we stop
-		 * reading it, its pipe fills, and the container's next write waits,
-		 * as Docker's attach does to the slowest client. Waits for a while
-		 * only: a client whose socket takes nothing for STALL_MS is dropped,
-		 * so a stuck client cannot stop a container. */
-		long long now = now_ms(), wake = -1;
-		for (int k = 0; k < MAX_CLIENTS; k++) {
-			struct client *c = &clients[k];
-			if (c->fd < 0 || c->out_len <= HIGH_WATER) continue;
-			if (now - c->progress >= STALL_MS) drop_client(c);
-			else if (wake < 0 || c->progress + STALL_MS < wake) wake = c->progress + STALL_MS;
-		}
+		long long now = now_ms(), wake = held_up_until(now);
 		if (wake >= 0) { /* held up: none of it is quiet time */
 			p[2].fd = p[3].fd = -1;
 			p[4].events &= ~POLLIN;
@@ -811,22 +731,10 @@ int main(int argc, char **argv) {
 			pidfd = -1;
 			quiet_since = now_ms();
 		}
-		/* Output: to the log, then to every client. */
-		int *fds[] = { &out_fd, &err_fd, &master_fd };
-		struct stream *sts[] = { &sout, &serr, &sout };
-		for (int k = 0; k < 3 && wake < 0; k++) {
-			if (!(p[2 + k].revents & (POLLIN | POLLHUP | POLLERR)) || *fds[k] < 0) continue;
-			ssize_t n = read(*fds[k], buf, sizeof buf);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-			if (n <= 0) { /* EOF, or EIO from a master whose slave closed */
-				close(*fds[k]);
-				*fds[k] = -1;
-				continue;
-			}
-			log_output(sts[k], buf, n);
-			broadcast(sts[k]->frame, buf, n);
-			quiet_since = now_ms();
-		}
+		int *fds[] = { &out_fd, &err_fd, &master_fd }, streams[] = { F_STDOUT, F_STDERR, F_STDOUT };
+		for (int k = 0; k < 3 && wake < 0; k++)
+			if ((p[2 + k].revents & (POLLIN | POLLHUP | POLLERR)) && relay_output(fds[k], streams[k]))
+				quiet_since = now_ms();
 		if (p[5].revents) receive_master();
 		if ((p[4].revents & POLLOUT) || p[6].revents) stdin_flush();
 		for (int k = 0; k < MAX_CLIENTS; k++) {
@@ -838,9 +746,7 @@ int main(int argc, char **argv) {
 		}
 		if (p[0].revents) accept_clients(listen_fd);
 	}
-	log_flush(&sout); /* an unfinished last line is still a line */
-	log_flush(&serr);
-	if (json_fd >= 0) fsync(json_fd);
+	if (json_fd >= 0 && log_close() < 0) complain("writing the log: %s", strerror(errno));
 
 	/* How it ended, as Docker reports it: the exit code, or 128+N when
 	 * signal N killed it. */
@@ -849,26 +755,7 @@ int main(int argc, char **argv) {
 	write_exit_record(code, sig, finished); /* before release: "rm DIR" may follow */
 	run_release_steps();
 
-	/* Tell the clients, last: when they hear the exit, the container is
-	 * fully gone. The socket's name goes first, so that no client arrives
-	 * after the exit frame went out; those already queued are taken in. */
-	unlinkat(dir_fd, "attach.sock", 0);
-	if (listen_fd >= 0) accept_clients(listen_fd), close(listen_fd);
-	char text[16];
-	broadcast(F_EXIT, text, snprintf(text, sizeof text, "%d", code));
-	for (long long until = now_ms() + 1000; now_ms() < until;) {
-		struct pollfd p[MAX_CLIENTS];
-		int waiting = 0;
-		for (int k = 0; k < MAX_CLIENTS; k++) {
-			p[k] = (struct pollfd){ .fd = clients[k].out_len ? clients[k].fd : -1, .events = POLLOUT };
-			waiting |= clients[k].out_len > 0;
-		}
-		if (!waiting || poll(p, MAX_CLIENTS, 100) < 0) break;
-		for (int k = 0; k < MAX_CLIENTS; k++)
-			if (p[k].revents && clients[k].fd >= 0) client_flush(&clients[k]);
-	}
-	for (int k = 0; k < MAX_CLIENTS; k++)
-		if (clients[k].fd >= 0) drop_client(&clients[k]);
+	say_goodbye(listen_fd, code);
 
 	if (pid > 0 && restart_wanted(policy, code, count) && faccessat(dir_fd, "stopped", F_OK, 0) < 0) restart(count);
 	return 0;
