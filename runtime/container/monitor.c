@@ -352,21 +352,24 @@ static int relay_output(int *fd, int stream) {
 /* ---- starting the container ---- */
 
 /* The attach socket: made before the container starts, so there is no
- * moment when the container runs and nobody can attach. A unix socket's
- * path must fit in 108 bytes (sun_path), and DIR may be long, so we bind
- * through /proc/self/fd/N/, N being our fd of DIR: a short path to the same
- * directory (conmon does the same). Mode 0600, by umask at bind time: only
- * root may attach to, and type into, a container. */
+ * moment when the container runs and nobody can attach. bind(2) makes the
+ * file, but connections are refused until listen(2): so we bind under
+ * another name and rename it once we listen, and whoever sees attach.sock
+ * can connect. A unix socket's path must fit in 108 bytes (sun_path) and
+ * DIR's may not, so we bind through /proc/self/fd/N/, N our fd of DIR: a
+ * short path to the same directory (conmon does the same). Mode 0600, by
+ * umask at bind time: only root may attach to, and type into, a container. */
 static int listen_attach(void) {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dir_fd);
+	snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/.attach.sock.tmp", dir_fd);
+	unlinkat(dir_fd, ".attach.sock.tmp", 0);
 	unlinkat(dir_fd, "attach.sock", 0); /* a previous run's, after a restart */
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	mode_t old = umask(0177);
 	int r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&addr, sizeof addr);
 	umask(old);
-	if (r < 0 || listen(fd, MAX_CLIENTS) < 0) {
-		complain("attach socket %s/attach.sock: %s", addr.sun_path, strerror(errno));
+	if (r < 0 || listen(fd, MAX_CLIENTS) < 0 || renameat(dir_fd, ".attach.sock.tmp", dir_fd, "attach.sock") < 0) {
+		complain("attach socket %s: %s", addr.sun_path, strerror(errno));
 		return -1;
 	}
 	return fd;
