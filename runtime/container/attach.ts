@@ -7,6 +7,7 @@
 // what lets one socket carry two output streams apart (Docker's attach
 // stream does the same with its 8-byte stdcopy headers) and the resize
 // requests beside the keystrokes.
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -52,7 +53,21 @@ export interface Attached {
 /** Connect to a container's monitor and relay its output. */
 export function attach(containerDir: string, opts: AttachOptions): Promise<Attached> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(attachSocket(containerDir));
+    // A unix socket's path must fit in 108 bytes; a deep --root does not.
+    // Through an open fd of the directory, /proc/self/fd/N/attach.sock is short.
+    let dirFd: number | undefined;
+    let where = attachSocket(containerDir);
+    if (Buffer.byteLength(where) > 100) {
+      dirFd = fs.openSync(containerDir, 'r');
+      where = `/proc/self/fd/${dirFd}/attach.sock`;
+    }
+    const sock = net.connect(where);
+    const closeDir = () => {
+      if (dirFd !== undefined) fs.closeSync(dirFd);
+      dirFd = undefined;
+    };
+    sock.once('connect', closeDir);
+    sock.once('error', closeDir);
     let exitStatus: number | null = null;
     const exit = new Promise<number | null>((done) => sock.on('close', () => done(exitStatus)));
     sock.on('data', frameReader((type, payload) => {

@@ -65,7 +65,7 @@
 
 #define MAX_CLIENTS 16
 #define HIGH_WATER (256 * 1024)      /* a client this far behind holds the output up */
-#define STALL_MS 1000                /* ...for this long at most, then it is dropped */
+static long long stall_ms = 10 * 60 * 1000; /* ...for this long at most (--stall-ms), then it is dropped */
 #define STDIN_BUFFER (64 * 1024)
 
 enum { F_STDIN, F_STDOUT, F_STDERR, F_EXIT, F_RESIZE, F_CLOSE_STDIN };
@@ -279,15 +279,16 @@ static void client_read(struct client *c) {
 /* A client far behind holds the container's output up: we stop reading it,
  * its pipe fills, and the container's next write waits, as Docker's attach
  * does for the slowest client. For a while only: a client whose socket has
- * taken nothing for STALL_MS is dropped, so a stuck client cannot stop a
- * container. Returns when to look again, or -1: nobody holds anything up. */
+ * taken nothing for stall_ms is dropped, so a stuck client cannot stop a
+ * container forever. (Long enough for a person: `run … | less` left alone,
+ * or a terminal paused with ^S, must not be cut off.) Returns when to look again, or -1: nobody holds anything up. */
 static long long held_up_until(long long now) {
 	long long wake = -1;
 	for (int k = 0; k < MAX_CLIENTS; k++) {
 		struct client *c = &clients[k];
 		if (c->fd < 0 || c->out_len <= HIGH_WATER) continue;
-		if (now - c->progress >= STALL_MS) drop_client(c);
-		else if (wake < 0 || c->progress + STALL_MS < wake) wake = c->progress + STALL_MS;
+		if (now - c->progress >= stall_ms) drop_client(c);
+		else if (wake < 0 || c->progress + stall_ms < wake) wake = c->progress + stall_ms;
 	}
 	return wake;
 }
@@ -611,7 +612,7 @@ static int failed(const char *what) {
 
 static void usage(void) {
 	fprintf(stderr, "usage: monitor [--tty] [--stdin] [--restart no|always|unless-stopped|on-failure[:N]]\n"
-			"               [--restart-count N] DIR -- PROGRAM [ARG...]\n");
+			"               [--restart-count N] [--stall-ms MS] DIR -- PROGRAM [ARG...]\n");
 	exit(125);
 }
 
@@ -625,6 +626,7 @@ int main(int argc, char **argv) {
 		else if (strcmp(argv[i], "--stdin") == 0) opt_stdin = 1;
 		else if (strcmp(argv[i], "--restart") == 0 && i + 1 < argc) policy = argv[++i];
 		else if (strcmp(argv[i], "--restart-count") == 0 && i + 1 < argc) count = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--stall-ms") == 0 && i + 1 < argc) stall_ms = strtoll(argv[++i], NULL, 10);
 		else usage();
 	}
 	if (i + 2 >= argc || strcmp(argv[i + 1], "--") != 0) usage();

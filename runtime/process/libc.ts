@@ -2,15 +2,36 @@
 // FFI (koffi). Each wrapper throws an Error naming the call, its argument and
 // errno (e.g. "mount /x/proc: EPERM"), so a failed step says what the kernel
 // refused. Nothing here decides anything: the init and the CLI do.
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 
-const libc = koffi.load('libc.so.6');
+// koffi and libc are loaded on the first call, not on import: commands that
+// never make a system call (ps, images, logs…) must not pay for the FFI
+// (~30 ms of start-up). Each wrapper binds its C function the first time.
+type Koffi = typeof import('koffi');
+let koffiModule: Koffi | undefined;
+let libcLib: ReturnType<Koffi['load']> | undefined;
+const koffi = (): Koffi => (koffiModule ??= createRequire(import.meta.url)('koffi') as Koffi);
+const libc = () => (libcLib ??= koffi().load('libc.so.6'));
+type CFunction = ((...args: unknown[]) => any) & { async(...args: unknown[]): void };
+function fn(decl: string, before?: () => void): CFunction {
+  let f: CFunction | undefined;
+  const bind = () => {
+    if (!f) {
+      before?.();
+      f = libc().func(decl) as unknown as CFunction;
+    }
+    return f;
+  };
+  const call = ((...args: unknown[]) => bind()(...args)) as CFunction;
+  call.async = (...args: unknown[]) => bind().async(...args);
+  return call;
+}
 
 // koffi saves errno right after each call, before anything else can
 // overwrite it; koffi.errno() reads that saved value.
 function errno(): number {
-  return koffi.errno();
+  return koffi().errno();
 }
 function errnoName(n: number): string {
   for (const [name, v] of Object.entries(os.constants.errno)) if (v === n) return name;
@@ -32,36 +53,42 @@ function check(ret: number | bigint, call: string, detail: string): number {
   return Number(ret);
 }
 
-const _mount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
-const _umount2 = libc.func('int umount2(const char *target, int flags)');
-const _sethostname = libc.func('int sethostname(const char *name, size_t len)');
-const _mknod = libc.func('int mknod(const char *path, uint32 mode, uint64 dev)');
-const _unshare = libc.func('int unshare(int flags)');
-const _execve = libc.func('int execve(const char *path, const char **argv, const char **envp)');
-const _fcntl = libc.func('int fcntl(int fd, int cmd, ...)');
-const _ioctlInt = libc.func('int ioctl(int fd, unsigned long req, ...)');
-const _syscall = libc.func('long syscall(long number, ...)');
-const _setsid = libc.func('int setsid()');
-const _socket = libc.func('int socket(int domain, int type, int protocol)');
-const _socketpair = libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
-const _close = libc.func('int close(int fd)');
-const _umask = libc.func('uint32 umask(uint32 mask)');
-const _lsetxattr = libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
-const _lgetxattr = libc.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
-const _llistxattr = libc.func('long llistxattr(const char *path, _Out_ uint8_t *list, size_t size)');
+const _mount = fn('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
+const _umount2 = fn('int umount2(const char *target, int flags)');
+const _sethostname = fn('int sethostname(const char *name, size_t len)');
+const _mknod = fn('int mknod(const char *path, uint32 mode, uint64 dev)');
+const _unshare = fn('int unshare(int flags)');
+const _execve = fn('int execve(const char *path, const char **argv, const char **envp)');
+const _fcntl = fn('int fcntl(int fd, int cmd, ...)');
+const _ioctlInt = fn('int ioctl(int fd, unsigned long req, ...)');
+const _syscall = fn('long syscall(long number, ...)');
+const _setsid = fn('int setsid()');
+const _socket = fn('int socket(int domain, int type, int protocol)');
+const _socketpair = fn('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
+const _close = fn('int close(int fd)');
+const _umask = fn('uint32 umask(uint32 mask)');
+const _lsetxattr = fn('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
+const _lgetxattr = fn('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
+const _llistxattr = fn('long llistxattr(const char *path, _Out_ uint8_t *list, size_t size)');
 
-const iovec = koffi.struct('dockling_iovec', { iov_base: 'void *', iov_len: 'size_t' });
-const msghdr = koffi.struct('dockling_msghdr', {
-  msg_name: 'void *',
-  msg_namelen: 'uint32',
-  msg_iov: koffi.pointer(iovec),
-  msg_iovlen: 'size_t',
-  msg_control: 'void *',
-  msg_controllen: 'size_t',
-  msg_flags: 'int',
-});
-const _sendmsg = libc.func('long sendmsg(int fd, const dockling_msghdr *msg, int flags)');
-const _recvmsg = libc.func('long recvmsg(int fd, _Inout_ dockling_msghdr *msg, int flags)');
+// struct iovec and struct msghdr, declared once, before the first sendmsg/recvmsg
+let msgTypes = false;
+function declareMsgTypes(): void {
+  if (msgTypes) return;
+  msgTypes = true;
+  const iovec = koffi().struct('dockling_iovec', { iov_base: 'void *', iov_len: 'size_t' });
+  koffi().struct('dockling_msghdr', {
+    msg_name: 'void *',
+    msg_namelen: 'uint32',
+    msg_iov: koffi().pointer(iovec),
+    msg_iovlen: 'size_t',
+    msg_control: 'void *',
+    msg_controllen: 'size_t',
+    msg_flags: 'int',
+  });
+}
+const _sendmsg = fn('long sendmsg(int fd, const dockling_msghdr *msg, int flags)', declareMsgTypes);
+const _recvmsg = fn('long recvmsg(int fd, _Inout_ dockling_msghdr *msg, int flags)', declareMsgTypes);
 
 // --- constants from <sys/mount.h>, <sched.h>, <fcntl.h>, <asm/ioctls.h> ---
 
@@ -285,16 +312,16 @@ export async function recvFd(sock: number): Promise<number> {
   return ctl.readInt32LE(16);
 }
 
-const _dup2 = libc.func('int dup2(int oldfd, int newfd)');
+const _dup2 = fn('int dup2(int oldfd, int newfd)');
 
 /** dup2(2): make newfd a copy of oldfd (closing what newfd was). */
 export function dup2(oldfd: number, newfd: number): void {
   check(_dup2(oldfd, newfd), 'dup2', `${oldfd} → ${newfd}`);
 }
 
-const _signal = libc.func('void *signal(int sig, void *handler)');
-const _sigprocmask = libc.func('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
-const _closeRange = libc.func('int close_range(unsigned int first, unsigned int last, int flags)');
+const _signal = fn('void *signal(int sig, void *handler)');
+const _sigprocmask = fn('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
+const _closeRange = fn('int close_range(unsigned int first, unsigned int last, int flags)');
 const CLOSE_RANGE_CLOEXEC = 1 << 2;
 const SIG_SETMASK = 2;
 

@@ -341,7 +341,8 @@ describe('attach', () => {
   test('a client that stops reading is dropped; the container and the other clients go on', async () => {
     const dir = containerDir();
     const size = 4 * 1024 * 1024;
-    const run = monitor(dir, ['/bin/sh', '-c', `read go; head -c ${size} /dev/zero | tr '\\0' a`], ['--stdin']);
+    // (a person's terminal gets minutes; this test's stuck client gets 1 s)
+    const run = monitor(dir, ['/bin/sh', '-c', `read go; head -c ${size} /dev/zero | tr '\\0' a`], ['--stdin', '--stall-ms', '1000']);
     const slow = await attach(dir);
     slow.socket.pause();
     const fast = await attach(dir);
