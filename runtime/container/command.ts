@@ -8,10 +8,11 @@
 //
 //   1. --entrypoint X replaces the image's ENTRYPOINT and drops its CMD: only
 //      the arguments given after the image follow X.
-//   2. --entrypoint "" removes the ENTRYPOINT; the arguments, or else the
-//      image's CMD, are the whole command.
+//   2. --entrypoint "" removes the ENTRYPOINT and drops the CMD too: the
+//      arguments given are the whole command (none: an error).
 //   3. Without --entrypoint: the image's ENTRYPOINT, then the arguments
-//      given, or else the image's CMD.
+//      given, or else the image's CMD. (An image ENTRYPOINT of [""] is no
+//      ENTRYPOINT: it is how a Dockerfile's `ENTRYPOINT []`… resets it.)
 //
 // The command is ENTRYPOINT + CMD; empty is an error. A shell-form
 // ENTRYPOINT (["/bin/sh", "-c", "x"]) therefore ignores CMD and arguments:
@@ -29,8 +30,9 @@ export interface CommandParts {
 }
 
 export function combineCommand(p: CommandParts): { entrypoint: string[]; cmd: string[] } {
-  if (p.entrypointFlag !== undefined && p.entrypointFlag !== '') return { entrypoint: [p.entrypointFlag], cmd: p.args };
-  const entrypoint = p.entrypointFlag === '' ? [] : (p.imageEntrypoint ?? []);
+  if (p.entrypointFlag !== undefined) return { entrypoint: p.entrypointFlag ? [p.entrypointFlag] : [], cmd: p.args };
+  const image = p.imageEntrypoint ?? [];
+  const entrypoint = image.length === 1 && image[0] === '' ? [] : image;
   const cmd = p.args.length > 0 ? p.args : (p.imageCmd ?? []);
   return { entrypoint, cmd };
 }
@@ -42,17 +44,34 @@ export interface RestartPolicy {
   MaximumRetryCount: number;
 }
 
-/** --restart, with Docker's rules and messages. */
+/**
+ * --restart, read as the docker CLI reads it (NAME[:COUNT], split at the
+ * first colon) and then checked as the daemon checks it, with their messages.
+ */
 export function parseRestartPolicy(s: string): RestartPolicy {
-  const [name, count, ...rest] = s.split(':');
-  if (rest.length) throw new Error(`invalid restart policy format: ${s}`);
-  if (name === '' && count === undefined) return { Name: 'no', MaximumRetryCount: 0 };
-  if (name !== 'no' && name !== 'always' && name !== 'unless-stopped' && name !== 'on-failure') throw new Error(`invalid restart policy format: ${s}`);
-  if (count === undefined) return { Name: name, MaximumRetryCount: 0 };
-  if (name !== 'on-failure') throw new Error(`maximum retry count cannot be used with restart policy '${name}'`);
-  const n = Number(count);
-  if (!/^\d+$/.test(count) || !Number.isSafeInteger(n)) throw new Error(`invalid restart policy format: maximum retry count must be an integer`);
-  return { Name: name, MaximumRetryCount: n };
+  const colon = s.indexOf(':');
+  const name = colon < 0 ? s : s.slice(0, colon);
+  const count = colon < 0 ? '' : s.slice(colon + 1);
+  if (colon >= 0 && name === '') throw new Error('invalid restart policy format: no policy provided before colon');
+  let n = 0;
+  if (count !== '') {
+    if (!/^[+-]?\d+$/.test(count) || !Number.isSafeInteger(Number(count))) throw new Error('invalid restart policy format: maximum retry count must be an integer');
+    n = Number(count);
+  }
+  switch (name) {
+    case '':
+      return { Name: 'no', MaximumRetryCount: n };
+    case 'no':
+    case 'always':
+    case 'unless-stopped':
+      if (n !== 0) throw new Error("invalid restart policy: maximum retry count can only be used with 'on-failure'");
+      return { Name: name, MaximumRetryCount: 0 };
+    case 'on-failure':
+      if (n < 0) throw new Error('invalid restart policy: maximum retry count cannot be negative');
+      return { Name: name, MaximumRetryCount: n };
+    default:
+      throw new Error(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
 }
 // #endregion restart-policy
 

@@ -49,8 +49,8 @@ function validate(ctx: RunContext): void {
   ctx.background = Boolean(ctx.flags.get('detach'));
   const entrypoint = ctx.flags.get('entrypoint') as string | undefined;
   if (entrypoint !== undefined && ctx.fromImage && !ctx.existing) {
-    // Docker's rules (command.ts): --entrypoint X drops the image's CMD too.
-    ctx.fromImage = { ...ctx.fromImage, config: { ...ctx.fromImage.config, Entrypoint: entrypoint ? [entrypoint] : [], Cmd: entrypoint ? [] : ctx.fromImage.config.Cmd } };
+    // Docker's rules (command.ts): --entrypoint (even "") drops the image's CMD too.
+    ctx.fromImage = { ...ctx.fromImage, config: { ...ctx.fromImage.config, Entrypoint: entrypoint ? [entrypoint] : [], Cmd: [] } };
   } else if (entrypoint && ctx.flags.has('rootfs') && !ctx.existing) {
     ctx.command = [entrypoint, ...ctx.command];
   }

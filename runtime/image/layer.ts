@@ -53,7 +53,10 @@ async function validate(ctx: RunContext): Promise<void> {
     id = await s.images.lockedAsync(() => ensureBusyboxImage(s));
   }
   const config = s.images.get(id);
-  ctx.fromImage = { id, name: ctx.image, config: config.config };
+  // An ENTRYPOINT of [""] is how an image says "none" (Docker's rule).
+  const ep = config.config.Entrypoint;
+  const entrypoint = ep && ep.length === 1 && ep[0] === '' ? null : ep;
+  ctx.fromImage = { id, name: ctx.image, config: { ...config.config, Entrypoint: entrypoint } };
 }
 // #endregion find-image
 
