@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { RunError } from '../core/pipeline.js';
 import { TarWriter } from '../storage/tar.js';
 import { extractLayer } from '../storage/extract.js';
-import { chainID, decodeConfig, sha256 } from './config.js';
+import { chainID, chainIDs, decodeConfig, sha256 } from './config.js';
 import { parseReference, familiarString, referenceString, withDefaultTag } from './reference.js';
 import { tmpDir, type Stores } from './stores.js';
 import { writeTo } from './busybox.js';
@@ -146,6 +146,7 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
   const scratch = fs.mkdtempSync(path.join(tmpDir(s.root), 'load-'));
   const dir = path.join(scratch, 'archive');
   const lines: string[] = [];
+  const before = new Set(s.layers.list());
   try {
     // The archive is unpacked with the same safe extraction as a layer.
     await extractLayer(file, dir, { whiteouts: 'aufs' });
@@ -161,10 +162,8 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
         const want = config.rootfs.diff_ids[i];
         const next = chainID(chain, want);
         if (!s.layers.get(next)) {
-          const before = new Set(s.layers.list());
           const got = await s.layers.register(inside(dir, layerFile), chain);
           if (got.diffID !== want) {
-            if (!before.has(got.chainID)) s.layers.remove(got.chainID);
             throw new RunError(1, `invalid archive: layer ${i + 1} (${layerFile}) has diffID ${got.diffID}, its config says ${want}`);
           }
         }
@@ -172,14 +171,28 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
       }
       s.images.put(bytes);
       for (const t of m.tags) {
-        s.images.tag(id, withDefaultTag(parseReference(t)));
-        lines.push(`Loaded image: ${t}`);
+        const ref = withDefaultTag(parseReference(t));
+        s.images.tag(id, ref);
+        lines.push(`Loaded image: ${familiarString(ref)}`);
       }
       if (!m.tags.length) lines.push(`Loaded image ID: ${id}`);
     }
     return lines;
+  } catch (e) {
+    // A load is whole or nothing: the layers it added go again, newest
+    // first (a layer's parent is older), unless an image uses them by now.
+    const added = s.layers.list().filter((c) => !before.has(c));
+    const used = new Set(s.images.list().flatMap((id) => chainIDs(s.images.get(id).rootfs.diff_ids)));
+    for (const c of added.sort((a, b) => depth(s, b) - depth(s, a))) if (!used.has(c)) s.layers.remove(c);
+    throw e;
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
 // #endregion load
+
+function depth(s: Stores, chain: string): number {
+  let n = 0;
+  for (let c: string | null = chain; c; c = s.layers.get(c)?.parent ?? null) n++;
+  return n;
+}

@@ -12,7 +12,6 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { findBusybox, makeBusyboxRootfs } from '../process/rootfs.js';
 import { DEFAULT_PATH } from '../process/defaults.js';
-import { packLayer } from '../storage/pack.js';
 import { goArch, type ImageConfig } from './config.js';
 import { parseReference } from './reference.js';
 import { openStores, tmpDir, type Stores } from './stores.js';
@@ -34,6 +33,7 @@ export async function ensureBusyboxImage(s: Stores): Promise<string> {
     makeBusyboxRootfs(rootfs);
     setTimes(rootfs, when);
     const tarFile = path.join(tmp, 'layer.tar');
+    const { packLayer } = await import('../storage/pack.js');
     await writeTo(tarFile, (out) => packLayer(rootfs, out, { whiteouts: 'none' }));
     const layer = await s.layers.register(tarFile, null);
 
@@ -63,7 +63,15 @@ export async function ensureBusyboxImage(s: Stores): Promise<string> {
  */
 export async function storesWithBusybox(stateRoot: string): Promise<Stores> {
   const s = openStores(stateRoot);
-  if (!fs.existsSync(s.images.home)) await s.images.lockedAsync(() => ensureBusyboxImage(s));
+  // repositories.json is written when busybox is tagged: its absence means
+  // the stores were never used. Looked at again under the lock, so that of
+  // two first uses at once, one makes busybox and the other sees it.
+  const firstUse = () => !fs.existsSync(path.join(s.images.home, 'repositories.json'));
+  if (firstUse()) {
+    await s.images.lockedAsync(async () => {
+      if (firstUse()) await ensureBusyboxImage(s);
+    });
+  }
   return s;
 }
 

@@ -10,9 +10,8 @@ import { ago, formatTemplate, humanSize, inspectJSON, table } from '../cli/forma
 import { chainIDs, type ImageConfig } from './config.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
 import { NoSuchImageError } from './store.js';
-import { tmpDir, type Stores } from './stores.js';
+import { freeUnusedLayers, tmpDir, type Stores } from './stores.js';
 import { storesWithBusybox, writeTo } from './busybox.js';
-import { loadArchive, saveArchive } from './archive.js';
 import { infoCommand } from './info.js';
 import { withChanges } from './change.js';
 
@@ -209,7 +208,8 @@ function removeImage(s: Stores, refOrId: string, force: boolean, out: string[]):
     }
     s.images.untag(ref);
     out.push(`Untagged: ${familiarString(ref)}`);
-    if (!last || children.length) return;
+    // The image itself stays while children or running containers need it.
+    if (!last || children.length || users.some(isRunning)) return;
   } else {
     if (names.length > 1 && !force) throw new RunError(1, `conflict: unable to delete ${short(id)} (must be forced) - image is referenced in multiple repositories`);
     if (children.length) throw new RunError(1, `conflict: unable to delete ${short(id)} (cannot be forced) - image has dependent child images`);
@@ -220,19 +220,10 @@ function removeImage(s: Stores, refOrId: string, force: boolean, out: string[]):
     }
   }
   if (users.some(isRunning)) throw new RunError(1, `conflict: unable to delete ${short(id)} (cannot be forced) - image is being used by running container ${short(users.find(isRunning)!.ID)}`);
-  const chains = chainIDs(s.images.get(id).rootfs.diff_ids);
+  const top = chainIDs(s.images.get(id).rootfs.diff_ids).at(-1) ?? null;
   s.images.delete(id);
   out.push(`Deleted: ${id}`);
-  // What still stands on a layer: every image's stack, and every
-  // container's writable layer (its parent stack).
-  const inUse = new Set<string>();
-  for (const other of s.images.list()) chainIDs(s.images.get(other).rootfs.diff_ids).forEach((c) => inUse.add(c));
-  for (const m of s.layers.listMounts()) for (let c = m.parent; c; c = s.layers.get(c)?.parent ?? null) inUse.add(c);
-  for (const chain of chains.reverse()) {
-    if (inUse.has(chain)) break;
-    s.layers.remove(chain);
-    out.push(`Deleted: ${chain}`);
-  }
+  for (const chain of freeUnusedLayers(s, top)) out.push(`Deleted: ${chain}`);
 }
 // #endregion rmi
 
@@ -260,6 +251,17 @@ const rmiCommand: Command = {
     return code;
   },
 };
+
+/**
+ * A tar that was refused (hostile, or not a tar) is the user's input at
+ * fault, not dockling: one line and status 1, as Docker answers.
+ * (Matched by name: the tar code is loaded only when a tar is read.)
+ */
+export function tarInputError(e: unknown): never {
+  const name = (e as Error)?.constructor?.name;
+  if (name === 'LayerTarError' || name === 'TarFormatError') throw new RunError(1, (e as Error).message);
+  throw e;
+}
 
 /** Read a tar from a file or stdin ("-") into a file we can read twice. */
 export async function inputFile(stateRoot: string, arg: string | undefined, what: string): Promise<{ file: string; done: () => void }> {
@@ -294,7 +296,7 @@ const importCommand: Command = {
     const input = await inputFile(inv.stateRoot, inv.args[0], 'the tar');
     try {
       const id = await s.images.lockedAsync(async () => {
-        const layer = await s.layers.register(input.file, null);
+        const layer = await s.layers.register(input.file, null).catch(tarInputError);
         const created = new Date().toISOString();
         const message = inv.flags.get('message') as string | undefined;
         const config: ImageConfig = {
@@ -331,12 +333,14 @@ const saveCommand: Command = {
       // Written beside the target and renamed: a failed save leaves no half archive.
       const tmp = `${path.resolve(file)}.tmp-${process.pid}`;
       try {
+        const { saveArchive } = await import('./archive.js');
         await writeTo(tmp, (out) => saveArchive(s, wanted, out));
         fs.renameSync(tmp, file);
       } finally {
         fs.rmSync(tmp, { force: true });
       }
     } else {
+      const { saveArchive } = await import('./archive.js');
       await saveArchive(s, wanted, process.stdout);
     }
     return 0;
@@ -356,7 +360,8 @@ const loadCommand: Command = {
     const s = await storesWithBusybox(inv.stateRoot);
     const input = await inputFile(inv.stateRoot, inv.flags.get('input') as string | undefined, 'the archive');
     try {
-      const lines = await s.images.lockedAsync(() => loadArchive(s, input.file));
+      const { loadArchive } = await import('./archive.js');
+      const lines = await s.images.lockedAsync(() => loadArchive(s, input.file)).catch(tarInputError);
       if (!inv.flags.get('quiet')) process.stdout.write(lines.map((l) => l + '\n').join(''));
       return 0;
     } finally {

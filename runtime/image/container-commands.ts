@@ -7,12 +7,11 @@ import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { alive, isRunning, resolveContainer, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
 import { trace } from '../trace/trace.js';
-import { packLayer } from '../storage/pack.js';
 import type { HistoryEntry, ImageConfig } from './config.js';
 import { withChanges } from './change.js';
 import { parseReference, withDefaultTag, InvalidReferenceError } from './reference.js';
 import { NoSuchImageError } from './store.js';
-import { openStores, tmpDir, type Stores } from './stores.js';
+import { freeUnusedLayers, openStores, tmpDir, type Stores } from './stores.js';
 import { writeTo } from './busybox.js';
 import { formatFlag, imageInspect, printInspect } from './commands.js';
 
@@ -115,9 +114,7 @@ const commitCommand: Command = {
   minArgs: 1,
   async run(inv) {
     const s = openStores(inv.stateRoot);
-    const c = containerOrFail(inv.stateRoot, inv.args[0]);
-    const changes = (inv.flags.get('change') as string[] | undefined) ?? [];
-    withChanges({}, changes); // refuse a bad instruction before packing anything
+    // The name and the changes are checked before anything is looked up or packed.
     let ref = null;
     if (inv.args[1] !== undefined) {
       try {
@@ -127,6 +124,9 @@ const commitCommand: Command = {
         throw e;
       }
     }
+    const changes = (inv.flags.get('change') as string[] | undefined) ?? [];
+    withChanges({}, changes);
+    const c = containerOrFail(inv.stateRoot, inv.args[0]);
     const id = await commit(s, c, { author: inv.flags.get('author') as string | undefined, message: inv.flags.get('message') as string | undefined, changes });
     if (ref) await s.images.lockedAsync(async () => s.images.tag(id, ref));
     process.stdout.write(id + '\n');
@@ -152,6 +152,7 @@ const exportCommand: Command = {
     const wasMounted = s.driver.mounted(m.mountID);
     const merged = s.driver.get(m.mountID);
     try {
+      const { packLayer } = await import('../storage/pack.js');
       const pack = (out: NodeJS.WritableStream) => packLayer(merged, out, { whiteouts: 'none' });
       if (file) {
         const tmp = `${path.resolve(file)}.tmp-${process.pid}`;
@@ -175,7 +176,14 @@ const exportCommand: Command = {
 /** Remove a stopped container: its root unmounted, its layers and state deleted. */
 export function removeContainer(s: Stores, c: ContainerConfig): void {
   const m = s.layers.getMount(c.ID);
-  if (m) s.images.locked(() => s.layers.removeMount(c.ID));
+  if (m) {
+    s.images.locked(() => {
+      s.layers.removeMount(c.ID);
+      // An image removed with rmi -f while this container used it leaves
+      // layers only this container held: they go with it.
+      freeUnusedLayers(s, m.parent);
+    });
+  }
   const dir = path.join(s.root, 'containers', c.ID);
   trace.emit(CH, { op: 'remove', path: dir });
   fs.rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { RunError } from '../core/pipeline.js';
 import { ensureBusyboxImage, BUSYBOX } from './busybox.js';
 import { NoSuchImageError } from './store.js';
 import { familiarString, parseReference } from './reference.js';
-import { openStores } from './stores.js';
+import { freeUnusedLayers, openStores } from './stores.js';
 import { chainIDs } from './config.js';
 import { imageCommands } from './commands.js';
 import { containerCommands } from './container-commands.js';
@@ -84,19 +84,28 @@ function prepare(ctx: RunContext): void {
 
 /** Unmount the root; remove the layers too unless the container is kept. */
 function cleanup(ctx: RunContext): void {
-  const mount = ctx.layerState.get('mount') as { mountID: string } | undefined;
+  const mount = ctx.layerState.get("mount") as { mountID: string; parent: string | null } | undefined;
   if (!mount) return;
   if (ctx.detached && ctx.started) return; // the monitor unmounts when the container exits (chapter 5)
   const s = openStores(ctx.stateRoot);
   if (s.driver.mounted(mount.mountID)) s.driver.put(mount.mountID);
-  if (!(ctx.keep && ctx.started) && !ctx.existing) s.images.locked(() => s.layers.removeMount(ctx.container.id));
+  if (!(ctx.keep && ctx.started) && !ctx.existing) {
+    s.images.locked(() => {
+      s.layers.removeMount(ctx.container.id);
+      freeUnusedLayers(s, mount.parent);
+    });
+  }
 }
 
 /** A container whose CLI was killed: its root is unmounted and its layers go. */
 function reap(c: ContainerConfig, stateRoot: string): void {
   if (!c.Driver) return;
   const s = openStores(stateRoot);
-  s.images.locked(() => s.layers.removeMount(c.ID));
+  s.images.locked(() => {
+    const m = s.layers.getMount(c.ID);
+    s.layers.removeMount(c.ID);
+    if (m) freeUnusedLayers(s, m.parent);
+  });
 }
 
 /** The chainID of an image's top layer: the whole stack, named by content. */

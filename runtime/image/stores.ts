@@ -6,6 +6,7 @@ import { Overlay2Driver } from '../storage/overlay2.js';
 import { LayerStore } from '../storage/layerdb.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { ImageStore } from './store.js';
+import { chainIDs } from './config.js';
 
 export interface Stores {
   root: string;
@@ -18,6 +19,27 @@ export function openStores(stateRoot: string): Stores {
   const driver = new Overlay2Driver(path.join(stateRoot, 'overlay2'));
   return { root: stateRoot, driver, layers: new LayerStore(stateRoot, driver), images: new ImageStore(stateRoot, driver.name) };
 }
+
+// #region free-layers
+/**
+ * Free the layers of a stack, from `top` down, as long as nothing stands on
+ * them: no image's stack and no container's writable layer. Returns the
+ * chainIDs freed. (The caller holds the image store's lock.)
+ */
+export function freeUnusedLayers(s: Stores, top: string | null): string[] {
+  const inUse = new Set<string>();
+  for (const id of s.images.list()) chainIDs(s.images.get(id).rootfs.diff_ids).forEach((c) => inUse.add(c));
+  for (const m of s.layers.listMounts()) for (let c = m.parent; c; c = s.layers.get(c)?.parent ?? null) inUse.add(c);
+  const freed: string[] = [];
+  for (let c = top; c && !inUse.has(c); ) {
+    const parent = s.layers.get(c)?.parent ?? null;
+    s.layers.remove(c);
+    freed.push(c);
+    c = parent;
+  }
+  return freed;
+}
+// #endregion free-layers
 
 /** Docker's scratch space for half-made things: <root>/tmp, on the same filesystem as the stores. */
 export const tmpDir = (stateRoot: string) => path.join(stateRoot, 'tmp');

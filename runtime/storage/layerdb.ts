@@ -18,7 +18,6 @@ import path from 'node:path';
 import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
 import { chainID as chainOf } from '../image/config.js';
-import { assembleLayer } from './tar-split.js';
 import type { StorageDriver, TarSource } from './driver.js';
 
 const CH = 4;
@@ -123,6 +122,7 @@ export class LayerStore {
     const info = this.get(chainID);
     if (!info) throw new Error(`layer ${chainID} is not in the layer store`);
     const tarSplit = fs.readFileSync(path.join(this.layerDir(chainID), 'tar-split.json.gz'));
+    const { assembleLayer } = await import('./tar-split.js');
     const { diffID } = await assembleLayer(tarSplit, this.driver.layerDir(info.cacheID), out);
     if (diffID !== info.diffID) throw new Error(`layer ${chainID}: its files no longer make the tar ${info.diffID} (got ${diffID}); the layer store is damaged`);
   }

@@ -28,8 +28,6 @@ import path from 'node:path';
 import type { ApplyResult, Change, StorageDriver, TarSource } from './driver.js';
 import { MNT_DETACH, mount, umount2, SyscallError } from '../process/libc.js';
 import { trace } from '../trace/trace.js';
-import { extractLayer } from './extract.js';
-import { packLayer } from './pack.js';
 import { overlayChanges } from './overlay2-changes.js';
 import { backingFs, mountPoints } from './overlay2-mounts.js';
 
@@ -149,6 +147,7 @@ export class Overlay2Driver implements StorageDriver {
     trace.emit(CH, { op: 'rmdir', path: diff });
     fs.rmdirSync(diff);
     try {
+      const { extractLayer } = await import('./extract.js'); // the tar code loads only when a layer is unpacked
       const r = await extractLayer(tar, diff, { whiteouts: 'overlay' });
       return { diffID: r.diffID, size: r.size, tarSplit: r.tarSplit };
     } catch (e) {
@@ -257,6 +256,7 @@ export class Overlay2Driver implements StorageDriver {
   /** The diff dir is the changeset: pack it, turning 0/0 devices and opaque xattrs into OCI whiteouts. */
   async diff(id: string, parent: string | null, out: NodeJS.WritableStream): Promise<{ diffID: string; size: number }> {
     this.checkParent(id, parent);
+    const { packLayer } = await import('./pack.js');
     const r = await packLayer(this.layerDir(id), out, { whiteouts: 'overlay' });
     return { diffID: r.diffID, size: r.size };
   }
