@@ -93,6 +93,25 @@ export async function writeTo<T>(file: string, fill: (out: NodeJS.WritableStream
   }
 }
 
+/**
+ * `-o FILE` or standard output, for `save` and `export`. A file is written
+ * beside its target and renamed into place: a failed save leaves no half
+ * archive, and never a truncated old one.
+ */
+export async function writeOutput(file: string | undefined, fill: (out: NodeJS.WritableStream) => Promise<unknown>): Promise<void> {
+  if (!file) {
+    await fill(process.stdout);
+    return;
+  }
+  const tmp = `${path.resolve(file)}.tmp-${process.pid}`;
+  try {
+    await writeTo(tmp, fill);
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 function setTimes(dir: string, seconds: number): void {
   for (const name of fs.readdirSync(dir)) {
     const p = path.join(dir, name);

@@ -11,7 +11,7 @@ import { chainIDs, type ImageConfig } from './config.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
 import { NoSuchImageError } from './store.js';
 import { freeUnusedLayers, tmpDir, type Stores } from './stores.js';
-import { storesWithBusybox, writeTo } from './busybox.js';
+import { storesWithBusybox, writeOutput, writeTo } from './busybox.js';
 import { infoCommand } from './info.js';
 import { withChanges } from './change.js';
 
@@ -31,7 +31,7 @@ function resolveOrFail(s: Stores, ref: string): string {
   }
 }
 
-function parseRefOrFail(ref: string) {
+export function parseRefOrFail(ref: string) {
   try {
     return withDefaultTag(parseReference(ref));
   } catch (e) {
@@ -329,20 +329,8 @@ const saveCommand: Command = {
     const file = inv.flags.get('output') as string | undefined;
     if (!file && process.stdout.isTTY) throw new RunError(1, 'Cowardly refusing to save to a terminal. Use the -o flag or redirect');
     const wanted = inv.args.map((ref) => ({ ref, id: resolveOrFail(s, ref) }));
-    if (file) {
-      // Written beside the target and renamed: a failed save leaves no half archive.
-      const tmp = `${path.resolve(file)}.tmp-${process.pid}`;
-      try {
-        const { saveArchive } = await import('./archive.js');
-        await writeTo(tmp, (out) => saveArchive(s, wanted, out));
-        fs.renameSync(tmp, file);
-      } finally {
-        fs.rmSync(tmp, { force: true });
-      }
-    } else {
-      const { saveArchive } = await import('./archive.js');
-      await saveArchive(s, wanted, process.stdout);
-    }
+    const { saveArchive } = await import('./archive.js');
+    await writeOutput(file, (out) => saveArchive(s, wanted, out));
     return 0;
   },
 };

@@ -9,11 +9,10 @@ import { alive, isRunning, resolveContainer, NoSuchContainerError, type Containe
 import { trace } from '../trace/trace.js';
 import type { HistoryEntry, ImageConfig } from './config.js';
 import { withChanges } from './change.js';
-import { parseReference, withDefaultTag, InvalidReferenceError } from './reference.js';
 import { NoSuchImageError } from './store.js';
 import { freeUnusedLayers, openStores, tmpDir, type Stores } from './stores.js';
-import { writeTo } from './busybox.js';
-import { formatFlag, imageInspect, printInspect } from './commands.js';
+import { writeOutput, writeTo } from './busybox.js';
+import { formatFlag, imageInspect, parseRefOrFail, printInspect } from './commands.js';
 
 const CH = 4;
 
@@ -115,15 +114,7 @@ const commitCommand: Command = {
   async run(inv) {
     const s = openStores(inv.stateRoot);
     // The name and the changes are checked before anything is looked up or packed.
-    let ref = null;
-    if (inv.args[1] !== undefined) {
-      try {
-        ref = withDefaultTag(parseReference(inv.args[1]));
-      } catch (e) {
-        if (e instanceof InvalidReferenceError) throw new RunError(1, `${e.message}: "${inv.args[1]}"`);
-        throw e;
-      }
-    }
+    const ref = inv.args[1] === undefined ? null : parseRefOrFail(inv.args[1]);
     const changes = (inv.flags.get('change') as string[] | undefined) ?? [];
     withChanges({}, changes);
     const c = containerOrFail(inv.stateRoot, inv.args[0]);
@@ -153,18 +144,7 @@ const exportCommand: Command = {
     const merged = s.driver.get(m.mountID);
     try {
       const { packLayer } = await import('../storage/pack.js');
-      const pack = (out: NodeJS.WritableStream) => packLayer(merged, out, { whiteouts: 'none' });
-      if (file) {
-        const tmp = `${path.resolve(file)}.tmp-${process.pid}`;
-        try {
-          await writeTo(tmp, pack);
-          fs.renameSync(tmp, file);
-        } finally {
-          fs.rmSync(tmp, { force: true });
-        }
-      } else {
-        await pack(process.stdout);
-      }
+      await writeOutput(file, (out) => packLayer(merged, out, { whiteouts: 'none' }));
     } finally {
       if (!wasMounted) s.driver.put(m.mountID);
     }
