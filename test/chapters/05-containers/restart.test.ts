@@ -1,0 +1,96 @@
+// Chapter 5, for real, as root: restart policies. The monitor starts the
+// container again when its policy says so (after Docker's growing delay):
+// on-failure:N at most N times, always whatever the exit status — except
+// after `stop`, which is meant. --restart and --rm contradict each other and
+// are refused as Docker refuses them.
+//
+// test/run.ts runs this file with layers 1..5 (every test must pass) and
+// with layers 1..4 (every test must fail: there is no --restart, no inspect
+// of a restart count).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { rootOrSkip, until } from '../../helpers/dockling.js';
+import { expectCode } from '../../helpers/chapter.js';
+import { containerDirs } from '../../helpers/leaks.js';
+import { alive, chapter5, lines, processesMentioning, sleep } from './helpers.js';
+
+const skip = rootOrSkip();
+const c = chapter5('ch5-restart');
+
+test('--restart on-failure:2 with a command that fails: it runs exactly 3 times, RestartCount 2', { skip }, async () => {
+  try {
+    const id = c.runD(['--restart', 'on-failure:2', '--name', 'flaky', 'busybox', 'sh', '-c', 'echo attempt; exit 1']);
+    assert.equal(c.inspect('flaky', '{{json .HostConfig.RestartPolicy}}'), '{"Name":"on-failure","MaximumRetryCount":2}');
+    const dir = path.join(c.root(), 'containers', id);
+    // Done: the third run has exited and no monitor or restart remains.
+    await until(
+      () => c.inspect('flaky', '{{.RestartCount}} {{.State.Status}}') === '2 exited' && processesMentioning(dir).length === 0,
+      30_000,
+      'the restarts to end',
+    );
+    await sleep(1500); // no fourth run comes
+    assert.equal(c.logsOf('flaky').stdout, 'attempt\nattempt\nattempt\n');
+    assert.equal(c.inspect('flaky', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}'), '2 exited 1');
+    assert.match(c.status('flaky')!, /^Exited \(1\) /);
+    assert.equal(c.ok(['wait', 'flaky']), '1\n');
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('--restart on-failure does not restart a command that succeeds', { skip }, async () => {
+  try {
+    const id = c.runD(['--restart', 'on-failure', '--name', 'fine', 'busybox', 'sh', '-c', 'echo once']);
+    await until(() => c.inspect('fine', '{{.State.Status}}') === 'exited' && processesMentioning(path.join(c.root(), 'containers', id)).length === 0, 15_000, 'the run to end');
+    await sleep(800);
+    assert.equal(c.logsOf('fine').stdout, 'once\n');
+    assert.equal(c.inspect('fine', '{{.RestartCount}} {{.State.ExitCode}}'), '0 0');
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('--restart always: PID 1 killed → started again; `stop` ends it for good', { skip }, async () => {
+  try {
+    c.runD(['--restart', 'always', '--name', 'al', 'busybox', 'sh', '-c', 'echo started; while :; do sleep 0.1; done']);
+    await c.untilLogs('al', /^started\n$/);
+    const pid1 = Number(c.inspect('al', '{{.State.Pid}}'));
+    process.kill(pid1, 'SIGKILL'); // a crash (this test's own container)
+    await c.untilLogs('al', /^started\nstarted\n$/, 20_000);
+    await until(() => c.inspect('al', '{{.State.Status}}') === 'running', 10_000, 'the container to run again');
+    const pid2 = Number(c.inspect('al', '{{.State.Pid}}'));
+    assert.notEqual(pid2, pid1);
+    assert.ok(alive(pid2));
+    assert.equal(c.inspect('al', '{{.RestartCount}}'), '1');
+    assert.match(c.status('al')!, /^Up /);
+
+    assert.equal(c.ok(['stop', '-t', '1', 'al']), 'al\n');
+    assert.equal(c.ok(['wait', 'al']), '137\n');
+    await sleep(1500); // Docker's first restart delay is 100 ms: nothing may come
+    assert.match(c.status('al')!, /^Exited \(137\) /);
+    assert.equal(c.logsOf('al').stdout, 'started\nstarted\n');
+    assert.equal(c.inspect('al', '{{.RestartCount}}'), '1');
+    assert.deepEqual(processesMentioning(path.join(c.root(), 'containers')), [], 'a monitor or restart is still there');
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('--restart with --rm is refused with Docker’s message; so is an unknown policy; nothing is made', { skip }, async () => {
+  try {
+    const r = expectCode(c.dk(['run', '--rm', '--restart', 'always', 'busybox', 'true']), 125);
+    assert.match(r.stderr, /conflicting options: cannot specify both --restart and --rm/i);
+    const on = expectCode(c.dk(['run', '-d', '--rm', '--restart', 'on-failure:3', 'busybox', 'true']), 125);
+    assert.match(on.stderr, /conflicting options: cannot specify both --restart and --rm/i);
+    // "no" does not conflict.
+    expectCode(c.dk(['run', '--rm', '--restart', 'no', 'busybox', 'true']), 0);
+    const bad = expectCode(c.dk(['run', '--restart', 'sometimes', 'busybox', 'true']), 125);
+    assert.match(bad.stderr, /invalid restart policy/);
+    assert.match(bad.stderr, /sometimes/);
+    assert.deepEqual(lines(c.ok(['ps', '-a', '-q'])), []);
+    assert.deepEqual(containerDirs(c.root()), []);
+  } finally {
+    await c.cleanup();
+  }
+});
