@@ -93,7 +93,9 @@ export const execCommand: Command = {
     let restore = () => {};
     if (pair) {
       const { enterRawMode, relayTerminal } = await import('../process/terminal.js');
-      const master = await Promise.race([libc!.recvFd(pair[0]), exited.then(() => -1)]);
+      // Awaited even if the command has already exited: its output waits in
+      // the pty for us. recvFd fails only if nsenter sent nothing at all.
+      const master = await libc!.recvFd(pair[0]).catch(() => -1);
       libc!.close(pair[0]);
       if (master >= 0) {
         if (interactive) restore = enterRawMode();

@@ -25,6 +25,8 @@ export interface MonitorOptions {
   detached: boolean;
   restart: RestartPolicy;
   restartCount: number;
+  /** called with the monitor's PID as soon as it is started */
+  onMonitor(pid: number): void;
 }
 
 // #region launch-monitored
@@ -33,6 +35,9 @@ export function monitorLauncher(m: MonitorOptions) {
     const policy = m.restart.Name === 'on-failure' && m.restart.MaximumRetryCount ? `on-failure:${m.restart.MaximumRetryCount}` : m.restart.Name;
     const argv = [MONITOR, ...(opts.terminal ? ['--tty'] : []), ...(opts.stdin ? ['--stdin'] : []), '--restart', policy, '--restart-count', String(m.restartCount), m.dir, '--'];
     const init = await launchInit({ ...opts, monitor: argv });
+    // From now on the monitor answers for the container: if this CLI dies,
+    // the container is not "abandoned" while its monitor lives.
+    m.onMonitor(init.child.pid ?? 0);
     // The monitor makes attach.sock before it starts nsexec.
     await waitForSocket(m.dir, () => init.child.exitCode === null && init.child.signalCode === null);
     if (m.detached) {

@@ -88,7 +88,10 @@ function prepare(ctx: RunContext): void {
   const restart = [process.execPath, '--', DOCKLING_BIN, '--root', ctx.stateRoot, '--chapter', String(ctx.chapter), 'start', '--restart-attempt', ctx.container.id];
   fs.writeFileSync(path.join(ctx.container.dir, 'restart'), restart.join('\0'));
   fs.rmSync(path.join(ctx.container.dir, 'stopped'), { force: true });
-  ctx.launch = monitorLauncher({ dir: ctx.container.dir, detached: Boolean(ctx.background), restart: policy, restartCount });
+  ctx.launch = monitorLauncher({
+    dir: ctx.container.dir, detached: Boolean(ctx.background), restart: policy, restartCount,
+    onMonitor: (pid) => updateConfig(ctx.container, (x) => (x.MonitorPid = pid)),
+  });
 }
 // #endregion monitored-prepare
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Layer, RunContext } from '../core/layer.js';
 import { RunError, runPipeline } from '../core/pipeline.js';
-import { alive, containersDir, listContainers, resolveContainer, updateConfig, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
+import { alive, containersDir, listContainers, removeContainerDir, resolveContainer, updateConfig, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
 import { validateName } from '../core/ids.js';
 import { withLock } from '../core/files.js';
 import { trace } from '../trace/trace.js';
@@ -113,7 +113,7 @@ export function removeContainer(root: string, layers: Layer[], c: ContainerConfi
   for (const layer of [...layers].sort((a, b) => b.chapter - a.chapter)) layer.reap?.(c, root);
   const dir = path.join(containersDir(root), c.ID);
   trace.emit(CH, { op: 'remove', path: dir });
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeContainerDir(dir);
 }
 
 export async function removeOne(root: string, layers: Layer[], ref: string, force: boolean): Promise<void> {

@@ -107,7 +107,7 @@ export function createContainer(root: string, wanted: string | undefined, make: 
     if (wanted) {
       const h = holder(wanted);
       if (h && abandoned(h)) {
-        fs.rmSync(path.join(dir, h.ID), { recursive: true, force: true });
+        removeContainerDir(path.join(dir, h.ID));
       } else if (h) {
         throw new NameConflictError(
           `Conflict. The container name "/${wanted}" is already in use by container "${h.ID}". You have to remove (or rename) that container to be able to reuse that name.`,
@@ -118,9 +118,44 @@ export function createContainer(root: string, wanted: string | undefined, make: 
     let id = newContainerId();
     while (all.some((c) => c.ID === id)) id = newContainerId();
     const rec = { id, name, dir: path.join(dir, id) };
-    fs.mkdirSync(rec.dir, { mode: 0o710 });
-    writeFileAtomic(path.join(rec.dir, 'config.v2.json'), JSON.stringify(make(rec)));
+    // Made whole under a temporary name, then renamed into place: a CLI
+    // killed half-way leaves a ".creating-PID-…" directory the next run
+    // reaps, never a container directory without its config.
+    const tmp = path.join(dir, `.creating-${process.pid}-${id}`);
+    fs.mkdirSync(tmp, { mode: 0o710 });
+    writeFileAtomic(path.join(tmp, 'config.v2.json'), JSON.stringify(make(rec)));
+    fs.renameSync(tmp, rec.dir);
     return rec;
+  });
+}
+
+/**
+ * Remove a container's directory: renamed out of the store first (one
+ * step), then deleted. A CLI killed while deleting leaves a
+ * ".removing-PID-…" directory (reaped later), never a half container.
+ */
+export function removeContainerDir(dir: string): void {
+  const gone = path.join(path.dirname(dir), `.removing-${process.pid}-${path.basename(dir)}`);
+  try {
+    fs.renameSync(dir, gone);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // removed already
+    throw e;
+  }
+  fs.rmSync(gone, { recursive: true, force: true });
+}
+
+/** ".creating-PID-…" and ".removing-PID-…" directories whose process is gone. */
+export function strandedDirs(root: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(containersDir(root));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const m = /^\.(?:creating|removing)-(\d+)-/.exec(n);
+    return m && !alive(Number(m[1])) ? [path.join(containersDir(root), n)] : [];
   });
 }
 

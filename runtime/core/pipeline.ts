@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { abandonedContainers, containersDir } from './containers.js';
+import { abandonedContainers, containersDir, removeContainerDir, strandedDirs } from './containers.js';
 import { trace } from '../trace/trace.js';
 import { STAGES, type Layer, type RunContext } from './layer.js';
 
@@ -78,6 +78,10 @@ function reapAbandoned(stateRoot: string, ordered: Layer[]): void {
       }
     }
     const dir = path.join(containersDir(stateRoot), c.ID);
+    trace.emit(0, { op: 'remove', path: dir });
+    removeContainerDir(dir);
+  }
+  for (const dir of strandedDirs(stateRoot)) {
     trace.emit(0, { op: 'remove', path: dir });
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
-import { alive, isRunning, resolveContainer, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
+import { alive, isRunning, removeContainerDir, resolveContainer, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
 import { trace } from '../trace/trace.js';
 import type { HistoryEntry, ImageConfig } from './config.js';
 import { withChanges } from './change.js';
@@ -166,7 +166,7 @@ export function removeContainer(s: Stores, c: ContainerConfig): void {
   }
   const dir = path.join(s.root, 'containers', c.ID);
   trace.emit(CH, { op: 'remove', path: dir });
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeContainerDir(dir);
 }
 // #endregion rm
 

@@ -69,6 +69,9 @@ function prepare(ctx: RunContext): void {
   if (!ctx.fromImage) return;
   const s = openStores(ctx.stateRoot);
   const top = ctx.existing ? null : topChainID(s.images.get(ctx.fromImage.id).rootfs.diff_ids);
+  // The driver is recorded before any layer is made: a CLI killed while
+  // making them leaves a container whose layers the next run can reap.
+  updateConfig(ctx.container, (c) => (c.Driver = s.driver.name));
   // A container started again (chapter 5) keeps its writable layer.
   const mount = s.layers.getMount(ctx.container.id) ?? s.images.locked(() => s.layers.createMount(ctx.container.id, top));
   ctx.layerState.set('mount', mount);

@@ -8,7 +8,7 @@ import type { Layer, RunContext } from '../core/layer.js';
 import type { FlagSpec } from '../cli/flags.js';
 import type { ContainerSpec } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
-import { containersDir, createContainer, updateConfig, type ContainerRecord } from '../core/containers.js';
+import { containersDir, createContainer, removeContainerDir, updateConfig, type ContainerRecord } from '../core/containers.js';
 import { shortId, validateName } from '../core/ids.js';
 import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
@@ -110,11 +110,6 @@ interface Checked {
 function validate(ctx: RunContext): void {
   if (process.getuid?.() !== 0) throw new RunError(125, 'dockling must run as root to create namespaces (try: sudo dockling …)');
   if (!haveNsexec()) throw new RunError(125, `${NSEXEC} is missing: build dockling with \`npm run build\` (it needs a C compiler: apt-get install gcc)`);
-  // Docker refuses -it when its input is not a terminal: raw mode and ^D
-  // mean nothing on a pipe, and the pty would never see the end of input.
-  if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY) {
-    throw new RunError(1, 'the input device is not a TTY (drop -t to pipe input into the container)');
-  }
   const cwd = ctx.flags.get('workdir') as string | undefined;
   if (cwd !== undefined && !cwd.startsWith('/')) throw new RunError(125, `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
   const wantedName = ctx.flags.get('name') as string | undefined;
@@ -142,7 +137,7 @@ function commandToRun(ctx: RunContext): string[] {
   if (img) {
     const args = ctx.command.length > 0 ? ctx.command : (img.Cmd ?? []);
     const command = [...(img.Entrypoint ?? []), ...args];
-    if (command.length === 0) throw new RunError(125, `No command specified: the image ${ctx.image} has no Cmd or Entrypoint; name the program after the image`);
+    if (command.length === 0) throw new RunError(125, 'No command specified: name the program after the image (the image gives no CMD or ENTRYPOINT to run)');
     return command;
   }
   const command = ctx.command.length > 0 ? ctx.command : ctx.flags.has('rootfs') ? [] : ['sh'];
@@ -208,6 +203,13 @@ function reuseContainer(ctx: RunContext): Prepared {
 }
 
 function prepare(ctx: RunContext): void {
+  // Docker refuses -it when its input is not a terminal: raw mode and ^D
+  // mean nothing on a pipe, and the pty would never see the end of input.
+  // (Not with -d, chapter 5: nothing is attached then. Hence here, after
+  // every layer's validate, and before anything is made.)
+  if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY && !ctx.background) {
+    throw new RunError(1, 'the input device is not a TTY (drop -t to pipe input into the container)');
+  }
   const { rec, rootfs, command, cwd, hostname, env } = ctx.existing ? reuseContainer(ctx) : newContainer(ctx);
   ctx.container = rec;
 
@@ -338,7 +340,7 @@ async function cleanup(ctx: RunContext): Promise<void> {
     return;
   }
   trace.emit(CH, { op: 'remove', path: ctx.container.dir });
-  fs.rmSync(ctx.container.dir, { recursive: true, force: true });
+  removeContainerDir(ctx.container.dir);
   // #endregion keep-or-remove
 }
 

@@ -148,14 +148,16 @@ export class LayerStore {
     if (parent !== null && !parentInfo) throw new Error(`layer ${parent} is not in the layer store`);
     const mountID = newCacheId();
     const initID = `${mountID}-init`;
-    this.driver.create(initID, parentInfo?.cacheID ?? null);
-    fillInitLayer(this.driver.layerDir(initID));
-    this.driver.createReadWrite(mountID, initID);
+    // The record first, the directories after: a CLI killed in between
+    // leaves a record that names what to remove, never nameless layers.
     const dir = this.mountDir(containerID);
     fs.mkdirSync(dir, { recursive: true });
     writeFileAtomic(path.join(dir, 'init-id'), initID);
     if (parent) writeFileAtomic(path.join(dir, 'parent'), parent);
     writeFileAtomic(path.join(dir, 'mount-id'), mountID);
+    this.driver.create(initID, parentInfo?.cacheID ?? null);
+    fillInitLayer(this.driver.layerDir(initID));
+    this.driver.createReadWrite(mountID, initID);
     return { containerID, mountID, initID, parent };
   }
   // #endregion rw-layer
@@ -182,10 +184,15 @@ export class LayerStore {
 
   /** Unmount and delete a container's writable and init layers. */
   removeMount(containerID: string): void {
-    const m = this.getMount(containerID);
-    if (m) {
-      this.driver.remove(m.mountID);
-      this.driver.remove(m.initID);
+    // Whatever the record names, even a half-made one.
+    for (const f of ['mount-id', 'init-id']) {
+      let id: string;
+      try {
+        id = fs.readFileSync(path.join(this.mountDir(containerID), f), 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (/^[0-9a-f]{64}(-init)?$/.test(id)) this.driver.remove(id);
     }
     trace.emit(CH, { op: 'remove', path: this.mountDir(containerID) });
     fs.rmSync(this.mountDir(containerID), { recursive: true, force: true });
