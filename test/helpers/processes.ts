@@ -33,6 +33,12 @@ export function killQuietly(pid: number): void {
  * are counted from the last ")".
  */
 export function containerProcesses(ancestor: number): number[] {
+  const hostNs = nsOf('self');
+  return descendants(ancestor).filter((pid) => nsOf(pid) !== undefined && nsOf(pid) !== hostNs);
+}
+
+/** Every process below `ancestor`, by the parent links in /proc/PID/stat. */
+export function descendants(ancestor: number): number[] {
   const parent = new Map<number, number>();
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
@@ -43,12 +49,10 @@ export function containerProcesses(ancestor: number): number[] {
       /* gone */
     }
   }
-  const under = (pid: number) => {
+  return [...parent.keys()].filter((pid) => {
     for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === ancestor) return true;
     return false;
-  };
-  const hostNs = nsOf('self');
-  return [...parent.keys()].filter((pid) => under(pid) && nsOf(pid) !== undefined && nsOf(pid) !== hostNs);
+  });
 }
 
 /**

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { BIN, dockling, until, type Result } from '../../helpers/dockling.js';
 import { expectCode, useStateRoot, type DocklingOptions } from '../../helpers/chapter.js';
 import { cgroupMounts, containerCgroups } from '../../helpers/cgroups.js';
+import { descendants } from '../../helpers/processes.js';
 import { containerDirs, mountsInside } from '../../helpers/leaks.js';
 
 export const ID = /^[0-9a-f]{64}$/;
@@ -252,20 +253,3 @@ export function terminal(shell: string) {
   };
 }
 
-/** Every process below `pid`, by the parent links in /proc/PID/stat. */
-export function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  return [...parent.keys()].filter((p) => {
-    for (let x = parent.get(p); x !== undefined && x > 1; x = parent.get(x)) if (x === pid) return true;
-    return false;
-  });
-}

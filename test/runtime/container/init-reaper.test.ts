@@ -13,13 +13,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO, rootOrSkip } from '../../helpers/dockling.ts';
+import { readOr, sleep, waitFor } from './c-helpers.ts';
 import { useTempDir } from '../../helpers/temp.ts';
 
 const skip = rootOrSkip();
 const INIT = path.join(REPO, 'dist', 'dockling-init');
 const dir = useTempDir('dockling-init-test-');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every PID 1 this file starts: killed at the end, should a test fail half-way. */
 const started = new Set<number>();
@@ -35,22 +35,6 @@ after(() => {
   for (const p of started) killQuietly(p);
 });
 
-async function waitFor<T>(what: string, check: () => T | undefined, ms = 10_000): Promise<T> {
-  for (const end = Date.now() + ms; ; ) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function readOr(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /** A process's state letter and parent, from /proc/PID/stat (its name may hold spaces and parentheses). */
 function stat(pid: number): { state: string; ppid: number; comm: string } | undefined {

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO, rootOrSkip } from '../../helpers/dockling.ts';
+import { readOr, sleep, waitFor } from './c-helpers.ts';
 import * as libc from '../../../runtime/process/libc.ts';
 
 const skip = rootOrSkip();
@@ -29,25 +30,8 @@ function killQuietly(pid: number): void {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `check` until it returns something other than undefined (or fail after `ms`). */
-async function waitFor<T>(what: string, check: () => T | undefined, ms = 10_000): Promise<T> {
-  for (const end = Date.now() + ms; ; ) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function readOr(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /** The mounts of /dev/pts and /dev/ptmx in a mount namespace, as mountinfo lists them. */
 function devMounts(pid: number | 'self'): string[] {
