@@ -62,6 +62,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../process/exit-as.h"
+
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
@@ -473,16 +475,7 @@ int main(int argc, char **argv) {
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR) die("waitpid: %s", strerror(errno));
 	}
-	if (WIFEXITED(status)) return WEXITSTATUS(status);
-	/* Die of the same signal, so the CLI can report 128+N (as nsexec.c). */
-	int sig = WTERMSIG(status);
-	if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	prctl(PR_SET_DUMPABLE, 0); /* no core file for a re-raised SIGSEGV */
-	kill(getpid(), sig);
-	return 128 + sig;
+	/* Exit as the command did, so the CLI can report 128+N (as nsexec.c). */
+	return exit_as(status);
 }
 // #endregion nsenter-main

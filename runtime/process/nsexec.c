@@ -35,6 +35,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exit-as.h"
+
 static int flag_bits(const char *flags) {
 	int bits = 0;
 	for (const char *f = flags; *f; f++) {
@@ -95,17 +97,6 @@ int main(int argc, char **argv) {
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR) return 125;
 	}
-	if (WIFEXITED(status)) return WEXITSTATUS(status);
-	/* Die of the same signal. SIGKILL and SIGSTOP cannot be caught, so
-	 * their disposition needs (and allows) no reset. */
-	int sig = WTERMSIG(status);
-	if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	prctl(PR_SET_DUMPABLE, 0); /* no core file for a re-raised SIGSEGV */
-	kill(getpid(), sig);
-	return 128 + sig;
+	return exit_as(status);
 }
 // #endregion nsexec-main
