@@ -86,7 +86,7 @@ function prepare(ctx: RunContext): void {
   });
   // The restart file: how the monitor starts the container again.
   const restart = [process.execPath, '--', DOCKLING_BIN, '--root', ctx.stateRoot, '--chapter', String(ctx.chapter), 'start', '--restart-attempt', ctx.container.id];
-  fs.writeFileSync(path.join(ctx.container.dir, 'restart'), restart.join('\0'));
+  writeFileAtomic(path.join(ctx.container.dir, 'restart'), restart.join('\0'));
   fs.rmSync(path.join(ctx.container.dir, 'stopped'), { force: true });
   ctx.launch = monitorLauncher({
     dir: ctx.container.dir, detached: Boolean(ctx.background), restart: policy, restartCount,

@@ -7,7 +7,7 @@ import type { Layer, RunContext } from '../core/layer.js';
 import { RunError, runPipeline } from '../core/pipeline.js';
 import { alive, containersDir, listContainers, removeContainerDir, resolveContainer, updateConfig, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
 import { validateName } from '../core/ids.js';
-import { withLock } from '../core/files.js';
+import { withLock, writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
 import { containerDir, liveStatus, refreshState } from './state.js';
 import { readSavedRun } from './state.js';
@@ -91,7 +91,7 @@ export async function startContainer(root: string, chapter: number, layers: Laye
   if (!saved) throw new RunError(1, `container ${c.Name.slice(1)} was made before chapter 5 (no hostconfig.json): it cannot be started again`);
   if (opts.restartAttempt) {
     saved.Run.restartCount++;
-    fs.writeFileSync(path.join(containerDir(root, c.ID), 'hostconfig.json'), JSON.stringify(saved));
+    writeFileAtomic(path.join(containerDir(root, c.ID), 'hostconfig.json'), JSON.stringify(saved));
     updateConfig({ id: c.ID, name: c.Name.slice(1), dir: containerDir(root, c.ID) }, (x) => ((x as unknown as Record<string, unknown>).RestartCount = saved.Run.restartCount));
   }
   const flags = new Map(Object.entries(saved.Run.flags));

@@ -159,11 +159,24 @@ export function strandedDirs(root: string): string[] {
   });
 }
 
+/**
+ * Read, change and write back a container's config.v2.json, under the
+ * container's own lock: two dockling commands changing one container at
+ * once (a rename and a stop, say) must not lose one of the changes.
+ */
 export function updateConfig(rec: ContainerRecord, change: (c: ContainerConfig) => void): void {
-  const c = readConfig(rec.dir);
-  if (!c) return;
-  change(c);
-  writeFileAtomic(path.join(rec.dir, 'config.v2.json'), JSON.stringify(c));
+  if (!fs.existsSync(rec.dir)) return;
+  try {
+    withLock(path.join(rec.dir, '.lock'), () => {
+      const c = readConfig(rec.dir);
+      if (!c) return;
+      change(c);
+      writeFileAtomic(path.join(rec.dir, 'config.v2.json'), JSON.stringify(c));
+    });
+  } catch (e) {
+    // The container was removed meanwhile (rm, --rm): nothing left to change.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
 
 export class NoSuchContainerError extends Error {}
