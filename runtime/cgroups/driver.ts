@@ -42,8 +42,12 @@ export interface ContainerCgroup {
 
 export interface CgroupDriver {
   version: 1 | 2;
-  /** make the container's cgroup, named after it, under `parent` or the caller's cgroup */
-  create(name: string, parent: string | undefined): ContainerCgroup;
+  /**
+   * make the container's cgroup, named after it, under `parent` or the
+   * caller's cgroup; `record` is told the directories before any is made,
+   * so that a CLI killed half-way leaves cgroups its reaper can find
+   */
+  create(name: string, parent: string | undefined, record?: (paths: Record<string, string>) => void): ContainerCgroup;
   /** open a container's cgroup again from its saved paths (for top, stats) */
   open(paths: Record<string, string>): ContainerCgroup;
   /** what the container should see at /sys/fs/cgroup */

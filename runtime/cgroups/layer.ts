@@ -73,8 +73,8 @@ async function limit(ctx: RunContext): Promise<void> {
   const st = stateOf(ctx)!;
   try {
     // Made while Node is still booting in the init: only the join needs its PID.
-    st.cgroup = st.driver.create(`dockling-${ctx.container.id}`, st.parent);
-    updateConfig(ctx.container, (c) => (c.CgroupPaths = st.cgroup!.paths));
+    // Recorded before they are made: the reaper of a killed CLI finds them.
+    st.cgroup = st.driver.create(`dockling-${ctx.container.id}`, st.parent, (paths) => updateConfig(ctx.container, (c) => (c.CgroupPaths = paths)));
     st.cgroup.apply(st.limits);
   } catch (e) {
     throw new RunError(125, (e as Error).message);

@@ -140,18 +140,21 @@ export class V1Driver implements CgroupDriver {
   }
 
   // #region v1-create
-  create(name: string, parent: string | undefined): ContainerCgroup {
+  create(name: string, parent: string | undefined, record?: (paths: Record<string, string>) => void): ContainerCgroup {
     const paths: Record<string, string> = {};
-    const made: string[] = [];
+    const dirs: [string, string][] = [];
     for (const h of this.hierarchies) {
       // Where the caller is in this hierarchy ("/process_api/…" or "/"):
       // the container's cgroup goes under it, never at a root it does not own.
       const callers = this.self.get(h.controllers.join(',')) ?? '/';
       const base = parent === undefined ? callers : parent.startsWith('/') ? parent : path.join(callers, parent);
       const dir = path.join(h.mountPoint, base, name);
-      made.push(...makeCgroupDirs(dir, h.mountPoint).filter((d) => d !== dir));
+      dirs.push([dir, h.mountPoint]);
       for (const c of h.controllers) paths[c] = dir;
     }
+    record?.(paths);
+    const made: string[] = [];
+    for (const [dir, mountPoint] of dirs) made.push(...makeCgroupDirs(dir, mountPoint).filter((d) => d !== dir));
     this.registry.add(made);
     return new V1Cgroup(paths, this.registry);
   }

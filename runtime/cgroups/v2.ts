@@ -94,12 +94,13 @@ export class V2Driver implements CgroupDriver {
   }
 
   // #region v2-create
-  create(name: string, parent: string | undefined): ContainerCgroup {
+  create(name: string, parent: string | undefined, record?: (paths: Record<string, string>) => void): ContainerCgroup {
     // A relative --cgroup-parent is taken from where the container would go
     // by default: the caller's own cgroup usually holds processes (dockling).
     const base = parent === undefined ? this.defaultParent() : parent.startsWith('/') ? parent : path.join(this.defaultParent(), parent);
     const parentDir = path.join(this.root, base);
     const dir = path.join(parentDir, name);
+    record?.({ unified: dir });
     const made = makeCgroupDirs(parentDir, this.root);
     // Enable the controllers on every level from the root down to our parent.
     const levels = [this.root];
