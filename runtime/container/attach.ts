@@ -3,7 +3,9 @@
 // Both directions carry frames: [type: 1 byte][length: 4 bytes, big-endian]
 // [payload]. From the monitor: 1 stdout, 2 stderr, 3 exit (the status, in
 // decimal, once the container has exited and its resources are released).
-// To the monitor: 0 stdin, 4 resize ("ROWS COLS"), 5 close stdin. Framing is
+// To the monitor: 0 stdin, 4 resize ("ROWS COLS"), 5 close stdin, 6 "I am
+// the foreground CLI: I clean up after the container" (if that client is
+// gone when the container exits, the monitor does it instead). Framing is
 // what lets one socket carry two output streams apart (Docker's attach
 // stream does the same with its 8-byte stdcopy headers) and the resize
 // requests beside the keystrokes.
@@ -11,7 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, resize: 4, closeStdin: 5 } as const;
+export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, resize: 4, closeStdin: 5, owner: 6 } as const;
 
 export function frame(type: number, payload: Buffer | string): Buffer {
   const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);

@@ -48,6 +48,9 @@ export function monitorLauncher(m: MonitorOptions) {
     // A foreground run attaches before the command starts, so no output
     // is missed, and takes the exit status from the monitor.
     const a = await attach(m.dir, { stdout: process.stdout, stderr: process.stderr });
+    // This CLI will clean up after the container; if it is killed, the
+    // monitor sees it gone and does the release steps itself.
+    a.send(FRAME.owner, '');
     if (opts.stdin) {
       process.stdin.on('data', (d: Buffer) => a.send(FRAME.stdin, d));
       process.stdin.on('end', () => a.send(FRAME.closeStdin, ''));

@@ -106,12 +106,12 @@ function imageStopSignal(ctx: RunContext): string | undefined {
 // #region release-steps
 /**
  * The monitor's release file: what to undo when the container exits with
- * no CLI waiting for it. Each layer's part, in reverse chapter order, as
- * cleanup would: the cgroups (chapter 2), the root's unmount (chapter 4),
- * and with --rm, the container's layers and its directory.
+ * no CLI waiting for it (run -d, or a foreground CLI that was killed).
+ * Each layer's part, in reverse chapter order, as cleanup would: the
+ * cgroups (chapter 2), the root's unmount (chapter 4), and with --rm, the
+ * container's layers and its directory.
  */
 function network(ctx: RunContext): void {
-  if (!ctx.detached) return;
   const c = readConfig(ctx.container.dir)!;
   const steps: string[] = [];
   for (const p of Object.values(c.CgroupPaths ?? {})) steps.push(`rmdir ${p}`);

@@ -68,7 +68,7 @@
 static long long stall_ms = 10 * 60 * 1000; /* ...for this long at most (--stall-ms), then it is dropped */
 #define STDIN_BUFFER (64 * 1024)
 
-enum { F_STDIN, F_STDOUT, F_STDERR, F_EXIT, F_RESIZE, F_CLOSE_STDIN };
+enum { F_STDIN, F_STDOUT, F_STDERR, F_EXIT, F_RESIZE, F_CLOSE_STDIN, F_OWNER };
 
 static int dir_fd = -1;  /* DIR: every file of ours is opened relative to it */
 static int log_fd = -1;  /* DIR/monitor.log */
@@ -113,6 +113,7 @@ struct client {
 	size_t left;     /* bytes of its payload still to come */
 	char arg[32];
 	size_t arg_len; /* a resize frame's payload */
+	int owner;      /* a foreground CLI: it cleans up after the container itself */
 };
 
 static struct client clients[MAX_CLIENTS];
@@ -230,6 +231,8 @@ static void frame_done(struct client *c) {
 	} else if (c->head[0] == F_CLOSE_STDIN && !opt_tty) {
 		stdin_closing = 1;
 		stdin_flush();
+	} else if (c->head[0] == F_OWNER) {
+		c->owner = 1;
 	}
 	c->head_len = 0;
 }
@@ -537,6 +540,11 @@ static void release_rm(const char *path) {
  * when one before it failed: leaving less behind beats stopping early. The
  * file is read whole first, as "rm DIR" removes it. */
 static void run_release_steps(void) {
+	/* A foreground `dockling run` that is still attached cleans up itself
+	 * (it reports OOM kills from the cgroup first); the steps are for a
+	 * container nobody waits for: detached, or its CLI killed. */
+	for (int k = 0; k < MAX_CLIENTS; k++)
+		if (clients[k].fd >= 0 && clients[k].owner) return;
 	int fd = openat(dir_fd, "release", O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0) {
