@@ -18,6 +18,7 @@ import { trace } from '../trace/trace.js';
 import { findContainer } from './lifecycle.js';
 import { containerDir, liveStatus } from './state.js';
 import { FRAME, attach } from './attach.js';
+import { detachKeyFilter } from './launch.js';
 
 const CH = 5;
 export const NSENTER = fileURLToPath(new URL('./nsenter', import.meta.url));
@@ -162,25 +163,13 @@ export const attachCommand: Command = {
         resize();
         process.on('SIGWINCH', resize);
       }
-      // The detach keys are looked for in what is typed, across reads;
-      // the bytes of a sequence that did not complete are sent on.
-      let matched = 0;
+      const typed = detachKeyFilter(keys, () => {
+        detached = true;
+        a.close();
+      });
       process.stdin.on('data', (d: Buffer) => {
-        const out: number[] = [];
-        for (const b of d) {
-          if (b === keys[matched]) {
-            if (++matched === keys.length) {
-              detached = true;
-              a.close();
-              return;
-            }
-            continue;
-          }
-          if (matched) out.push(...keys.subarray(0, matched));
-          matched = 0;
-          out.push(b);
-        }
-        if (out.length) a.send(FRAME.stdin, Buffer.from(out));
+        const out = typed(d);
+        if (out.length && !detached) a.send(FRAME.stdin, out);
       });
       process.stdin.on('end', () => a.send(FRAME.closeStdin, ''));
       process.stdin.resume();

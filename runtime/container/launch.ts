@@ -27,6 +27,10 @@ export interface MonitorOptions {
   restartCount: number;
   /** called with the monitor's PID as soon as it is started */
   onMonitor(pid: number): void;
+  /** run -it: the keys that detach the terminal and leave the container running */
+  detachKeys?: Buffer;
+  /** called when they are typed: the container is its monitor's from then on */
+  onDetach?(): void;
 }
 
 // #region launch-monitored
@@ -51,8 +55,20 @@ export function monitorLauncher(m: MonitorOptions) {
     // This CLI will clean up after the container; if it is killed, the
     // monitor sees it gone and does the release steps itself.
     a.send(FRAME.owner, '');
+    let detached = false;
     if (opts.stdin) {
-      process.stdin.on('data', (d: Buffer) => a.send(FRAME.stdin, d));
+      const keys = opts.terminal ? m.detachKeys : undefined;
+      const typed = keys ? detachKeyFilter(keys, () => {
+        // ctrl-p ctrl-q: let go of the terminal, leave the container to its
+        // monitor (which now does the release when it ends), exit 0.
+        detached = true;
+        m.onDetach?.();
+        a.close();
+      }) : (d: Buffer) => d;
+      process.stdin.on('data', (d: Buffer) => {
+        const out = typed(d);
+        if (out.length && !detached) a.send(FRAME.stdin, out);
+      });
       process.stdin.on('end', () => a.send(FRAME.closeStdin, ''));
       process.stdin.resume();
     }
@@ -66,6 +82,7 @@ export function monitorLauncher(m: MonitorOptions) {
     (init as { exited: LaunchedInit['exited'] }).exited = a.exit.then((code) => {
       process.off('SIGWINCH', resize);
       process.stdin.pause();
+      if (detached) return { code: 0, signal: null };
       if (code === null) {
         process.stderr.write(`dockling: the container's monitor went away: its exit status is unknown (see ${path.join(m.dir, 'monitor.log')})\n`);
         return { code: 125, signal: null };
@@ -76,6 +93,35 @@ export function monitorLauncher(m: MonitorOptions) {
   };
 }
 // #endregion launch-monitored
+
+// #region detach-keys
+/**
+ * Look for the detach keys in what is typed, across reads. Returns what to
+ * send on: the bytes of a sequence that did not complete are passed along,
+ * a completed one calls `onDetach` instead.
+ */
+export function detachKeyFilter(keys: Buffer, onDetach: () => void): (d: Buffer) => Buffer {
+  let matched = 0;
+  return (d) => {
+    const out: number[] = [];
+    for (const b of d) {
+      if (b === keys[matched]) {
+        if (++matched === keys.length) {
+          matched = 0;
+          onDetach();
+          return Buffer.from(out);
+        }
+        continue;
+      }
+      if (matched) out.push(...keys.subarray(0, matched));
+      matched = 0;
+      if (b === keys[0]) matched = 1;
+      else out.push(b);
+    }
+    return Buffer.from(out);
+  };
+}
+// #endregion detach-keys
 
 /** Is the monitor built? (`npm run build` compiles monitor.c) */
 export function haveMonitor(): boolean {

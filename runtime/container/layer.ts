@@ -15,6 +15,7 @@ import { RunError } from '../core/pipeline.js';
 import { openStores } from '../image/stores.js';
 import { parseRestartPolicy, type RestartPolicy } from './command.js';
 import { DOCKLING_BIN, haveMonitor, monitorLauncher } from './launch.js';
+import { parseDetachKeys } from './exec.js';
 import { containerCommands } from './commands.js';
 import { hostconfigFile, readSavedRun, type SavedRun } from './state.js';
 import { signalNumber } from './signals.js';
@@ -54,6 +55,8 @@ function validate(ctx: RunContext): void {
   } else if (entrypoint && ctx.flags.has('rootfs') && !ctx.existing) {
     ctx.command = [entrypoint, ...ctx.command];
   }
+  const keys = ctx.flags.get('detach-keys') as string | undefined;
+  if (keys !== undefined) parseDetachKeys(keys); // a bad one is refused before anything is made
   const sig = ctx.flags.get('stop-signal') as string | undefined;
   if (sig !== undefined && signalNumber(sig) === null) throw new RunError(125, `Invalid signal: ${sig}`);
 }
@@ -91,6 +94,14 @@ function prepare(ctx: RunContext): void {
   ctx.launch = monitorLauncher({
     dir: ctx.container.dir, detached: Boolean(ctx.background), restart: policy, restartCount,
     onMonitor: (pid) => updateConfig(ctx.container, (x) => (x.MonitorPid = pid)),
+    detachKeys: parseDetachKeys((ctx.flags.get('detach-keys') as string | undefined) ?? 'ctrl-p,ctrl-q'),
+    // Detached from a foreground run: the container is its monitor's now,
+    // so no layer's cleanup may touch it.
+    onDetach: () => {
+      ctx.detached = true;
+      ctx.background = true;
+      (ctx.init as unknown as { release(): void }).release(); // and the CLI may exit while it runs
+    },
   });
 }
 // #endregion monitored-prepare

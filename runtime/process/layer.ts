@@ -299,6 +299,11 @@ async function wait(ctx: RunContext): Promise<void> {
     relay.restore();
   }
   restoreTerminal(ctx);
+  if (ctx.background) {
+    // Detached with ctrl-p ctrl-q (chapter 5): it runs on, nothing ended.
+    ctx.exitCode = 0;
+    return;
+  }
   trace.emit(CH, { op: 'exit', code: status.code, signal: status.signal });
   ctx.exitCode = status.code;
   // The init could not exec the command (126/127): say why, as Docker does.

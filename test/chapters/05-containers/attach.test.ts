@@ -68,6 +68,34 @@ test('attach under a terminal: typed input reaches the shell; ctrl-p ctrl-q deta
   }
 });
 
+test('run -it under a terminal: ctrl-p ctrl-q detaches the CLI (exit 0); the container stays Up, its monitor\'s', { skip }, async () => {
+  try {
+    const t = terminal(docklingLine(c.root(), ['run', '-it', '--name', 'att', 'busybox', 'sh']));
+    try {
+      // Type until the shell answers: the first keys may meet the terminal
+      // before the CLI has switched it to raw mode.
+      const end = Date.now() + 15_000;
+      while (!/^fg-9$/m.test(t.output()) && t.child.exitCode === null && Date.now() < end) {
+        t.type('echo fg-$((4+5))\n');
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      assert.match(t.output(), /^fg-9$/m, t.output());
+      c.track(c.inspect('att', '{{.Id}}'));
+      t.type('\x10\x11');
+      assert.equal(await t.finish(10_000), 0, `run -it did not detach on ctrl-p ctrl-q:\n${t.output()}`);
+    } finally {
+      await t.finish(0);
+    }
+    assert.match(c.status('att')!, /^Up /);
+    // The same shell answers an attach, and the CLI that ran it is gone.
+    const t2 = await attachAndType([], 'echo later-$((2+2))\n', /^later-4$/m);
+    t2.type('\x10\x11');
+    assert.equal(await t2.finish(10_000), 0, t2.output());
+  } finally {
+    await c.cleanup();
+  }
+});
+
 test('--detach-keys ctrl-x,x detaches; ctrl-p ctrl-q no longer does', { skip }, async () => {
   try {
     await runDit();
