@@ -94,9 +94,8 @@ export function attach(containerDir: string, opts: AttachOptions): Promise<Attac
 
 /** Wait until the monitor's socket is there (it is made before the container starts). */
 export async function waitForSocket(containerDir: string, monitorAlive: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const { existsSync } = await import('node:fs');
   const end = Date.now() + timeoutMs;
-  while (!existsSync(attachSocket(containerDir))) {
+  while (!fs.existsSync(attachSocket(containerDir))) {
     if (!monitorAlive()) throw new Error('the container monitor exited before it was ready (see monitor.log in the container directory)');
     if (Date.now() > end) throw new Error('timed out waiting for the container monitor');
     await new Promise((r) => setTimeout(r, 2));

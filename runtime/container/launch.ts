@@ -12,7 +12,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchInit, type LaunchOptions, type LaunchedInit } from '../process/launch.js';
-import { alive } from '../core/containers.js';
 import { FRAME, attach, waitForSocket } from './attach.js';
 import type { RestartPolicy } from './command.js';
 
@@ -133,4 +132,3 @@ export function haveMonitor(): boolean {
   }
 }
 
-export { alive };

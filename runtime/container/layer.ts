@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from '../cli/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
-import { readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
+import { readConfig, updateConfig } from '../core/containers.js';
 import { writeFileAtomic } from '../core/files.js';
 import { RunError } from '../core/pipeline.js';
 import { openStores } from '../image/stores.js';
@@ -162,16 +162,10 @@ function start(ctx: RunContext): void {
   }
 }
 
-/** A container whose CLI died before its monitor took over. */
-function reap(c: ContainerConfig): void {
-  void c;
-}
-
 export const containersLayer: Layer = {
   chapter: CH,
   name: 'containers',
   runFlags: RUN_FLAGS,
   commands: containerCommands,
   stages: { validate, prepare, network, start },
-  reap,
 };
