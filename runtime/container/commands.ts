@@ -1,8 +1,8 @@
 // Chapter 5's commands: ps, stop, start, restart, kill, wait, rm, rename,
 // container prune, inspect (with logs, attach and exec in their own files).
-import type { Command } from '../core/layer.js';
+import type { Command, Invocation } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
-import { listContainers } from '../core/containers.js';
+import { listContainers, type ContainerConfig } from '../core/containers.js';
 import { ago, formatTemplate, inspectJSON, table } from '../cli/format.js';
 import { commandColumn } from './command.js';
 import { liveStatus, refreshState, statusText } from './state.js';
@@ -87,6 +87,12 @@ const stopCommand: Command = {
   },
 };
 
+/** Start a stopped container in the background; its own failure message is already printed. */
+async function startOrFail(inv: Invocation, ref: string, c: ContainerConfig, restartAttempt: boolean): Promise<void> {
+  const code = await startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: false, restartAttempt });
+  if (code !== 0) throw new RunError(1, `failed to start container ${ref}`);
+}
+
 const startCommand: Command = {
   name: 'start',
   aliases: ['container start'],
@@ -106,8 +112,7 @@ const startCommand: Command = {
     return each(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       if (liveStatus(c) === 'running') return;
-      const code = await startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: false, restartAttempt: Boolean(inv.flags.get('restart-attempt')) });
-      if (code !== 0) throw new RunError(1, `failed to start container ${ref}`);
+      await startOrFail(inv, ref, c, Boolean(inv.flags.get('restart-attempt')));
     });
   },
 };
@@ -123,8 +128,7 @@ const restartCommand: Command = {
     return each(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       await stopContainer(inv.stateRoot, c, graceOf(inv.flags.get('time') as number | undefined, c));
-      const code = await startContainer(inv.stateRoot, inv.chapter, inv.layers, findContainer(inv.stateRoot, c.ID), { attach: false });
-      if (code !== 0) throw new RunError(1, `failed to start container ${ref}`);
+      await startOrFail(inv, ref, findContainer(inv.stateRoot, c.ID), false);
     });
   },
 };

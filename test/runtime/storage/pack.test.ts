@@ -17,10 +17,11 @@ import { packLayer, type PackOptions } from '../../../runtime/storage/pack.js';
 import { extractLayer } from '../../../runtime/storage/extract.js';
 import { assembleLayer } from '../../../runtime/storage/tar-split.js';
 import { TarReader, type TarHeader } from '../../../runtime/storage/tar.js';
-import { lgetxattr, llistxattr, lsetxattr, mknod } from '../../../runtime/process/libc.js';
+import { lsetxattr, mknod } from '../../../runtime/process/libc.js';
 import { trace } from '../../../runtime/trace/trace.js';
 import type { TraceRecord } from '../../../runtime/trace/events.js';
 import { useTempDir } from '../../helpers/temp.js';
+import { describeTree } from './tree.js';
 
 const tmp = useTempDir('dockling-tar-');
 let n = 0;
@@ -47,26 +48,6 @@ function headersOf(tar: Buffer): TarHeader[] {
   return hs;
 }
 
-/** type, mode, owner, size, content, link target, device, mtime (s), user.* xattrs; and which names share an inode. */
-function describeTree(root: string): { entries: Record<string, string>; links: string[][] } {
-  const entries: Record<string, string> = {};
-  const inodes = new Map<bigint, string[]>();
-  const walk = (d: string) => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const rel = path.relative(root, p);
-      const st = fs.lstatSync(p, { bigint: true });
-      const type = st.isFile() ? 'f' : st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFIFO() ? 'p' : st.isCharacterDevice() ? 'c' : 'b';
-      const what = type === 'f' ? createHash('sha256').update(fs.readFileSync(p)).digest('hex') : type === 'l' ? fs.readlinkSync(p) : String(st.rdev);
-      const xattrs = llistxattr(p).filter((x) => x.startsWith('user.')).map((x) => `${x}=${lgetxattr(p, x)!.toString('hex')}`);
-      entries[rel] = [type, type === 'l' ? '' : (st.mode & 0o7777n).toString(8), st.uid, st.gid, type === 'd' ? '' : st.size, what, st.mtimeNs / 1_000_000_000n, ...xattrs].join(' ');
-      if (type !== 'd') inodes.set(st.ino, [...(inodes.get(st.ino) ?? []), rel]);
-      if (type === 'd') walk(p);
-    }
-  };
-  walk(root);
-  return { entries, links: [...inodes.values()].filter((g) => g.length > 1).map((g) => g.sort()).sort() };
-}
 
 // --- random trees ---
 interface Meta { uid: number; gid: number; mtime: number; mode: number }
