@@ -15,6 +15,7 @@ export const runCommand: Command = {
   minArgs: 1,
   usageExitCode: 125,
   async run(inv) {
+    warnIfUnhardened(inv.layers);
     // With --rootfs there is no IMAGE: every argument is the command.
     const [image, ...command] = inv.flags.has('rootfs') ? ['', ...inv.args] : inv.args;
     const ctx: RunContext = {
@@ -32,6 +33,23 @@ export const runCommand: Command = {
     return code;
   },
 };
+
+// #region unhardened-warning
+/**
+ * Namespaces change what a process sees, not what root may do: until the
+ * hardening chapter's layer (capabilities, seccomp, the devices cgroup) is
+ * on, root in the container keeps every capability of root on the host, and
+ * a known trick (open_by_handle_at with CAP_DAC_READ_SEARCH) reads the
+ * host's files through any bind mount. Say so each time, as Docker warns
+ * about --privileged: the learner must never mistake this for a sandbox.
+ */
+export const UNHARDENED_WARNING = 'dockling: warning: root in this container is root on the host: chapter 11 closes that';
+const HARDENING_CHAPTER = 11;
+
+function warnIfUnhardened(layers: { chapter: number }[]): void {
+  if (!layers.some((l) => l.chapter === HARDENING_CHAPTER)) process.stderr.write(UNHARDENED_WARNING + '\n');
+}
+// #endregion unhardened-warning
 
 export const rootfsCommand: Command = {
   name: 'rootfs',

@@ -16,7 +16,10 @@ export interface Result {
   code: number;
   signal: NodeJS.Signals | null;
   stdout: string;
+  /** what dockling printed on stderr, less the unhardened-run warning */
   stderr: string;
+  /** all of it */
+  rawStderr?: string;
 }
 
 /** A state root for one test file; removed by `dispose`. */
@@ -32,6 +35,15 @@ function env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return e;
 }
 
+/**
+ * The line every `run` prints on stderr until the hardening chapter's layer
+ * exists (runtime/process/commands.ts). Tests about anything else read
+ * stderr without it; test/chapters/01-namespaces/exit-codes.test.ts checks
+ * that it is there, with `rawStderr`.
+ */
+export const UNHARDENED_WARNING = 'dockling: warning: root in this container is root on the host: chapter 11 closes that\n';
+export const withoutWarning = (stderr: string): string => stderr.split(UNHARDENED_WARNING).join('');
+
 /** Run `dockling --root ROOT ARGS…` and collect its output. */
 export function dockling(root: string, args: string[], opts: SpawnSyncOptions & { env?: NodeJS.ProcessEnv } = {}): Result {
   const r = spawnSync(process.execPath, ['--', BIN, '--root', root, ...args], {
@@ -41,7 +53,13 @@ export function dockling(root: string, args: string[], opts: SpawnSyncOptions & 
     env: env(opts.env),
   });
   if (r.error) throw r.error;
-  return { code: r.status ?? 128 + (os.constants.signals[r.signal!] ?? 0), signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) };
+  return {
+    code: r.status ?? 128 + (os.constants.signals[r.signal!] ?? 0),
+    signal: r.signal,
+    stdout: String(r.stdout),
+    stderr: withoutWarning(String(r.stderr)),
+    rawStderr: String(r.stderr),
+  };
 }
 
 /** Start dockling in the background (for signals, and reading while it runs). */
@@ -55,9 +73,9 @@ export function docklingAsync(root: string, args: string[], opts: { env?: NodeJS
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
   const done = new Promise<Result>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code: code ?? 128 + (os.constants.signals[signal!] ?? 0), signal, stdout, stderr })),
+    child.on('close', (code, signal) => resolve({ code: code ?? 128 + (os.constants.signals[signal!] ?? 0), signal, stdout, stderr: withoutWarning(stderr), rawStderr: stderr })),
   );
-  return { child, done, output: () => stdout, errors: () => stderr };
+  return { child, done, output: () => stdout, errors: () => withoutWarning(stderr) };
 }
 
 /** Wait until cond() holds, polling; throws after timeoutMs. */
