@@ -15,7 +15,6 @@ export const runCommand: Command = {
   minArgs: 1,
   usageExitCode: 125,
   async run(inv) {
-    warnIfUnhardened(inv.layers);
     // With --rootfs there is no IMAGE: every argument is the command.
     const [image, ...command] = inv.flags.has('rootfs') ? ['', ...inv.args] : inv.args;
     const ctx: RunContext = {
@@ -46,8 +45,9 @@ export const runCommand: Command = {
 export const UNHARDENED_WARNING = 'dockling: warning: root in this container is root on the host: chapter 11 closes that';
 const HARDENING_CHAPTER = 11;
 
-function warnIfUnhardened(layers: { chapter: number }[]): void {
-  if (!layers.some((l) => l.chapter === HARDENING_CHAPTER)) process.stderr.write(UNHARDENED_WARNING + '\n');
+/** Said once the flags are accepted and the rootfs is ready: just before the namespaces are made. */
+export function warnIfUnhardened(chapter: number): void {
+  if (chapter < HARDENING_CHAPTER) process.stderr.write(UNHARDENED_WARNING + '\n');
 }
 // #endregion unhardened-warning
 

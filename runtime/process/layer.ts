@@ -16,7 +16,7 @@ import { DEFAULT_DEVICES, DEFAULT_MOUNTS, DEFAULT_PATH, DEFAULT_SYMLINKS, MASKED
 import { EnvError, mergeEnv, parseEnvEntry, parseEnvFile } from './env.js';
 import { haveNsexec, launchInit, NSEXEC, type LaunchedInit } from './launch.js';
 import { makeBusyboxRootfs } from './rootfs.js';
-import { runCommand, rootfsCommand } from './commands.js';
+import { runCommand, rootfsCommand, warnIfUnhardened } from './commands.js';
 
 const CH = 1;
 
@@ -254,6 +254,7 @@ function prepare(ctx: RunContext): void {
 const initOf = (ctx: RunContext) => ctx.init as LaunchedInit | undefined;
 
 async function create(ctx: RunContext): Promise<void> {
+  warnIfUnhardened(ctx.chapter);
   ctx.init = await (ctx.launch ?? launchInit)({
     namespaces: ctx.spec.namespaces,
     stdin: Boolean(ctx.flags.get('interactive')),

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UNHARDENED_WARNING as WARNING_LINE } from '../../runtime/process/commands.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // A classroom lab's grader points DOCKLING_BIN at a build with the student's layer.
@@ -41,7 +42,7 @@ function env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * stderr without it; test/chapters/01-namespaces/exit-codes.test.ts checks
  * that it is there, with `rawStderr`.
  */
-export const UNHARDENED_WARNING = 'dockling: warning: root in this container is root on the host: chapter 11 closes that\n';
+export const UNHARDENED_WARNING = `${WARNING_LINE}\n`;
 export const withoutWarning = (stderr: string): string => stderr.split(UNHARDENED_WARNING).join('');
 
 /** Run `dockling --root ROOT ARGS…` and collect its output. */

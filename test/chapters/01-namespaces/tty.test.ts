@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, dockling, rootOrSkip } from '../../helpers/dockling.js';
+import { BIN, dockling, withoutWarning, rootOrSkip } from '../../helpers/dockling.js';
 import { useStateRoot } from '../../helpers/chapter.js';
 import { finish } from '../../helpers/processes.js';
 
@@ -32,7 +32,7 @@ function inTerminal(shell: string, input = ''): { code: number; out: string } {
   assert.ok(fs.existsSync(path.join(rootfs, 'bin/busybox')), 'no rootfs: `dockling rootfs busybox` failed');
   const r = spawnSync(SCRIPT!, ['-qec', shell, '/dev/null'], { input, encoding: 'utf8', timeout: 30_000, env: { ...process.env, TERM: 'xterm' } });
   if (r.error) throw r.error;
-  return { code: r.status ?? 128, out: r.stdout.replace(/\r/g, '') };
+  return { code: r.status ?? 128, out: withoutWarning(r.stdout.replace(/\r/g, '')) };
 }
 
 /**

@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, dockling, until, type Result } from '../../helpers/dockling.js';
+import { BIN, dockling, withoutWarning, until, type Result } from '../../helpers/dockling.js';
 import { expectCode, useStateRoot, type DocklingOptions } from '../../helpers/chapter.js';
 import { cgroupMounts, containerCgroups } from '../../helpers/cgroups.js';
 import { descendants } from '../../helpers/processes.js';
@@ -227,7 +227,7 @@ export function terminal(shell: string) {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const done = new Promise<number>((resolve) => child.on('close', (code, sig) => resolve(code ?? 128 + (os.constants.signals[sig!] ?? 0))));
-  const output = () => out.replace(/\r/g, '');
+  const output = () => withoutWarning(out.replace(/\r/g, ''));
   return {
     child,
     done,
