@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { listContainers, isRunning } from '../core/containers.js';
-import { ago, formatTemplate, humanSize, inspectJSON, table } from '../cli/format.js';
+import { ago, formatTemplate, humanSize, inspectJSON, table, templateError } from '../cli/format.js';
 import { chainIDs, type ImageConfig } from './config.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
 import { NoSuchImageError } from './store.js';
@@ -119,6 +119,9 @@ const imageInspectCommand: Command = {
   flags: [formatFlag],
   minArgs: 1,
   async run(inv) {
+    // Docker parses the template first: a bad one is exit 64, nothing looked up.
+    const bad = templateError((inv.flags.get('format') as string | undefined) ?? '');
+    if (bad) throw new RunError(64, bad);
     const s = await storesWithBusybox(inv.stateRoot);
     const found: unknown[] = [];
     let code = 0;
