@@ -108,6 +108,12 @@ export function imageInspect(s: Stores, id: string): Record<string, unknown> {
 
 export const formatFlag = { name: 'format', short: 'f', kind: 'string' as const, usage: 'Format the output using the given Go template (field paths: {{.Id}}, {{json .Config}})' };
 
+/** Docker parses -f's template before looking anything up: a bad one is exit 64 (docker/cli's inspect). */
+export function checkFormat(format: string | undefined): void {
+  const bad = templateError(format ?? '');
+  if (bad) throw new RunError(64, bad);
+}
+
 export function printInspect(objects: unknown[], format: string | undefined): void {
   process.stdout.write(format ? objects.map((o) => formatTemplate(format, o) + '\n').join('') : inspectJSON(objects));
 }
@@ -119,9 +125,7 @@ const imageInspectCommand: Command = {
   flags: [formatFlag],
   minArgs: 1,
   async run(inv) {
-    // Docker parses the template first: a bad one is exit 64, nothing looked up.
-    const bad = templateError((inv.flags.get('format') as string | undefined) ?? '');
-    if (bad) throw new RunError(64, bad);
+    checkFormat(inv.flags.get('format') as string | undefined);
     const s = await storesWithBusybox(inv.stateRoot);
     const found: unknown[] = [];
     let code = 0;
