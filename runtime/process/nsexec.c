@@ -68,7 +68,7 @@ int main(int argc, char **argv) {
 	 * with nobody to hold its output, record its exit or release what it
 	 * holds; containerd ends a container whose shim died the same way
 	 * (and reports it exited with 137). The next dockling command records
-	 * that end (chapter 5, state.ts). */
+	 * that end (chapter 5: reapAbandoned, core/pipeline.ts). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent) return 125; /* it died before prctl took effect */
 
