@@ -88,16 +88,18 @@ test(`kill -9 of the CLI of run --rm at ${KILLS} moments spread over its steps: 
     c.ok(['ps', '-a']);
 
     const problems: string[] = [];
+    const ls = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d) : []);
     const dirs = containerDirs(c.root());
     if (dirs.length) problems.push(`container directories: ${dirs.join(', ')}`);
     const stray = fs.readdirSync(path.join(c.root(), 'containers')).filter((n) => n !== '.lock' && !dirs.includes(n));
     if (stray.length) problems.push(`stranded entries in containers/: ${stray.join(', ')}`);
+    const temps = ls(path.join(c.root(), 'tmp'));
+    if (temps.length) problems.push(`temporary files in the state root's tmp/: ${temps.join(', ')}`);
     const mounts = mountsInside(c.root());
     if (mounts.length) problems.push(`mounts: ${mounts.join(', ')}`);
     const cgroups = containerCgroups(cgroupMounts(), seen);
     if (cgroups.length) problems.push(`cgroups: ${cgroups.join(', ')}`);
     const img = path.join(c.root(), 'image/overlay2');
-    const ls = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d) : []);
     const entries = ls(path.join(img, 'layerdb/mounts'));
     if (entries.length) problems.push(`layerdb/mounts entries: ${entries.join(', ')}`);
     const cacheIds = new Set(ls(path.join(img, 'layerdb/sha256')).map((d) => fs.readFileSync(path.join(img, 'layerdb/sha256', d, 'cache-id'), 'utf8').trim()));
