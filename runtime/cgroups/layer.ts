@@ -141,4 +141,5 @@ export const cgroupsLayer: Layer = {
   commands: [topCommand, statsCommand],
   stages: { validate, prepare, limit, wait, cleanup },
   reap,
+  release: reap, // a stopped container has no cgroup (the next start makes it again)
 };

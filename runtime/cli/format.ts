@@ -48,12 +48,38 @@ export function humanSize(bytes: number): string {
 /** inspect's output: a JSON array, indented by 4 spaces as Docker's is. */
 export const inspectJSON = (objects: unknown[]) => JSON.stringify(objects, null, 4) + '\n';
 
+// #region template-check
+const ACTION = /^\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/;
+
+/**
+ * Is this template one formatTemplate can run? The error in the words of
+ * Docker's CLI (Go's text/template parser behind "template parsing error"),
+ * or null. Checked before anything is looked up, as Docker parses the
+ * template first: a typo must not print the literal text and exit 0.
+ */
+export function templateError(template: string): string | null {
+  for (let at = template.indexOf('{{'); at >= 0; at = template.indexOf('{{', at + 2)) {
+    const line = template.slice(0, at).split('\n').length;
+    const end = template.indexOf('}}', at + 2);
+    if (end < 0) return `template parsing error: template: :${line}: unclosed action`;
+    const action = template.slice(at, end + 2);
+    if (!ACTION.test(action)) {
+      return `template parsing error: template: :${line}: ${JSON.stringify(action)} is not supported here: dockling's templates are field paths, {{.State.Status}} or {{json .Config}}`;
+    }
+    at = end;
+  }
+  return null;
+}
+// #endregion template-check
+
 /**
  * The part of Go templates that `inspect -f` is mostly used for:
  * `{{.State.ExitCode}}`, `{{json .Config}}`, `{{.Id}}` (field paths, with
  * an optional `json`); anything else is an error.
  */
 export function formatTemplate(template: string, value: unknown): string {
+  const bad = templateError(template);
+  if (bad) throw new Error(bad);
   return template.replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_, json: string | undefined, p: string) => {
     let v: unknown = value;
     for (const key of p.split('.').filter(Boolean)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;

@@ -98,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(chapter) || chapter < 0 || chapter > 10) return fail(`invalid chapter "${envChapter ?? chapter}": choose 0..10`, 125);
   const layers = layersUpTo(chapter);
   const stateRoot = (global.flags.get('root') as string | undefined) ?? process.env.DOCKLING_ROOT ?? '/var/lib/dockling';
+  // An empty --root (say, an unset shell variable) must not fall back to the system's store.
+  if (stateRoot === '') return fail(`invalid --root "": the state root must be a directory, e.g. --root /var/lib/dockling (or leave --root out)`, 125);
 
   if (global.flags.get('version')) {
     process.stdout.write(`dockling version 0.1.0, chapters 1..${chapter} of ${LATEST_CHAPTER}\n`);

@@ -1,9 +1,9 @@
 // Chapter 5's commands: ps, stop, start, restart, kill, wait, rm, rename,
 // container prune, inspect (with logs, attach and exec in their own files).
 import type { Command, Invocation } from '../core/layer.js';
-import { RunError } from '../core/pipeline.js';
+import { RunError, reapAbandoned } from '../core/pipeline.js';
 import { listContainers, type ContainerConfig } from '../core/containers.js';
-import { ago, formatTemplate, inspectJSON, table } from '../cli/format.js';
+import { ago, formatTemplate, inspectJSON, table, templateError } from '../cli/format.js';
 import { commandColumn } from './command.js';
 import { liveStatus, refreshState, statusText } from './state.js';
 import { findContainer, removeContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
@@ -43,6 +43,7 @@ const psCommand: Command = {
     { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
   ],
   async run(inv) {
+    reapAbandoned(inv.stateRoot, inv.layers); // what killed CLIs and monitors left (pipeline.ts)
     const now = Date.now();
     let all = listContainers(inv.stateRoot).map((c) => refreshState(inv.stateRoot, c));
     all.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
@@ -180,6 +181,7 @@ const rmCommand: Command = {
   ],
   minArgs: 1,
   async run(inv) {
+    reapAbandoned(inv.stateRoot, inv.layers);
     return each(inv.args, (ref) => removeOne(inv.stateRoot, inv.layers, ref, Boolean(inv.flags.get('force'))));
   },
 };
@@ -234,6 +236,9 @@ const inspectCommand: Command = {
   ],
   minArgs: 1,
   async run(inv) {
+    // Docker parses the template first: a bad one is exit 64, nothing looked up.
+    const bad = templateError((inv.flags.get('format') as string | undefined) ?? '');
+    if (bad) throw new RunError(64, bad);
     const found: unknown[] = [];
     let code = 0;
     const { openStores } = await import('../image/stores.js');

@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { launchInit, type LaunchOptions, type LaunchedInit } from '../process/launch.js';
 import { FRAME, attach, waitForSocket } from './attach.js';
 import type { RestartPolicy } from './command.js';
+import { ownerLock } from '../core/containers.js';
+import { holdLock } from '../core/files.js';
 
 export const MONITOR = fileURLToPath(new URL('./monitor', import.meta.url));
 /** the CLI itself (bin/dockling.js beside dist/), for the monitor to run `start` again (restart policies) */
@@ -30,6 +32,8 @@ export interface MonitorOptions {
   detachKeys?: Buffer;
   /** called when they are typed: the container is its monitor's from then on */
   onDetach?(): void;
+  /** a foreground run took the owner lock: call letGo once its cleanup is over */
+  onOwner?(letGo: () => void): void;
 }
 
 // #region launch-monitored
@@ -52,7 +56,15 @@ export function monitorLauncher(m: MonitorOptions) {
     // is missed, and takes the exit status from the monitor.
     const a = await attach(m.dir, { stdout: process.stdout, stderr: process.stderr });
     // This CLI will clean up after the container; if it is killed, the
-    // monitor sees it gone and does the release steps itself.
+    // monitor sees it gone and does the release steps itself, or (killed
+    // after the monitor left) the next command reaps it. The owner lock,
+    // taken before the monitor hears of us, tells that command to wait
+    // while we live.
+    try {
+      m.onOwner?.(holdLock(ownerLock(m.dir)));
+    } catch {
+      /* the container is gone already: its monitor released it */
+    }
     a.send(FRAME.owner, '');
     let detached = false;
     if (opts.stdin) {

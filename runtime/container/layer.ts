@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from '../cli/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
-import { readConfig, updateConfig } from '../core/containers.js';
+import { readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { writeFileAtomic } from '../core/files.js';
 import { RunError } from '../core/pipeline.js';
 import { openStores } from '../image/stores.js';
@@ -17,7 +17,7 @@ import { parseRestartPolicy, type RestartPolicy } from './command.js';
 import { DOCKLING_BIN, haveMonitor, monitorLauncher } from './launch.js';
 import { parseDetachKeys } from './exec.js';
 import { containerCommands } from './commands.js';
-import { hostconfigFile, readSavedRun, type SavedRun } from './state.js';
+import { hostconfigFile, readExit, readSavedRun, type SavedRun } from './state.js';
 import { signalNumber } from './signals.js';
 
 const CH = 5;
@@ -94,12 +94,18 @@ function prepare(ctx: RunContext): void {
   ctx.launch = monitorLauncher({
     dir: ctx.container.dir, detached: Boolean(ctx.background), restart: policy, restartCount,
     onMonitor: (pid) => updateConfig(ctx.container, (x) => (x.MonitorPid = pid)),
+    // A foreground run cleans up itself: it holds the owner lock until its
+    // cleanup is over (runPipeline lets go), so no other command reaps the
+    // container from under it.
+    onOwner: (letGo) => ctx.layerState.set('owner', letGo),
     detachKeys: parseDetachKeys((ctx.flags.get('detach-keys') as string | undefined) ?? 'ctrl-p,ctrl-q'),
     // Detached from a foreground run: the container is its monitor's now,
     // so no layer's cleanup may touch it.
     onDetach: () => {
       ctx.detached = true;
       ctx.background = true;
+      (ctx.layerState.get('owner') as (() => void) | undefined)?.();
+      ctx.layerState.delete('owner');
       (ctx.init as unknown as { release(): void }).release(); // and the CLI may exit while it runs
     },
   });
@@ -162,10 +168,25 @@ function start(ctx: RunContext): void {
   }
 }
 
+// #region monitor-killed
+/**
+ * A kept container whose monitor was killed: nsexec and PID 1 died with it
+ * (PR_SET_PDEATHSIG, nsexec.c). How did it end? If the monitor got as far
+ * as writing exit.json for this run, that says; otherwise it was killed
+ * with its monitor: 137, as Docker reports a container whose shim died.
+ * (The cgroups and the mount are released by chapters 2 and 4.)
+ */
+function release(c: ContainerConfig, stateRoot: string): number {
+  const exit = readExit(path.join(stateRoot, 'containers', c.ID));
+  return exit && Date.parse(exit.FinishedAt) >= Date.parse(c.State.StartedAt) ? exit.ExitCode : 137;
+}
+// #endregion monitor-killed
+
 export const containersLayer: Layer = {
   chapter: CH,
   name: 'containers',
   runFlags: RUN_FLAGS,
   commands: containerCommands,
   stages: { validate, prepare, network, start },
+  release,
 };

@@ -9,7 +9,13 @@
 //   running      | gone  |  alive  |     -     | Up (the monitor is recording the exit right now)
 //   running      | gone  |    *    |  newer    | Exited (code)
 //   running      | gone  |  gone   |     -     | Dead: nobody recorded how it ended
-//   running      | alive |  gone   |     -     | Up, but nobody holds its output or will record its exit
+//
+// A monitor does not die alone: nsexec and PID 1 die with it (nsexec.c), and
+// the next command (run, start, ps, rm) records such a container as
+// "Exited (137)" and releases what it held, or removes it if it was --rm
+// (reapAbandoned, core/pipeline.ts). So "Dead" is seen only in between, by
+// commands that do not reap (inspect, logs), and "Up" with its monitor gone
+// only for the moment the kernel takes to kill PID 1.
 import fs from 'node:fs';
 import path from 'node:path';
 import { alive, readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';

@@ -200,20 +200,54 @@ export function isRunning(c: ContainerConfig): boolean {
   return c.State.Running && alive(c.State.Pid);
 }
 
+// #region abandoned
+/**
+ * The lock held by whoever will clean up after a container that has
+ * ended: a foreground CLI from the moment it tells the monitor "I clean
+ * up" (chapter 5) until its cleanup is over, or a command reaping it. A
+ * reaper only takes a container whose lock is free, so it never races a
+ * live CLI still in its teardown, nor another reaper.
+ */
+export const ownerLock = (dir: string) => path.join(dir, '.owner');
+
+/**
+ * What the next command must do for a container that nobody looks after
+ * any more (its PID 1 and its monitor, or its CLI before chapter 5, are
+ * gone), or null:
+ *
+ * - "remove": it was never to be kept. Before chapter 5 every container
+ *   not marked exited (the CLI was killed before or during its cleanup);
+ *   from chapter 5 one still "created" (killed while setting it up), and
+ *   a --rm one past its end (its CLI or monitor was killed before or
+ *   while removing it).
+ * - "release": a kept container (chapter 5, no --rm) still marked
+ *   running: its monitor was killed (nsexec and PID 1 die with it), so
+ *   nobody recorded the end nor released the cgroups and the mount.
+ */
+export function abandonment(c: ContainerConfig): 'remove' | 'release' | null {
+  if (alive(c.MonitorPid) || alive(c.State.Pid)) return null;
+  if (c.Chapter < 5) return c.State.Status !== 'exited' ? 'remove' : null;
+  if (c.State.Status === 'created' || c.HostConfig?.AutoRemove) return 'remove';
+  return c.State.Status === 'running' ? 'release' : null;
+}
+// #endregion abandoned
+
 /**
  * Containers whose CLI and PID 1 are both gone though their state is still
  * here: the CLI was killed with SIGKILL and could not clean up. Until
  * chapter 5 gives containers a monitor, nothing else would ever remove them.
  */
 export function abandonedContainers(root: string): ContainerConfig[] {
-  return listContainers(root).filter(abandoned);
+  return listContainers(root).filter((c) => abandonment(c) === 'remove');
 }
 
-/** Not stopped cleanly (no exit recorded), and nobody left to record it. */
+/**
+ * A name held by a container that never ran to its end, and whose CLI is
+ * gone, is free: nothing but its directory is left to remove. (A --rm one
+ * past its end may still hold a mount and cgroups: the reaper takes those,
+ * under their owner lock, before the name is looked up.)
+ */
 function abandoned(c: ContainerConfig): boolean {
   if (alive(c.MonitorPid) || alive(c.State.Pid)) return false;
-  // From chapter 5 on, a container that ran has a monitor's record (or is
-  // "Dead" in ps) and stays until `rm`; one whose CLI died while setting it
-  // up never started.
   return c.Chapter < 5 ? c.State.Status !== 'exited' : c.State.Status === 'created';
 }

@@ -82,6 +82,35 @@ export async function withLockAsync<T>(lockDir: string, fn: () => Promise<T>, ti
   }
 }
 
+/**
+ * Run fn only if the lock is free now (one held by a process that is gone
+ * is broken first); false if a live process holds it, or the directory it
+ * lives in is gone. For work that must never wait on a live owner.
+ */
+export function withLockIfFree(lockDir: string, fn: () => void): boolean {
+  try {
+    if (!tryLock(lockDir) && !tryLock(lockDir)) return false; // the second try after breaking a stale one
+  } catch {
+    return false; // ENOENT: its directory was removed meanwhile
+  }
+  try {
+    fn();
+    return true;
+  } finally {
+    unlock(lockDir);
+  }
+}
+
+/** Take a lock and keep it until the returned function is called (or this process dies). */
+export function holdLock(lockDir: string, timeoutMs = 10_000): () => void {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 1; !tryLock(lockDir); wait = Math.min(wait * 2, 50)) {
+    if (Date.now() > deadline) throw timedOut(lockDir);
+    sleepSync(wait);
+  }
+  return () => unlock(lockDir);
+}
+
 function holderIsGone(lockDir: string): boolean {
   let pid: number;
   try {

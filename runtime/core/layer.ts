@@ -126,4 +126,10 @@ export interface Layer {
   stages: Partial<Record<Stage, StageFn>>;
   /** undo what this layer made for a container whose CLI died before its cleanup */
   reap?(c: ContainerConfig, stateRoot: string): void;
+  /**
+   * release what this layer holds for a kept container that ended with
+   * nobody to do it (its monitor was killed, chapter 5); a layer that
+   * knows how it ended returns the exit code
+   */
+  release?(c: ContainerConfig, stateRoot: string): number | void;
 }

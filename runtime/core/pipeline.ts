@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { abandonedContainers, containersDir, removeContainerDir, strandedDirs } from './containers.js';
+import { abandonment, containersDir, listContainers, ownerLock, readConfig, removeContainerDir, strandedDirs, updateConfig } from './containers.js';
+import { withLockIfFree } from './files.js';
 import { trace } from '../trace/trace.js';
 import { STAGES, type Layer, type RunContext } from './layer.js';
 
@@ -56,33 +57,62 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
         process.stderr.write(`dockling: cleanup (chapter ${layer.chapter}): ${(e as Error).message}\n`);
       }
     }
+    // Cleanup is over: a foreground CLI lets go of the container (chapter 5).
+    (ctx.layerState.get('owner') as (() => void) | undefined)?.();
   }
   if (ctx.failure) return ctx.failure.code;
   return ctx.exitCode ?? 125;
 }
 // #endregion run-pipeline
 
+// #region reap-abandoned
 /**
- * Clean up after CLIs that were killed (SIGKILL) before their own cleanup:
- * each layer undoes its part, in reverse order as in `cleanup`, then the
- * container's directory goes. Errors are ignored: another dockling may be
- * reaping the same container at the same time.
+ * Clean up after CLIs and monitors that were killed (SIGKILL) before
+ * their own cleanup (containers.ts says which containers, and what to
+ * do). Each container is taken under its owner lock, and only while it is
+ * free: a live CLI still tearing its container down holds it, and so does
+ * another dockling reaping the same one. Then each layer undoes its part,
+ * in reverse order as in `cleanup`:
+ *
+ * - remove: everything (cgroups, mount, layers), then the directory;
+ * - release: the cgroups and the mount, and the end is recorded (with the
+ *   monitor's exit record if it wrote one, else 137: killed with it).
+ *
+ * Errors are reported and skipped: one container must not stop the rest.
+ * Every command that reads the store runs this first (run, start, ps, rm).
  */
-function reapAbandoned(stateRoot: string, ordered: Layer[]): void {
-  for (const c of abandonedContainers(stateRoot)) {
-    for (const layer of [...ordered].reverse()) {
-      try {
-        layer.reap?.(c, stateRoot);
-      } catch {
-        /* reaped by someone else meanwhile */
+export function reapAbandoned(stateRoot: string, layers: Layer[]): void {
+  const ordered = [...layers].sort((a, b) => b.chapter - a.chapter);
+  for (const found of listContainers(stateRoot)) {
+    const what = abandonment(found);
+    if (!what) continue;
+    const dir = path.join(containersDir(stateRoot), found.ID);
+    withLockIfFree(ownerLock(dir), () => {
+      const c = readConfig(dir); // as it is now that we hold it
+      if (!c || abandonment(c) !== what) return;
+      let code: number | undefined;
+      for (const layer of ordered) {
+        try {
+          if (what === 'remove') layer.reap?.(c, stateRoot);
+          else code = layer.release?.(c, stateRoot) ?? code;
+        } catch (e) {
+          process.stderr.write(`dockling: reaping container ${c.ID.slice(0, 12)} (chapter ${layer.chapter}): ${(e as Error).message}\n`);
+        }
       }
-    }
-    const dir = path.join(containersDir(stateRoot), c.ID);
-    trace.emit(0, { op: 'remove', path: dir });
-    removeContainerDir(dir);
+      if (what === 'remove') {
+        trace.emit(0, { op: 'remove', path: dir });
+        removeContainerDir(dir);
+        return;
+      }
+      // Docker's words for a container whose shim died: exited, 137.
+      updateConfig({ id: c.ID, name: c.Name.slice(1), dir }, (x) => {
+        x.State = { ...x.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code ?? 137, FinishedAt: new Date().toISOString() };
+      });
+    });
   }
   for (const dir of strandedDirs(stateRoot)) {
     trace.emit(0, { op: 'remove', path: dir });
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+// #endregion reap-abandoned

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { listContainers, isRunning } from '../core/containers.js';
-import { ago, formatTemplate, humanSize, inspectJSON, table } from '../cli/format.js';
+import { ago, formatTemplate, humanSize, inspectJSON, table, templateError } from '../cli/format.js';
 import { chainIDs, type ImageConfig } from './config.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
 import { NoSuchImageError } from './store.js';
@@ -108,6 +108,12 @@ export function imageInspect(s: Stores, id: string): Record<string, unknown> {
 
 export const formatFlag = { name: 'format', short: 'f', kind: 'string' as const, usage: 'Format the output using the given Go template (field paths: {{.Id}}, {{json .Config}})' };
 
+/** Docker parses -f's template before looking anything up: a bad one is exit 64 (docker/cli's inspect). */
+export function checkFormat(format: string | undefined): void {
+  const bad = templateError(format ?? '');
+  if (bad) throw new RunError(64, bad);
+}
+
 export function printInspect(objects: unknown[], format: string | undefined): void {
   process.stdout.write(format ? objects.map((o) => formatTemplate(format, o) + '\n').join('') : inspectJSON(objects));
 }
@@ -119,6 +125,7 @@ const imageInspectCommand: Command = {
   flags: [formatFlag],
   minArgs: 1,
   async run(inv) {
+    checkFormat(inv.flags.get('format') as string | undefined);
     const s = await storesWithBusybox(inv.stateRoot);
     const found: unknown[] = [];
     let code = 0;

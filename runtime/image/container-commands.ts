@@ -12,7 +12,7 @@ import { withChanges } from './change.js';
 import { NoSuchImageError } from './store.js';
 import { freeUnusedLayers, openStores, tmpDir, type Stores } from './stores.js';
 import { writeOutput, writeTo } from './busybox.js';
-import { formatFlag, imageInspect, parseRefOrFail, printInspect } from './commands.js';
+import { checkFormat, formatFlag, imageInspect, parseRefOrFail, printInspect } from './commands.js';
 
 const CH = 4;
 
@@ -229,6 +229,7 @@ const inspectCommand: Command = {
   flags: [formatFlag, { name: 'type', kind: 'string', usage: 'Only inspect objects of the given type (container or image)' }],
   minArgs: 1,
   async run(inv) {
+    checkFormat(inv.flags.get('format') as string | undefined);
     const s = openStores(inv.stateRoot);
     const type = inv.flags.get('type') as string | undefined;
     if (type && type !== 'container' && type !== 'image') throw new RunError(1, `"${type}" is not a valid value for --type`);

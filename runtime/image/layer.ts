@@ -111,6 +111,14 @@ function reap(c: ContainerConfig, stateRoot: string): void {
   });
 }
 
+/** A kept container that ended with nobody to clean up (chapter 5): unmount its root, keep its layer. */
+function release(c: ContainerConfig, stateRoot: string): void {
+  if (!c.Driver) return;
+  const s = openStores(stateRoot);
+  const m = s.layers.getMount(c.ID);
+  if (m && s.driver.mounted(m.mountID)) s.driver.put(m.mountID);
+}
+
 /** The chainID of an image's top layer: the whole stack, named by content. */
 export const topChainID = (diffIDs: string[]): string | null => chainIDs(diffIDs).at(-1) ?? null;
 
@@ -121,4 +129,5 @@ export const imagesLayer: Layer = {
   commands: [...imageCommands, ...containerCommands],
   stages: { validate, prepare, cleanup },
   reap,
+  release,
 };

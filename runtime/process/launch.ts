@@ -60,8 +60,8 @@ export interface LaunchedInit extends InitHandle {
 
 export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   const flags = opts.namespaces.map((n) => UNSHARE_FLAG[n]).filter((f) => f !== undefined);
-  // Under a monitor, nsexec must not die with its parent ("D"): a monitor
-  // that crashes leaves the container running, and `ps` says so.
+  // "D": nsexec's parent is a monitor (chapter 5). It still dies with it,
+  // and the container with them: nobody else could hold its output.
   const letters = flags.map((f) => f[0]).join('') + (opts.monitor ? 'D' : '');
   const argv = [...(opts.monitor ?? []), NSEXEC, letters, process.execPath, INIT_JS];
   trace.emit(1, { op: 'unshare', flags: flags.map((f) => f[1]), by: 'nsexec' });

@@ -3,7 +3,7 @@
  *
  *   nsexec FLAGS PROGRAM [ARG...]      FLAGS: any of p m u i n (pid, mount,
  *                                      uts, ipc, net), e.g. "pmuin", and
- *                                      D: outlive the parent (chapter 5)
+ *                                      D: the parent is a monitor (chapter 5)
  *
  * Node cannot do this step itself. unshare(2) of a PID namespace takes effect
  * only for the caller's *next child*, and Node can only make children with
@@ -21,8 +21,8 @@
  * util-linux unshare(1) does 1-3 too, but version 2.38 (Debian 12) cannot
  * pass on death by SIGKILL: it fails to reset SIGKILL's handler and exits 1
  * with "sigprocmask unblock failed", which would turn every OOM kill (137)
- * into a 1. Being ours, this helper also ties the container's life to the
- * CLI's (PR_SET_PDEATHSIG) until chapter 5 gives containers a life of their own.
+ * into a 1. Being ours, this helper also ties the container's life to its
+ * parent's (PR_SET_PDEATHSIG): the CLI's, and from chapter 5 on the monitor's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,14 +61,16 @@ int main(int argc, char **argv) {
 		fprintf(stderr, "usage: nsexec FLAGS PROGRAM [ARG...]\n");
 		return 125;
 	}
-	pid_t cli = getppid();
-	/* If the CLI dies, so do we (and, below, so does the container) --
-	 * unless "D": chapter 5's monitor is our parent then, and a monitor
-	 * that crashes must not take the container with it. */
-	if (!strchr(argv[1], 'D')) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != cli) return 125; /* it died before prctl took effect */
-	}
+	pid_t parent = getppid();
+	/* If our parent dies, so do we (and, below, so does the container).
+	 * The parent is the CLI before chapter 5, the container's monitor
+	 * from then on ("D"). A container whose monitor is gone would run on
+	 * with nobody to hold its output, record its exit or release what it
+	 * holds; containerd ends a container whose shim died the same way
+	 * (and reports it exited with 137). The next dockling command records
+	 * that end (chapter 5: reapAbandoned, core/pipeline.ts). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent) return 125; /* it died before prctl took effect */
 
 	if (unshare(flag_bits(argv[1])) < 0) {
 		fprintf(stderr, "nsexec: unshare: %s\n", strerror(errno));

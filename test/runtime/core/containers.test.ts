@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { NameConflictError, createContainer, listContainers, readConfig, updateConfig, type ContainerConfig, type ContainerRecord } from '../../../runtime/core/containers.js';
+import { NameConflictError, abandonment, createContainer, listContainers, readConfig, updateConfig, type ContainerConfig, type ContainerRecord } from '../../../runtime/core/containers.js';
 import { useTempDir } from '../../helpers/temp.js';
 
 const root = useTempDir('containers-test-');
@@ -71,5 +71,35 @@ describe('createContainer', () => {
     updateConfig(rec, (c) => (c.State.Status = 'running'));
     assert.equal(readConfig(rec.dir)?.State.Status, 'running');
     assert.deepEqual(fs.readdirSync(rec.dir), ['config.v2.json']);
+  });
+});
+
+describe('abandonment: what the next command does for a container nobody looks after', () => {
+  const made = (chapter: number, status: 'created' | 'running' | 'exited', monitorPid: number, autoRemove?: boolean) => {
+    const c = config({ id: 'f'.repeat(64), name: 'x', dir: '/nonexistent' }, monitorPid, chapter);
+    c.State.Status = status;
+    if (autoRemove !== undefined) c.HostConfig = { AutoRemove: autoRemove };
+    return c;
+  };
+
+  test('nothing while its monitor (or CLI) lives, whatever its state', () => {
+    for (const status of ['created', 'running', 'exited'] as const) {
+      assert.equal(abandonment(made(1, status, process.pid)), null);
+      assert.equal(abandonment(made(5, status, process.pid, true)), null);
+    }
+  });
+
+  test('before chapter 5: removed unless marked exited', () => {
+    assert.equal(abandonment(made(1, 'running', deadPid())), 'remove');
+    assert.equal(abandonment(made(4, 'created', deadPid())), 'remove');
+    assert.equal(abandonment(made(4, 'exited', deadPid())), null);
+  });
+
+  test('chapter 5: a --rm one past its end is removed (running or exited); a kept one still running is released; a kept exited one is left alone', () => {
+    assert.equal(abandonment(made(5, 'created', deadPid())), 'remove');
+    assert.equal(abandonment(made(5, 'running', deadPid(), true)), 'remove');
+    assert.equal(abandonment(made(5, 'exited', deadPid(), true)), 'remove');
+    assert.equal(abandonment(made(5, 'running', deadPid(), false)), 'release');
+    assert.equal(abandonment(made(5, 'exited', deadPid(), false)), null);
   });
 });

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { withLock, writeFileAtomic } from '../../../runtime/core/files.js';
+import { holdLock, withLock, withLockIfFree, writeFileAtomic } from '../../../runtime/core/files.js';
 import { useTempDir } from '../../helpers/temp.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -174,5 +174,35 @@ for (let i = 0; i < Number(n); i++) {
     }
     assert.equal(pids.size, 2, 'both processes took the lock');
     assert.equal(fs.existsSync(lock), false);
+  });
+});
+
+describe('withLockIfFree and holdLock (the owner lock of chapter 5)', () => {
+  test('a lock held by a live process: fn does not run, the lock stays', () => {
+    const d = sub();
+    const lock = path.join(d, '.owner');
+    const letGo = holdLock(lock);
+    let ran = false;
+    assert.equal(withLockIfFree(lock, () => (ran = true)), false);
+    assert.equal(ran, false);
+    assert.equal(fs.readFileSync(path.join(lock, 'pid'), 'utf8'), String(process.pid));
+    letGo();
+    assert.deepEqual(fs.readdirSync(d), []);
+  });
+
+  test('a free lock, or one whose holder is dead: fn runs under it, and the lock goes', () => {
+    const d = sub();
+    const lock = path.join(d, '.owner');
+    let held = false;
+    assert.equal(withLockIfFree(lock, () => (held = fs.existsSync(lock))), true);
+    assert.equal(held, true);
+    fs.mkdirSync(lock);
+    fs.writeFileSync(path.join(lock, 'pid'), String(deadPid()));
+    assert.equal(withLockIfFree(lock, () => {}), true);
+    assert.deepEqual(fs.readdirSync(d), []);
+  });
+
+  test('a lock whose directory is gone (the container was removed meanwhile): false, no error', () => {
+    assert.equal(withLockIfFree(path.join(sub(), 'gone', '.owner'), () => assert.fail('ran')), false);
   });
 });

@@ -1,0 +1,36 @@
+// Chapter 4: the -f templates of `inspect` and `image inspect`. dockling runs
+// the part of Go's templates that scripts use ({{.Field.Path}}, {{json .X}});
+// anything else is an error, as Docker's CLI gives for a template Go cannot
+// parse: "template parsing error: …", exit status 64, nothing printed on
+// stdout and nothing looked up. Never the template's text echoed back with
+// exit 0, which a script would take for a value.
+//
+// test/run.ts runs this file with layers 1..4 (every test must pass) and
+// with layers 1..3 (every test must fail: there is no inspect there).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dockling, rootOrSkip } from '../../helpers/dockling.ts';
+import { expectCode, useStateRoot } from '../../helpers/chapter.ts';
+
+const skip = rootOrSkip();
+const root = useStateRoot('ch4-template');
+
+for (const cmd of [['inspect'], ['image', 'inspect']]) {
+  test(`${cmd.join(' ')} -f '{{': template parsing error, unclosed action, exit 64 (docker/cli's words)`, { skip }, () => {
+    const r = expectCode(dockling(root(), [...cmd, '-f', '{{', 'busybox']), 64);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, 'dockling: template parsing error: template: :1: unclosed action\n');
+    // Go counts lines from 1; the action's line is the one named.
+    const r2 = expectCode(dockling(root(), [...cmd, '-f', '{{.Os}}\n{{.Id', 'busybox']), 64);
+    assert.equal(r2.stderr, 'dockling: template parsing error: template: :2: unclosed action\n');
+  });
+
+  test(`${cmd.join(' ')} -f with an action dockling does not run: exit 64, naming it; a field path still works`, { skip }, () => {
+    const r = expectCode(dockling(root(), [...cmd, '-f', '{{if .Os}}x{{end}}', 'busybox']), 64);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^dockling: template parsing error: template: :1: "\{\{if \.Os\}\}" is not supported here/);
+    expectCode(dockling(root(), ['image', 'inspect', 'busybox']), 0); // (which puts busybox in the store)
+    const arch = JSON.stringify({ x64: 'amd64', arm64: 'arm64' }[process.arch as string] ?? process.arch);
+    assert.equal(expectCode(dockling(root(), [...cmd, '-f', '{{.Os}} {{json .Architecture}}', 'busybox']), 0).stdout, `linux ${arch}\n`);
+  });
+}
