@@ -181,6 +181,9 @@ export const logsCommand: Command = {
   async run(inv) {
     const c = findContainer(inv.stateRoot, inv.args[0]);
     const dir = containerDir(inv.stateRoot, c.ID);
+    if ((c.HostConfig as { LogConfig?: { Type?: string } } | undefined)?.LogConfig?.Type === 'none') {
+      throw new RunError(1, 'configured logging driver does not support reading');
+    }
     const since = inv.flags.has('since') ? parseSince(inv.flags.get('since') as string) : -Infinity;
     const until = inv.flags.has('until') ? parseSince(inv.flags.get('until') as string) : Infinity;
     const tail = (inv.flags.get('tail') as string | undefined) ?? 'all';
