@@ -60,7 +60,8 @@ export function parseLogConfig(driver: string | undefined, opts: string[]): LogC
   const files = config['max-file'];
   if (!/^[+-]?\d+$/.test(files)) throw new RunError(125, `strconv.Atoi: parsing "${files}": invalid syntax`);
   if (Number(files) < 1) throw new RunError(125, 'max-file cannot be less than 1');
-  return { Type: 'json-file', Config: config };
+  // Sorted, as Go's encoding/json writes a map: `inspect` shows what Docker's does.
+  return { Type: 'json-file', Config: Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
 /** The monitor's options for a LogConfig. */

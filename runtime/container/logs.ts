@@ -157,13 +157,39 @@ async function readEntries(part: Part, pending: { rest: Buffer }, show: (e: LogE
 }
 // #endregion stream-entries
 
-const openOrNull = (file: string): number | null => {
+const inodeOf = (file: string): number | null => {
   try {
-    return fs.openSync(file, 'r');
+    return fs.statSync(file).ino;
   } catch {
-    return null; // no output yet, or rotated away between readdir and open
+    return null; // not there yet, or moved on by a rotation just now
   }
 };
+
+/**
+ * Open every file of the log, oldest first. A rotation between listing the
+ * names and opening them would shift the names under us (we would open a
+ * file twice and miss another), so the opened files are checked against
+ * the names afterwards, and on a difference we start again. Once open, a
+ * file is ours to read to its end whatever it is renamed to, or if it is
+ * dropped.
+ */
+function openLog(dir: string, id: string): { fd: number; ino: number }[] {
+  for (;;) {
+    const opened: { fd: number; ino: number; file: string }[] = [];
+    for (const file of logFiles(dir, id)) {
+      try {
+        const fd = fs.openSync(file, 'r');
+        opened.push({ fd, ino: fs.fstatSync(fd).ino, file });
+      } catch {
+        /* no output yet, or dropped by a rotation: checked below */
+      }
+    }
+    const names = logFiles(dir, id);
+    const same = names.length === opened.length && opened.every((o, i) => o.file === names[i] && inodeOf(o.file) === o.ino);
+    if (same || (opened.length === 0 && inodeOf(logFile(dir, id)) === null)) return opened;
+    for (const o of opened) fs.closeSync(o.fd);
+  }
+}
 
 export const logsCommand: Command = {
   name: 'logs',
@@ -195,7 +221,7 @@ export const logsCommand: Command = {
     };
     // Every file opened first: a rotation while we read renames them, and
     // an open file is the same file whatever its name becomes.
-    const fds = logFiles(dir, c.ID).map(openOrNull).filter((fd): fd is number => fd !== null);
+    const fds = openLog(dir, c.ID).map((o) => o.fd);
     try {
       const parts: Part[] = fds.map((fd) => ({ fd, offset: 0 }));
       const pending = { rest: Buffer.alloc(0) };
@@ -218,11 +244,12 @@ export const logsCommand: Command = {
 // #region follow
 /**
  * -f: read on as the monitor writes, until the container has exited and its
- * monitor has written the last line. We look every 100 ms (as dockerd's
- * json-file follower did before it used inotify: a poll is simple and cannot
- * miss a rotation). When the live file's name points at another file than
- * ours, the monitor rotated: ours is read to its end, then the new one from
- * its start.
+ * monitor has written the last line. We look every 100 ms (a poll is simple
+ * and cannot miss a change; dockerd's follower uses inotify). When the live
+ * file's name points at another file than ours, the monitor rotated: ours
+ * is read to its end, then the files that came after it, found by inode
+ * (more than one rotation may have happened since we looked); if ours was
+ * dropped already, all the files left.
  */
 async function follow(
   stateRoot: string,
@@ -232,39 +259,37 @@ async function follow(
   pending: { rest: Buffer },
   show: (e: LogEntry) => Promise<void> | undefined,
 ): Promise<void> {
-  const live = logFile(dir, id);
   const opened: number[] = [];
+  let over = false;
   try {
     for (;;) {
       if (part) await readEntries(part, pending, show);
       if (brokenPipe()) return;
-      let ino: number | null = null;
-      try {
-        ino = fs.statSync(live).ino;
-      } catch {
-        /* not there yet, or mid-rotation */
-      }
-      if (ino !== null && (!part || fs.fstatSync(part.fd).ino !== ino)) {
-        if (part) await readEntries(part, pending, show);
-        const fd = openOrNull(live);
-        if (fd !== null) {
-          opened.push(fd);
-          part = { fd, offset: 0 };
+      const live = inodeOf(logFile(dir, id));
+      if (live !== null && (!part || fs.fstatSync(part.fd).ino !== live)) {
+        if (part) await readEntries(part, pending, show); // what was written before the rotation
+        const files = openLog(dir, id);
+        const ours = part ? files.findIndex((f) => f.ino === fs.fstatSync(part!.fd).ino) : -1;
+        for (const [i, f] of files.entries()) {
+          opened.push(f.fd);
+          if (i <= ours) continue; // ours, and older ones: read already
+          part = { fd: f.fd, offset: 0 };
           pending.rest = Buffer.alloc(0);
-          continue;
+          if (i < files.length - 1) await readEntries(part, pending, show);
         }
+        continue;
       }
+      if (over) return; // and read to the end of the newest file
       let now;
       try {
         now = refreshState(stateRoot, findContainer(stateRoot, id));
       } catch {
         return; // removed
       }
-      if (liveStatus(now) !== 'running' && !alive(now.MonitorPid)) {
-        if (part) await readEntries(part, pending, show);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 100));
+      // Over: the monitor has written its last line. One more round reads
+      // it, across any rotation since the last look.
+      if (liveStatus(now) !== 'running' && !alive(now.MonitorPid)) over = true;
+      else await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
     for (const fd of opened) fs.closeSync(fd);
