@@ -51,6 +51,21 @@ test('run --log-opt max-size=10k --log-opt max-file=3: rotates at the size, keep
   }
 });
 
+test('max-file=1: the one file is started again when full, logs shows what it holds', { skip }, async () => {
+  try {
+    const id = c.runD(['--name', 'one', '--log-opt', 'max-size=10k', '--log-opt', 'max-file=1', 'busybox', 'seq', '1', '5000']);
+    assert.equal(c.ok(['wait', 'one']), '0\n');
+    const files = logFilesOf(id);
+    assert.deepEqual([...files.keys()], ['-json.log']);
+    assert.ok(files.get('-json.log')! <= 10_000);
+    const out = numbers(c.logsOf('one').stdout);
+    assert.equal(out.at(-1), 5000);
+    assert.ok(consecutive(out) && out.length < 5000 && out.length > 50, `logs: ${out.length} lines from ${out[0]}`);
+  } finally {
+    await c.cleanup();
+  }
+});
+
 test('logs -f follows the log across rotations, every line once, in order', { skip }, async () => {
   try {
     // Batches with a pause between them: the follower sees rotations happen while it reads.
