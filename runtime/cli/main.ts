@@ -9,6 +9,11 @@ import type { Command, Layer } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { trace, jsonLinesSink } from '../trace/trace.js';
 import { formatRecord } from '../trace/format.js';
+import { brokenPipe, handleBrokenPipes } from '../core/stdio.js';
+
+// bin/dockling.js asks, when the command is over, whether stdout broke: then
+// the CLI exits 141 quietly, as the docker CLI killed by SIGPIPE does.
+export { brokenPipe };
 
 const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', valueName: 'dir', usage: 'State root (default /var/lib/dockling, or $DOCKLING_ROOT)' },
@@ -86,6 +91,7 @@ function setUpTrace(flags: Map<string, unknown>): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  handleBrokenPipes();
   let global;
   try {
     global = parseFlags(argv, GLOBAL_FLAGS, false);

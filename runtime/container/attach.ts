@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { onBrokenPipe } from '../core/stdio.js';
 
 export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, resize: 4, closeStdin: 5, owner: 6 } as const;
 
@@ -72,11 +73,33 @@ export function attach(containerDir: string, opts: AttachOptions): Promise<Attac
     sock.once('error', closeDir);
     let exitStatus: number | null = null;
     const exit = new Promise<number | null>((done) => sock.on('close', () => done(exitStatus)));
+    // #region attach-backpressure
+    // Backpressure: when our stdout cannot take more (a slow terminal, a
+    // pipe nobody reads), we stop reading the socket until it drains. The
+    // socket then fills, the monitor holds this client's frames (up to its
+    // HIGH_WATER), then stops reading the container, whose writes wait.
+    // Without this, every frame would be queued in this process's memory.
+    let waiting = 0;
+    const relay = (out: NodeJS.WritableStream, payload: Buffer) => {
+      if (out.write(payload)) return;
+      if (waiting++ === 0) sock.pause();
+      out.once('drain', () => {
+        if (--waiting === 0) sock.resume();
+      });
+    };
+    // #endregion attach-backpressure
     sock.on('data', frameReader((type, payload) => {
-      if (type === FRAME.stdout) opts.stdout.write(payload);
-      else if (type === FRAME.stderr) opts.stderr.write(payload);
+      if (type === FRAME.stdout) relay(opts.stdout, payload);
+      else if (type === FRAME.stderr) relay(opts.stderr, payload);
       else if (type === FRAME.exit) exitStatus = Number(payload.toString());
     }));
+    // Our stdout's reader went away (`attach C | head -1`): the docker CLI
+    // dies of SIGPIPE there, and so do we, with its status. Nothing of the
+    // container's is ours to clean up: the monitor sees this client gone,
+    // and if it was a foreground `run`, does the release (and --rm) itself
+    // when the container ends.
+    const unhook = onBrokenPipe(() => process.exit(141));
+    sock.once('close', unhook);
     sock.once('connect', () => {
       sock.removeListener('error', reject);
       sock.on('error', () => {}); // the monitor went away: `exit` says null

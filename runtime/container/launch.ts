@@ -26,6 +26,8 @@ export interface MonitorOptions {
   detached: boolean;
   restart: RestartPolicy;
   restartCount: number;
+  /** the log's config, as the monitor's options (log-config.ts) */
+  log?: string[];
   /** called with the monitor's PID as soon as it is started */
   onMonitor(pid: number): void;
   /** run -it: the keys that detach the terminal and leave the container running */
@@ -40,7 +42,7 @@ export interface MonitorOptions {
 export function monitorLauncher(m: MonitorOptions) {
   return async (opts: LaunchOptions): Promise<LaunchedInit> => {
     const policy = m.restart.Name === 'on-failure' && m.restart.MaximumRetryCount ? `on-failure:${m.restart.MaximumRetryCount}` : m.restart.Name;
-    const argv = [MONITOR, ...(opts.terminal ? ['--tty'] : []), ...(opts.stdin ? ['--stdin'] : []), '--restart', policy, '--restart-count', String(m.restartCount), m.dir, '--'];
+    const argv = [MONITOR, ...(opts.terminal ? ['--tty'] : []), ...(opts.stdin ? ['--stdin'] : []), '--restart', policy, '--restart-count', String(m.restartCount), ...(m.log ?? []), m.dir, '--'];
     const init = await launchInit({ ...opts, monitor: argv });
     // From now on the monitor answers for the container: if this CLI dies,
     // the container is not "abandoned" while its monitor lives.

@@ -19,6 +19,7 @@ import { parseDetachKeys } from './exec.js';
 import { containerCommands } from './commands.js';
 import { hostconfigFile, readExit, readSavedRun, type SavedRun } from './state.js';
 import { signalNumber } from './signals.js';
+import { monitorLogArgs, parseLogConfig, type LogConfig } from './log-config.js';
 
 const CH = 5;
 export const DOCKER_INIT = fileURLToPath(new URL('./dockling-init', import.meta.url));
@@ -31,7 +32,15 @@ const RUN_FLAGS: FlagSpec[] = [
   { name: 'stop-signal', kind: 'string', usage: 'Signal to stop the container (default SIGTERM)' },
   { name: 'stop-timeout', kind: 'int', usage: 'Timeout (in seconds) to stop a container' },
   { name: 'detach-keys', kind: 'string', usage: 'Override the key sequence for detaching a container' },
+  { name: 'log-driver', kind: 'string', usage: 'Logging driver for the container (json-file or none)' },
+  { name: 'log-opt', kind: 'stringArray', usage: 'Log driver options (max-size, max-file)' },
 ];
+
+/** The log's config: a new container's from its flags, a started one's as it was made. */
+function logConfigOf(ctx: RunContext, c: { HostConfig?: Record<string, unknown> } | null): LogConfig {
+  const kept = ctx.existing ? (c?.HostConfig?.LogConfig as LogConfig | undefined) : undefined;
+  return kept ?? parseLogConfig(ctx.flags.get('log-driver') as string | undefined, (ctx.flags.get('log-opt') as string[] | undefined) ?? []);
+}
 
 function policyOf(ctx: RunContext): RestartPolicy {
   try {
@@ -59,6 +68,7 @@ function validate(ctx: RunContext): void {
   if (keys !== undefined) parseDetachKeys(keys); // a bad one is refused before anything is made
   const sig = ctx.flags.get('stop-signal') as string | undefined;
   if (sig !== undefined && signalNumber(sig) === null) throw new RunError(125, `Invalid signal: ${sig}`);
+  if (!ctx.existing) logConfigOf(ctx, null); // a bad --log-opt is refused before anything is made
 }
 
 // #region monitored-prepare
@@ -79,6 +89,7 @@ function prepare(ctx: RunContext): void {
     RestartPolicy: policy,
     AutoRemove: Boolean(ctx.flags.get('rm')),
     Init: Boolean(ctx.flags.get('init')),
+    LogConfig: logConfigOf(ctx, c as { HostConfig?: Record<string, unknown> }),
   };
   const run: SavedRun = saved?.Run ?? { flags: Object.fromEntries(ctx.flags), image: ctx.image, command: ctx.command, restartCount: 0 };
   writeFileAtomic(hostconfigFile(ctx.container.dir), JSON.stringify({ HostConfig: hostConfig, Run: run }));
@@ -93,6 +104,7 @@ function prepare(ctx: RunContext): void {
   fs.rmSync(path.join(ctx.container.dir, 'stopped'), { force: true });
   ctx.launch = monitorLauncher({
     dir: ctx.container.dir, detached: Boolean(ctx.background), restart: policy, restartCount,
+    log: monitorLogArgs(hostConfig.LogConfig),
     onMonitor: (pid) => updateConfig(ctx.container, (x) => (x.MonitorPid = pid)),
     // A foreground run cleans up itself: it holds the owner lock until its
     // cleanup is over (runPipeline lets go), so no other command reaps the

@@ -3,6 +3,14 @@
 //   {"log":"hi\n","stream":"stdout","time":"2026-11-28T07:00:00.123456789Z"}
 // so `logs` can split the streams again, show times (-t), start at a time
 // (--since) or near the end (--tail), and follow (-f) while the container runs.
+//
+// A log can be gigabytes (a container running `yes` writes 100 MB a second),
+// so nothing here holds the whole of it: --tail finds where its lines start
+// by reading BACKWARDS from the end, and the rest is read forwards in chunks,
+// an entry at a time, each written out before the next is read (waiting when
+// our stdout is full). Memory stays the same whatever the log's size.
+// With rotation (--log-opt max-size, monitor-log.c) the log is several
+// files: <id>-json.log.N (oldest) … <id>-json.log.1, <id>-json.log (newest).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../core/layer.js';
@@ -10,6 +18,7 @@ import { RunError } from '../core/pipeline.js';
 import { alive } from '../core/containers.js';
 import { findContainer } from './lifecycle.js';
 import { containerDir, liveStatus, refreshState } from './state.js';
+import { brokenPipe, writeOut } from '../core/stdio.js';
 
 export interface LogEntry {
   log: string;
@@ -18,6 +27,23 @@ export interface LogEntry {
 }
 
 export const logFile = (dir: string, id: string) => path.join(dir, `${id}-json.log`);
+
+/** The log's files, oldest first: the rotated ones by number, highest first, then the live one. */
+export function logFiles(dir: string, id: string): string[] {
+  const base = `${id}-json.log`;
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const rotated = names
+    .map((n) => (n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)) ? Number(n.slice(base.length + 1)) : 0))
+    .filter((k) => k > 0)
+    .sort((a, b) => b - a)
+    .map((k) => path.join(dir, `${base}.${k}`));
+  return [...rotated, path.join(dir, base)];
+}
 
 /** Parse complete lines; a partial last line (still being written) is left for later. */
 export function parseLog(text: string): { entries: LogEntry[]; rest: string } {
@@ -58,6 +84,113 @@ export function parseSince(s: string, now = Date.now()): number {
 /** Docker's time stamps keep nanoseconds; compare them through milliseconds. */
 const at = (e: LogEntry) => Date.parse(e.time);
 
+const CHUNK = 64 * 1024;
+const NL = 0x0a;
+
+/** An open log file, and how far into it we have read. */
+interface Part {
+  fd: number;
+  offset: number;
+}
+
+// #region tail-from-end
+/**
+ * Where the last `n` complete lines begin, across the files (oldest first):
+ * read back from the end a chunk at a time, counting newlines. The (n+1)th
+ * newline from the end is the one just before them. An unfinished last
+ * line (still being written) is not a line yet, as in parseLog.
+ */
+export function tailStart(fds: number[], n: number): { index: number; offset: number } {
+  const buf = Buffer.alloc(CHUNK);
+  let seen = 0;
+  for (let index = fds.length - 1; index >= 0; index--) {
+    let pos = fs.fstatSync(fds[index]).size;
+    while (pos > 0) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      fs.readSync(fds[index], buf, 0, len, pos);
+      for (let i = len - 1; i >= 0; i--) {
+        if (buf[i] === NL && ++seen === n + 1) return { index, offset: pos + i + 1 };
+      }
+    }
+  }
+  return { index: 0, offset: 0 }; // fewer than n lines: all of them
+}
+// #endregion tail-from-end
+
+// #region stream-entries
+/**
+ * Read a file on from part.offset a chunk at a time and hand over each
+ * complete entry, awaiting `show` (which waits while stdout is full) before
+ * going on. What follows the last newline stays in `pending` for the next
+ * read (-f); the monitor writes entries whole, so only a line being written
+ * right now is ever there.
+ */
+async function readEntries(part: Part, pending: { rest: Buffer }, show: (e: LogEntry) => Promise<void> | undefined): Promise<void> {
+  const buf = Buffer.alloc(CHUNK);
+  for (;;) {
+    const k = fs.readSync(part.fd, buf, 0, CHUNK, part.offset);
+    if (k === 0 || brokenPipe()) return;
+    part.offset += k;
+    let data = pending.rest.length ? Buffer.concat([pending.rest, buf.subarray(0, k)]) : buf.subarray(0, k);
+    let start = 0;
+    for (let nl = data.indexOf(NL); nl >= 0; nl = data.indexOf(NL, start)) {
+      const line = data.toString('utf8', start, nl);
+      start = nl + 1;
+      if (!line) continue;
+      let e: LogEntry;
+      try {
+        e = JSON.parse(line) as LogEntry;
+      } catch {
+        continue; // a damaged line: skipped, as Docker does
+      }
+      const wait = show(e);
+      if (wait) {
+        // buf is reused by the next read: keep what is left of it first.
+        data = Buffer.from(data.subarray(start));
+        start = 0;
+        await wait;
+      }
+    }
+    pending.rest = Buffer.from(data.subarray(start));
+  }
+}
+// #endregion stream-entries
+
+const inodeOf = (file: string): number | null => {
+  try {
+    return fs.statSync(file).ino;
+  } catch {
+    return null; // not there yet, or moved on by a rotation just now
+  }
+};
+
+/**
+ * Open every file of the log, oldest first. A rotation between listing the
+ * names and opening them would shift the names under us (we would open a
+ * file twice and miss another), so the opened files are checked against
+ * the names afterwards, and on a difference we start again. Once open, a
+ * file is ours to read to its end whatever it is renamed to, or if it is
+ * dropped.
+ */
+function openLog(dir: string, id: string): { fd: number; ino: number }[] {
+  for (;;) {
+    const opened: { fd: number; ino: number; file: string }[] = [];
+    for (const file of logFiles(dir, id)) {
+      try {
+        const fd = fs.openSync(file, 'r');
+        opened.push({ fd, ino: fs.fstatSync(fd).ino, file });
+      } catch {
+        /* no output yet, or dropped by a rotation: checked below */
+      }
+    }
+    const names = logFiles(dir, id);
+    const same = names.length === opened.length && opened.every((o, i) => o.file === names[i] && inodeOf(o.file) === o.ino);
+    if (same || (opened.length === 0 && inodeOf(logFile(dir, id)) === null)) return opened;
+    for (const o of opened) fs.closeSync(o.fd);
+  }
+}
+
 export const logsCommand: Command = {
   name: 'logs',
   aliases: ['container logs'],
@@ -74,57 +207,92 @@ export const logsCommand: Command = {
   async run(inv) {
     const c = findContainer(inv.stateRoot, inv.args[0]);
     const dir = containerDir(inv.stateRoot, c.ID);
-    const file = logFile(dir, c.ID);
+    if ((c.HostConfig as { LogConfig?: { Type?: string } } | undefined)?.LogConfig?.Type === 'none') {
+      throw new RunError(1, 'configured logging driver does not support reading');
+    }
     const since = inv.flags.has('since') ? parseSince(inv.flags.get('since') as string) : -Infinity;
     const until = inv.flags.has('until') ? parseSince(inv.flags.get('until') as string) : Infinity;
     const tail = (inv.flags.get('tail') as string | undefined) ?? 'all';
     if (tail !== 'all' && !/^-?\d+$/.test(tail)) throw new RunError(1, `invalid value for "tail": "${tail}" (a number or "all")`);
     const show = (e: LogEntry) => {
-      if (at(e) < since || at(e) > until) return;
+      if (at(e) < since || at(e) > until) return undefined;
       const text = inv.flags.get('timestamps') ? `${e.time} ${e.log}` : e.log;
-      (e.stream === 'stderr' ? process.stderr : process.stdout).write(text);
+      return writeOut(e.stream === 'stderr' ? process.stderr : process.stdout, text);
     };
-    let offset = 0;
-    let pending = '';
-    const readNew = (): LogEntry[] => {
-      let fd: number;
-      try {
-        fd = fs.openSync(file, 'r');
-      } catch {
-        return []; // no output yet
+    // Every file opened first: a rotation while we read renames them, and
+    // an open file is the same file whatever its name becomes.
+    const fds = openLog(dir, c.ID).map((o) => o.fd);
+    try {
+      const parts: Part[] = fds.map((fd) => ({ fd, offset: 0 }));
+      const pending = { rest: Buffer.alloc(0) };
+      if (tail !== 'all' && Number(tail) >= 0 && parts.length) {
+        const n = Number(tail);
+        const start = n === 0 ? { index: parts.length - 1, offset: fs.fstatSync(fds[fds.length - 1]).size } : tailStart(fds, n);
+        parts.splice(0, start.index);
+        parts[0].offset = start.offset;
       }
-      try {
-        const size = fs.fstatSync(fd).size;
-        if (size <= offset) return [];
-        const buf = Buffer.alloc(size - offset);
-        fs.readSync(fd, buf, 0, buf.length, offset);
-        offset = size;
-        const { entries, rest } = parseLog(pending + buf.toString('utf8'));
-        pending = rest;
-        return entries;
-      } finally {
-        fs.closeSync(fd);
-      }
-    };
-    let first = readNew();
-    if (tail !== 'all' && Number(tail) >= 0) first = Number(tail) === 0 ? [] : first.slice(-Number(tail));
-    first.forEach(show);
-    if (!inv.flags.get('follow')) return 0;
-    // -f: until the container has exited and its monitor has written the last line.
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 100));
-      readNew().forEach(show);
-      let now;
-      try {
-        now = refreshState(inv.stateRoot, findContainer(inv.stateRoot, c.ID));
-      } catch {
-        break; // removed
-      }
-      if (liveStatus(now) !== 'running' && !alive(now.MonitorPid)) {
-        readNew().forEach(show);
-        break;
-      }
+      for (const part of parts) await readEntries(part, pending, show);
+      if (!inv.flags.get('follow')) return 0;
+      await follow(inv.stateRoot, c.ID, dir, parts.at(-1) ?? null, pending, show);
+      return 0;
+    } finally {
+      for (const fd of fds) fs.closeSync(fd);
     }
-    return 0;
   },
 };
+
+// #region follow
+/**
+ * -f: read on as the monitor writes, until the container has exited and its
+ * monitor has written the last line. We look every 100 ms (a poll is simple
+ * and cannot miss a change; dockerd's follower uses inotify). When the live
+ * file's name points at another file than ours, the monitor rotated: ours
+ * is read to its end, then the files that came after it, found by inode
+ * (more than one rotation may have happened since we looked); if ours was
+ * dropped already, all the files left.
+ */
+async function follow(
+  stateRoot: string,
+  id: string,
+  dir: string,
+  part: Part | null,
+  pending: { rest: Buffer },
+  show: (e: LogEntry) => Promise<void> | undefined,
+): Promise<void> {
+  const opened: number[] = [];
+  let over = false;
+  try {
+    for (;;) {
+      if (part) await readEntries(part, pending, show);
+      if (brokenPipe()) return;
+      const live = inodeOf(logFile(dir, id));
+      if (live !== null && (!part || fs.fstatSync(part.fd).ino !== live)) {
+        if (part) await readEntries(part, pending, show); // what was written before the rotation
+        const files = openLog(dir, id);
+        const ours = part ? files.findIndex((f) => f.ino === fs.fstatSync(part!.fd).ino) : -1;
+        for (const [i, f] of files.entries()) {
+          opened.push(f.fd);
+          if (i <= ours) continue; // ours, and older ones: read already
+          part = { fd: f.fd, offset: 0 };
+          pending.rest = Buffer.alloc(0);
+          if (i < files.length - 1) await readEntries(part, pending, show);
+        }
+        continue;
+      }
+      if (over) return; // and read to the end of the newest file
+      let now;
+      try {
+        now = refreshState(stateRoot, findContainer(stateRoot, id));
+      } catch {
+        return; // removed
+      }
+      // Over: the monitor has written its last line. One more round reads
+      // it, across any rotation since the last look.
+      if (liveStatus(now) !== 'running' && !alive(now.MonitorPid)) over = true;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    for (const fd of opened) fs.closeSync(fd);
+  }
+}
+// #endregion follow

@@ -8,12 +8,20 @@
  *
  * byte for byte as dockerd writes it, so `docker logs` habits, and tools
  * that read Docker's logs (jq, log shippers), work on dockling's.
+ *
+ * Rotation, as Docker's json-file driver does it with --log-opt max-size and
+ * max-file: before an entry would take the file past max-size, the files
+ * move up one (<ID>-json.log.1 -> .2, ..., <ID>-json.log -> .1), the oldest
+ * past max-file is dropped, and a new <ID>-json.log begins. `logs` reads
+ * them oldest first (logs.ts).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,6 +118,12 @@ static size_t json_escape(char *out, const unsigned char *s, size_t n) {
 // #endregion json-escape
 
 static int json_fd = -1;
+static int log_dir = -1;
+static char log_name[300]; /* <ID>-json.log */
+static int log_none;       /* --log-driver none: nothing is kept */
+static long long max_size; /* bytes; 0: no limit */
+static int max_file = 1;
+static long long log_size; /* of the live file */
 
 /* The line each stream is in the middle of: [1] stdout, [2] stderr (the
  * numbers of their fds, and of their attach frames). */
@@ -119,14 +133,58 @@ static struct {
 	unsigned char line[LINE_LIMIT];
 } streams[3] = { [1] = { .name = "stdout" }, [2] = { .name = "stderr" } };
 
+/* The monitor's command line carries the log config that `run` checked
+ * (HostConfig.LogConfig): --log-driver json-file|none, --log-max-size
+ * BYTES, --log-max-file N. 0 if the option was one of these. */
+int log_configure(const char *opt, const char *val) {
+	if (strcmp(opt, "--log-driver") == 0) log_none = strcmp(val, "none") == 0;
+	else if (strcmp(opt, "--log-max-size") == 0) max_size = strtoll(val, NULL, 10);
+	else if (strcmp(opt, "--log-max-file") == 0) max_file = atoi(val);
+	else return -1;
+	if (max_file < 1) max_file = 1;
+	return 0;
+}
+
 /* O_APPEND: every write lands at the end of the file, so a restarted
  * container's new monitor appends to the same log, as Docker's does. */
-int log_open(int dir_fd, const char *id) {
-	char name[300];
-	snprintf(name, sizeof name, "%s-json.log", id);
-	json_fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+static int open_live(void) {
+	json_fd = openat(log_dir, log_name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	struct stat st;
+	log_size = json_fd >= 0 && fstat(json_fd, &st) == 0 ? st.st_size : 0;
 	return json_fd;
 }
+
+int log_open(int dir_fd, const char *id) {
+	log_dir = dir_fd;
+	snprintf(log_name, sizeof log_name, "%s-json.log", id);
+	if (log_none) return json_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	return open_live();
+}
+
+// #region log-rotate
+/* The live file is full: shift the old ones up by one name, the live one
+ * becomes .1, and a new live file starts. renameat(2) replaces its target
+ * at once, so the oldest (.max_file-1) is dropped by the rename onto it;
+ * with max-file=1 there is no .1 to keep and the live file is emptied.
+ * A reader that has the old live file open (logs -f) reads it to its end,
+ * sees that the name now points at another file, and goes on there. */
+static int log_rotate(void) {
+	char from[320], to[320];
+	fsync(json_fd);
+	close(json_fd);
+	if (max_file == 1) {
+		unlinkat(log_dir, log_name, 0);
+	} else {
+		for (int k = max_file - 1; k >= 1; k--) {
+			if (k == 1) snprintf(from, sizeof from, "%s", log_name);
+			else snprintf(from, sizeof from, "%s.%d", log_name, k - 1);
+			snprintf(to, sizeof to, "%s.%d", log_name, k);
+			if (renameat(log_dir, from, log_dir, to) < 0 && errno != ENOENT) return -1;
+		}
+	}
+	return open_live() < 0 ? -1 : 0;
+}
+// #endregion log-rotate
 
 /* One entry, written with one write(2) so that no reader sees half of it. */
 static int log_entry(int stream) {
@@ -137,6 +195,11 @@ static int log_entry(int stream) {
 	n += json_escape(entry + n, streams[stream].line, streams[stream].len);
 	n += sprintf(entry + n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", streams[stream].name, t);
 	streams[stream].len = 0;
+	/* An entry is never split across files: rotate before the one that
+	 * would take the file past max-size (an entry bigger than max-size
+	 * alone gets a file of its own). */
+	if (max_size > 0 && log_size > 0 && log_size + (long long)n > max_size && log_rotate() < 0) return -1;
+	log_size += n;
 	return write_all(json_fd, entry, n);
 }
 
@@ -147,6 +210,7 @@ static int log_entry(int stream) {
  * when the container ends (log_close). -1 if a write failed. */
 int log_output(int stream, const char *data, size_t n) {
 	int r = 0;
+	if (log_none) return 0;
 	unsigned char *line = streams[stream].line;
 	size_t *len = &streams[stream].len;
 	while (n > 0) {
@@ -169,6 +233,6 @@ int log_close(void) {
 	int r = 0;
 	for (int s = 1; s <= 2; s++)
 		if (streams[s].len > 0) r |= log_entry(s);
-	if (json_fd >= 0 && fsync(json_fd) < 0) r = -1;
+	if (json_fd >= 0 && !log_none && fsync(json_fd) < 0) r = -1;
 	return r;
 }

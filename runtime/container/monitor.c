@@ -80,6 +80,7 @@ int write_all(int fd, const void *buf, size_t n);
 int log_open(int dir_fd, const char *id);
 int log_output(int stream, const char *data, size_t n); /* stream 1 stdout, 2 stderr */
 int log_close(void);
+int log_configure(const char *opt, const char *val); /* --log-driver, --log-max-size, --log-max-file */
 
 static long long now_ms(void) {
 	struct timespec ts;
@@ -620,7 +621,8 @@ static int failed(const char *what) {
 
 static void usage(void) {
 	fprintf(stderr, "usage: monitor [--tty] [--stdin] [--restart no|always|unless-stopped|on-failure[:N]]\n"
-			"               [--restart-count N] [--stall-ms MS] DIR -- PROGRAM [ARG...]\n");
+			"               [--restart-count N] [--stall-ms MS] [--log-driver json-file|none]\n"
+			"               [--log-max-size BYTES] [--log-max-file N] DIR -- PROGRAM [ARG...]\n");
 	exit(125);
 }
 
@@ -635,6 +637,7 @@ int main(int argc, char **argv) {
 		else if (strcmp(argv[i], "--restart") == 0 && i + 1 < argc) policy = argv[++i];
 		else if (strcmp(argv[i], "--restart-count") == 0 && i + 1 < argc) count = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--stall-ms") == 0 && i + 1 < argc) stall_ms = strtoll(argv[++i], NULL, 10);
+		else if (strncmp(argv[i], "--log-", 6) == 0 && i + 1 < argc && log_configure(argv[i], argv[i + 1]) == 0) i++;
 		else usage();
 	}
 	if (i + 2 >= argc || strcmp(argv[i + 1], "--") != 0) usage();
