@@ -17,6 +17,7 @@ import { Children, shown, timeRun, type Cmd } from './spawn.js';
 import { median, summarize } from './stats.js';
 import { storageRows, type StorageRow } from './storage.js';
 import { containerRows, type ContainerRow } from './containers.js';
+import { execRows } from './exec.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'bin/dockling.js');
@@ -372,6 +373,8 @@ async function main(argv: string[]): Promise<number> {
     storage = await storageRows(w.stateRoot, w.rootfs, w.scratch, opts.runs);
     progress('container rows');
     containers = await containerRows(BIN, w.stateRoot, w.env, opts.runs);
+    progress('exec rows');
+    containers.push(...(await execRows(BIN, w.stateRoot, w.env, opts.runs)));
   } catch (e) {
     failure = e;
   }
