@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN, REPO, rootOrSkip, until, withoutWarning } from '../../helpers/dockling.js';
-import { chapter5, lines } from './helpers.js';
+import { SCRIPT, chapter5, docklingLine, lines, terminal } from './helpers.js';
 
 const skip = rootOrSkip();
 const c = chapter5('ch5-escape');
@@ -40,7 +40,7 @@ async function withContainer(fn: (tmp: string) => void | Promise<void>): Promise
 }
 
 /** `dockling exec ARGS…` with the given descriptors as its stdin, stdout and stderr. */
-function execWith(stdio: [number | 'ignore', number, number], args: string[]): number | null {
+function execWith(stdio: (number | 'ignore')[], args: string[]): number | null {
   const r = spawnSync(process.execPath, ['--', BIN, '--root', c.root(), 'exec', ...args], { stdio, timeout: 60_000 });
   return r.status;
 }
@@ -66,6 +66,48 @@ test('escape 3: exec gives the command pipes, not the caller’s descriptors (a 
     for (const [i, l] of seen.slice(0, 3).entries()) assert.match(l, /^(pipe|socket):\[\d+\]$/, `fd ${i} inside is ${l}, not a pipe`);
     assert.equal(seen[3], 'typed', 'stdin is relayed');
     assert.match(withoutWarning(fs.readFileSync(err, 'utf8')), /^(pipe|socket):\[\d+\]\n$/, 'stderr is relayed');
+  }));
+
+// A tiny static probe for the container (busybox has no libc we could
+// link against): for each of its descriptors 0-2, try TIOCSTI, which pushes
+// bytes into a terminal's input as if typed. It pushes nothing harmful
+// (a space) and reports "fd N: pushed" or "fd N: <errno>".
+const TIOCSTI_PROBE = String.raw`#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+int main(void) {
+	char c = ' ';
+	for (int fd = 0; fd < 3; fd++) {
+		int r = ioctl(fd, TIOCSTI, &c);
+		dprintf(2, "fd %d: %s\n", fd, r == 0 ? "pushed" : strerror(errno));
+	}
+	return 0;
+}
+`;
+
+test('escape 3: under a terminal, exec without -t cannot push keystrokes into the caller’s terminal (TIOCSTI)', { skip: skip || (SCRIPT ? false : 'needs util-linux script(1)') }, () =>
+  withContainer(async (tmp) => {
+    const src = path.join(tmp, 'tiocsti.c');
+    const bin = path.join(tmp, 'tiocsti');
+    fs.writeFileSync(src, TIOCSTI_PROBE);
+    const cc = spawnSync('cc', ['-static', '-O2', '-o', bin, src], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, `cc: ${cc.stderr}`);
+    // Into the container through exec's stdin (a file: relayed as a pipe now).
+    const fd = fs.openSync(bin, 'r');
+    try {
+      assert.equal(execWith([fd, 'ignore', 'ignore'], ['-i', 'ex', 'sh', '-c', 'cat > /tiocsti && chmod +x /tiocsti']), 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // The CLI's stdin, stdout and stderr are a real terminal here (script(1)).
+    const t = terminal(docklingLine(c.root(), ['exec', 'ex', '/tiocsti']));
+    assert.equal(await t.finish(20_000), 0, t.output());
+    const report = t.output().split('\n').filter((l) => /^fd \d: /.test(l));
+    assert.equal(report.length, 3, t.output());
+    // Today's bug: "fd 1: pushed", "fd 2: pushed": the command typed into
+    // the terminal of the user who ran `exec`.
+    for (const l of report) assert.doesNotMatch(l, /pushed/, `the command reached the caller’s terminal:\n${report.join('\n')}`);
   }));
 
 test('escape 3: without -i (and with -d) the command’s spare descriptors are the container’s /dev/null, not the host’s', { skip }, () =>
