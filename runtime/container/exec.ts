@@ -6,7 +6,9 @@
 // so that the paths before it are the host's), forks (a PID namespace
 // applies to children only), and execs the command found in the
 // container's own PATH. With -t it opens a pty from the container's devpts
-// and sends us the master, as the init does for `run -t`.
+// and sends us the master, as the init does for `run -t`. Without -t the
+// command's stdio are pipes that we copy (relayStdio): never our own
+// descriptors, which would hand it the caller's terminal or files.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

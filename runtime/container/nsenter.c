@@ -13,14 +13,18 @@
  * mount namespace can only be entered by a process with a single thread,
  * and a PID namespace only applies to children forked afterwards.
  *
+ *   0. re-execute from a sealed in-memory copy of ourselves and become
+ *      non-dumpable (sealed-exec.h): our child will be a process the
+ *      container can see, and its /proc/PID/exe must not be our host file;
  *   1. open each cgroup.procs file (host paths: before we leave the host's
  *      mount namespace, where those paths mean something);
  *   2. open /proc/PID/ns/{ipc,uts,net,pid,cgroup,mnt}, all of them before the
  *      first setns: once we are in the container's mount namespace, /proc is
  *      the container's /proc, where PID means another process or none;
  *   3. setns into each, the mount namespace last;
- *   4. fork: the child is the first of us inside the PID namespace. It joins
- *      the cgroups, sets up the terminal, working directory and user, and
+ *   4. fork: the child is the first of us inside the PID namespace. It
+ *      swaps a /dev/null it was given for the container's own, joins the
+ *      cgroups, sets up the terminal, working directory and user, and
  *      execs PROGRAM with the environment we were given (the container's);
  *   5. the parent tells the caller the child's PID, waits, and exits the way
  *      the child did: same exit code, or killed by the same signal.
