@@ -18,6 +18,7 @@ import { median, summarize } from './stats.js';
 import { storageRows, type StorageRow } from './storage.js';
 import { containerRows, type ContainerRow } from './containers.js';
 import { logRows } from './logs.js';
+import { execRows } from './exec.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'bin/dockling.js');
@@ -375,6 +376,8 @@ async function main(argv: string[]): Promise<number> {
     containers = await containerRows(BIN, w.stateRoot, w.env, opts.runs);
     progress('log rows');
     containers.push(...(await logRows(BIN, w.stateRoot, w.env, opts.runs)));
+    progress('exec rows');
+    containers.push(...(await execRows(BIN, w.stateRoot, w.env, opts.runs)));
   } catch (e) {
     failure = e;
   }

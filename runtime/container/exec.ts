@@ -6,11 +6,14 @@
 // so that the paths before it are the host's), forks (a PID namespace
 // applies to children only), and execs the command found in the
 // container's own PATH. With -t it opens a pty from the container's devpts
-// and sends us the master, as the init does for `run -t`.
-import { spawn } from 'node:child_process';
+// and sends us the master, as the init does for `run -t`. Without -t the
+// command's stdio are pipes that we copy (relayStdio): never our own
+// descriptors, which would hand it the caller's terminal or files.
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
@@ -72,8 +75,10 @@ export const execCommand: Command = {
       pair = libc.socketpair();
     }
     const detach = Boolean(inv.flags.get('detach'));
+    // Never our own descriptors (see relayStdio): pipes, or 'ignore' (our
+    // /dev/null, which nsenter swaps for the container's own).
     const child = spawn(argv[0], argv.slice(1), {
-      stdio: [interactive && !tty && !detach ? 'inherit' : 'ignore', detach ? 'ignore' : 'inherit', detach ? 'ignore' : 'inherit', 'pipe', ...(pair ? [pair[1]] : [])],
+      stdio: [interactive && !tty && !detach ? 'pipe' : 'ignore', detach ? 'ignore' : 'pipe', detach ? 'ignore' : 'pipe', 'pipe', ...(pair ? [pair[1]] : [])],
       env: Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
       detached: true,
     });
@@ -90,6 +95,7 @@ export const execCommand: Command = {
       return 0;
     }
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
+    const relayed = relayStdio(child);
     let relay: import('../process/terminal.js').TerminalRelay | undefined;
     let restore = () => {};
     if (pair) {
@@ -104,6 +110,7 @@ export const execCommand: Command = {
       }
     }
     const code = await exited;
+    await relayed;
     if (relay) {
       await relay.drain();
       relay.restore();
@@ -114,6 +121,44 @@ export const execCommand: Command = {
   },
 };
 // #endregion exec
+
+// #region exec-relay
+/*
+ * The command's stdio are pipes that we copy, never our own descriptors.
+ * Handed our terminal, root in the container could push keystrokes into the
+ * host shell that ran us (ioctl TIOCSTI), or reopen /proc/self/fd/1 and so
+ * reach a host file; handed a file, it could fchmod, truncate or read it
+ * past what we meant to give. Docker's CLI copies streams the same way (over
+ * the daemon's socket). stream.pipe() keeps the backpressure: a slow reader
+ * of our stdout slows the command down instead of filling our memory. When
+ * our stdin ends, the command's stdin pipe is closed (EOF inside).
+ */
+function relayStdio(child: ChildProcess): Promise<void> {
+  const copied = (from: Readable | null, to: NodeJS.WritableStream) =>
+    new Promise<void>((resolve) => {
+      if (!from) return resolve();
+      from.pipe(to, { end: false });
+      // Whoever reads our output went away (EPIPE): keep draining the
+      // command's pipe, so that it does not block on a full one.
+      to.on('error', () => {
+        from.unpipe(to);
+        from.resume();
+      });
+      from.on('close', resolve);
+    });
+  if (child.stdin) {
+    // The command may exit, or close its stdin, before we are done: EPIPE.
+    child.stdin.on('error', () => {});
+    process.stdin.pipe(child.stdin);
+  }
+  return Promise.all([copied(child.stdout, process.stdout), copied(child.stderr, process.stderr)]).then(() => {
+    if (child.stdin) {
+      process.stdin.unpipe(child.stdin);
+      process.stdin.pause();
+    }
+  });
+}
+// #endregion exec-relay
 
 /** --detach-keys: "ctrl-p,ctrl-q" (Docker's default) → the bytes 0x10 0x11. */
 export function parseDetachKeys(s: string): Buffer {

@@ -13,14 +13,18 @@
  * mount namespace can only be entered by a process with a single thread,
  * and a PID namespace only applies to children forked afterwards.
  *
+ *   0. re-execute from a sealed in-memory copy of ourselves and become
+ *      non-dumpable (sealed-exec.h): our child will be a process the
+ *      container can see, and its /proc/PID/exe must not be our host file;
  *   1. open each cgroup.procs file (host paths: before we leave the host's
  *      mount namespace, where those paths mean something);
  *   2. open /proc/PID/ns/{ipc,uts,net,pid,cgroup,mnt}, all of them before the
  *      first setns: once we are in the container's mount namespace, /proc is
  *      the container's /proc, where PID means another process or none;
  *   3. setns into each, the mount namespace last;
- *   4. fork: the child is the first of us inside the PID namespace. It joins
- *      the cgroups, sets up the terminal, working directory and user, and
+ *   4. fork: the child is the first of us inside the PID namespace. It
+ *      swaps a /dev/null it was given for the container's own, joins the
+ *      cgroups, sets up the terminal, working directory and user, and
  *      execs PROGRAM with the environment we were given (the container's);
  *   5. the parent tells the caller the child's PID, waits, and exits the way
  *      the child did: same exit code, or killed by the same signal.
@@ -58,11 +62,13 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "../process/exit-as.h"
+#include "../process/sealed-exec.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -337,6 +343,35 @@ static const char *find_command(const char *name, char *buf, size_t len) {
 	return NULL;
 }
 
+// #region nsenter-devnull
+/*
+ * A descriptor 0-2 that is the null device is the caller's /dev/null (the CLI
+ * gives one for a stdin that `exec` without -i does not pass on, and for all
+ * three with -d). That is the HOST's /dev/null: through it root in the
+ * container could fchmod or fchown the host's device node, and reopen
+ * /proc/self/fd/N to reach the host's /dev. So each one is replaced by the
+ * container's own /dev/null, opened here, inside its mount namespace, where
+ * "/" is the container's root. O_NOFOLLOW and the device check: the
+ * container owns that path, and may have put anything there.
+ */
+static void own_dev_null(void) {
+	int null = -1;
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) continue;
+		if (null < 0) {
+			null = open("/dev/null", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+			if (null < 0) fail(126, "open /dev/null in the container: %s", errtext(errno));
+			struct stat ours;
+			if (fstat(null, &ours) < 0 || !S_ISCHR(ours.st_mode) || ours.st_rdev != makedev(1, 3))
+				fail(126, "/dev/null in the container is not the null device");
+		}
+		if (dup2(null, fd) < 0) fail(126, "dup2 /dev/null to %d: %s", fd, errtext(errno));
+	}
+	if (null > 2) close(null);
+}
+// #endregion nsenter-devnull
+
 // #region nsenter-child
 /* Everything the child does inside the container, up to exec. */
 static void run_child(const struct options *o, const int cgroup_fds[], int parent_alive) {
@@ -345,6 +380,7 @@ static void run_child(const struct options *o, const int cgroup_fds[], int paren
 	/* The PID pipe is the parent's to write and close: our copy would keep
 	 * the CLI's read of it from ending until we exec. */
 	if (o->report_pid) close(PID_FD);
+	own_dev_null();
 
 	join_cgroups(o, cgroup_fds);
 	int slave = o->tty ? open_terminal(o) : -1;
@@ -412,6 +448,9 @@ static void run_child(const struct options *o, const int cgroup_fds[], int paren
 
 // #region nsenter-main
 int main(int argc, char **argv) {
+	/* Before anything else: our child will be a process the container
+	 * can see (sealed-exec.h, CVE-2019-5736). */
+	seal_helper("nsenter", argv);
 	struct options o;
 	parse_args(argc, argv, &o);
 	/* Look at fds 3 and 4 before we open anything: a file we open could

@@ -279,6 +279,10 @@ function describeErrno(code: string): string {
 // #region init-hello
 function main(): void {
   trace.side = 'init';
+  // Not dumpable while we are still Node: our /proc/1/exe is the host's node
+  // binary until we exec the command (chapter 5, "CVE-2019-5736: a helper
+  // the container cannot overwrite"). The exec makes us dumpable again.
+  libc.setNotDumpable();
   // Our PID as the host sees it: /proc is still the host's here, and
   // /proc/self resolves in the PID namespace of that /proc mount.
   send({ msg: 'hello', pid: Number(fs.readlinkSync('/proc/self')) });

@@ -343,3 +343,14 @@ export function resetSignals(): void {
 export function cloexecFrom(first: number): void {
   check(_closeRange(first, 0xffffffff, CLOSE_RANGE_CLOEXEC), 'close_range', `${first}..`);
 }
+
+const _prctl = fn('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)');
+const PR_SET_DUMPABLE = 4;
+/**
+ * prctl(PR_SET_DUMPABLE, 0): only a process with CAP_SYS_PTRACE over us may
+ * then open our /proc/PID/{exe,fd,mem} or ptrace us (proc(5)). execve of a
+ * readable file sets it back to 1.
+ */
+export function setNotDumpable(): void {
+  check(_prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), 'prctl', 'PR_SET_DUMPABLE 0');
+}

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "exit-as.h"
+#include "sealed-exec.h"
 
 static int flag_bits(const char *flags) {
 	int bits = 0;
@@ -57,6 +58,9 @@ static int flag_bits(const char *flags) {
 
 // #region nsexec-main
 int main(int argc, char **argv) {
+	/* Our child is PID 1 of the new namespaces until it execs the init:
+	 * run from a sealed copy, not dumpable (sealed-exec.h, CVE-2019-5736). */
+	seal_helper("nsexec", argv);
 	if (argc < 3) {
 		fprintf(stderr, "usage: nsexec FLAGS PROGRAM [ARG...]\n");
 		return 125;

@@ -374,6 +374,26 @@ describe('nsenter: into a running container (docker exec)', { skip }, () => {
     }
   });
 
+  test('nsenter runs from a sealed memfd copy of itself, not from dist/nsenter (CVE-2019-5736); the command runs its own file', async () => {
+    const p = nsenter([T(), '--', 'sleep', '30']);
+    try {
+      const pid = await p.pid;
+      await waitFor('sleep to start', () => (readOr(`/proc/${pid}/comm`) === 'sleep\n' ? true : undefined));
+      // The waiting nsenter: what its child was too, until it exec'd sleep.
+      const exe = `/proc/${p.child.pid}/exe`;
+      assert.equal(fs.readlinkSync(exe), '/memfd:dockling-helper (deleted)');
+      const [copy, host] = [fs.statSync(exe), fs.statSync(NSENTER)];
+      assert.notDeepEqual([copy.dev, copy.ino], [host.dev, host.ino], 'nsenter runs the host file itself');
+      assert.equal(copy.size, host.size, 'the copy is the whole binary');
+      // The command is not the copy: exec replaced it.
+      assert.match(fs.readlinkSync(`/proc/${pid}/exe`), /\/sleep$|\/busybox$|\/coreutils$/);
+      process.kill(pid, 'SIGTERM');
+      assert.equal((await p.done).signal, 'SIGTERM');
+    } finally {
+      p.pid.then((pid) => killQuietly(pid), () => {});
+    }
+  });
+
   test("the target's devpts lives in its own mount namespace: the host's /dev is unchanged", () => {
     assert.ok(devMounts(target.pid).some((m) => m.startsWith('/dev/ptmx ')), 'the target has its /dev/ptmx bind mount');
     assert.deepEqual(devMounts('self'), hostDevMounts);
