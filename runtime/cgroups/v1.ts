@@ -58,6 +58,22 @@ export function v1Hierarchies(mountinfo: string): Hierarchy[] {
   }
   return out;
 }
+
+/**
+ * A hybrid host also mounts a cgroup2 tree (at /sys/fs/cgroup/unified) with
+ * no controllers in it. It is a hierarchy all the same: left in the
+ * caller's place there, the container could mount cgroup2 and see the
+ * host's processes in cgroup.procs, move them, freeze them (cgroup.freeze)
+ * or kill them (cgroup.kill). So it is joined too, under the key
+ * "unified" that the v2 driver uses for its one tree.
+ */
+export function unifiedHierarchy(mountinfo: string): Hierarchy | undefined {
+  for (const line of mountinfo.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (post?.split(' ')[0] === 'cgroup2') return { mountPoint: pre.split(' ')[4], controllers: ['unified'] };
+  }
+  return undefined;
+}
 // #endregion v1-every-hierarchy
 
 // #region v1-devices
@@ -188,12 +204,14 @@ export class V1Driver implements CgroupDriver {
     procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8'),
     private registry = new ParentRegistry(),
   ) {
-    this.hierarchies = v1Hierarchies(mountinfo);
+    const unified = unifiedHierarchy(mountinfo);
+    this.hierarchies = [...v1Hierarchies(mountinfo), ...(unified ? [unified] : [])];
     this.self = parseProcCgroup(procSelfCgroup);
   }
 
   /** The caller's cgroup in a hierarchy: /proc/self/cgroup names it by the same controllers. */
   private callerIn(h: Hierarchy): string {
+    if (h.controllers[0] === 'unified') return this.self.get('') ?? '/'; // the "0::/path" line
     for (const [controllers, p] of this.self) {
       if (controllers.split(',').some((c) => h.controllers.includes(c))) return p;
     }
@@ -233,9 +251,9 @@ export class V1Driver implements CgroupDriver {
       { destination: '/sys/fs/cgroup', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'nodev', 'mode=755'] },
       ...this.hierarchies.map((h) => ({
         destination: path.join('/sys/fs/cgroup', path.basename(h.mountPoint)),
-        type: 'cgroup',
-        source: 'cgroup',
-        options: ['ro', 'nosuid', 'noexec', 'nodev', ...h.controllers],
+        ...(h.controllers[0] === 'unified'
+          ? { type: 'cgroup2', source: 'cgroup2', options: ['ro', 'nosuid', 'noexec', 'nodev'] }
+          : { type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev', ...h.controllers] }),
       })),
     ];
   }

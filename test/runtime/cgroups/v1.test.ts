@@ -187,6 +187,8 @@ class FakeV1 extends FakeCgroupTree {
       const dir = h === 'name=systemd' ? 'systemd' : h;
       if (FakeV1.HIERARCHIES.includes(dir)) fs.mkdirSync(path.join(this.cg, dir, p), { recursive: true });
     }
+    // the hybrid host's controller-less cgroup2 tree, the caller deep in it too
+    fs.mkdirSync(path.join(this.cg, 'unified', parseProcCgroup(FakeV1.SELF).get('')!), { recursive: true });
     fs.writeFileSync(path.join(this.cg, 'cpuset/cpuset.cpus'), '0-3\n');
     fs.writeFileSync(path.join(this.cg, 'cpuset/cpuset.mems'), '0\n');
   }
@@ -245,6 +247,7 @@ describe('V1Driver against a fake /sys/fs/cgroup', () => {
       blkio: fake.h('blkio', 'user.slice', NAME),
       devices: fake.h('devices', 'user.slice', NAME),
       'name=systemd': fake.h('systemd', 'user.slice/user-0.slice/session-1.scope', NAME),
+      unified: fake.h('unified', 'user.slice/user-0.slice/session-1.scope', NAME),
     });
     for (const d of Object.values(cg.paths)) assert.ok(fs.statSync(d).isDirectory(), d);
     // each directory made is a trace event
@@ -419,6 +422,7 @@ describe('V1Driver against a fake /sys/fs/cgroup', () => {
         ['/sys/fs/cgroup/blkio', 'cgroup', 'ro,nosuid,noexec,nodev,blkio'],
         ['/sys/fs/cgroup/devices', 'cgroup', 'ro,nosuid,noexec,nodev,devices'],
         ['/sys/fs/cgroup/systemd', 'cgroup', 'ro,nosuid,noexec,nodev,name=systemd'],
+        ['/sys/fs/cgroup/unified', 'cgroup2', 'ro,nosuid,noexec,nodev'],
       ],
     );
   });
