@@ -333,10 +333,15 @@ async function cleanup(ctx: RunContext): Promise<void> {
     // and our end of the channel, still open, would keep this CLI alive too.
     // Hanging up ends that wait: the init reads end-of-file and exits.
     init.hangUp();
-    // #endregion hang-up
     init.signal('SIGKILL');
     init.child.kill('SIGKILL');
-    await init.exited;
+    // Wait for our child (nsexec, or the monitor) itself: `init.exited` of
+    // a run -d never resolves (nobody attaches to wait for the command), and
+    // awaiting it would leave Node with nothing to do but exit, 0, before
+    // the rest of the cleanup and the error message.
+    const child = init.child;
+    if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    // #endregion hang-up
   }
   if (!ctx.container) return;
   // #region keep-or-remove
