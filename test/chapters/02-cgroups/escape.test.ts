@@ -96,25 +96,28 @@ async function withContainer(args: string[], check: (r: ReturnType<typeof dockli
 // there, root in the container could write a program's path into it and
 // have the host's kernel run that program as root: the "cgroup v1
 // release_agent" escape (CVE-2022-0492 is its unprivileged form). `: >>`
-// opens the file for append and writes nothing. Then two more ways the
+// opens the file for append and writes nothing. (Before chapter 4 the
+// rootfs is shared between runs: the probe leaves nothing in it.) Then two more ways the
 // container's own cgroups must be closed to it: their limit files are
 // read-only (rewriting pids.max with its own value fails), and the devices
 // cgroup refuses a device outside Docker's list (/dev/kmsg, c 1:11, made
 // with mknod, cannot be opened even for reading).
 const probe = (types: string[], cgroup2: boolean) => `
-mkdir -p /tmp/c
+c=$(mktemp -d /tmp/cg.XXXXXX)
 for t in ${types.map((t) => `'${t}'`).join(' ')}; do
-  if mount -t cgroup -o "$t" x /tmp/c 2>/dev/null; then
-    if [ -e /tmp/c/release_agent ] && : >> /tmp/c/release_agent; then echo "release_agent open: $t"; else echo "closed: $t"; fi
-    umount /tmp/c
+  if mount -t cgroup -o "$t" x $c 2>/dev/null; then
+    if [ -e $c/release_agent ] && : >> $c/release_agent; then echo "release_agent open: $t"; else echo "closed: $t"; fi
+    umount $c
   else
     echo "cannot mount: $t"
   fi
 done
-${cgroup2 ? `if mount -t cgroup2 x /tmp/c 2>/dev/null; then echo "cgroup2 procs: $(cat /tmp/c/cgroup.procs | wc -l)"; umount /tmp/c; fi` : ''}
+${cgroup2 ? 'if mount -t cgroup2 x $c 2>/dev/null; then echo "cgroup2 procs: $(cat $c/cgroup.procs | wc -l)"; umount $c; fi' : ''}
+rmdir $c
 if [ -e /sys/fs/cgroup/pids/pids.max ]; then f=/sys/fs/cgroup/pids/pids.max; else f=/sys/fs/cgroup/pids.max; fi
 v=$(cat $f 2>/dev/null); if (echo "$v" > $f) 2>/dev/null; then echo "limit writable"; else echo "limit read-only"; fi
-mknod /tmp/kmsg c 1 11 && { if (: < /tmp/kmsg) 2>/dev/null; then echo "kmsg open"; else echo "kmsg denied"; fi; }
+k=/tmp/kmsg.$$
+mknod $k c 1 11 && { if (: < $k) 2>/dev/null; then echo "kmsg open"; else echo "kmsg denied"; fi; rm -f $k; }
 `;
 // #endregion release-agent-probe
 

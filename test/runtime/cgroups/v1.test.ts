@@ -112,6 +112,10 @@ describe('cgroupMode', () => {
     assert.equal(cgroupMode(NONE), 'none');
   });
 
+  test('a named hierarchy alone (name=systemd) is no v1 host: nothing to limit with', () => {
+    assert.equal(cgroupMode(NONE + '40 21 0:50 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n'), 'none');
+  });
+
   test('a cgroup2 mount elsewhere does not make a host unified', () => {
     const elsewhere = NONE + '40 21 0:50 / /run/cg2 rw,relatime - cgroup2 cgroup2 rw\n';
     assert.equal(cgroupMode(elsewhere), 'none');
