@@ -74,7 +74,10 @@ const HIERARCHIES: { mount: string; self: string }[] = V2
   : [...new Set(V1_MOUNTS.values())].map((mount) => {
       const c = [...V1_MOUNTS].find(([k, m]) => m === mount && SELF.has(k))?.[0];
       return { mount, self: (c && SELF.get(c)) ?? '/' };
-    });
+    }).concat(
+      // a hybrid host's cgroup2 tree: a hierarchy too, joined like the others
+      mountinfo.filter((l) => l.split(' - ')[1]?.startsWith('cgroup2 ')).map((l) => ({ mount: l.split(' ')[4], self: SELF.get('') ?? '/' })),
+    );
 /** A cgroup-parent's directory in every hierarchy: relative ones under the caller, absolute ones at the root. */
 const everywhere = (parent: string) => HIERARCHIES.map((h) => path.join(h.mount, parent.startsWith('/') ? parent : path.join(h.self, parent)));
 
