@@ -96,12 +96,12 @@ async function withContainer(args: string[], check: (r: ReturnType<typeof dockli
 // there, root in the container could write a program's path into it and
 // have the host's kernel run that program as root: the "cgroup v1
 // release_agent" escape (CVE-2022-0492 is its unprivileged form). `: >>`
-// opens the file for append and writes nothing. (Before chapter 4 the
-// rootfs is shared between runs: the probe leaves nothing in it.) Then two more ways the
+// opens the file for append and writes nothing. Then two more ways the
 // container's own cgroups must be closed to it: their limit files are
 // read-only (rewriting pids.max with its own value fails), and the devices
 // cgroup refuses a device outside Docker's list (/dev/kmsg, c 1:11, made
-// with mknod, cannot be opened even for reading).
+// with mknod, cannot be opened even for reading). Before chapter 4 the
+// rootfs is shared between runs, so the probe leaves nothing in it.
 const probe = (types: string[], cgroup2: boolean) => `
 c=$(mktemp -d /tmp/cg.XXXXXX)
 for t in ${types.map((t) => `'${t}'`).join(' ')}; do
