@@ -16,7 +16,8 @@ export function cgroupMode(mountinfo: string): CgroupMode {
     return { at: pre?.split(' ')[4], fstype: post?.split(' ')[0] };
   });
   if (mounts.some((m) => m.at === '/sys/fs/cgroup' && m.fstype === 'cgroup2')) return 'v2';
-  if (v1Hierarchies(mountinfo).length === 0) return 'none';
+  // (a named hierarchy alone, like name=systemd, has no controller to limit with)
+  if (!v1Hierarchies(mountinfo).some((h) => h.controllers.some((c) => !c.startsWith('name=')))) return 'none';
   return mounts.some((m) => m.fstype === 'cgroup2') ? 'hybrid' : 'v1';
 }
 // #endregion cgroup-mode

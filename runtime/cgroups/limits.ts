@@ -24,6 +24,13 @@ export interface Limits {
 /** Docker's floor for -m: below 6 MiB a container cannot even start. */
 export const MIN_MEMORY = 6 * 1024 * 1024;
 const DEFAULT_PERIOD = 100_000;
+/** The most tasks pids.max takes: PID_MAX_LIMIT on 64-bit kernels (4 × 1024 × 1024). */
+export const PID_MAX_LIMIT = 4 * 1024 * 1024;
+/** The largest CFS quota the kernel takes, in µs (kernel/sched: max_cfs_runtime, 2^44 - 1 µs). */
+export const MAX_CFS_QUOTA = 2 ** 44 - 1;
+/** The kernel's range for cpu.shares (MIN_SHARES, MAX_SHARES), which Docker clamps to. */
+const MIN_CPU_SHARES = 2;
+const MAX_CPU_SHARES = 262_144;
 
 function flagArg(flags: Map<string, FlagValue>, name: string, shown: string, parse: (s: string) => number): number | undefined {
   const v = flags.get(name);
@@ -71,6 +78,21 @@ export function limitsFromFlags(flags: Map<string, FlagValue>): Limits {
   }
   if (quota !== undefined && quota > 0 && quota < 1000) fail('CPU cfs quota can not be less than 1ms (i.e. 1000)');
   if (l.cpuShares !== undefined && l.cpuShares < 0) fail(`invalid CPU shares (${l.cpuShares}): it must be 0 (the default) or more`);
+  // #region kernel-ranges
+  // Values Docker passes on but the kernel refuses (EINVAL): checked here,
+  // before anything is made, so the user hears what was wrong instead of
+  // a cgroup write failing half-way through making the container.
+  const shown = (n: number) => (Number.isSafeInteger(n) ? ` ${n}` : ''); // 2^63-1 is not exact in a JS number
+  if (quota !== undefined && quota > MAX_CFS_QUOTA) {
+    fail(`CPU cfs quota can not be larger than ${MAX_CFS_QUOTA} (the kernel's limit, about 203 days)`);
+  }
+  if (l.pidsLimit !== undefined && l.pidsLimit > PID_MAX_LIMIT) {
+    fail(`invalid --pids-limit${shown(l.pidsLimit)}: the kernel allows at most ${PID_MAX_LIMIT} (PID_MAX_LIMIT); use -1 for no limit`);
+  }
+  // Docker (adaptContainerSettings) brings shares into the kernel's range
+  // [2, 262144] rather than refusing them; so do we.
+  if (l.cpuShares) l.cpuShares = Math.min(Math.max(l.cpuShares, MIN_CPU_SHARES), MAX_CPU_SHARES);
+  // #endregion kernel-ranges
 
   if (nanoCpus) {
     l.cpuPeriod = DEFAULT_PERIOD;
@@ -84,7 +106,8 @@ export function limitsFromFlags(flags: Map<string, FlagValue>): Limits {
   if (cpuset !== undefined) {
     let cpus: number[];
     try {
-      cpus = parseCpuset(cpuset);
+      // (listed only up to ncpu: "0-4000000000" must not make a list of 4e9)
+      cpus = parseCpuset(cpuset, ncpu);
     } catch (e) {
       throw new RunError(125, (e as Error).message);
     }

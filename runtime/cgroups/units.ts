@@ -39,8 +39,11 @@ export function quotaFor(nanoCpus: number, periodUs: number): number {
   return Math.floor((nanoCpus * periodUs) / 1e9);
 }
 
-/** Parse a cpuset list ("0-2,5") into sorted CPU numbers. */
-export function parseCpuset(s: string): number[] {
+/**
+ * Parse a cpuset list ("0-2,5") into sorted CPU numbers. Past `upTo`, a
+ * range only contributes its last number: enough to say it is too large.
+ */
+export function parseCpuset(s: string, upTo = Infinity): number[] {
   const out = new Set<number>();
   if (s.trim() === '') return [];
   for (const part of s.split(',')) {
@@ -49,7 +52,8 @@ export function parseCpuset(s: string): number[] {
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
     if (b < a) throw new UnitError(`Invalid value ${s} for cpuset cpus`);
-    for (let i = a; i <= b; i++) out.add(i);
+    for (let i = a; i <= Math.min(b, upTo); i++) out.add(i);
+    if (b > upTo) out.add(b);
   }
   return [...out].sort((x, y) => x - y);
 }

@@ -11,29 +11,94 @@ import {
   type CgroupDriver, type CgroupStats, type ContainerCgroup,
 } from './driver.js';
 
-/** The controllers dockling puts a container under. */
-export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio'] as const;
+// #region v1-every-hierarchy
+/**
+ * The cgroup v1 controllers the kernel knows (Documentation/admin-guide/
+ * cgroup-v1). A v1 mount's super options name its controllers among other
+ * options (rw, xattr, clone_children, release_agent=…), and a named
+ * hierarchy with no controller at all, like systemd's, is "name=systemd".
+ */
+const KNOWN_V1_CONTROLLERS = new Set([
+  'cpuset', 'cpu', 'cpuacct', 'blkio', 'memory', 'devices', 'freezer', 'net_cls', 'perf_event',
+  'net_prio', 'hugetlb', 'pids', 'rdma', 'misc', 'debug',
+]);
+const isController = (opt: string) => KNOWN_V1_CONTROLLERS.has(opt) || opt.startsWith('name=');
 
 interface Hierarchy {
   /** where it is mounted, e.g. /sys/fs/cgroup/memory */
   mountPoint: string;
-  /** its controllers as mounted together, e.g. ["cpu", "cpuacct"] */
+  /** its controllers as mounted together, e.g. ["cpu", "cpuacct"], or ["name=systemd"] */
   controllers: string[];
 }
 
-/** The v1 hierarchies mounted on this host, from mountinfo. */
+/**
+ * EVERY v1 hierarchy mounted on this host, from mountinfo, not only those
+ * dockling sets limits in. A container is put in all of them, as runc does:
+ * in a hierarchy it is not placed in, its cgroup namespace's root is the
+ * caller's cgroup there (often the hierarchy's root), and root in the
+ * container can `mount -t cgroup -o freezer x /mnt` and find the host's
+ * release_agent, a file naming a program the kernel runs as root on the
+ * host when a cgroup empties.
+ */
 export function v1Hierarchies(mountinfo: string): Hierarchy[] {
   const out: Hierarchy[] = [];
+  const seen = new Set<string>();
   for (const line of mountinfo.split('\n')) {
     const [pre, post] = line.split(' - ');
     if (!post) continue;
     const [fstype, , superOptions] = post.split(' ');
     if (fstype !== 'cgroup') continue;
-    const controllers = superOptions.split(',').filter((o) => (V1_CONTROLLERS as readonly string[]).includes(o));
-    if (controllers.length) out.push({ mountPoint: pre.split(' ')[4], controllers });
+    const controllers = superOptions.split(',').filter(isController);
+    // The same hierarchy mounted twice (a bind elsewhere) is one hierarchy.
+    const key = controllers.join(',');
+    if (controllers.length && !seen.has(key)) {
+      seen.add(key);
+      out.push({ mountPoint: pre.split(' ')[4], controllers });
+    }
   }
   return out;
 }
+
+/**
+ * A hybrid host also mounts a cgroup2 tree (at /sys/fs/cgroup/unified) with
+ * no controllers in it. It is a hierarchy all the same: left in the
+ * caller's place there, the container could mount cgroup2 and see the
+ * host's processes in cgroup.procs, move them, freeze them (cgroup.freeze)
+ * or kill them (cgroup.kill). So it is joined too, under the key
+ * "unified" that the v2 driver uses for its one tree.
+ */
+export function unifiedHierarchy(mountinfo: string): Hierarchy | undefined {
+  for (const line of mountinfo.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (post?.split(' ')[0] === 'cgroup2') return { mountPoint: pre.split(' ')[4], controllers: ['unified'] };
+  }
+  return undefined;
+}
+// #endregion v1-every-hierarchy
+
+// #region v1-devices
+/**
+ * Docker's default device rules (runc's AllowedDevices, which moby
+ * applies to every container that is not --privileged): deny everything,
+ * then allow mknod of any device (the node is useless without r/w), and
+ * read/write/mknod of the harmless ones. Without this the devices
+ * hierarchy's cgroup inherits the caller's list, usually "a *:* rwm".
+ */
+export const DEFAULT_DEVICE_RULES = [
+  'c *:* m', //   mknod of any char device
+  'b *:* m', //   and any block device
+  'c 1:3 rwm', // /dev/null
+  'c 1:5 rwm', // /dev/zero
+  'c 1:7 rwm', // /dev/full
+  'c 1:8 rwm', // /dev/random
+  'c 1:9 rwm', // /dev/urandom
+  'c 5:0 rwm', // /dev/tty
+  'c 5:1 rwm', // /dev/console
+  'c 5:2 rwm', // /dev/ptmx
+  'c 136:* rwm', // /dev/pts/*
+  'c 10:200 rwm', // /dev/net/tun (allowed by Docker since its early days)
+];
+// #endregion v1-devices
 
 // Sentinel the kernel reports for "no limit" (PAGE_COUNTER_MAX × page size).
 const UNLIMITED = 2 ** 62;
@@ -48,6 +113,10 @@ class V1Cgroup implements ContainerCgroup {
   // #region v1-apply
   apply(l: Limits): void {
     const p = this.paths;
+    if (p.devices) {
+      writeCgroupFile(path.join(p.devices, 'devices.deny'), 'a');
+      for (const rule of DEFAULT_DEVICE_RULES) writeCgroupFile(path.join(p.devices, 'devices.allow'), rule);
+    }
     if (p.cpuset) {
       // A new v1 cpuset has no CPUs and no memory nodes, and no process can
       // join it until both are set: copy them down from the parent, from the
@@ -135,8 +204,18 @@ export class V1Driver implements CgroupDriver {
     procSelfCgroup = fs.readFileSync('/proc/self/cgroup', 'utf8'),
     private registry = new ParentRegistry(),
   ) {
-    this.hierarchies = v1Hierarchies(mountinfo);
+    const unified = unifiedHierarchy(mountinfo);
+    this.hierarchies = [...v1Hierarchies(mountinfo), ...(unified ? [unified] : [])];
     this.self = parseProcCgroup(procSelfCgroup);
+  }
+
+  /** The caller's cgroup in a hierarchy: /proc/self/cgroup names it by the same controllers. */
+  private callerIn(h: Hierarchy): string {
+    if (h.controllers[0] === 'unified') return this.self.get('') ?? '/'; // the "0::/path" line
+    for (const [controllers, p] of this.self) {
+      if (controllers.split(',').some((c) => h.controllers.includes(c))) return p;
+    }
+    return '/';
   }
 
   // #region v1-create
@@ -146,7 +225,7 @@ export class V1Driver implements CgroupDriver {
     for (const h of this.hierarchies) {
       // Where the caller is in this hierarchy ("/process_api/…" or "/"):
       // the container's cgroup goes under it, never at a root it does not own.
-      const callers = this.self.get(h.controllers.join(',')) ?? '/';
+      const callers = this.callerIn(h);
       const base = parent === undefined ? callers : parent.startsWith('/') ? parent : path.join(callers, parent);
       const dir = path.join(h.mountPoint, base, name);
       dirs.push([dir, h.mountPoint]);
@@ -172,9 +251,9 @@ export class V1Driver implements CgroupDriver {
       { destination: '/sys/fs/cgroup', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'nodev', 'mode=755'] },
       ...this.hierarchies.map((h) => ({
         destination: path.join('/sys/fs/cgroup', path.basename(h.mountPoint)),
-        type: 'cgroup',
-        source: 'cgroup',
-        options: ['ro', 'nosuid', 'noexec', 'nodev', ...h.controllers],
+        ...(h.controllers[0] === 'unified'
+          ? { type: 'cgroup2', source: 'cgroup2', options: ['ro', 'nosuid', 'noexec', 'nodev'] }
+          : { type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev', ...h.controllers] }),
       })),
     ];
   }

@@ -45,6 +45,11 @@ function parseInt10(flag: string, v: string): number {
   if (!/^[+-]?\d+$/.test(v)) {
     throw new FlagError(`invalid argument ${JSON.stringify(v)} for "${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
   }
+  // Go's ParseInt(v, 10, 64): Docker refuses what does not fit in int64.
+  const big = BigInt(v);
+  if (big > 2n ** 63n - 1n || big < -(2n ** 63n)) {
+    throw new FlagError(`invalid argument ${JSON.stringify(v)} for "${flag}" flag: strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`);
+  }
   return Number(v);
 }
 

@@ -285,8 +285,10 @@ function main(): void {
   libc.setNotDumpable();
   // Our PID as the host sees it: /proc is still the host's here, and
   // /proc/self resolves in the PID namespace of that /proc mount.
-  send({ msg: 'hello', pid: Number(fs.readlinkSync('/proc/self')) });
   try {
+    // (inside the try: a CLI that already hung up makes this write fail,
+    // EPIPE, and the init just exits, without a stack trace)
+    send({ msg: 'hello', pid: Number(fs.readlinkSync('/proc/self')) });
     const start = JSON.parse(readLine()) as HostMessage;
     if (start.trace) {
       trace.origin = start.traceOrigin;

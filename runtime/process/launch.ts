@@ -56,6 +56,11 @@ export interface LaunchedInit extends InitHandle {
   child: ChildProcess;
   /** let the CLI exit while the child (a monitor) goes on: drop our hold on it */
   release(): void;
+  /**
+   * close our end of the channel: an init still waiting for its spec reads
+   * end-of-file and exits (init.ts), even one whose PID we never learnt
+   */
+  hangUp(): void;
 }
 
 export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
@@ -134,6 +139,9 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
     release() {
       channel.destroy();
       child.unref();
+    },
+    hangUp() {
+      channel.destroy();
     },
     signal(sig) {
       const pid = handle.pid;

@@ -327,9 +327,22 @@ async function cleanup(ctx: RunContext): Promise<void> {
     // outlive its CLI. SIGKILL to PID 1 of a namespace kills all of it; and
     // if the init has not even said hello yet, killing nsexec takes it down
     // too (nsexec set PR_SET_PDEATHSIG on it).
+    // #region hang-up
+    // Under a monitor (chapter 5) nsexec is the monitor's child and does not
+    // die with it, so an init that has not said hello (a stage failed before
+    // it had booted: we do not know its PID) would wait for its spec forever,
+    // and our end of the channel, still open, would keep this CLI alive too.
+    // Hanging up ends that wait: the init reads end-of-file and exits.
+    init.hangUp();
     init.signal('SIGKILL');
     init.child.kill('SIGKILL');
-    await init.exited;
+    // Wait for our child (nsexec, or the monitor) itself: `init.exited` of
+    // a run -d never resolves (nobody attaches to wait for the command), and
+    // awaiting it would leave Node with nothing to do but exit, 0, before
+    // the rest of the cleanup and the error message.
+    const child = init.child;
+    if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    // #endregion hang-up
   }
   if (!ctx.container) return;
   // #region keep-or-remove

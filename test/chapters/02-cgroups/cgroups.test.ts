@@ -11,7 +11,7 @@
 // process, mount, temp file, container directory or cgroup of its containers
 // remains. Whatever happens, a test's `finally` kills what it started and
 // removes what it made.
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -74,7 +74,10 @@ const HIERARCHIES: { mount: string; self: string }[] = V2
   : [...new Set(V1_MOUNTS.values())].map((mount) => {
       const c = [...V1_MOUNTS].find(([k, m]) => m === mount && SELF.has(k))?.[0];
       return { mount, self: (c && SELF.get(c)) ?? '/' };
-    });
+    }).concat(
+      // a hybrid host's cgroup2 tree: a hierarchy too, joined like the others
+      mountinfo.filter((l) => l.split(' - ')[1]?.startsWith('cgroup2 ')).map((l) => ({ mount: l.split(' ')[4], self: SELF.get('') ?? '/' })),
+    );
 /** A cgroup-parent's directory in every hierarchy: relative ones under the caller, absolute ones at the root. */
 const everywhere = (parent: string) => HIERARCHIES.map((h) => path.join(h.mount, parent.startsWith('/') ? parent : path.join(h.self, parent)));
 
@@ -268,11 +271,11 @@ class Lab {
 }
 
 /** A test with a Lab that is always cleaned up. */
-function labTest(name: string, fn: (lab: Lab) => Promise<void> | void): void {
-  test(name, { skip }, async () => {
+function labTest(name: string, fn: (lab: Lab, t: TestContext) => Promise<void> | void): void {
+  test(name, { skip }, async (t) => {
     const lab = new Lab();
     try {
-      await fn(lab);
+      await fn(lab, t);
     } finally {
       await lab.cleanup();
     }
@@ -720,6 +723,11 @@ const ERRORS: [string[], string][] = [
   [['--cpus', '0.5', '--cpu-period', '100000'], 'Conflicting options: Nano CPUs and CPU Period cannot both be set'],
   [['--cpuset-cpus', '0-99'], `Requested CPUs are not available - requested 0-99, available: ${NCPU === 1 ? '0' : `0-${NCPU - 1}`}`],
   [['--cpu-period', '10'], 'CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)'],
+  // Values the kernel refuses (EINVAL): once a write failure, then a hang forever (issue 9).
+  [['--pids-limit', '5000000'], 'invalid --pids-limit 5000000: the kernel allows at most 4194304 (PID_MAX_LIMIT); use -1 for no limit'],
+  [['--pids-limit', '9223372036854775807'], 'invalid --pids-limit: the kernel allows at most 4194304 (PID_MAX_LIMIT); use -1 for no limit'],
+  [['--cpu-quota', '17592186044416'], "CPU cfs quota can not be larger than 17592186044415 (the kernel's limit, about 203 days)"],
+  [['--cpuset-cpus', '0-4000000000'], `Requested CPUs are not available - requested 0-4000000000, available: ${NCPU === 1 ? '0' : `0-${NCPU - 1}`}`],
 ];
 
 for (const [flags, message] of ERRORS) {
@@ -732,3 +740,29 @@ for (const [flags, message] of ERRORS) {
     return lab.assertNoLeaks();
   });
 }
+
+// #region limit-stage-failure
+// A cgroup write the kernel refuses although every flag is valid: a
+// --cgroup-parent (made by the test) limited to CPU 0, and --cpuset-cpus 1,
+// which a child of it may not have (EACCES on v1). The limit stage fails:
+// exit 125 with the kernel's refusal, promptly (spawnSync's timeout would
+// turn a hang into 137), and the init, its namespaces, the cgroups and the
+// container's directory are gone.
+labTest('a limit the kernel refuses at the limit stage: exit 125 with the failed write named, no hang, nothing left', (lab, t) => {
+  // v2 takes any cpuset.cpus in a child (it only narrows the effective set): nothing to refuse there.
+  if (V2 || NCPU < 2) return t.skip('needs cgroup v1 and two CPUs');
+  const parent = `/ch2-cpu0-${rand()}`;
+  const dir = path.join(V1_MOUNTS.get('cpuset')!, parent);
+  lab.cgroupTrees.push(dir);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'cpuset.cpus'), '0');
+  fs.writeFileSync(path.join(dir, 'cpuset.mems'), read(path.join(V1_MOUNTS.get('cpuset')!, 'cpuset.mems')).split(/[-,]/)[0]);
+  const r = lab.run(['run', '--rm', '--cgroup-parent', parent, '--cpuset-cpus', '1', 'busybox', 'echo', 'the command ran']);
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /cgroup: cannot write "1" to \S+\/cpuset\.cpus: E[A-Z]+/);
+  assert.doesNotMatch(r.stdout, /the command ran/);
+  assert.ok(fs.existsSync(dir), 'the --cgroup-parent that existed before must stay');
+  return lab.assertNoLeaks();
+});
+// #endregion limit-stage-failure
+

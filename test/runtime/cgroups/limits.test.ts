@@ -169,4 +169,26 @@ describe('limitsFromFlags: Docker\'s errors (exit 125)', () => {
   test('--cpu-shares below 0', () => {
     refused({ 'cpu-shares': -1 }, /invalid CPU shares/);
   });
+
+  test('--pids-limit above the kernel\'s PID_MAX_LIMIT (4194304), up to int64\'s largest, is refused before anything is made', () => {
+    assert.deepEqual(limits({ 'pids-limit': 4194304 }), { pidsLimit: 4194304 });
+    refused({ 'pids-limit': 4194305 }, 'invalid --pids-limit 4194305: the kernel allows at most 4194304 (PID_MAX_LIMIT); use -1 for no limit');
+    refused({ 'pids-limit': 5000000 }, /^invalid --pids-limit 5000000: the kernel allows at most 4194304/);
+    // 2^63 - 1 as the flag parser gives it (a JS number, not exact): no misleading digits
+    refused({ 'pids-limit': Number('9223372036854775807') }, 'invalid --pids-limit: the kernel allows at most 4194304 (PID_MAX_LIMIT); use -1 for no limit');
+  });
+
+  test('--cpu-quota above the kernel\'s largest CFS quota (2^44 - 1 µs) is refused', () => {
+    assert.deepEqual(limits({ 'cpu-quota': 2 ** 44 - 1 }), { cpuQuota: 2 ** 44 - 1 });
+    refused({ 'cpu-quota': 2 ** 44 }, /^CPU cfs quota can not be larger than 17592186044415/);
+  });
+
+  test('--cpuset-cpus with a huge range is refused at once, naming what is available', () => {
+    refused({ 'cpuset-cpus': '0-4000000000' }, `Requested CPUs are not available - requested 0-4000000000, available: ${NCPU === 1 ? '0' : `0-${NCPU - 1}`}`);
+  });
+
+  test('--cpu-shares is brought into the kernel\'s range [2, 262144], as Docker does', () => {
+    assert.deepEqual(limits({ 'cpu-shares': 1 }), { cpuShares: 2 });
+    assert.deepEqual(limits({ 'cpu-shares': 10_000_000 }), { cpuShares: 262144 });
+  });
 });

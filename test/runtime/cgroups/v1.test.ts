@@ -62,24 +62,37 @@ const NONE = `21 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
 `;
 
 describe('v1Hierarchies (from /proc/self/mountinfo)', () => {
-  test('one hierarchy per controller; name=systemd, devices, freezer and the cgroup2 mount are not used', () => {
+  test('every v1 hierarchy, one per controller, devices, freezer and name=systemd included; the cgroup2 mount is not one', () => {
     assert.deepEqual(v1Hierarchies(HYBRID_FLAT), [
       { mountPoint: '/sys/fs/cgroup/cpu', controllers: ['cpu'] },
       { mountPoint: '/sys/fs/cgroup/cpuacct', controllers: ['cpuacct'] },
       { mountPoint: '/sys/fs/cgroup/cpuset', controllers: ['cpuset'] },
       { mountPoint: '/sys/fs/cgroup/memory', controllers: ['memory'] },
+      { mountPoint: '/sys/fs/cgroup/devices', controllers: ['devices'] },
+      { mountPoint: '/sys/fs/cgroup/freezer', controllers: ['freezer'] },
       { mountPoint: '/sys/fs/cgroup/blkio', controllers: ['blkio'] },
       { mountPoint: '/sys/fs/cgroup/pids', controllers: ['pids'] },
+      { mountPoint: '/sys/fs/cgroup/systemd', controllers: ['name=systemd'] },
     ]);
+  });
+
+  test('options that are not controllers (xattr, clone_children, release_agent=…) are skipped; a hierarchy mounted twice counts once', () => {
+    const extra = NONE + '40 21 0:50 / /run/fz rw,relatime - cgroup cgroup rw,clone_children,release_agent=/x,freezer\n'
+      + '41 21 0:50 / /mnt/fz2 rw,relatime - cgroup cgroup rw,freezer\n';
+    assert.deepEqual(v1Hierarchies(extra), [{ mountPoint: '/run/fz', controllers: ['freezer'] }]);
   });
 
   test('co-mounted cpu,cpuacct is one hierarchy with two controllers; optional fields are skipped', () => {
     assert.deepEqual(v1Hierarchies(SYSTEMD_V1), [
+      { mountPoint: '/sys/fs/cgroup/systemd', controllers: ['name=systemd'] },
       { mountPoint: '/sys/fs/cgroup/cpu,cpuacct', controllers: ['cpu', 'cpuacct'] },
+      { mountPoint: '/sys/fs/cgroup/net_cls,net_prio', controllers: ['net_cls', 'net_prio'] },
       { mountPoint: '/sys/fs/cgroup/memory', controllers: ['memory'] },
       { mountPoint: '/sys/fs/cgroup/pids', controllers: ['pids'] },
       { mountPoint: '/sys/fs/cgroup/cpuset', controllers: ['cpuset'] },
       { mountPoint: '/sys/fs/cgroup/blkio', controllers: ['blkio'] },
+      { mountPoint: '/sys/fs/cgroup/devices', controllers: ['devices'] },
+      { mountPoint: '/sys/fs/cgroup/freezer', controllers: ['freezer'] },
     ]);
   });
 
@@ -97,6 +110,10 @@ describe('cgroupMode', () => {
     assert.equal(cgroupMode(HYBRID_FLAT), 'hybrid');
     assert.equal(cgroupMode(UNIFIED), 'v2');
     assert.equal(cgroupMode(NONE), 'none');
+  });
+
+  test('a named hierarchy alone (name=systemd) is no v1 host: nothing to limit with', () => {
+    assert.equal(cgroupMode(NONE + '40 21 0:50 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n'), 'none');
   });
 
   test('a cgroup2 mount elsewhere does not make a host unified', () => {
@@ -174,6 +191,8 @@ class FakeV1 extends FakeCgroupTree {
       const dir = h === 'name=systemd' ? 'systemd' : h;
       if (FakeV1.HIERARCHIES.includes(dir)) fs.mkdirSync(path.join(this.cg, dir, p), { recursive: true });
     }
+    // the hybrid host's controller-less cgroup2 tree, the caller deep in it too
+    fs.mkdirSync(path.join(this.cg, 'unified', parseProcCgroup(FakeV1.SELF).get('')!), { recursive: true });
     fs.writeFileSync(path.join(this.cg, 'cpuset/cpuset.cpus'), '0-3\n');
     fs.writeFileSync(path.join(this.cg, 'cpuset/cpuset.mems'), '0\n');
   }
@@ -221,7 +240,7 @@ describe('V1Driver against a fake /sys/fs/cgroup', () => {
 
   const NAME = 'dockling-0123abcd';
 
-  test('create: the container\'s cgroup goes under the caller\'s cgroup in each hierarchy, co-mounted ones share a directory', () => {
+  test('create: the container\'s cgroup goes under the caller\'s cgroup in EVERY hierarchy (devices, name=systemd too), co-mounted ones share a directory', () => {
     const cg = fake.driver().create(NAME, undefined);
     assert.deepEqual(cg.paths, {
       cpu: fake.h('cpu,cpuacct', 'user.slice', NAME),
@@ -230,11 +249,11 @@ describe('V1Driver against a fake /sys/fs/cgroup', () => {
       memory: fake.h('memory', 'user.slice/user-0.slice/session-1.scope', NAME),
       pids: fake.h('pids', 'user.slice/user-0.slice/session-1.scope', NAME),
       blkio: fake.h('blkio', 'user.slice', NAME),
+      devices: fake.h('devices', 'user.slice', NAME),
+      'name=systemd': fake.h('systemd', 'user.slice/user-0.slice/session-1.scope', NAME),
+      unified: fake.h('unified', 'user.slice/user-0.slice/session-1.scope', NAME),
     });
     for (const d of Object.values(cg.paths)) assert.ok(fs.statSync(d).isDirectory(), d);
-    // devices and name=systemd are not dockling's to touch
-    assert.equal(fs.existsSync(fake.h('devices', 'user.slice', NAME)), false);
-    assert.equal(fs.existsSync(fake.h('systemd', 'user.slice/user-0.slice/session-1.scope', NAME)), false);
     // each directory made is a trace event
     const mkdirs = fake.records.filter((r) => r.op === 'mkdir').map((r) => (r as { path: string }).path);
     assert.deepEqual(new Set(mkdirs), new Set(Object.values(cg.paths)));
@@ -271,7 +290,7 @@ describe('V1Driver against a fake /sys/fs/cgroup', () => {
     assertEveryWriteTraced(before, fake.files(), fake.writes());
   });
 
-  test('apply: without swap accounting memory.memsw.* is left alone; --pids-limit -1 is "max"; nothing asked, nothing written but the cpuset', () => {
+  test('apply: without swap accounting memory.memsw.* is left alone; --pids-limit -1 is "max"; nothing asked, nothing written but the cpuset and the device rules', () => {
     const cg = fake.driver().create(NAME, undefined);
     cg.apply({ memory: 64 * MiB, memorySwap: 128 * MiB, pidsLimit: -1 });
     assert.equal(fs.existsSync(path.join(cg.paths.memory, 'memory.memsw.limit_in_bytes')), false);
@@ -280,7 +299,20 @@ describe('V1Driver against a fake /sys/fs/cgroup', () => {
     const other = fake.driver().create('dockling-plain', undefined);
     fake.records.length = 0;
     other.apply({});
-    assert.deepEqual(fake.writes().map((w) => path.basename(w.path)).sort(), ['cpuset.cpus', 'cpuset.mems']);
+    assert.deepEqual([...new Set(fake.writes().map((w) => path.basename(w.path)))].sort(), ['cpuset.cpus', 'cpuset.mems', 'devices.allow', 'devices.deny']);
+  });
+
+  test('apply: the devices cgroup denies everything, then allows Docker\'s default devices, in that order', () => {
+    const cg = fake.driver().create(NAME, undefined);
+    fake.records.length = 0;
+    cg.apply({});
+    const dev = fake.writes().filter((w) => w.path.startsWith(cg.paths.devices + '/'));
+    assert.deepEqual(dev[0], { path: path.join(cg.paths.devices, 'devices.deny'), value: 'a' });
+    const allowed = dev.slice(1).map((w) => (assert.equal(path.basename(w.path), 'devices.allow'), w.value));
+    for (const rule of ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm']) {
+      assert.ok(allowed.includes(rule), `${rule} is in Docker's default list`);
+    }
+    assert.ok(!allowed.some((r) => /^[cba] \*:\* .*[rw]/.test(r) || r === 'a'), 'no rule may allow read or write of every device');
   });
 
   test('apply under a new --cgroup-parent copies the cpuset down every new level', () => {
@@ -381,7 +413,7 @@ describe('V1Driver against a fake /sys/fs/cgroup', () => {
     }
   });
 
-  test('mounts: a tmpfs at /sys/fs/cgroup and each hierarchy read-only under it', () => {
+  test('mounts: a tmpfs at /sys/fs/cgroup and each hierarchy (the named one too) read-only under it', () => {
     const m = fake.driver().mounts();
     assert.deepEqual(m[0], { destination: '/sys/fs/cgroup', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'noexec', 'nodev', 'mode=755'] });
     assert.deepEqual(
@@ -392,6 +424,9 @@ describe('V1Driver against a fake /sys/fs/cgroup', () => {
         ['/sys/fs/cgroup/memory', 'cgroup', 'ro,nosuid,noexec,nodev,memory'],
         ['/sys/fs/cgroup/pids', 'cgroup', 'ro,nosuid,noexec,nodev,pids'],
         ['/sys/fs/cgroup/blkio', 'cgroup', 'ro,nosuid,noexec,nodev,blkio'],
+        ['/sys/fs/cgroup/devices', 'cgroup', 'ro,nosuid,noexec,nodev,devices'],
+        ['/sys/fs/cgroup/systemd', 'cgroup', 'ro,nosuid,noexec,nodev,name=systemd'],
+        ['/sys/fs/cgroup/unified', 'cgroup2', 'ro,nosuid,noexec,nodev'],
       ],
     );
   });

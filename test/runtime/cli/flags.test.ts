@@ -147,6 +147,15 @@ describe('parseFlags: bad command lines', () => {
     for (const bad of ['', '1.5', '0x10', '1e3', ' 1']) assert.match(errorOf([`--chapter=${bad}`]), /strconv\.ParseInt/, bad);
   });
 
+  test('an int flag refuses what does not fit in int64, as Go\'s ParseInt does', () => {
+    assert.equal(
+      errorOf(['--chapter', '9223372036854775808']),
+      'invalid argument "9223372036854775808" for "--chapter" flag: strconv.ParseInt: parsing "9223372036854775808": value out of range',
+    );
+    assert.match(errorOf(['--chapter=-9223372036854775809']), /value out of range/);
+    assert.doesNotThrow(() => run(['--chapter', '9223372036854775807', 'busybox']));
+  });
+
   test('an unknown flag after the first argument is not an error for run', () => {
     assert.doesNotThrow(() => run(['busybox', '--bogus', '-x']));
   });
