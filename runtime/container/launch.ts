@@ -92,10 +92,16 @@ export function monitorLauncher(m: MonitorOptions) {
       resize();
       process.on('SIGWINCH', resize);
     }
+    // Whether the command was let go: a run whose set-up failed before
+    // that ends its init on purpose, and its own error says why.
+    let started = false;
+    const start = init.start.bind(init);
+    init.start = (spec) => ((started = true), start(spec));
     (init as { exited: LaunchedInit['exited'] }).exited = a.exit.then((code) => {
       process.off('SIGWINCH', resize);
       process.stdin.pause();
       if (detached) return { code: 0, signal: null };
+      if (code === null && !started) return { code: 125, signal: null };
       if (code === null) {
         process.stderr.write(`dockling: the container's monitor went away: its exit status is unknown (see ${path.join(m.dir, 'monitor.log')})\n`);
         return { code: 125, signal: null };
