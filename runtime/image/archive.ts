@@ -187,6 +187,7 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
 function dockerManifest(v: unknown): { Config: string; RepoTags: string[]; Layers: string[] }[] {
   const shape = 'manifest.json must be a list of {"Config": file, "RepoTags": [names], "Layers": [files]}, as docker save writes it';
   if (!Array.isArray(v)) throw bad(`${shape}; it is ${v === null ? "null" : typeof v === "object" ? "an object" : `a ${typeof v}`}`);
+  if (!v.length) throw bad('manifest.json lists no image');
   return v.map((m, i) => {
     const at = `manifest.json entry ${i + 1}`;
     if (!isObject(m)) throw bad(`${shape}; ${at} is not an object`);
