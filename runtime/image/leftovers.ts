@@ -15,11 +15,14 @@
 //   boot). It is removed only when no process with that PID and start time
 //   is alive: a concurrent dockling's scratch is never touched, and a
 //   recycled PID does not keep a dead owner's directory alive.
+// - A state file half written (".<name>.<pid>.tmp", see writeFileAtomic)
+//   is removed when its PID is not alive.
 // - Layers are only ever made and removed under the image store's lock,
 //   and a container's layers are recorded (layerdb/mounts) before they are
 //   made. So, holding the lock, an overlay2/ directory that no layerdb
 //   record names, or a read-only layer that no image and no container
-//   uses, can only be the rest of a killed command.
+//   uses, or an overlay2/l/ short name whose directory is gone, can only
+//   be the rest of a killed command.
 import fs from 'node:fs';
 import path from 'node:path';
 import { trace } from '../trace/trace.js';
@@ -62,8 +65,39 @@ function deadTempDirs(stateRoot: string): string[] {
   });
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+};
+
+/**
+ * writeFileAtomic's ".<name>.<pid>.tmp" files in the image store, left by a
+ * writer killed before its rename; removed when that PID is not alive (a
+ * live one, even a recycled PID, is left alone: never a live writer's file).
+ */
+function deadTempFiles(s: Stores): string[] {
+  const ls = (d: string) => {
+    try {
+      return fs.readdirSync(d).map((n) => path.join(d, n));
+    } catch {
+      return [];
+    }
+  };
+  const meta = path.join(s.images.home, 'imagedb/metadata/sha256');
+  const mounts = path.join(s.layers.db, 'mounts');
+  const dirs = [s.images.home, path.join(s.images.home, 'imagedb/content/sha256'), ...ls(meta), ...ls(mounts)];
+  return dirs.flatMap(ls).filter((f) => {
+    const m = /^\..+\.(\d+)\.tmp$/.exec(path.basename(f));
+    return m !== null && !alive(Number(m[1]));
+  });
+}
+
 /** overlay2/ directories and layerdb records that no finished command made, and layers nothing uses. */
-function strayLayers(s: Stores): { dirs: string[]; records: string[]; unused: string[] } {
+function strayLayers(s: Stores): { dirs: string[]; records: string[]; unused: string[]; links: string[] } {
   const db = path.join(s.layers.db, 'sha256');
   const ls = (d: string) => {
     try {
@@ -86,7 +120,11 @@ function strayLayers(s: Stores): { dirs: string[]; records: string[]; unused: st
   const used = new Set<string>();
   for (const id of s.images.list()) chainIDs(s.images.get(id).rootfs.diff_ids).forEach((c) => used.add(c));
   for (const m of mounts) for (let c = m.parent; c; c = s.layers.get(c)?.parent ?? null) used.add(c);
+  // overlay2's short names (l/<26 chars> -> ../<id>/diff): one made just before a kill can outlive its directory.
+  const l = path.join(s.root, s.driver.name, 'l');
+  const links = ls(l).filter((n) => /^[A-Z0-9]{26}$/.test(n) && !fs.existsSync(path.join(l, n)));
   return {
+    links: links.map((n) => path.join(l, n)),
     dirs: dirs.filter((d) => !named.has(d)),
     records: ls(db).filter((n) => /\.tmp-\d+$/.test(n) || (/^[0-9a-f]{64}$/.test(n) && !s.layers.get('sha256:' + n))),
     unused: chains.filter((c) => !used.has(c)),
@@ -100,8 +138,12 @@ export function reapLeftovers(s: Stores): void {
     trace.emit(CH, { op: 'remove', path: p });
     removeTree(p);
   }
+  for (const f of deadTempFiles(s)) {
+    trace.emit(CH, { op: 'remove', path: f });
+    fs.rmSync(f, { force: true });
+  }
   const first = strayLayers(s);
-  if (!first.dirs.length && !first.records.length && !first.unused.length) return;
+  if (!first.dirs.length && !first.records.length && !first.unused.length && !first.links.length) return;
   s.images.locked(() => {
     // Again under the lock: a command that held it may have finished its layer since.
     const { dirs, records, unused } = strayLayers(s);
@@ -117,6 +159,10 @@ export function reapLeftovers(s: Stores): void {
     };
     for (const c of unused.sort((a, b) => depth(b) - depth(a))) s.layers.remove(c);
     for (const d of dirs) s.driver.remove(d);
+    for (const link of strayLayers(s).links) {
+      trace.emit(CH, { op: 'remove', path: link });
+      fs.rmSync(link, { force: true });
+    }
   });
 }
 // #endregion leftovers

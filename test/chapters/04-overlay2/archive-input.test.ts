@@ -59,7 +59,8 @@ test('load: random JSON as manifest.json, or in place of one field, never crashe
     fc.property(manifest, (m) => {
       const archive = makeTar([{ name: 'c.json', type: 'file', body: config }, { name: 'manifest.json', type: 'file', body: JSON.stringify(m) ?? 'null' }]);
       // A value that happens to be a well-formed manifest loads; anything else is a clean refusal.
-      const good = Array.isArray(m) && m.length > 0 && m.every((e) => e?.Config === 'c.json' && Array.isArray(e.Layers) && e.Layers.length === 0 && (e.RepoTags == null || (Array.isArray(e.RepoTags) && e.RepoTags.every((t: unknown) => t === 'x:1'))));
+      type Entry = { Config?: unknown; Layers?: unknown; RepoTags?: unknown } | null;
+      const good = Array.isArray(m) && m.length > 0 && (m as Entry[]).every((e) => e?.Config === 'c.json' && Array.isArray(e.Layers) && e.Layers.length === 0 && (e.RepoTags == null || (Array.isArray(e.RepoTags) && e.RepoTags.every((t: unknown) => t === 'x:1'))));
       if (!good) return refusedLoad(archive, /./);
       fs.writeFileSync(path.join(root(), 'in.tar'), archive);
       expectCode(dockling(root(), ['load', '-i', path.join(root(), 'in.tar')]), 0);
