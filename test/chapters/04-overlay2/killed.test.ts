@@ -11,6 +11,7 @@
 // with layers 1..3 (every test must fail: these commands do not exist).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dockling, docklingAsync, rootOrSkip } from '../../helpers/dockling.ts';
@@ -143,5 +144,25 @@ test(`commit killed at ${KILLS} moments: the next command leaves the store whole
     await killAtEvenMoments(['commit', 'kc', 'cm:1']);
   } finally {
     rmQuietly(root(), 'kc');
+  }
+});
+
+test('a scratch dir is reaped only when its owner (PID and start time) is gone: a live dockling\'s is kept', { skip }, () => {
+  const tmp = layout(root()).tmp;
+  ok(root(), ['images', '-q']);
+  fs.mkdirSync(tmp, { recursive: true });
+  const startOf = (pid: number) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+  // Live: this test process. Dead: the same PID with another start time (a recycled PID), and a PID that exited.
+  const mine = startOf(process.pid);
+  const live = path.join(tmp, `save-${process.pid}.${mine}-live`);
+  const recycled = path.join(tmp, `load-${process.pid}.${Number(mine) + 1}-dead`);
+  const exited = spawnSync('true').pid!;
+  const gone = path.join(tmp, `commit-${exited}.1-dead`);
+  for (const d of [live, recycled, gone]) fs.mkdirSync(path.join(d, 'sub'), { recursive: true });
+  try {
+    ok(root(), ['images', '-q']);
+    assert.deepEqual(ls(tmp), [path.basename(live)]);
+  } finally {
+    for (const d of [live, recycled, gone]) fs.rmSync(d, { recursive: true, force: true });
   }
 });
