@@ -10,6 +10,7 @@
 // Every blob is named by its digest, and load checks every digest: a
 // config whose sha256 is not its name, or a layer whose sha256 is not the
 // diffID its config lists, is refused.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -289,6 +290,12 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
           let got;
           try {
             got = await s.layers.register(`/proc/self/fd/${fd}`, chain);
+            // A blob named by a digest must have it: for a plain tar that is
+            // its diffID; a compressed one is hashed as it is stored.
+            const named = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(path.posix.normalize(layerFile))?.[1];
+            if (named && hex(got.diffID) !== named && (await fileDigest(fd)) !== `sha256:${named}`) {
+              throw new RunError(1, `invalid archive: ${layerFile} does not have the digest its name gives`);
+            }
           } finally {
             fs.closeSync(fd);
           }
@@ -319,6 +326,13 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
   }
 }
 // #endregion load
+
+/** sha256 of an open file's bytes, read from the start. */
+async function fileDigest(fd: number): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream('', { fd, start: 0, autoClose: false })) hash.update(chunk as Buffer);
+  return 'sha256:' + hash.digest('hex');
+}
 
 function depth(s: Stores, chain: string): number {
   let n = 0;

@@ -83,6 +83,20 @@ test('load: an OCI index, manifest or config of the wrong shape or digest is a c
   const named = sha256('something else');
   const tar = makeTar([{ name: `blobs/sha256/${sha256hex('something else')}`, type: 'file', body: real }, { name: 'index.json', type: 'file', body: JSON.stringify({ manifests: [{ digest: named }] }) }]);
   refusedLoad(tar, /has digest sha256:[0-9a-f]{64}, not the one its name/);
+  // A layer blob whose content is not its name (the content matches the config's diffID: only the name lies).
+  const layer = makeTar([{ name: 'f', type: 'file', body: 'layer\n' }]);
+  const lconfig = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [sha256(layer)] }, history: [] }));
+  const liar = sha256hex('not the layer');
+  const lmanifest = Buffer.from(JSON.stringify({ config: { digest: sha256(lconfig) }, layers: [{ digest: `sha256:${liar}` }] }));
+  refusedLoad(
+    makeTar([
+      { name: `blobs/sha256/${sha256hex(lconfig)}`, type: 'file', body: lconfig },
+      { name: `blobs/sha256/${liar}`, type: 'file', body: layer },
+      { name: `blobs/sha256/${sha256hex(lmanifest)}`, type: 'file', body: lmanifest },
+      { name: 'index.json', type: 'file', body: JSON.stringify({ manifests: [{ digest: sha256(lmanifest) }] }) },
+    ]),
+    /does not have the digest its name gives/,
+  );
   // A config whose history is not a list would break `history` later.
   const cfg = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [] }, history: 5 }));
   refusedLoad(makeTar([{ name: 'c.json', type: 'file', body: cfg }, { name: 'manifest.json', type: 'file', body: JSON.stringify([{ Config: 'c.json', RepoTags: [], Layers: [] }]) }]), /"history" a list/);
