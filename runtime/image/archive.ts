@@ -10,6 +10,7 @@
 // Every blob is named by its digest, and load checks every digest: a
 // config whose sha256 is not its name, or a layer whose sha256 is not the
 // diffID its config lists, is refused.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -18,7 +19,9 @@ import { TarWriter } from '../storage/tar.js';
 import { extractLayer } from '../storage/extract.js';
 import { chainID, chainIDs, decodeConfig, sha256 } from './config.js';
 import { parseReference, familiarString, referenceString, withDefaultTag } from './reference.js';
-import { tmpDir, type Stores } from './stores.js';
+import type { Stores } from './stores.js';
+import { ownedTempDir } from './leftovers.js';
+import { removeTree } from '../storage/remove.js';
 import { writeTo } from './busybox.js';
 
 const hex = (d: string) => d.replace(/^sha256:/, '');
@@ -31,14 +34,19 @@ const MEDIA = {
 
 // #region save
 export async function saveArchive(s: Stores, wanted: { ref: string; id: string }[], out: NodeJS.WritableStream): Promise<void> {
-  fs.mkdirSync(tmpDir(s.root), { recursive: true });
-  const scratch = fs.mkdtempSync(path.join(tmpDir(s.root), 'save-'));
+  const scratch = ownedTempDir(s.root, 'save');
   let needDrain = false;
+  // A write error (EPIPE when `save | head` stops reading, ENOSPC) comes as
+  // an 'error' event: kept and thrown at the next flush, never unhandled.
+  let failed: Error | null = null;
+  const onError = (e: Error) => void (failed ??= e);
+  out.on('error', onError);
   const tar = new TarWriter((b) => {
-    if (!out.write(b)) needDrain = true;
+    if (!failed && !out.write(b)) needDrain = true;
   });
   const flush = async () => {
-    if (needDrain) await once(out, 'drain');
+    if (failed) throw failed;
+    if (needDrain) await once(out, 'drain'); // rejects on an 'error' while waiting
     needDrain = false;
   };
   const written = new Set<string>();
@@ -102,7 +110,8 @@ export async function saveArchive(s: Stores, wanted: { ref: string; id: string }
     tar.finish();
     await flush();
   } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    out.off('error', onError);
+    removeTree(scratch);
   }
 }
 // #endregion save
@@ -113,37 +122,150 @@ interface ManifestEntry {
   tags: string[];
 }
 
-/** The images in an unpacked archive: Docker's manifest.json, or else the OCI index. */
-function readManifests(dir: string): ManifestEntry[] {
-  const read = (f: string) => {
-    const p = inside(dir, f);
-    if (!fs.existsSync(p)) throw new RunError(1, `invalid archive: ${f} is missing`);
-    return fs.readFileSync(p, 'utf8');
-  };
-  if (fs.existsSync(path.join(dir, 'manifest.json'))) {
-    const list = JSON.parse(read('manifest.json')) as { Config: string; RepoTags?: string[] | null; Layers: string[] }[];
-    return list.map((m) => ({ config: m.Config, layers: m.Layers, tags: m.RepoTags ?? [] }));
+// #region archive-files
+// The archive is someone else's file, unpacked by us: every name in its
+// JSON (manifest.json's Config and Layers, the digests of index.json) is a
+// path we resolve inside the unpacked archive ourselves, one component at
+// a time, never following a symlink and never climbing with "..". The file
+// at the end must be a regular file: a Config that is a symlink to a host
+// JSON, or a Layers entry that is a symlink to a host tar, would load the
+// host's file as the image; one that is (or points to) /dev/zero would be
+// read forever. JSON files are read only up to a cap.
+
+/** The most bytes of JSON load reads from one file of the archive. */
+export const JSON_MAX = 8 << 20;
+
+const bad = (what: string) => new RunError(1, `invalid archive: ${what}`);
+
+/** Open a file the archive names, inside the unpacked archive; returns its descriptor. */
+function openInArchive(dir: string, rel: string): number {
+  const parts = rel.split('/').filter((c) => c !== '' && c !== '.');
+  if (rel.startsWith('/') || parts.includes('..') || !parts.length) throw bad(`${JSON.stringify(rel)} is not a path inside the archive`);
+  let p = dir;
+  for (const [i, c] of parts.entries()) {
+    p = path.join(p, c);
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    const shown = JSON.stringify(parts.slice(0, i + 1).join('/'));
+    if (!st) throw bad(`${shown} is missing`);
+    if (st.isSymbolicLink()) throw bad(`${shown} is a symlink (load never follows a symlink in an archive)`);
+    if (i < parts.length - 1 && !st.isDirectory()) throw bad(`${shown} is not a directory`);
+    if (i === parts.length - 1 && !st.isFile()) throw bad(`${shown} is not a regular file`);
   }
-  if (!fs.existsSync(path.join(dir, 'index.json'))) throw new RunError(1, 'invalid archive: neither manifest.json (docker save) nor index.json (OCI layout) found');
-  const index = JSON.parse(read('index.json')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
-  return index.manifests.map((d) => {
-    const m = JSON.parse(read(`blobs/sha256/${hex(d.digest)}`)) as { config: { digest: string }; layers: { digest: string }[] };
-    const name = d.annotations?.['io.containerd.image.name'];
-    return { config: `blobs/sha256/${hex(m.config.digest)}`, layers: m.layers.map((l) => `blobs/sha256/${hex(l.digest)}`), tags: name ? [familiarString(parseReference(name))] : [] };
+  // O_NOFOLLOW and fstat again: what was checked is what is read.
+  const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw bad(`${JSON.stringify(rel)} is not a regular file`);
+  }
+  return fd;
+}
+
+/** A JSON file of the archive: its bytes (at most JSON_MAX) and its value. */
+function readJSON(dir: string, rel: string): { bytes: Buffer; value: unknown } {
+  const fd = openInArchive(dir, rel);
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size > JSON_MAX) throw bad(`${rel} is ${size} bytes, more than the ${JSON_MAX} bytes load reads of a JSON file`);
+    const bytes = fs.readFileSync(fd);
+    try {
+      return { bytes, value: JSON.parse(bytes.toString('utf8')) };
+    } catch (e) {
+      throw bad(`${rel} is not valid JSON (${(e as Error).message})`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+// #endregion archive-files
+
+// #region archive-shapes
+// Each JSON file is checked against its shape before it is used, so that a
+// wrong one is named in a clear error rather than a TypeError.
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+function dockerManifest(v: unknown): { Config: string; RepoTags: string[]; Layers: string[] }[] {
+  const shape = 'manifest.json must be a list of {"Config": file, "RepoTags": [names], "Layers": [files]}, as docker save writes it';
+  if (!Array.isArray(v)) throw bad(`${shape}; it is ${v === null ? "null" : typeof v === "object" ? "an object" : `a ${typeof v}`}`);
+  if (!v.length) throw bad('manifest.json lists no image');
+  return v.map((m, i) => {
+    const at = `manifest.json entry ${i + 1}`;
+    if (!isObject(m)) throw bad(`${shape}; ${at} is not an object`);
+    if (typeof m.Config !== 'string') throw bad(`${at}: "Config" must be a file name`);
+    if (!isStrings(m.Layers)) throw bad(`${at}: "Layers" must be a list of file names`);
+    if (m.RepoTags != null && !isStrings(m.RepoTags)) throw bad(`${at}: "RepoTags" must be a list of names`);
+    return { Config: m.Config, Layers: m.Layers, RepoTags: (m.RepoTags as string[] | null) ?? [] };
   });
 }
 
-/** A path named by the archive, kept inside the unpacked archive. */
-function inside(dir: string, rel: string): string {
-  const p = path.resolve(dir, rel);
-  if (!p.startsWith(dir + path.sep)) throw new RunError(1, `invalid archive: ${JSON.stringify(rel)} points outside it`);
-  return p;
+function ociIndex(v: unknown): { digest: string; name?: string }[] {
+  if (!isObject(v) || !Array.isArray(v.manifests)) throw bad('index.json must be an OCI image index: {"manifests": [descriptors]}');
+  return v.manifests.map((d, i) => {
+    if (!isObject(d) || typeof d.digest !== 'string' || !DIGEST.test(d.digest)) throw bad(`index.json manifest ${i + 1} has no "digest" of the form sha256:<64 hex digits>`);
+    const a = d.annotations;
+    if (a !== undefined && !isObject(a)) throw bad(`index.json manifest ${i + 1}: "annotations" must be an object`);
+    const name = a?.['io.containerd.image.name'];
+    if (name !== undefined && typeof name !== 'string') throw bad(`index.json manifest ${i + 1}: its image name must be a string`);
+    return { digest: d.digest, name };
+  });
+}
+
+function ociManifest(v: unknown, where: string): { config: string; layers: string[] } {
+  const shape = `${where} must be an OCI image manifest: {"config": descriptor, "layers": [descriptors]}`;
+  if (!isObject(v) || !isObject(v.config) || !Array.isArray(v.layers)) throw bad(shape);
+  const digestOf = (d: unknown) => {
+    if (!isObject(d) || typeof d.digest !== 'string' || !DIGEST.test(d.digest)) throw bad(`${shape}; a descriptor has no digest of the form sha256:<64 hex digits>`);
+    return `blobs/sha256/${hex(d.digest)}`;
+  };
+  return { config: digestOf(v.config), layers: v.layers.map(digestOf) };
+}
+
+/** The parts of an image config that dockling reads, checked (decodeConfig checks rootfs). */
+function imageConfig(bytes: Buffer, where: string) {
+  let config;
+  try {
+    config = decodeConfig(bytes, where);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  if (!isObject(config) || !isObject(config.config) || !Array.isArray(config.history) || !config.history.every(isObject)) {
+    throw bad(`${where}: the image config's "config" must be an object and its "history" a list of objects`);
+  }
+  return config;
+}
+// #endregion archive-shapes
+
+/** A name the archive gives an image, checked: parseReference's error would be a stack trace. */
+function tagOf(name: string, where: string): string {
+  try {
+    return familiarString(withDefaultTag(parseReference(name)));
+  } catch {
+    throw bad(`${where} names the image ${JSON.stringify(name)}, which is not a valid image name`);
+  }
+}
+
+/** The images in an unpacked archive: Docker's manifest.json, or else the OCI index. */
+function readManifests(dir: string): ManifestEntry[] {
+  const exists = (f: string) => fs.lstatSync(path.join(dir, f), { throwIfNoEntry: false }) !== undefined;
+  if (exists('manifest.json')) {
+    return dockerManifest(readJSON(dir, 'manifest.json').value).map((m) => ({
+      config: m.Config, layers: m.Layers, tags: m.RepoTags.map((t) => tagOf(t, 'manifest.json')),
+    }));
+  }
+  if (!exists('index.json')) throw bad('neither manifest.json (docker save) nor index.json (OCI layout) found');
+  return ociIndex(readJSON(dir, 'index.json').value).map((d) => {
+    const where = `blobs/sha256/${hex(d.digest)}`;
+    const { bytes, value } = readJSON(dir, where);
+    // A blob is named by its digest: a manifest that is not its name is refused.
+    if (sha256(bytes) !== d.digest) throw bad(`${where} has digest ${sha256(bytes)}, not the one its name and index.json give`);
+    return { ...ociManifest(value, where), tags: d.name ? [tagOf(d.name, 'index.json')] : [] };
+  });
 }
 
 // #region load
 export async function loadArchive(s: Stores, file: string): Promise<string[]> {
-  fs.mkdirSync(tmpDir(s.root), { recursive: true });
-  const scratch = fs.mkdtempSync(path.join(tmpDir(s.root), 'load-'));
+  const scratch = ownedTempDir(s.root, 'load');
   const dir = path.join(scratch, 'archive');
   const lines: string[] = [];
   const before = new Set(s.layers.list());
@@ -151,18 +273,32 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
     // The archive is unpacked with the same safe extraction as a layer.
     await extractLayer(file, dir, { whiteouts: 'aufs' });
     for (const m of readManifests(dir)) {
-      const bytes = fs.readFileSync(inside(dir, m.config));
+      const { bytes } = readJSON(dir, m.config);
       const id = sha256(bytes);
+      // The config is named by its digest (blobs/sha256/<hex>, or <hex>.json in older archives).
       const named = /[0-9a-f]{64}/.exec(m.config)?.[0];
       if (named && named !== hex(id)) throw new RunError(1, `invalid archive: config ${m.config} has digest ${id}`);
-      const config = decodeConfig(bytes, m.config);
+      const config = imageConfig(bytes, m.config);
       if (config.rootfs.diff_ids.length !== m.layers.length) throw new RunError(1, `invalid archive: ${m.config} lists ${config.rootfs.diff_ids.length} layers, the manifest ${m.layers.length}`);
       let chain: string | null = null;
       for (const [i, layerFile] of m.layers.entries()) {
         const want = config.rootfs.diff_ids[i];
         const next = chainID(chain, want);
         if (!s.layers.get(next)) {
-          const got = await s.layers.register(inside(dir, layerFile), chain);
+          // The layer is read through a descriptor opened inside the archive.
+          const fd = openInArchive(dir, layerFile);
+          let got;
+          try {
+            got = await s.layers.register(`/proc/self/fd/${fd}`, chain);
+            // A blob named by a digest must have it: for a plain tar that is
+            // its diffID; a compressed one is hashed as it is stored.
+            const named = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(path.posix.normalize(layerFile))?.[1];
+            if (named && hex(got.diffID) !== named && (await fileDigest(fd)) !== `sha256:${named}`) {
+              throw new RunError(1, `invalid archive: ${layerFile} does not have the digest its name gives`);
+            }
+          } finally {
+            fs.closeSync(fd);
+          }
           if (got.diffID !== want) {
             throw new RunError(1, `invalid archive: layer ${i + 1} (${layerFile}) has diffID ${got.diffID}, its config says ${want}`);
           }
@@ -171,7 +307,7 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
       }
       s.images.put(bytes);
       for (const t of m.tags) {
-        const ref = withDefaultTag(parseReference(t));
+        const ref = withDefaultTag(parseReference(t)); // checked by tagOf
         s.images.tag(id, ref);
         lines.push(`Loaded image: ${familiarString(ref)}`);
       }
@@ -186,10 +322,17 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
     for (const c of added.sort((a, b) => depth(s, b) - depth(s, a))) if (!used.has(c)) s.layers.remove(c);
     throw e;
   } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    removeTree(scratch);
   }
 }
 // #endregion load
+
+/** sha256 of an open file's bytes, read from the start. */
+async function fileDigest(fd: number): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream('', { fd, start: 0, autoClose: false })) hash.update(chunk as Buffer);
+  return 'sha256:' + hash.digest('hex');
+}
 
 function depth(s: Stores, chain: string): number {
   let n = 0;

@@ -14,7 +14,8 @@ import { findBusybox, makeBusyboxRootfs } from '../process/rootfs.js';
 import { DEFAULT_PATH } from '../process/defaults.js';
 import { goArch, type ImageConfig } from './config.js';
 import { parseReference } from './reference.js';
-import { openStores, tmpDir, type Stores } from './stores.js';
+import { openStores, type Stores } from './stores.js';
+import { ownedTempDir, reapLeftovers } from './leftovers.js';
 
 export const BUSYBOX = 'busybox:latest';
 
@@ -26,8 +27,7 @@ export async function ensureBusyboxImage(s: Stores): Promise<string> {
 
   const busybox = findBusybox();
   const when = Math.floor(fs.statSync(busybox).mtimeMs / 1000);
-  fs.mkdirSync(tmpDir(s.root), { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(tmpDir(s.root), 'busybox-'));
+  const tmp = ownedTempDir(s.root, 'busybox');
   try {
     const rootfs = path.join(tmp, 'rootfs');
     makeBusyboxRootfs(rootfs);
@@ -72,6 +72,7 @@ export async function storesWithBusybox(stateRoot: string): Promise<Stores> {
       if (firstUse()) await ensureBusyboxImage(s);
     });
   }
+  reapLeftovers(s); // what a killed command left (leftovers.ts)
   return s;
 }
 
@@ -82,6 +83,7 @@ export async function writeTo<T>(file: string, fill: (out: NodeJS.WritableStream
     out.on('close', resolve);
     out.on('error', reject);
   });
+  closed.catch(() => {}); // awaited below; an early open error must not be an unhandled rejection
   try {
     const result = await fill(out);
     out.end();

@@ -10,7 +10,8 @@ import { ago, formatTemplate, humanSize, inspectJSON, table, templateError } fro
 import { chainIDs, type ImageConfig } from './config.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
 import { NoSuchImageError } from './store.js';
-import { freeUnusedLayers, tmpDir, type Stores } from './stores.js';
+import { freeUnusedLayers, type Stores } from './stores.js';
+import { ownedTempDir } from './leftovers.js';
 import { storesWithBusybox, writeOutput, writeTo } from './busybox.js';
 import { infoCommand } from './info.js';
 import { withChanges } from './change.js';
@@ -277,8 +278,7 @@ export async function inputFile(stateRoot: string, arg: string | undefined, what
     return { file: arg, done: () => {} };
   }
   if (process.stdin.isTTY) throw new RunError(1, `requested load from stdin, but stdin is empty (give ${what} with -i FILE or redirect it)`);
-  fs.mkdirSync(tmpDir(stateRoot), { recursive: true });
-  const dir = fs.mkdtempSync(path.join(tmpDir(stateRoot), 'stdin-'));
+  const dir = ownedTempDir(stateRoot, 'stdin');
   const file = path.join(dir, 'input.tar');
   await writeTo(file, async (out) => {
     for await (const chunk of process.stdin) out.write(chunk as Buffer);
@@ -324,6 +324,19 @@ const importCommand: Command = {
   },
 };
 
+/**
+ * The docker CLI's check of -o before it saves (ValidateOutputPath): the
+ * directory must exist, and the path must be a regular file or a directory
+ * if it exists. Same messages.
+ */
+function validateOutputPath(file: string): void {
+  const dir = path.dirname(path.normalize(file));
+  if (dir !== '.' && !fs.existsSync(dir)) throw new RunError(1, `failed to save image: invalid output path: directory "${dir}" does not exist`);
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (st && !st.isFile() && !st.isDirectory()) throw new RunError(1, `failed to save image: invalid output path: "${file}" must be a directory or a regular file`);
+  if (st?.isDirectory()) throw new RunError(1, `failed to save image: open ${file}: is a directory`);
+}
+
 const saveCommand: Command = {
   name: 'save',
   aliases: ['image save'],
@@ -335,9 +348,19 @@ const saveCommand: Command = {
     const s = await storesWithBusybox(inv.stateRoot);
     const file = inv.flags.get('output') as string | undefined;
     if (!file && process.stdout.isTTY) throw new RunError(1, 'Cowardly refusing to save to a terminal. Use the -o flag or redirect');
+    if (file) validateOutputPath(file);
     const wanted = inv.args.map((ref) => ({ ref, id: resolveOrFail(s, ref) }));
     const { saveArchive } = await import('./archive.js');
-    await writeOutput(file, (out) => saveArchive(s, wanted, out));
+    try {
+      await writeOutput(file, (out) => saveArchive(s, wanted, out));
+    } catch (e) {
+      // The reader of standard output went away (`save | head -c10`): as a
+      // Go program killed by SIGPIPE, docker save stops; nothing to undo.
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') throw new RunError(1, 'write /dev/stdout: broken pipe');
+      const err = e as NodeJS.ErrnoException;
+      if (err.syscall && err.code) throw new RunError(1, `failed to save image: ${err.message}`);
+      throw e;
+    }
     return 0;
   },
 };

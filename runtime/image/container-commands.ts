@@ -10,7 +10,8 @@ import { trace } from '../trace/trace.js';
 import type { HistoryEntry, ImageConfig } from './config.js';
 import { withChanges } from './change.js';
 import { NoSuchImageError } from './store.js';
-import { freeUnusedLayers, openStores, tmpDir, type Stores } from './stores.js';
+import { freeUnusedLayers, openStores, type Stores } from './stores.js';
+import { ownedTempDir } from './leftovers.js';
 import { writeOutput, writeTo } from './busybox.js';
 import { checkFormat, formatFlag, imageInspect, parseRefOrFail, printInspect } from './commands.js';
 
@@ -66,8 +67,7 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
     if (e instanceof NoSuchImageError) throw new RunError(1, `the image of container ${c.Name.slice(1)} (${c.Image}) was removed: cannot commit on top of it`);
     throw e;
   }
-  fs.mkdirSync(tmpDir(s.root), { recursive: true });
-  const dir = fs.mkdtempSync(path.join(tmpDir(s.root), 'commit-'));
+  const dir = ownedTempDir(s.root, 'commit'); // owner-tagged: reaped if commit is killed (leftovers.ts)
   try {
     const tarFile = path.join(dir, 'layer.tar');
     await writeTo(tarFile, (out) => s.driver.diff(m.mountID, m.initID, out));

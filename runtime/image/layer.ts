@@ -15,6 +15,7 @@ import { freeUnusedLayers, openStores } from './stores.js';
 import { chainIDs } from './config.js';
 import { imageCommands } from './commands.js';
 import { containerCommands } from './container-commands.js';
+import { reapLeftovers } from './leftovers.js';
 
 const CH = 4;
 
@@ -29,6 +30,7 @@ async function validate(ctx: RunContext): Promise<void> {
   ctx.keep = !ctx.flags.get('rm');
   if (ctx.flags.has('rootfs')) return; // a plain directory: chapter 1's way
   const s = openStores(ctx.stateRoot);
+  reapLeftovers(s); // what a killed image command left (leftovers.ts)
   if (ctx.existing?.Image) {
     // `start` (chapter 5): the container's own config says what to run,
     // and its layers are kept even if its image has since been removed.

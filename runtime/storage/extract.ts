@@ -28,6 +28,7 @@ import { lsetxattr, mknod, SyscallError } from '../process/libc.js';
 import { trace } from '../trace/trace.js';
 import { TarReader, type TarHeader } from './tar.js';
 import { TarSplitRecorder } from './tar-split.js';
+import { removeTree } from './remove.js';
 
 /** A layer tar that was refused or could not be unpacked; the layer directory is gone. */
 export class LayerTarError extends Error {
@@ -47,9 +48,15 @@ const OPAQUE = '.wh..wh..opq';
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const { errno } = constants;
 
+/** An entry's name for a message: a hostile one may be thousands of characters long. */
+const shown = (name: string) => JSON.stringify(name.length > 120 ? `${name.slice(0, 100)}…` : name) + (name.length > 120 ? ` (${name.length} characters)` : '');
+
 const refuse = (name: string, why: string): never => {
-  throw new LayerTarError(`entry ${JSON.stringify(name)} ${why}`);
+  throw new LayerTarError(`entry ${shown(name)} ${why}`);
 };
+
+/** Linux's PATH_MAX: no system call takes a longer path (ENAMETOOLONG). */
+const PATH_MAX = 4096;
 
 /** "a/./b//c/../d" → "a/b/d"; leading "/" and "./" go; null when ".." climbs above the top. */
 function clean(name: string): string | null {
@@ -96,7 +103,7 @@ class Extraction {
     try {
       step();
     } catch (e) {
-      throw e instanceof LayerTarError ? e : new LayerTarError(`entry ${JSON.stringify(this.h!.name)}: ${(e as Error).message}`, { cause: e });
+      throw e instanceof LayerTarError ? e : new LayerTarError(`entry ${shown(this.h!.name)}: ${(e as Error).message}`, { cause: e });
     }
   }
 
@@ -139,6 +146,9 @@ class Extraction {
     }
     // aufs's own bookkeeping (.wh..wh.plnk/, .wh..wh.aufs, ...) is not part of the image: skipped, as Docker does.
     if (rel.startsWith(META) && rel !== OPAQUE) return;
+    // A path the kernel cannot take is refused before anything is made of
+    // it (a 3000-level PAX name needs 6000 bytes): Docker fails there too.
+    if (this.dir.length + 1 + rel.length >= PATH_MAX) refuse(h.name, `is too deep: its path in the layer would be longer than Linux's PATH_MAX (${PATH_MAX} bytes)`);
     const base = path.posix.basename(rel);
     if (base.startsWith(WH) && this.whiteout(h, rel, base)) return;
     this.parents(h.name, rel);
@@ -211,7 +221,7 @@ class Extraction {
     if (keepDir && st.isDirectory()) return 'dir';
     this.split.removing(rel);
     for (const d of this.dirTimes.keys()) if (d === full || d.startsWith(full + '/')) this.dirTimes.delete(d);
-    if (st.isDirectory()) fs.rmSync(full, { recursive: true });
+    if (st.isDirectory()) removeTree(full);
     else fs.unlinkSync(full);
     return 'free';
   }
@@ -326,7 +336,7 @@ export async function extractLayer(src: string | Readable, dir: string, opts: Ex
     x.finish();
   } catch (e) {
     x.abort();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
     if (e instanceof LayerTarError) throw e;
     throw new LayerTarError(`${typeof src === 'string' ? src : 'stream'}: ${(e as Error).message}`, { cause: e });
   }

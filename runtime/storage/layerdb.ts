@@ -19,6 +19,7 @@ import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
 import { chainID as chainOf } from '../image/config.js';
 import type { StorageDriver, TarSource } from './driver.js';
+import { removeTree } from './remove.js';
 
 const CH = 4;
 
@@ -133,7 +134,7 @@ export class LayerStore {
     if (!info) return;
     this.driver.remove(info.cacheID);
     trace.emit(CH, { op: 'remove', path: this.layerDir(chainID) });
-    fs.rmSync(this.layerDir(chainID), { recursive: true, force: true });
+    removeTree(this.layerDir(chainID));
   }
 
   // #region rw-layer

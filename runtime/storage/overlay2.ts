@@ -30,6 +30,7 @@ import { MNT_DETACH, mount, umount2, SyscallError } from '../process/libc.js';
 import { trace } from '../trace/trace.js';
 import { overlayChanges } from './overlay2-changes.js';
 import { backingFs, mountPoints } from './overlay2-mounts.js';
+import { removeTree } from './remove.js';
 
 const CH = 4;
 /** mount(2) copies at most one page of option data (the smallest page size Linux has) */
@@ -245,7 +246,7 @@ export class Overlay2Driver implements StorageDriver {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     trace.emit(CH, { op: 'remove', path: dir });
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTree(dir); // no recursion: a container may have made its layer thousands of levels deep
   }
 
   changes(id: string, parent: string | null): Change[] {

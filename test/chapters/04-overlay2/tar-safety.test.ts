@@ -147,7 +147,7 @@ test('load refuses an archive whose own entries climb out (the archive is unpack
     makeTar([{ name: 'manifest.json', type: 'file', body: JSON.stringify([{ Config: `${UP}sentinel/victim`, RepoTags: ['x:1'], Layers: [] }]) }]),
     file,
   );
-  assert.match(outside.stderr, /points outside it/);
+  assert.match(outside.stderr, /is not a path inside the archive/);
 });
 
 /** A refusal whose message is not about an entry (a manifest's path): only "nothing changed". */
