@@ -355,8 +355,9 @@ const saveCommand: Command = {
       await writeOutput(file, (out) => saveArchive(s, wanted, out));
     } catch (e) {
       // The reader of standard output went away (`save | head -c10`): as a
-      // Go program killed by SIGPIPE, docker save stops; nothing to undo.
-      if ((e as NodeJS.ErrnoException).code === 'EPIPE') throw new RunError(1, 'write /dev/stdout: broken pipe');
+      // Go program killed by SIGPIPE, docker save stops, silently, with 141
+      // (core/stdio.ts); nothing to undo.
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 141;
       const err = e as NodeJS.ErrnoException;
       if (err.syscall && err.code) throw new RunError(1, `failed to save image: ${err.message}`);
       throw e;
