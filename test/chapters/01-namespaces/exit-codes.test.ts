@@ -177,14 +177,6 @@ describe('chapter 1: failures of dockling itself (125) and of the command line',
     }
   });
 
-  test("125 for an empty --root (an unset variable, say): never the system's /var/lib/dockling instead", () => {
-    // A bad flag after it too: were --root '' taken, this would fail on the
-    // flag, and nothing would have been made under /var/lib/dockling.
-    const r = expectCode(dockling('', ['run', '--no-such-flag', 'busybox', 'true']), 125);
-    oneLine(r, /^dockling: invalid --root "": the state root must be a directory/);
-    assert.equal(r.stdout, '');
-  });
-
   test('an unknown command "is not a dockling command"; run and rootfs are commands', () => {
     const r = expectCode(dockling(root(), ['frobnicate']), 1);
     assert.match(r.stderr, /'frobnicate' is not a dockling command/);
