@@ -12,7 +12,8 @@ import {
 } from './driver.js';
 
 /** The controllers dockling puts a container under. */
-export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio'] as const;
+// (freezer: chapter 4's commit pauses the container while it packs its layer)
+export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio', 'freezer'] as const;
 
 interface Hierarchy {
   /** where it is mounted, e.g. /sys/fs/cgroup/memory */
