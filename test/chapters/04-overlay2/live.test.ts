@@ -28,7 +28,12 @@ const tmp = useTempDir('dockling-live-');
 /** Start `script` in a container named `name`; resolves once it is running. */
 async function start(name: string, script: string) {
   const cli = docklingAsync(root(), ['run', '--name', name, 'busybox', 'sh', '-c', script]);
-  await until(() => dockling(root(), ['inspect', '-f', '{{.State.Running}}', name]).stdout.trim() === 'true', 30_000, `${name} to run`);
+  try {
+    await until(() => dockling(root(), ['inspect', '-f', '{{.State.Running}}', name]).stdout.trim() === 'true', 30_000, `${name} to run`);
+  } catch (e) {
+    await finish(cli, 0); // it never ends by itself: kill it, or it outlives the test
+    throw e;
+  }
   return cli;
 }
 
