@@ -61,7 +61,7 @@ function findNamed(dir: string, name: string): string[] {
   return out;
 }
 
-test('escape 5: a container swapping a directory and a symlink cannot get host files into export or commit', { skip }, async () => {
+test('escape 5: a container swapping a directory and a symlink cannot get host files into export, diff or commit', { skip }, async () => {
   const secret = path.join(tmp(), 'secret');
   fs.mkdirSync(secret);
   fs.writeFileSync(path.join(secret, MARKER), 'host file: must never be packed\n');
@@ -94,6 +94,12 @@ test('escape 5: a container swapping a directory and a symlink cannot get host f
       assert.ok(names.includes('swap'), `export ${i} is a whole tar of the container`);
       assert.deepEqual(names.filter((n) => n.includes(MARKER)), [], `export ${i} packed a host file`);
       fs.rmSync(file);
+    }
+    // diff lists names only, but a host directory's names are no less the host's.
+    for (let i = 0; i < EXPORTS; i++) {
+      const r = dockling(root(), ['diff', 'swapper']);
+      assert.equal(r.code, 0, `diff ${i} failed: ${r.stderr}`);
+      assert.ok(!r.stdout.includes(MARKER), `diff ${i} listed a host file:\n${r.stdout}`);
     }
     // Commit without pausing, so the race is on: a commit must be as safe as an export.
     for (let i = 0; i < COMMITS; i++) {
