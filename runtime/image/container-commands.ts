@@ -202,6 +202,8 @@ const rmCommand: Command = {
           }
           // Until chapter 5's monitor, a running container belongs to the
           // CLI that runs it: kill its PID 1 and let that CLI clean up.
+          // (A frozen task dies only once thawed: undo a killed commit's freeze first.)
+          thawAbandoned(c.CgroupPaths, path.join(inv.stateRoot, 'containers', c.ID));
           process.kill(c.State.Pid, 'SIGKILL');
           for (let i = 0; i < 200 && (alive(c.State.Pid) || alive(c.MonitorPid)); i++) await new Promise((r) => setTimeout(r, 25));
         }

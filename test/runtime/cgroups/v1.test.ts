@@ -62,12 +62,13 @@ const NONE = `21 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
 `;
 
 describe('v1Hierarchies (from /proc/self/mountinfo)', () => {
-  test('one hierarchy per controller; name=systemd, devices, freezer and the cgroup2 mount are not used', () => {
+  test('one hierarchy per controller; name=systemd, devices and the cgroup2 mount are not used', () => {
     assert.deepEqual(v1Hierarchies(HYBRID_FLAT), [
       { mountPoint: '/sys/fs/cgroup/cpu', controllers: ['cpu'] },
       { mountPoint: '/sys/fs/cgroup/cpuacct', controllers: ['cpuacct'] },
       { mountPoint: '/sys/fs/cgroup/cpuset', controllers: ['cpuset'] },
       { mountPoint: '/sys/fs/cgroup/memory', controllers: ['memory'] },
+      { mountPoint: '/sys/fs/cgroup/freezer', controllers: ['freezer'] },
       { mountPoint: '/sys/fs/cgroup/blkio', controllers: ['blkio'] },
       { mountPoint: '/sys/fs/cgroup/pids', controllers: ['pids'] },
     ]);
@@ -80,6 +81,7 @@ describe('v1Hierarchies (from /proc/self/mountinfo)', () => {
       { mountPoint: '/sys/fs/cgroup/pids', controllers: ['pids'] },
       { mountPoint: '/sys/fs/cgroup/cpuset', controllers: ['cpuset'] },
       { mountPoint: '/sys/fs/cgroup/blkio', controllers: ['blkio'] },
+      { mountPoint: '/sys/fs/cgroup/freezer', controllers: ['freezer'] },
     ]);
   });
 
