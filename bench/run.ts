@@ -19,6 +19,7 @@ import { storageRows, type StorageRow } from './storage.js';
 import { containerRows, type ContainerRow } from './containers.js';
 import { logRows } from './logs.js';
 import { execRows } from './exec.js';
+import { exportRows } from './export.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'bin/dockling.js');
@@ -372,6 +373,7 @@ async function main(argv: string[]): Promise<number> {
     measured = await measure(w, opts, progress);
     progress('storage rows');
     storage = await storageRows(w.stateRoot, w.rootfs, w.scratch, opts.runs);
+    storage.push(...(await exportRows(BIN, w.stateRoot, w.env, w.scratch, opts.runs)));
     progress('container rows');
     containers = await containerRows(BIN, w.stateRoot, w.env, opts.runs);
     progress('log rows');

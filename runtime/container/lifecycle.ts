@@ -12,6 +12,7 @@ import { trace } from '../trace/trace.js';
 import { containerDir, liveStatus, refreshState } from './state.js';
 import { readSavedRun } from './state.js';
 import { signalNumber } from './signals.js';
+import { thawAbandoned } from '../cgroups/freezer.js';
 
 const CH = 5;
 
@@ -62,6 +63,7 @@ export async function waitUntilDone(root: string, id: string, timeoutMs: number)
  */
 export async function stopContainer(root: string, c: ContainerConfig, graceSec: number): Promise<void> {
   if (liveStatus(c) !== 'running') return;
+  thawAbandoned(c.CgroupPaths, containerDir(root, c.ID)); // as in removeOne
   fs.writeFileSync(path.join(containerDir(root, c.ID), 'stopped'), '');
   const sig = ((c.Config as Record<string, unknown>).StopSignal as string | undefined) ?? 'SIGTERM';
   try {
@@ -120,6 +122,9 @@ export async function removeOne(root: string, layers: Layer[], ref: string, forc
   let c = findContainer(root, ref);
   if (liveStatus(c) === 'running') {
     if (!force) throw new RunError(1, `cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
+    // A commit killed while it held the container frozen (chapter 4): a
+    // frozen task cannot act on SIGKILL until it is thawed.
+    thawAbandoned(c.CgroupPaths, containerDir(root, c.ID));
     fs.writeFileSync(path.join(containerDir(root, c.ID), 'stopped'), '');
     try {
       signalContainer(c, 'SIGKILL');

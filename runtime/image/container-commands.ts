@@ -14,6 +14,7 @@ import { freeUnusedLayers, openStores, type Stores } from './stores.js';
 import { ownedTempDir } from './leftovers.js';
 import { writeOutput, writeTo } from './busybox.js';
 import { checkFormat, formatFlag, imageInspect, parseRefOrFail, printInspect } from './commands.js';
+import { thawAbandoned, whileFrozen } from '../cgroups/freezer.js';
 
 const CH = 4;
 
@@ -57,7 +58,7 @@ const diffCommand: Command = {
  * the image's layers. The new config is the container's: its command
  * becomes the image's Cmd, as in Docker.
  */
-async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; message?: string; changes?: string[] }): Promise<string> {
+async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; message?: string; changes?: string[]; pause: boolean }): Promise<string> {
   const m = mountOf(s, c);
   if (!c.Image) throw new RunError(1, `container ${c.Name.slice(1)} has no image`);
   let base: ImageConfig;
@@ -70,7 +71,18 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
   const dir = ownedTempDir(s.root, 'commit'); // owner-tagged: reaped if commit is killed (leftovers.ts)
   try {
     const tarFile = path.join(dir, 'layer.tar');
-    await writeTo(tarFile, (out) => s.driver.diff(m.mountID, m.initID, out));
+    // #region commit-pause
+    // Docker pauses a running container for the commit (--pause, default
+    // true): frozen by its cgroup's freezer, it cannot change a file while
+    // the walk reads its layer, so the image is one moment of it. The walk
+    // never trusts the tree anyway (pack.ts): --pause=false is safe, only
+    // not a snapshot.
+    const pack = () => writeTo(tarFile, (out) => s.driver.diff(m.mountID, m.initID, out));
+    const containerDir = path.join(s.root, 'containers', c.ID);
+    thawAbandoned(c.CgroupPaths, containerDir);
+    if (opts.pause && isRunning(c)) await whileFrozen(c.CgroupPaths, containerDir, pack);
+    else await pack();
+    // #endregion commit-pause
     return await s.images.lockedAsync(async () => {
       const layer = await s.layers.register(tarFile, m.parent);
       const created = new Date().toISOString();
@@ -109,6 +121,7 @@ const commitCommand: Command = {
     { name: 'author', short: 'a', kind: 'string', usage: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
     { name: 'message', short: 'm', kind: 'string', usage: 'Commit message' },
     { name: 'change', short: 'c', kind: 'stringArray', usage: 'Apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, WORKDIR, …)' },
+    { name: 'pause', short: 'p', kind: 'bool', usage: 'Pause container during commit (default true)' },
   ],
   minArgs: 1,
   async run(inv) {
@@ -118,7 +131,7 @@ const commitCommand: Command = {
     const changes = (inv.flags.get('change') as string[] | undefined) ?? [];
     withChanges({}, changes);
     const c = containerOrFail(inv.stateRoot, inv.args[0]);
-    const id = await commit(s, c, { author: inv.flags.get('author') as string | undefined, message: inv.flags.get('message') as string | undefined, changes });
+    const id = await commit(s, c, { author: inv.flags.get('author') as string | undefined, message: inv.flags.get('message') as string | undefined, changes, pause: inv.flags.get('pause') !== false });
     if (ref) await s.images.lockedAsync(async () => s.images.tag(id, ref));
     process.stdout.write(id + '\n');
     return 0;
@@ -189,6 +202,8 @@ const rmCommand: Command = {
           }
           // Until chapter 5's monitor, a running container belongs to the
           // CLI that runs it: kill its PID 1 and let that CLI clean up.
+          // (A frozen task dies only once thawed: undo a killed commit's freeze first.)
+          thawAbandoned(c.CgroupPaths, path.join(inv.stateRoot, 'containers', c.ID));
           process.kill(c.State.Pid, 'SIGKILL');
           for (let i = 0; i < 200 && (alive(c.State.Pid) || alive(c.MonitorPid)); i++) await new Promise((r) => setTimeout(r, 25));
         }

@@ -70,6 +70,8 @@ const _umask = fn('uint32 umask(uint32 mask)');
 const _lsetxattr = fn('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
 const _lgetxattr = fn('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)');
 const _llistxattr = fn('long llistxattr(const char *path, _Out_ uint8_t *list, size_t size)');
+const _openat = fn('int openat(int dirfd, const char *path, int flags, uint32 mode)');
+const _readlinkat = fn('long readlinkat(int dirfd, const char *path, _Out_ uint8_t *buf, size_t size)');
 
 // struct iovec and struct msghdr, declared once, before the first sendmsg/recvmsg
 let msgTypes = false;
@@ -195,6 +197,25 @@ export function llistxattr(path: string): string[] {
     throw new SyscallError('llistxattr', e, errnoName(e), path);
   }
   return buf.subarray(0, n).toString('latin1').split('\0').filter(Boolean);
+}
+
+// --- walking a tree a container can change under us (chapter 4: export,
+// commit). openat() resolves a name relative to a directory descriptor, so a
+// walk that opens one component at a time never goes through a path again.
+
+/** open(2) flags the Node API leaves out. O_PATH: a handle on the inode, without opening the file itself. */
+export const O_PATH = 0o10000000;
+
+/** openat(2) of one name in the directory `dirfd`; throws a SyscallError (code ENOENT, ENOTDIR…). */
+export function openat(dirfd: number, name: string, flags: number): number {
+  return check(_openat(dirfd, name, flags, 0), 'openat', name);
+}
+
+/** readlinkat(2) of a symlink opened with O_PATH|O_NOFOLLOW: its target, read from the descriptor itself. */
+export function readlinkFd(fd: number): string {
+  const buf = Buffer.alloc(4096); // PATH_MAX: a symlink's target is never longer
+  const n = check(_readlinkat(fd, '', buf, buf.length), 'readlinkat', `fd ${fd}`);
+  return buf.subarray(0, n).toString();
 }
 
 export function unshare(flags: number): void {

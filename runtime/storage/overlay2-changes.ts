@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Change } from './driver.js';
-import { lgetxattr } from '../process/libc.js';
+import { lgetxattr, openat, O_PATH, SyscallError } from '../process/libc.js';
 
 const isWhiteout = (st: fs.Stats) => st.isCharacterDevice() && st.rdev === 0;
 
@@ -80,31 +80,80 @@ export function listView(layers: string[], rel: string): string[] {
   return [...names].filter((n) => lookup(layers, path.posix.join(rel, n)) !== null).sort();
 }
 
-/** The changes in `upper` over the stack `lowers` (topmost first), sorted by path. */
+/** openat(parent, name, O_PATH|O_NOFOLLOW), or null when the name is gone (the container deleted or renamed it). */
+function openEntry(parentFd: number, name: string): number | null {
+  try {
+    return openat(parentFd, name, O_PATH | fs.constants.O_NOFOLLOW | O_CLOEXEC);
+  } catch (e) {
+    if (e instanceof SyscallError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return null;
+    throw e;
+  }
+}
+const O_CLOEXEC = 0o2000000;
+
+/** isOpaque of an entry that may vanish meanwhile (then it is not opaque: it is not there). */
+function opaqueOrGone(p: string): boolean {
+  try {
+    return isOpaque(p);
+  } catch (e) {
+    if (e instanceof SyscallError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return false;
+    throw e;
+  }
+}
+
+/**
+ * The changes in `upper` over the stack `lowers` (topmost first), sorted by path.
+ * The upper dir is the container's to change while we read it, so it is
+ * walked as pack.ts walks it: each name opened with openat(O_PATH|O_NOFOLLOW)
+ * from its directory's descriptor, its type from fstat of that descriptor,
+ * a directory listed through its own descriptor (/proc/self/fd/N), with
+ * an explicit stack. A swapped-in symlink is listed as a symlink, never
+ * followed into a host directory. (The lowers are image layers: the
+ * container cannot write them.)
+ */
 export function overlayChanges(upper: string, lowers: string[]): Change[] {
   const out = new Map<string, Change['kind']>();
-  const walk = (rel: string, opaqueAbove: boolean) => {
-    const names = fs.readdirSync(path.join(upper, rel)).sort();
-    for (const name of names) {
-      const r = path.posix.join(rel, name);
-      const st = fs.lstatSync(path.join(upper, r));
-      if (isWhiteout(st)) {
-        out.set('/' + r, 'D');
+  const list = (fd: number) => fs.readdirSync(`/proc/self/fd/${fd}`).sort();
+  const rootFd = fs.openSync(upper, O_PATH | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  const stack = [{ fd: rootFd, rel: '', opaque: false, names: list(rootFd), next: 0 }];
+  try {
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (top.next === top.names.length) {
+        stack.pop();
+        fs.closeSync(top.fd);
         continue;
       }
-      const below = lookup(lowers, r);
-      out.set('/' + r, below ? 'C' : 'A');
-      if (!st.isDirectory()) continue;
-      // Inside an opaque directory the upper dir is all there is: what the
-      // stack below had there and the upper dir does not is deleted.
-      const opaque = opaqueAbove || isOpaque(path.join(upper, r));
-      if (opaque && below?.isDirectory()) {
-        const here = new Set(fs.readdirSync(path.join(upper, r)));
-        for (const n of listView(lowers, r)) if (!here.has(n)) out.set('/' + path.posix.join(r, n), 'D');
+      const name = top.names[top.next++];
+      const r = path.posix.join(top.rel, name);
+      const fd = openEntry(top.fd, name);
+      if (fd === null) continue; // gone since the listing
+      let keep = false;
+      try {
+        const st = fs.fstatSync(fd);
+        if (isWhiteout(st)) {
+          out.set('/' + r, 'D');
+          continue;
+        }
+        const below = lookup(lowers, r);
+        out.set('/' + r, below ? 'C' : 'A');
+        if (!st.isDirectory()) continue;
+        // Inside an opaque directory the upper dir is all there is: what the
+        // stack below had there and the upper dir does not is deleted.
+        const opaque = top.opaque || opaqueOrGone(`/proc/self/fd/${top.fd}/${name}`);
+        const names = list(fd);
+        if (opaque && below?.isDirectory()) {
+          const here = new Set(names);
+          for (const n of listView(lowers, r)) if (!here.has(n)) out.set('/' + path.posix.join(r, n), 'D');
+        }
+        stack.push({ fd, rel: r, opaque, names, next: 0 });
+        keep = true;
+      } finally {
+        if (!keep) fs.closeSync(fd);
       }
-      walk(r, opaque);
     }
-  };
-  walk('', false);
+  } finally {
+    for (const f of stack) fs.closeSync(f.fd);
+  }
   return [...out].map(([p, kind]) => ({ kind, path: p })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

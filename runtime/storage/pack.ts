@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { lgetxattr, llistxattr } from '../process/libc.js';
+import { lgetxattr, llistxattr, openat, readlinkFd, O_PATH, SyscallError } from '../process/libc.js';
 import { trace } from '../trace/trace.js';
 import { TarWriter, type TarEntry } from './tar.js';
 
@@ -40,13 +40,51 @@ function seconds(ns: bigint): number {
 /** The xattrs a layer carries: all but overlayfs's own (those are the driver's bookkeeping, or whiteouts). */
 function xattrsOf(full: string): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
-  for (const name of llistxattr(full).sort(byteOrder)) {
+  for (const name of orGone(() => llistxattr(full), []).sort(byteOrder)) {
     if (name.startsWith('trusted.overlay.')) continue;
-    const v = lgetxattr(full, name);
+    const v = orGone(() => lgetxattr(full, name), null);
     if (v !== null) out[name] = v;
   }
   return out;
 }
+
+/** f(), or `gone` if the name was deleted or replaced meanwhile (a running container changes its files). */
+function orGone<T>(f: () => T, gone: T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SyscallError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return gone;
+    throw e;
+  }
+}
+
+interface Frame {
+  /** an O_PATH descriptor of the directory */
+  fd: number;
+  /** its path in the tar */
+  rel: string;
+  /** its entries, in tar order */
+  names: string[];
+  next: number;
+}
+
+/** The names in the directory we hold, read through its descriptor, in tar order. */
+function listDir(fd: number): string[] {
+  // /proc/self/fd/N opens the directory `fd` is, wherever it has moved to.
+  return fs.readdirSync(`/proc/self/fd/${fd}`).sort(byteOrder);
+}
+
+/** openat(parent, name, O_PATH|O_NOFOLLOW), or null when the name is gone (the container deleted or renamed it). */
+function openEntry(parentFd: number, name: string): number | null {
+  try {
+    return openat(parentFd, name, O_PATH | fs.constants.O_NOFOLLOW | O_CLOEXEC);
+  } catch (e) {
+    if (e instanceof SyscallError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return null;
+    throw new Error(`pack: cannot open ${name}: ${(e as Error).message}`);
+  }
+}
+
+const O_CLOEXEC = 0o2000000;
 
 /**
  * Write `dir` as a layer tar to `out` (left open: the caller ends it).
@@ -74,65 +112,108 @@ export async function packLayer(dir: string, out: NodeJS.WritableStream, opts: P
   /** First name seen for each inode with more than one link: later names become hardlink entries. */
   const links = new Map<string, string>();
 
-  const walk = async (abs: string, rel: string): Promise<void> => {
-    for (const name of fs.readdirSync(abs).sort(byteOrder)) {
-      const full = path.join(abs, name);
-      const r = rel ? `${rel}/${name}` : name;
-      if (opts.exclude?.(r)) continue;
-      const st = fs.lstatSync(full, { bigint: true });
-      const [major, minor] = majorMinor(st.rdev);
-      const meta = { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: seconds(st.mtimeNs) };
-      if (opts.whiteouts === 'overlay' && st.isCharacterDevice() && major === 0 && minor === 0) {
-        // overlayfs's whiteout → OCI's: an empty file `.wh.NAME`, mode 0.
-        await emit({ ...meta, name: path.posix.join(rel, '.wh.' + name), type: 'file', mode: 0 });
-        continue;
-      }
-      if (st.isSocket()) continue; // a socket is a live endpoint, not content (Docker skips them too)
-      const xattrs = xattrsOf(full);
-      if (st.isDirectory()) {
-        await emit({ ...meta, name: r + '/', type: 'dir', xattrs });
-        // Right after the directory, before its children: "hide what the lower layers have here".
-        if (opts.whiteouts === 'overlay' && lgetxattr(full, 'trusted.overlay.opaque')?.toString() === 'y')
-          await emit({ ...meta, name: r + '/.wh..wh..opq', type: 'file', mode: meta.mode & 0o777 });
-        await walk(full, r);
-        continue;
-      }
-      if (st.nlink > 1n) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = links.get(key);
-        if (first !== undefined) {
-          await emit({ ...meta, name: r, type: 'hardlink', linkname: first });
-          continue;
-        }
-        links.set(key, r);
-      }
-      if (st.isSymbolicLink()) await emit({ ...meta, name: r, type: 'symlink', linkname: fs.readlinkSync(full), xattrs });
-      else if (st.isCharacterDevice() || st.isBlockDevice())
-        await emit({ ...meta, name: r, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, xattrs });
-      else if (st.isFIFO()) await emit({ ...meta, name: r, type: 'fifo', xattrs });
-      else await packFile(full, r, Number(st.size), { ...meta, xattrs });
+  /** Pack one entry from its O_PATH descriptor; true when it is a directory to walk into (the caller keeps `fd`). */
+  const packEntry = async (fd: number, parentFd: number, name: string, rel: string, r: string): Promise<boolean> => {
+    const st = fs.fstatSync(fd, { bigint: true });
+    const [major, minor] = majorMinor(st.rdev);
+    const meta = { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: seconds(st.mtimeNs) };
+    if (opts.whiteouts === 'overlay' && st.isCharacterDevice() && major === 0 && minor === 0) {
+      // overlayfs's whiteout → OCI's: an empty file `.wh.NAME`, mode 0.
+      await emit({ ...meta, name: path.posix.join(rel, '.wh.' + name), type: 'file', mode: 0 });
+      return false;
     }
+    if (st.isSocket()) return false; // a socket is a live endpoint, not content (Docker skips them too)
+    // xattrs by the name inside the directory we hold (/proc/self/fd/PARENT
+    // is that very directory, whatever its path now): a swapped name can
+    // only show another entry of this layer, never a host file.
+    const inParent = `/proc/self/fd/${parentFd}/${name}`;
+    const xattrs = xattrsOf(inParent);
+    if (st.isDirectory()) {
+      await emit({ ...meta, name: r + '/', type: 'dir', xattrs });
+      // Right after the directory, before its children: "hide what the lower layers have here".
+      if (opts.whiteouts === 'overlay' && orGone(() => lgetxattr(inParent, 'trusted.overlay.opaque'), null)?.toString() === 'y')
+        await emit({ ...meta, name: r + '/.wh..wh..opq', type: 'file', mode: meta.mode & 0o777 });
+      return true;
+    }
+    if (st.nlink > 1n) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = links.get(key);
+      if (first !== undefined) {
+        await emit({ ...meta, name: r, type: 'hardlink', linkname: first });
+        return false;
+      }
+      links.set(key, r);
+    }
+    if (st.isSymbolicLink()) await emit({ ...meta, name: r, type: 'symlink', linkname: readlinkFd(fd), xattrs });
+    else if (st.isCharacterDevice() || st.isBlockDevice())
+      await emit({ ...meta, name: r, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, xattrs });
+    else if (st.isFIFO()) await emit({ ...meta, name: r, type: 'fifo', xattrs });
+    else await packFile(fd, r, Number(st.size), { ...meta, xattrs });
+    return false;
   };
 
-  const packFile = async (full: string, r: string, fileSize: number, meta: Partial<TarEntry>) => {
-    const fd = fs.openSync(full, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  const packFile = async (pathFd: number, r: string, fileSize: number, meta: Partial<TarEntry>) => {
+    // Reopen the inode we hold for reading (the magic link /proc/self/fd/N
+    // is the file itself, not a path that could be swapped).
+    const fd = fs.openSync(`/proc/self/fd/${pathFd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     try {
       await emit({ ...meta, name: r, type: 'file', size: fileSize });
-      for (let left = fileSize; left > 0; ) {
+      let left = fileSize;
+      while (left > 0) {
         const buf = Buffer.allocUnsafe(Math.min(left, 1 << 20)); // fresh: `out` may still hold the last one
         const n = fs.readSync(fd, buf, 0, buf.length, null);
-        if (n === 0) throw new Error(`pack: ${full} shrank while it was being packed`);
+        if (n === 0) break;
         left -= n;
         writer.data(buf.subarray(0, n));
         await flush();
       }
+      // Truncated while we read it (a running container's export): the
+      // header already promised fileSize bytes, so pad with zeros to keep
+      // the tar well-formed, as the size we stat'ed is the one recorded.
+      if (left > 0) writer.data(Buffer.alloc(left)), await flush();
       size += fileSize;
     } finally {
       fs.closeSync(fd);
     }
   };
 
-  await walk(dir, '');
+  // #region pack-walk
+  // The walk holds a descriptor for every directory on the way down and
+  // opens each name with openat(parent, name, O_PATH|O_NOFOLLOW): one
+  // component, resolved inside the directory we hold, never a path. What it
+  // packs is what the descriptor says (fstat, not lstat of a path), so a
+  // container that swaps a directory for a symlink to /etc between two calls
+  // can make us see the symlink (packed as a symlink) or the directory, but
+  // never the host's /etc. An explicit stack instead of recursion: a layer
+  // can be thousands of directories deep.
+  const rootFd = fs.openSync(dir, O_PATH | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  const stack: Frame[] = [{ fd: rootFd, rel: '', names: listDir(rootFd), next: 0 }];
+  try {
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (top.next === top.names.length) {
+        stack.pop();
+        fs.closeSync(top.fd);
+        continue;
+      }
+      const name = top.names[top.next++];
+      const r = top.rel ? `${top.rel}/${name}` : name;
+      if (opts.exclude?.(r)) continue;
+      const fd = openEntry(top.fd, name);
+      if (fd === null) continue; // deleted since we listed the directory: skipped, as Docker's archiver does
+      let keep = false;
+      try {
+        keep = await packEntry(fd, top.fd, name, top.rel, r);
+      } finally {
+        if (!keep) fs.closeSync(fd);
+      }
+      if (keep) stack.push({ fd, rel: r, names: listDir(fd), next: 0 });
+    }
+  } finally {
+    for (const f of stack) fs.closeSync(f.fd);
+  }
+  // #endregion pack-walk
+
   writer.finish();
   await flush();
   const diffID = 'sha256:' + hash.digest('hex');
