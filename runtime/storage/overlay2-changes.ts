@@ -22,7 +22,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Change } from './driver.js';
-import { lgetxattr, openat, O_PATH, SyscallError } from '../process/libc.js';
+import { lgetxattr, SyscallError } from '../process/libc.js';
+import { listDir, walkLayer } from './walk.js';
 
 const isWhiteout = (st: fs.Stats) => st.isCharacterDevice() && st.rdev === 0;
 
@@ -80,16 +81,6 @@ export function listView(layers: string[], rel: string): string[] {
   return [...names].filter((n) => lookup(layers, path.posix.join(rel, n)) !== null).sort();
 }
 
-/** openat(parent, name, O_PATH|O_NOFOLLOW), or null when the name is gone (the container deleted or renamed it). */
-function openEntry(parentFd: number, name: string): number | null {
-  try {
-    return openat(parentFd, name, O_PATH | fs.constants.O_NOFOLLOW | O_CLOEXEC);
-  } catch (e) {
-    if (e instanceof SyscallError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return null;
-    throw e;
-  }
-}
-const O_CLOEXEC = 0o2000000;
 
 /** isOpaque of an entry that may vanish meanwhile (then it is not opaque: it is not there). */
 function opaqueOrGone(p: string): boolean {
@@ -113,47 +104,25 @@ function opaqueOrGone(p: string): boolean {
  */
 export function overlayChanges(upper: string, lowers: string[]): Change[] {
   const out = new Map<string, Change['kind']>();
-  const list = (fd: number) => fs.readdirSync(`/proc/self/fd/${fd}`).sort();
-  const rootFd = fs.openSync(upper, O_PATH | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
-  const stack = [{ fd: rootFd, rel: '', opaque: false, names: list(rootFd), next: 0 }];
-  try {
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      if (top.next === top.names.length) {
-        stack.pop();
-        fs.closeSync(top.fd);
-        continue;
-      }
-      const name = top.names[top.next++];
-      const r = path.posix.join(top.rel, name);
-      const fd = openEntry(top.fd, name);
-      if (fd === null) continue; // gone since the listing
-      let keep = false;
-      try {
-        const st = fs.fstatSync(fd);
-        if (isWhiteout(st)) {
-          out.set('/' + r, 'D');
-          continue;
-        }
-        const below = lookup(lowers, r);
-        out.set('/' + r, below ? 'C' : 'A');
-        if (!st.isDirectory()) continue;
-        // Inside an opaque directory the upper dir is all there is: what the
-        // stack below had there and the upper dir does not is deleted.
-        const opaque = top.opaque || opaqueOrGone(`/proc/self/fd/${top.fd}/${name}`);
-        const names = list(fd);
-        if (opaque && below?.isDirectory()) {
-          const here = new Set(names);
-          for (const n of listView(lowers, r)) if (!here.has(n)) out.set('/' + path.posix.join(r, n), 'D');
-        }
-        stack.push({ fd, rel: r, opaque, names, next: 0 });
-        keep = true;
-      } finally {
-        if (!keep) fs.closeSync(fd);
-      }
+  // The walk's own data for a directory: is it inside an opaque one?
+  for (const e of walkLayer<{ opaque: boolean }>(upper)) {
+    const st = fs.fstatSync(e.fd);
+    if (isWhiteout(st)) {
+      out.set('/' + e.rel, 'D');
+      continue;
     }
-  } finally {
-    for (const f of stack) fs.closeSync(f.fd);
+    const below = lookup(lowers, e.rel);
+    out.set('/' + e.rel, below ? 'C' : 'A');
+    if (!st.isDirectory()) continue;
+    // Inside an opaque directory the upper dir is all there is: what the
+    // stack below had there and the upper dir does not is deleted.
+    const opaque = (e.parent?.opaque ?? false) || opaqueOrGone(`/proc/self/fd/${e.parentFd}/${e.name}`);
+    const names = listDir(e.fd);
+    if (opaque && below?.isDirectory()) {
+      const here = new Set(names);
+      for (const n of listView(lowers, e.rel)) if (!here.has(n)) out.set('/' + path.posix.join(e.rel, n), 'D');
+    }
+    e.descend({ opaque }, names);
   }
   return [...out].map(([p, kind]) => ({ kind, path: p })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -13,9 +13,10 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { lgetxattr, llistxattr, openat, readlinkFd, O_PATH, SyscallError } from '../process/libc.js';
+import { lgetxattr, llistxattr, readlinkFd, SyscallError } from '../process/libc.js';
 import { trace } from '../trace/trace.js';
 import { TarWriter, type TarEntry } from './tar.js';
+import { walkLayer } from './walk.js';
 
 export interface PackOptions {
   /** 'overlay': 0/0 char devices and opaque dirs become OCI whiteouts; 'aufs' and 'none': packed as they are */
@@ -58,33 +59,6 @@ function orGone<T>(f: () => T, gone: T): T {
   }
 }
 
-interface Frame {
-  /** an O_PATH descriptor of the directory */
-  fd: number;
-  /** its path in the tar */
-  rel: string;
-  /** its entries, in tar order */
-  names: string[];
-  next: number;
-}
-
-/** The names in the directory we hold, read through its descriptor, in tar order. */
-function listDir(fd: number): string[] {
-  // /proc/self/fd/N opens the directory `fd` is, wherever it has moved to.
-  return fs.readdirSync(`/proc/self/fd/${fd}`).sort(byteOrder);
-}
-
-/** openat(parent, name, O_PATH|O_NOFOLLOW), or null when the name is gone (the container deleted or renamed it). */
-function openEntry(parentFd: number, name: string): number | null {
-  try {
-    return openat(parentFd, name, O_PATH | fs.constants.O_NOFOLLOW | O_CLOEXEC);
-  } catch (e) {
-    if (e instanceof SyscallError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return null;
-    throw new Error(`pack: cannot open ${name}: ${(e as Error).message}`);
-  }
-}
-
-const O_CLOEXEC = 0o2000000;
 
 /**
  * Write `dir` as a layer tar to `out` (left open: the caller ends it).
@@ -178,39 +152,11 @@ export async function packLayer(dir: string, out: NodeJS.WritableStream, opts: P
   };
 
   // #region pack-walk
-  // The walk holds a descriptor for every directory on the way down and
-  // opens each name with openat(parent, name, O_PATH|O_NOFOLLOW): one
-  // component, resolved inside the directory we hold, never a path. What it
-  // packs is what the descriptor says (fstat, not lstat of a path), so a
-  // container that swaps a directory for a symlink to /etc between two calls
-  // can make us see the symlink (packed as a symlink) or the directory, but
-  // never the host's /etc. An explicit stack instead of recursion: a layer
-  // can be thousands of directories deep.
-  const rootFd = fs.openSync(dir, O_PATH | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
-  const stack: Frame[] = [{ fd: rootFd, rel: '', names: listDir(rootFd), next: 0 }];
-  try {
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      if (top.next === top.names.length) {
-        stack.pop();
-        fs.closeSync(top.fd);
-        continue;
-      }
-      const name = top.names[top.next++];
-      const r = top.rel ? `${top.rel}/${name}` : name;
-      if (opts.exclude?.(r)) continue;
-      const fd = openEntry(top.fd, name);
-      if (fd === null) continue; // deleted since we listed the directory: skipped, as Docker's archiver does
-      let keep = false;
-      try {
-        keep = await packEntry(fd, top.fd, name, top.rel, r);
-      } finally {
-        if (!keep) fs.closeSync(fd);
-      }
-      if (keep) stack.push({ fd, rel: r, names: listDir(fd), next: 0 });
-    }
-  } finally {
-    for (const f of stack) fs.closeSync(f.fd);
+  // One entry at a time, from its descriptor (walk.ts): a container that
+  // swaps a directory for a symlink to /etc between two steps can make us
+  // pack the symlink or the directory, never the host's /etc.
+  for (const e of walkLayer(dir, byteOrder, opts.exclude)) {
+    if (await packEntry(e.fd, e.parentFd, e.name, path.posix.dirname(e.rel), e.rel)) e.descend();
   }
   // #endregion pack-walk
 
