@@ -97,7 +97,7 @@ function deadTempFiles(s: Stores): string[] {
 }
 
 /** overlay2/ directories and layerdb records that no finished command made, and layers nothing uses. */
-function strayLayers(s: Stores): { dirs: string[]; records: string[]; unused: string[]; links: string[] } {
+function strayLayers(s: Stores, unlocked = false): { dirs: string[]; records: string[]; unused: string[]; links: string[] } {
   const db = path.join(s.layers.db, 'sha256');
   const ls = (d: string) => {
     try {
@@ -118,7 +118,20 @@ function strayLayers(s: Stores): { dirs: string[]; records: string[]; unused: st
   const mounts = s.layers.listMounts();
   for (const m of mounts) named.add(m.mountID).add(m.initID);
   const used = new Set<string>();
-  for (const id of s.images.list()) chainIDs(s.images.get(id).rootfs.diff_ids).forEach((c) => used.add(c));
+  for (const id of s.images.list()) {
+    let diffIDs: string[];
+    try {
+      diffIDs = s.images.get(id).rootfs.diff_ids;
+    } catch (e) {
+      // Without the lock, another dockling may remove an image between our
+      // listing and our reading it: only a hint, looked at again under the
+      // lock. Under the lock, an image we cannot read stops the reaping: its
+      // layers must not be taken for unused.
+      if (unlocked) continue;
+      throw e;
+    }
+    chainIDs(diffIDs).forEach((c) => used.add(c));
+  }
   for (const m of mounts) for (let c = m.parent; c; c = s.layers.get(c)?.parent ?? null) used.add(c);
   // overlay2's short names (l/<26 chars> -> ../<id>/diff): one made just before a kill can outlive its directory.
   const l = path.join(s.root, s.driver.name, 'l');
@@ -142,8 +155,18 @@ export function reapLeftovers(s: Stores): void {
     trace.emit(CH, { op: 'remove', path: f });
     fs.rmSync(f, { force: true });
   }
-  const first = strayLayers(s);
+  const first = strayLayers(s, true);
   if (!first.dirs.length && !first.records.length && !first.unused.length && !first.links.length) return;
+  try {
+    reapStrayLayers(s);
+  } catch (e) {
+    // Best effort: the command the user asked for goes on, and a later one
+    // tries again. (An image whose config cannot be read stops it: see strayLayers.)
+    process.stderr.write(`dockling: warning: could not clear what a killed command left in the store: ${(e as Error).message}\n`);
+  }
+}
+
+function reapStrayLayers(s: Stores): void {
   s.images.locked(() => {
     // Again under the lock: a command that held it may have finished its layer since.
     const { dirs, records, unused } = strayLayers(s);
