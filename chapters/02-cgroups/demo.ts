@@ -78,6 +78,34 @@ export const steps: DemoStep[] = [
     },
   },
   {
+    title: 'No way up: a fresh cgroup mount shows only the container\'s own cgroup',
+    look: V2
+      ? 'Root inside mounts the cgroup2 filesystem again, fresh. Its cgroup namespace was made after the init joined ' +
+        'dockling-<id>, so that cgroup is the root of the new mount too: cgroup.procs lists only the container\'s ' +
+        'own processes, never the host\'s, which it could otherwise freeze or kill through cgroup.freeze and cgroup.kill.'
+      : 'Root inside mounts the freezer hierarchy again, fresh. Had the container been left at the host\'s root in any ' +
+        'v1 hierarchy (freezer, devices, name=systemd: ones no limit needs), that root would show release_agent, a ' +
+        'program the host kernel runs as root: the classic escape. dockling puts the container in a cgroup of its own ' +
+        'in every hierarchy, so the mount\'s root is dockling-<id>, and release_agent (which only a root has) is not there.',
+    args: [
+      'run', '--rm', 'busybox', 'sh', '-c',
+      V2 ? 'mkdir /tmp/c && mount -t cgroup2 x /tmp/c && wc -l < /tmp/c/cgroup.procs' : 'mkdir /tmp/c && mount -t cgroup -o freezer x /tmp/c && ls /tmp/c',
+    ],
+    check(r) {
+      const bad = ran(r);
+      if (bad) return bad;
+      if (V2) {
+        const n = Number(r.stdout.trim());
+        if (!(n >= 1 && n <= 3)) return `the fresh cgroup2 mount lists ${r.stdout.trim()} processes: the container sees cgroups above its own`;
+        return null;
+      }
+      const names = lines(r.stdout);
+      if (!names.includes('freezer.state')) return `the fresh freezer mount shows no freezer.state: ${names.join(' ')}`;
+      if (names.includes('release_agent')) return 'the fresh freezer mount shows release_agent: the container sees the host\'s root of the freezer hierarchy';
+      return null;
+    },
+  },
+  {
     title: 'Out of memory: 137',
     look:
       '`dd bs=64M` reads 64 MiB of zeros into one buffer, and every page it fills is charged to the ' +
