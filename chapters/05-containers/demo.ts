@@ -5,6 +5,7 @@
 // `-d` is ignored there (the run stays in the foreground until its command
 // ends, so the commands here end by themselves within seconds), and ps,
 // logs, exec, stop, start… do not exist.
+import fs from 'node:fs';
 import { lines, ran, type DemoStep } from '../demo.js';
 
 const seen: { id?: string } = {};
@@ -62,6 +63,45 @@ export const steps: DemoStep[] = [
       if (bad) return bad;
       const want = `host ${seen.id?.slice(0, 12)}; PID 1 is sh -c echo started;`;
       if (!r.stdout.startsWith(want.slice(0, want.length - 1))) return `expected "${want}…", got ${JSON.stringify(r.stdout)}`;
+      return null;
+    },
+  },
+  {
+    title: 'exec gets pipes, never your terminal',
+    look:
+      'The exec\'d process is root in the container, and whatever descriptor it is handed it can use: were it your ' +
+      'terminal, ioctl(TIOCSTI) would type commands into your shell. So its stdout and stderr are socket pairs the CLI ' +
+      'copies to yours, and its stdin (no -i) is the container\'s own /dev/null.',
+    args: ['exec', 'web', 'sh', '-c', 'stat -L -c "null %d:%i" /proc/self/fd/0; for f in 0 1 2; do echo "$f $(readlink /proc/self/fd/$f)"; done'],
+    check(r) {
+      const bad = ran(r);
+      if (bad) return bad;
+      const fds = Object.fromEntries(lines(r.stdout).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+      if (fds['0'] !== '/dev/null') return `fd 0 inside should be /dev/null, it is ${fds['0']}`;
+      // The same name, another file: the host's /dev/null would be a host descriptor.
+      const host = fs.statSync('/dev/null');
+      if (fds.null === `${host.dev}:${host.ino}`) return "fd 0 inside is the host's /dev/null, not the container's own";
+      for (const f of ['1', '2']) if (!/^(socket|pipe):\[\d+\]$/.test(fds[f] ?? '')) return `fd ${f} inside should be a pipe or socket the CLI reads, it is ${fds[f]}`;
+      return null;
+    },
+  },
+  {
+    title: 'The log is capped: json-file, rotated',
+    look:
+      'Docker\'s json-file log grows without end unless --log-opt max-size is given; a `yes` fills a disk in minutes. ' +
+      'dockling gives every container a default cap (5 files of 20 MB, as Docker\'s local driver), and the monitor ' +
+      'rotates <id>-json.log to .1, .2… before an entry would pass max-size.',
+    args: ['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'web'],
+    check(r) {
+      const bad = ran(r);
+      if (bad) return bad;
+      let lc: { Type?: string; Config?: Record<string, string> };
+      try {
+        lc = JSON.parse(r.stdout);
+      } catch {
+        return `expected the log config as JSON, got ${r.stdout.trim()}`;
+      }
+      if (lc.Type !== 'json-file' || !lc.Config?.['max-size'] || !lc.Config?.['max-file']) return `expected json-file with max-size and max-file, got ${r.stdout.trim()}`;
       return null;
     },
   },
