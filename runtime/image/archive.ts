@@ -289,7 +289,13 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
           const fd = openInArchive(dir, layerFile);
           let got;
           try {
-            got = await s.layers.register(`/proc/self/fd/${fd}`, chain);
+            try {
+              got = await s.layers.register(`/proc/self/fd/${fd}`, chain);
+            } catch (e) {
+              // Name the layer as the archive does, not by our descriptor.
+              if (!(e instanceof Error) || !['LayerTarError', 'TarFormatError'].includes(e.constructor.name)) throw e;
+              throw bad(`${layerFile}: ${e.message.replace(/^layer tar: /, '').replace(/\/proc\/self\/fd\/\d+: /, '')}`);
+            }
             // A blob named by a digest must have it: for a plain tar that is
             // its diffID; a compressed one is hashed as it is stored.
             const named = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(path.posix.normalize(layerFile))?.[1];

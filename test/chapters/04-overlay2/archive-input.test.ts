@@ -102,6 +102,17 @@ test('load: an OCI index, manifest or config of the wrong shape or digest is a c
   refusedLoad(makeTar([{ name: 'c.json', type: 'file', body: cfg }, { name: 'manifest.json', type: 'file', body: JSON.stringify([{ Config: 'c.json', RepoTags: [], Layers: [] }]) }]), /"history" a list/);
 });
 
+test('load: a layer that is not a tar is named as the archive names it (not by a descriptor)', { skip }, () => {
+  const junk = Buffer.alloc(1024, 'x');
+  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(junk)] } });
+  const archive = makeTar([
+    { name: 'c.json', type: 'file', body: config },
+    { name: 'layer.tar', type: 'file', body: junk },
+    { name: 'manifest.json', type: 'file', body: JSON.stringify([{ Config: 'c.json', RepoTags: ['junk:1'], Layers: ['layer.tar'] }]) },
+  ]);
+  refusedLoad(archive, /^dockling: invalid archive: layer\.tar: .*(not a tar|checksum)/);
+});
+
 test('import: a tar whose name is 3000 levels deep is refused with a clear error, and no layer directory is left', { skip }, () => {
   const deep = Array.from({ length: 3000 }, () => 'd').join('/') + '/f';
   const file = path.join(root(), 'deep.tar');
