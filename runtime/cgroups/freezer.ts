@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readCgroupFile, writeCgroupFile } from './driver.js';
 import { trace } from '../trace/trace.js';
+import { selfStamp, stampAlive } from '../core/files.js';
 
 interface Freezer {
   /** the file to write, and what to write to freeze / thaw */
@@ -55,8 +56,11 @@ const recordOf = (containerDir: string) => path.join(containerDir, 'frozen-by');
 export async function whileFrozen<T>(paths: Record<string, string> | undefined, containerDir: string, f: () => Promise<T>): Promise<T> {
   const fz = freezerOf(paths);
   if (!fz) throw new Error('cannot pause the container: its cgroup has no freezer (use --pause=false to commit without pausing)');
-  trace.emit(2, { op: 'write', path: recordOf(containerDir), value: String(process.pid) });
-  fs.writeFileSync(recordOf(containerDir), String(process.pid));
+  // PID and start time: a PID alone may be another process's by the time
+  // someone reads this record.
+  const me = selfStamp();
+  trace.emit(2, { op: 'write', path: recordOf(containerDir), value: me });
+  fs.writeFileSync(recordOf(containerDir), me);
   try {
     writeCgroupFile(fz.file, fz.freeze);
     // The kernel stops the tasks one by one: wait until all are (a task in
@@ -76,18 +80,13 @@ export async function whileFrozen<T>(paths: Record<string, string> | undefined, 
 
 /** Thaw a container whose freezer was left frozen by a command that died (see the top of this file). */
 export function thawAbandoned(paths: Record<string, string> | undefined, containerDir: string): void {
-  let pid: number;
+  let stamp: string;
   try {
-    pid = Number(fs.readFileSync(recordOf(containerDir), 'utf8'));
+    stamp = fs.readFileSync(recordOf(containerDir), 'utf8');
   } catch {
     return; // nobody froze it
   }
-  try {
-    process.kill(pid, 0);
-    return; // that command is still at work: its finally thaws the container
-  } catch {
-    /* gone: thaw on its behalf */
-  }
+  if (stampAlive(stamp)) return; // that command is still at work: its finally thaws the container
   const fz = freezerOf(paths);
   if (fz) writeCgroupFile(fz.file, fz.thaw);
   trace.emit(2, { op: 'remove', path: recordOf(containerDir) });

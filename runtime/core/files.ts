@@ -22,6 +22,31 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
   }
 }
 
+/**
+ * A process's start time (clock ticks after boot, field 22 of
+ * /proc/PID/stat), or null if it is gone. A PID alone may be reused by
+ * another process once its owner is gone; PID and start time together name
+ * one process for as long as the machine is up.
+ */
+export function startTime(pid: number | 'self'): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** "PID.START" of this process: what a record of "I hold this" should say. */
+export const selfStamp = () => `${process.pid}.${startTime('self')}`;
+
+/** Is the process a selfStamp() named still the one running? */
+export function stampAlive(stamp: string): boolean {
+  const m = /^(\d+)\.(\d+)$/.exec(stamp.trim());
+  return m !== null && startTime(Number(m[1])) === m[2];
+}
+
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleepSync = (ms: number) => Atomics.wait(sleeper, 0, 0, ms);
 
@@ -33,7 +58,7 @@ const sleepSync = (ms: number) => Atomics.wait(sleeper, 0, 0, ms);
 function tryLock(lockDir: string): boolean {
   try {
     fs.mkdirSync(lockDir);
-    fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+    fs.writeFileSync(path.join(lockDir, 'pid'), selfStamp());
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -112,9 +137,9 @@ export function holdLock(lockDir: string, timeoutMs = 10_000): () => void {
 }
 
 function holderIsGone(lockDir: string): boolean {
-  let pid: number;
+  let holder: string;
   try {
-    pid = Number(fs.readFileSync(path.join(lockDir, 'pid'), 'utf8'));
+    holder = fs.readFileSync(path.join(lockDir, 'pid'), 'utf8').trim();
   } catch {
     // The holder may be between mkdir and writing its pid: look at the age.
     try {
@@ -123,9 +148,13 @@ function holderIsGone(lockDir: string): boolean {
       return false;
     }
   }
-  if (!pid) return false;
+  if (!holder) return false;
+  // "PID.START" (selfStamp): gone unless that very process still runs, so a
+  // PID reused by another process does not keep a dead holder's lock.
+  if (holder.includes('.')) return !stampAlive(holder);
+  // A bare PID (a lock written by an older dockling).
   try {
-    process.kill(pid, 0);
+    process.kill(Number(holder), 0);
     return false;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ESRCH';

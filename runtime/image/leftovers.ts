@@ -29,19 +29,9 @@ import { trace } from '../trace/trace.js';
 import { removeTree } from '../storage/remove.js';
 import { chainIDs } from './config.js';
 import { tmpDir, type Stores } from './stores.js';
+import { startTime } from '../core/files.js';
 
 const CH = 4;
-
-/** A process's start time (clock ticks after boot), or null if it is gone. */
-function startTime(pid: number | 'self'): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 /** A new scratch directory <root>/tmp/<kind>-<pid>.<start>-XXXXXX, owned by this process. */
 export function ownedTempDir(stateRoot: string, kind: string): string {

@@ -94,10 +94,10 @@ test('a freeze left by a killed commit is undone by the next commit', { skip }, 
     const fz = freezerOf('left');
     const record = path.join(root(), 'containers', containerID(root(), 'left'), 'frozen-by');
     // What a commit killed half-way leaves: the cgroup frozen and the record
-    // naming a process that is gone (a child that has exited).
-    const gone = spawnSync('true');
-    assert.equal(gone.status, 0);
-    fs.writeFileSync(record, String(gone.pid));
+    // naming a process that is gone. Its PID may have been taken by another
+    // process since (here: this test's own PID, with another start time):
+    // PID and start time together say it is not the one that froze it.
+    fs.writeFileSync(record, `${process.pid}.1`);
     fs.writeFileSync(fz.file, fz.frozen);
     await until(() => fs.readFileSync(fz.file, 'utf8').trim() === fz.frozen || fz.frozen === '1', 10_000, 'the freeze');
     const r = dockling(root(), ['commit', 'left', 'left:1']);

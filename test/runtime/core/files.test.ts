@@ -178,6 +178,18 @@ for (let i = 0; i < Number(n); i++) {
 });
 
 describe('withLockIfFree and holdLock (the owner lock of chapter 5)', () => {
+  test('a lock whose holder PID now belongs to another process (its start time differs) is broken', () => {
+    const d = sub();
+    const lock = path.join(d, '.owner');
+    fs.mkdirSync(lock);
+    // This test's own PID is alive, but the process that started at tick 1 is not it.
+    fs.writeFileSync(path.join(lock, 'pid'), `${process.pid}.1`);
+    let ran = false;
+    assert.equal(withLockIfFree(lock, () => (ran = true)), true);
+    assert.equal(ran, true);
+    assert.deepEqual(fs.readdirSync(d), []);
+  });
+
   test('a lock held by a live process: fn does not run, the lock stays', () => {
     const d = sub();
     const lock = path.join(d, '.owner');
@@ -185,7 +197,8 @@ describe('withLockIfFree and holdLock (the owner lock of chapter 5)', () => {
     let ran = false;
     assert.equal(withLockIfFree(lock, () => (ran = true)), false);
     assert.equal(ran, false);
-    assert.equal(fs.readFileSync(path.join(lock, 'pid'), 'utf8'), String(process.pid));
+    // The holder is named by PID and start time (selfStamp).
+    assert.match(fs.readFileSync(path.join(lock, 'pid'), 'utf8'), new RegExp(`^${process.pid}\\.\\d+$`));
     letGo();
     assert.deepEqual(fs.readdirSync(d), []);
   });
