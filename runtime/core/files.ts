@@ -137,18 +137,22 @@ export function holdLock(lockDir: string, timeoutMs = 10_000): () => void {
 }
 
 function holderIsGone(lockDir: string): boolean {
-  let holder: string;
+  let holder = '';
   try {
     holder = fs.readFileSync(path.join(lockDir, 'pid'), 'utf8').trim();
   } catch {
-    // The holder may be between mkdir and writing its pid: look at the age.
+    /* not written yet */
+  }
+  if (!holder) {
+    // The holder is between mkdir and writing its pid, or was killed there
+    // (the file made but still empty): the lock's age tells which. A live
+    // holder writes its pid within microseconds; one killed there never will.
     try {
       return Date.now() - fs.statSync(lockDir).mtimeMs > 2000;
     } catch {
       return false;
     }
   }
-  if (!holder) return false;
   // "PID.START" (selfStamp): gone unless that very process still runs, so a
   // PID reused by another process does not keep a dead holder's lock.
   if (holder.includes('.')) return !stampAlive(holder);

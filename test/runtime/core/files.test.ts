@@ -101,6 +101,18 @@ describe('withLock', () => {
     assert.deepEqual(fs.readdirSync(d), []);
   });
 
+  test('a lock whose holder was killed after making its pid file but before writing it (empty) is broken when old', () => {
+    const d = sub();
+    const lock = path.join(d, '.lock');
+    fs.mkdirSync(lock);
+    fs.writeFileSync(path.join(lock, 'pid'), '');
+    assert.throws(() => withLock(lock, () => 'young', 100), /timed out/);
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lock, old, old);
+    assert.equal(withLock(lock, () => 'ran', 2000), 'ran');
+    assert.deepEqual(fs.readdirSync(d), []);
+  });
+
   test('a lock without a pid file is waited for while young, broken when old', () => {
     const d = sub();
     const lock = path.join(d, '.lock');
