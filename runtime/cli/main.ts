@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const envChapter = process.env.DOCKLING_CHAPTER;
   const chapter = (global.flags.get('chapter') as number | undefined) ?? (envChapter ? Number(envChapter) : LATEST_CHAPTER);
-  if (!Number.isInteger(chapter) || chapter < 0 || chapter > 10) return fail(`invalid chapter "${envChapter ?? chapter}": choose 0..10`, 125);
+  if (!Number.isInteger(chapter) || chapter < 0 || chapter > 11) return fail(`invalid chapter "${envChapter ?? chapter}": choose 0..11`, 125);
   const layers = layersUpTo(chapter);
   const stateRoot = (global.flags.get('root') as string | undefined) ?? process.env.DOCKLING_ROOT ?? '/var/lib/dockling';
   // An empty --root (say, an unset shell variable) must not fall back to the system's store.

@@ -5,7 +5,7 @@
 // adds CLI commands. `dockling --chapter N` runs with layers 1..N only, so the
 // runtime can be run as it stands at the end of any chapter.
 import type { FlagSpec, FlagValue } from '../cli/flags.js';
-import type { ContainerSpec } from './spec.js';
+import type { ContainerSpec, ExecSettings } from './spec.js';
 import type { ContainerConfig, ContainerRecord } from './containers.js';
 
 // #region stages
@@ -132,4 +132,14 @@ export interface Layer {
    * knows how it ended returns the exit code
    */
   release?(c: ContainerConfig, stateRoot: string): number | void;
+  /** flags this layer adds to `exec` (chapter 11: --privileged) */
+  execFlags?: FlagSpec[];
+  /**
+   * what this layer adds to an `exec` in container c, given the exec's flags
+   * (chapter 11: the container's capabilities, no_new_privs and seccomp
+   * filter, so that exec'd processes are held as the container's own are)
+   */
+  exec?(c: ContainerConfig, flags: Map<string, FlagValue>, settings: ExecSettings): void;
+  /** lines this layer adds to `info` (chapter 11: the Security Options) */
+  info?(stateRoot: string): string[];
 }

@@ -41,11 +41,36 @@ export interface ProcessSpec {
   terminal: boolean;
   /** window size to start the terminal with */
   consoleSize?: { rows: number; cols: number };
+  // The fields below are chapter 11's (hardening). A spec without them is
+  // carried out as before: the command keeps every privilege of root.
+  /** the capability sets the command starts with, by name ("CAP_CHOWN") */
+  capabilities?: CapabilitySets;
+  /** prctl(PR_SET_NO_NEW_PRIVS): execve can never raise privileges (setuid bits, file caps) */
+  noNewPrivileges?: boolean;
+  /** setrlimit(2) before execve: type is the OCI name ("RLIMIT_NOFILE") */
+  rlimits?: { type: string; soft: number; hard: number }[];
+}
+
+/** The five capability sets of a thread (capabilities(7)), as OCI names them. */
+export interface CapabilitySets {
+  bounding: string[];
+  effective: string[];
+  permitted: string[];
+  inheritable: string[];
+  ambient: string[];
+}
+
+/** One line of a user namespace's uid_map or gid_map (user_namespaces(7)). */
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export interface ContainerSpec {
   id: string;
-  root: { path: string };
+  /** readonly: the root is remounted read-only once built (--read-only, chapter 11) */
+  root: { path: string; readonly?: boolean };
   hostname: string;
   process: ProcessSpec;
   namespaces: NamespaceName[];
@@ -57,4 +82,23 @@ export interface ContainerSpec {
   maskedPaths: string[];
   /** paths remounted read-only inside the container */
   readonlyPaths: string[];
+  /**
+   * A seccomp filter installed just before execve (chapter 11): the classic
+   * BPF program as base64 of its struct sock_filter array (8 bytes each).
+   */
+  seccomp?: { program: string };
+  /** a user namespace with these maps (chapter 11, --userns-remap) */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
+}
+
+/**
+ * What a process started by `exec` in a running container is given besides
+ * its command (chapter 11 fills it in: see Layer.exec in layer.ts).
+ */
+export interface ExecSettings {
+  capabilities?: CapabilitySets;
+  noNewPrivileges?: boolean;
+  rlimits?: ProcessSpec['rlimits'];
+  seccomp?: { program: string };
 }

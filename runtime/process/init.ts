@@ -8,7 +8,9 @@
 // command, which replaces this process and so becomes PID 1 itself.
 //
 // It runs bundled JavaScript (dist/init.js), never through tsx: node alone
-// starts in ~60 ms, through tsx ~200 ms, and this is on every `run`.
+// starts in ~60 ms, through tsx ~200 ms, and this is on every `run`. The
+// bundle's entry is runtime/cli/init.ts, which hands this file the steps
+// later chapters add (InitHooks): this file does not know who they are.
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHANNEL_FD, CONSOLE_FD, type HostMessage, type InitMessage } from './channel.js';
@@ -50,6 +52,23 @@ function readLine(): string {
     if (nl >= 0) return line.slice(0, nl);
   }
 }
+
+// #region init-hooks
+/**
+ * Steps a later chapter's layer adds to the init, called at fixed points
+ * without this file knowing what they do (chapter 11 drops privileges in
+ * `beforeExec`). Each is given the spec and the trace's `step`.
+ */
+export interface InitHooks {
+  /**
+   * After the root is built and the command found, its stdio set and every
+   * other descriptor marked close-on-exec: the last thing before execve. A
+   * hook that throws stops the container with exit code 125.
+   */
+  beforeExec: ((spec: ContainerSpec, step: (e: TraceEvent) => void) => void)[];
+}
+let hooks: InitHooks = { beforeExec: [] };
+// #endregion init-hooks
 
 // --- mounts ---------------------------------------------------------------
 
@@ -257,6 +276,7 @@ function buildContainer(spec: ContainerSpec): never {
   // host would be a way out of the new root).
   libc.cloexecFrom(3);
   libc.resetSignals();
+  for (const hook of hooks.beforeExec) hook(spec, step);
   step({ op: 'exec', path: file, argv: args, cwd });
   send({ msg: 'exec' });
   try {
@@ -277,7 +297,9 @@ function describeErrno(code: string): string {
 }
 
 // #region init-hello
-function main(): void {
+/** The init's whole life: called once by the bundle's entry (runtime/cli/init.ts). */
+export function runInit(withHooks: InitHooks): void {
+  hooks = withHooks;
   trace.side = 'init';
   // Not dumpable while we are still Node: our /proc/1/exe is the host's node
   // binary until we exec the command (chapter 5, "CVE-2019-5736: a helper
@@ -306,5 +328,3 @@ function main(): void {
   }
 }
 // #endregion init-hello
-
-main();

@@ -40,7 +40,18 @@ export type TraceEvent =
   // An extended attribute set on a file (overlayfs's trusted.overlay.opaque).
   | { op: 'setxattr'; path: string; name: string; value: string }
   // A symlink or file renamed into place / a hard link made (atomic steps).
-  | { op: 'rename'; from: string; to: string };
+  | { op: 'rename'; from: string; to: string }
+  // Chapter 11: a process-wide setting (PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP
+  // CAP_SYS_ADMIN, PR_CAP_AMBIENT_CLEAR_ALL): the option and its argument.
+  | { op: 'prctl'; option: string; arg: string }
+  // capset(2): the effective, permitted and inheritable sets, by name.
+  | { op: 'capset'; effective: string[]; permitted: string[]; inheritable: string[] }
+  // setrlimit(2)
+  | { op: 'setrlimit'; resource: string; soft: number; hard: number }
+  // seccomp(SECCOMP_SET_MODE_FILTER): a classic BPF program of N instructions.
+  | { op: 'seccomp'; instructions: number; flags: string[] }
+  // bpf(2): a program loaded (BPF_PROG_LOAD) or attached (BPF_PROG_ATTACH) to a target.
+  | { op: 'bpf'; cmd: string; prog: string; target: string; instructions: number };
 
 export type TraceOp = TraceEvent['op'];
 
@@ -79,6 +90,11 @@ const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
   pack: { path: 's', digest: 's', entries: 'n' },
   setxattr: { path: 's', name: 's', value: 's' },
   rename: { from: 's', to: 's' },
+  prctl: { option: 's', arg: 's' },
+  capset: { effective: 'a', permitted: 'a', inheritable: 'a' },
+  setrlimit: { resource: 's', soft: 'n', hard: 'n' },
+  seccomp: { instructions: 'n', flags: 'a' },
+  bpf: { cmd: 's', prog: 's', target: 's', instructions: 'n' },
 };
 
 function fieldOk(v: unknown, kind: 's' | 'n' | 'a' | 'S'): boolean {

@@ -5,6 +5,8 @@ import type { TraceEvent, TraceRecord } from './events.js';
 const q = (s: string) => JSON.stringify(s);
 const flags = (f: string[]) => (f.length ? f.join('|') : '0');
 const octal = (n: number) => '0' + n.toString(8);
+const caps = (c: string[]) => (c.length ? c.map((n) => n.replace(/^CAP_/, '')).join('|') : '0');
+const limit = (n: number) => (n < 0 ? 'unlimited' : String(n));
 
 /** The step itself, e.g. `mount("proc", "/x/proc", "proc", MS_NOSUID, "")`. */
 export function formatEvent(e: TraceEvent): string {
@@ -53,6 +55,16 @@ export function formatEvent(e: TraceEvent): string {
       return `setxattr(${q(e.path)}, ${q(e.name)}, ${q(e.value)})`;
     case 'rename':
       return `rename(${q(e.from)}, ${q(e.to)})`;
+    case 'prctl':
+      return `prctl(${e.option}${e.arg ? ', ' + e.arg : ''})`;
+    case 'capset':
+      return `capset(effective=${caps(e.effective)}, permitted=${caps(e.permitted)}, inheritable=${caps(e.inheritable)})`;
+    case 'setrlimit':
+      return `setrlimit(${e.resource}, {soft: ${limit(e.soft)}, hard: ${limit(e.hard)}})`;
+    case 'seccomp':
+      return `seccomp(SECCOMP_SET_MODE_FILTER, ${flags(e.flags)}, {${e.instructions} instructions})`;
+    case 'bpf':
+      return `bpf(${e.cmd}, ${e.prog}${e.instructions ? ` {${e.instructions} instructions}` : ''}${e.target ? ', ' + e.target : ''})`;
   }
 }
 

@@ -12,7 +12,7 @@ import { Tracer, jsonLinesSink } from '../../../runtime/trace/trace.js';
 const ALL_OPS: TraceOp[] = [
   'spawn', 'unshare', 'mount', 'umount', 'pivot_root', 'chdir', 'mknod', 'symlink', 'mkdir',
   'rmdir', 'remove', 'write', 'sethostname', 'ifup', 'pty', 'exec', 'signal', 'exit',
-  'extract', 'pack', 'setxattr', 'rename',
+  'extract', 'pack', 'setxattr', 'rename', 'prctl', 'capset', 'setrlimit', 'seccomp', 'bpf',
 ];
 
 // --- arbitraries: one per op, with any text (lone surrogates included) ----------
@@ -45,6 +45,11 @@ function eventOf(text: fc.Arbitrary<string>, texts: fc.Arbitrary<string[]>): fc.
     pack: fc.record({ op: fc.constant('pack'), path: text, digest: text, entries: int }),
     setxattr: fc.record({ op: fc.constant('setxattr'), path: text, name: text, value: text }),
     rename: fc.record({ op: fc.constant('rename'), from: text, to: text }),
+    prctl: fc.record({ op: fc.constant('prctl'), option: text, arg: text }),
+    capset: fc.record({ op: fc.constant('capset'), effective: texts, permitted: texts, inheritable: texts }),
+    setrlimit: fc.record({ op: fc.constant('setrlimit'), resource: text, soft: int, hard: int }),
+    seccomp: fc.record({ op: fc.constant('seccomp'), instructions: int, flags: texts }),
+    bpf: fc.record({ op: fc.constant('bpf'), cmd: text, prog: text, target: text, instructions: int }),
   };
   return fc.oneof(...ALL_OPS.map((op) => byOp[op] as fc.Arbitrary<TraceEvent>));
 }

@@ -1,0 +1,8 @@
+// The container's init, as bundled into dist/init.js: chapter 1's init
+// (runtime/process/init.ts) with the steps later chapters add to it. Like
+// cli/layers.ts, this is the one place that knows every layer; the init
+// itself only calls the hooks it is given.
+import { runInit } from '../process/init.js';
+import { beforeExec as hardening } from '../security/before-exec.js';
+
+runInit({ beforeExec: [hardening] });

@@ -1,0 +1,36 @@
+// Chapter 11 is one layer made of a few independent defences, each in a
+// file of its own: capabilities, seccomp, devices, the filesystem's
+// read-only parts and limits, user namespaces. Each is a "part" with the
+// same shape as a layer's stages, and layer.ts runs them in a fixed order.
+import type { FlagSpec } from '../cli/flags.js';
+import type { RunContext } from '../core/layer.js';
+import { updateConfig } from '../core/containers.js';
+import { readSavedRun, hostconfigFile } from '../container/state.js';
+import { writeFileAtomic } from '../core/files.js';
+
+export interface HardeningPart {
+  name: string;
+  /** the flags it adds to `run` */
+  flags: FlagSpec[];
+  /** check its flags; nothing is made yet */
+  validate?(ctx: RunContext): void;
+  /** write what it decided into ctx.spec (and the container's HostConfig) */
+  prepare?(ctx: RunContext): void;
+  /** host-side work once the init exists and is in its cgroups */
+  limit?(ctx: RunContext): void | Promise<void>;
+  /** undo what it made on the host */
+  cleanup?(ctx: RunContext): void | Promise<void>;
+}
+
+/**
+ * Record fields in the container's HostConfig, as `inspect` shows them
+ * (CapAdd, Privileged, SecurityOpt…): in config.v2.json, and in the
+ * hostconfig.json that chapter 5 keeps when there is one.
+ */
+export function recordHostConfig(ctx: RunContext, fields: Record<string, unknown>): void {
+  updateConfig(ctx.container, (c) => {
+    c.HostConfig = { ...(c.HostConfig ?? {}), ...fields };
+  });
+  const saved = readSavedRun(ctx.container.dir);
+  if (saved) writeFileAtomic(hostconfigFile(ctx.container.dir), JSON.stringify({ ...saved, HostConfig: { ...saved.HostConfig, ...fields } }));
+}

@@ -1,0 +1,7 @@
+// (chapter 11, not written yet)
+import type { HardeningPart } from './part.js';
+
+export const seccomp: HardeningPart = {
+  name: 'seccomp',
+  flags: [],
+};
