@@ -7,10 +7,16 @@
 // seccomp filter while CAP_SYS_ADMIN is still held (installing one needs
 // it, or no_new_privs); the bounding set; the other capability sets; with
 // no_new_privs, the filter last of all.
+//
+// Only small init-side files are imported here: this is bundled into the
+// init, which starts on every `run`.
 import type { ContainerSpec } from '../core/spec.js';
 import type { TraceEvent } from '../trace/events.js';
+import { applyRlimits } from './init/rlimits.js';
+import { installFilter } from './seccomp/install.js';
 
 export function beforeExec(spec: ContainerSpec, step: (e: TraceEvent) => void): void {
-  void spec;
-  void step;
+  applyRlimits(spec, step);
+  if (spec.seccomp) installFilter(spec.seccomp.program, step);
+  // (capabilities and no_new_privs: not written yet)
 }

@@ -70,7 +70,14 @@ export const hardeningLayer: Layer = {
   chapter: CH,
   name: 'hardening',
   runFlags: RUN_FLAGS,
-  commands: [],
+  commands: PARTS.flatMap((p) => p.commands ?? []),
   stages: { validate, prepare, limit, cleanup },
+  execFlags: PARTS.flatMap((p) => p.execFlags ?? []),
+  exec(c, flags, settings) {
+    for (const p of PARTS) p.exec?.(c, flags, settings);
+  },
+  info(stateRoot) {
+    return PARTS.flatMap((p) => p.info?.(stateRoot) ?? []);
+  },
 };
 // #endregion layer

@@ -3,7 +3,10 @@
 // read-only parts and limits, user namespaces. Each is a "part" with the
 // same shape as a layer's stages, and layer.ts runs them in a fixed order.
 import type { FlagSpec } from '../cli/flags.js';
-import type { RunContext } from '../core/layer.js';
+import type { Command, RunContext } from '../core/layer.js';
+import type { FlagValue } from '../cli/flags.js';
+import type { ContainerConfig } from '../core/containers.js';
+import type { ExecSettings } from '../core/spec.js';
 import { updateConfig } from '../core/containers.js';
 import { readSavedRun, hostconfigFile } from '../container/state.js';
 import { writeFileAtomic } from '../core/files.js';
@@ -20,6 +23,14 @@ export interface HardeningPart {
   limit?(ctx: RunContext): void | Promise<void>;
   /** undo what it made on the host */
   cleanup?(ctx: RunContext): void | Promise<void>;
+  /** commands it adds (e.g. one that prints the seccomp program) */
+  commands?: Command[];
+  /** flags it adds to `exec` */
+  execFlags?: FlagSpec[];
+  /** what an `exec` in container c gets from this part (see Layer.exec) */
+  exec?(c: ContainerConfig, flags: Map<string, FlagValue>, settings: ExecSettings): void;
+  /** its lines under `info`'s "Security Options:" */
+  info?(stateRoot: string): string[];
 }
 
 /**
