@@ -140,3 +140,8 @@ test('the kernel\'s verifier accepts every program the compiler makes', { skip: 
   );
   fs.closeSync(loadDeviceProgram(deviceFilter(DEFAULT_DEVICE_RULES)));
 });
+
+test('a program the verifier refuses is reported with the verifier\'s reason', { skip: !root && 'needs root (bpf(2))' }, () => {
+  // exit without setting r0: the verifier refuses to return an unset register
+  assert.throws(() => loadDeviceProgram([{ code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }]), /BPF_PROG_LOAD: EACCES \(verifier: .*R0 !read_ok/);
+});
