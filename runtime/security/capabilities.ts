@@ -75,10 +75,12 @@ function normalize(given: string[], flag: 'CapAdd' | 'CapDrop'): string[] {
  * minus the dropped ones, plus the added ones.
  */
 export function tweakCapabilities(adds: string[], drops: string[], privileged: boolean): string[] {
+  // The names are checked even with --privileged (moby's validateHostConfig
+  // does so when the container is created).
+  const add = normalize(adds, 'CapAdd');
+  const drop = normalize(drops, 'CapDrop');
   if (privileged) return allCapabilities();
   if (adds.length === 0 && drops.length === 0) return DEFAULT_CAPABILITIES;
-  const drop = normalize(drops, 'CapDrop');
-  const add = normalize(adds, 'CapAdd');
   let caps: string[];
   if (add.includes('ALL')) caps = allCapabilities().filter((c) => !drop.includes(c));
   else if (drop.includes('ALL')) caps = add;
