@@ -9,6 +9,11 @@
 // and sends us the master, as the init does for `run -t`. Without -t the
 // command's stdio are pipes that we copy (relayStdio): never our own
 // descriptors, which would hand it the caller's terminal or files.
+//
+// From chapter 11 on, each layer's `exec` hook says what the exec'd process
+// is held to (the container's capabilities, no_new_privs, rlimits, seccomp
+// filter) and nsenter applies it inside the container, just before execve:
+// a process that enters from outside must not be freer than PID 1.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
