@@ -15,6 +15,11 @@
 //   more, so it goes last, after the capabilities are gone, and so has the
 //   fewest of our own steps to allow.
 //
+// There is no USER yet (issue 13): the command runs as root. When there is,
+// setgroups/setgid/setuid go between the bounding set and capset, with
+// PR_SET_KEEPCAPS so that setuid leaves the permitted set for capset to
+// trim, as nsenter does for `exec --user`.
+//
 // Only small init-side files are imported here: this is bundled into the
 // init, which starts on every `run`.
 import type { ContainerSpec } from '../core/spec.js';
