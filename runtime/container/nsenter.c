@@ -185,15 +185,15 @@ static const struct { const char *name; int resource; } rlimit_names[] = {
 };
 
 /* A limit's value: a number, or -1 (or anything too big) for unlimited. */
-static rlim_t parse_limit(const char *s, const char *arg) {
+static rlim_t parse_limit(const char *s, char stop, const char *arg) {
 	char *end;
 	if (*s == '-') {
-		if (strcmp(s, "-1") != 0) die("--rlimit %s: a limit is a number, or -1 for unlimited", arg);
+		if (strncmp(s, "-1", 2) != 0 || s[2] != stop) die("--rlimit %s: a limit is a number, or -1 for unlimited", arg);
 		return RLIM_INFINITY;
 	}
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || (*end && *end != ':')) die("--rlimit %s: a limit is a number, or -1 for unlimited", arg);
+	if (end == s || *end != stop) die("--rlimit %s: a limit is a number, or -1 for unlimited", arg);
 	return errno == ERANGE ? RLIM_INFINITY : (rlim_t)v;
 }
 
@@ -206,8 +206,8 @@ static void parse_rlimit(const char *arg, struct options *o) {
 		if (strlen(rlimit_names[k].name) != (size_t)(eq - arg) || strncmp(arg, rlimit_names[k].name, eq - arg) != 0) continue;
 		o->rlimits[o->nrlimits].resource = rlimit_names[k].resource;
 		o->rlimits[o->nrlimits].name = rlimit_names[k].name;
-		o->rlimits[o->nrlimits].value.rlim_cur = parse_limit(eq + 1, arg);
-		o->rlimits[o->nrlimits].value.rlim_max = parse_limit(colon + 1, arg);
+		o->rlimits[o->nrlimits].value.rlim_cur = parse_limit(eq + 1, ':', arg);
+		o->rlimits[o->nrlimits].value.rlim_max = parse_limit(colon + 1, '\0', arg);
 		o->nrlimits++;
 		return;
 	}
