@@ -56,10 +56,15 @@ function commandsOf(layers: Layer[]): Map<string, { cmd: Command; layer: Layer }
   return m;
 }
 
-/** A command's flags: its own, plus, for `run`, those of every active layer. */
+/** The flags layers add to a command: to `run` (runFlags) and to `exec` (execFlags). */
+function layerFlags(cmd: Command, layers: Layer[]): FlagSpec[] {
+  const of = (l: Layer) => (cmd.name === 'run' ? l.runFlags : cmd.name === 'exec' ? (l.execFlags ?? []) : []);
+  return layers.flatMap((l) => of(l).map((f) => ({ ...f, chapter: l.chapter })));
+}
+
+/** A command's flags: its own, plus, for `run` and `exec`, those of every active layer. */
 function flagsFor(cmd: Command, layers: Layer[]): FlagSpec[] {
-  const fromLayers = cmd.name === 'run' ? layers.flatMap((l) => l.runFlags.map((f) => ({ ...f, chapter: l.chapter }))) : [];
-  return [...cmd.flags, ...fromLayers, HELP_FLAG];
+  return [...cmd.flags, ...layerFlags(cmd, layers), HELP_FLAG];
 }
 
 function usage(layers: Layer[], chapter: number): string {
@@ -129,11 +134,11 @@ export async function main(argv: string[]): Promise<number> {
   const specs = flagsFor(cmd, layers);
   let parsed;
   try {
-    // `run` knows the flags of every chapter, so that the same command line
-    // can be run at any --chapter: a later chapter's flag is read, then
-    // ignored with a warning (its layer is off), as the runtime of that
-    // chapter would have no such limit to apply.
-    const later = cmd.name === 'run' ? ALL_LAYERS.filter((l) => l.chapter > chapter).flatMap((l) => l.runFlags.map((f) => ({ ...f, chapter: l.chapter }))) : [];
+    // `run` and `exec` know the flags of every chapter, so that the same
+    // command line can be run at any --chapter: a later chapter's flag is
+    // read, then ignored with a warning (its layer is off), as the runtime
+    // of that chapter would have no such limit to apply.
+    const later = layerFlags(cmd, ALL_LAYERS.filter((l) => l.chapter > chapter));
     parsed = parseFlags(rest, [...specs, ...later], !cmd.stopAtFirstArg);
     for (const f of later) {
       if (!parsed.flags.has(f.name)) continue;

@@ -9,13 +9,20 @@
 // and sends us the master, as the init does for `run -t`. Without -t the
 // command's stdio are pipes that we copy (relayStdio): never our own
 // descriptors, which would hand it the caller's terminal or files.
+//
+// From chapter 11 on, each layer's `exec` hook says what the exec'd process
+// is held to (the container's capabilities, no_new_privs, rlimits, seccomp
+// filter) and nsenter applies it inside the container, just before execve:
+// a process that enters from outside must not be freer than PID 1.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../core/layer.js';
+import type { ExecSettings } from '../core/spec.js';
+import { capabilityMask } from '../security/capabilities/names.js';
 import { RunError } from '../core/pipeline.js';
 import { trace } from '../trace/trace.js';
 import { findContainer } from './lifecycle.js';
@@ -59,12 +66,17 @@ export const execCommand: Command = {
     if (user !== undefined && !/^\d+(:\d+)?$/.test(user)) throw new RunError(1, `unable to find user ${user}: only numeric UID[:GID] is supported (there is no /etc/passwd lookup yet)`);
     const env = [...c.Config.Env, ...((inv.flags.get('env') as string[] | undefined) ?? []).map(parseEnvFlag).filter((e): e is string => e !== null)];
     if (tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+    // What later layers hold the exec'd process to (chapter 11: the
+    // container's capabilities, no_new_privs, rlimits, seccomp filter).
+    const settings: ExecSettings = {};
+    for (const l of inv.layers) l.exec?.(c, inv.flags, settings);
     const argv = [
       NSENTER,
       ...(tty ? ['--tty'] : []),
       '--cwd', (inv.flags.get('workdir') as string | undefined) ?? (c.Config.WorkingDir || '/'),
       ...(user ? ['--user', user] : []),
       ...Object.values(c.CgroupPaths ?? {}).flatMap((p) => ['--cgroup', path.join(p, 'cgroup.procs')]),
+      ...settingsArgs(settings),
       String(c.State.Pid), '--', ...command,
     ];
     trace.emit(CH, { op: 'spawn', argv });
@@ -78,11 +90,22 @@ export const execCommand: Command = {
     // Never our own descriptors (see relayStdio): pipes, or 'ignore' (our
     // /dev/null, which nsenter swaps for the container's own).
     const child = spawn(argv[0], argv.slice(1), {
-      stdio: [interactive && !tty && !detach ? 'pipe' : 'ignore', detach ? 'ignore' : 'pipe', detach ? 'ignore' : 'pipe', 'pipe', ...(pair ? [pair[1]] : [])],
+      stdio: [
+        interactive && !tty && !detach ? 'pipe' : 'ignore', detach ? 'ignore' : 'pipe', detach ? 'ignore' : 'pipe', 'pipe',
+        pair ? pair[1] : 'ignore', ...(settings.seccomp ? ['pipe' as const] : []),
+      ],
       env: Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
       detached: true,
     });
     if (pair) libc!.close(pair[1]);
+    // The seccomp program goes through a pipe of its own (fd 5), which
+    // nsenter reads to the end before it enters the container: never a file
+    // path, which inside the container would be the container's to forge.
+    if (settings.seccomp) {
+      const fd5 = (child.stdio as unknown as Writable[])[SECCOMP_FD];
+      fd5.on('error', () => {}); // nsenter died early: its own message says why
+      fd5.end(Buffer.from(settings.seccomp.program, 'base64'));
+    }
     const exited = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? 128 + (os.constants.signals[sig!] ?? 0))));
     child.on('error', (e) => process.stderr.write(`dockling: cannot start ${NSENTER}: ${e.message} (run \`npm run build\`)\n`));
     // nsenter tells us the exec'd process's host PID: signals go to it.
@@ -121,6 +144,26 @@ export const execCommand: Command = {
   },
 };
 // #endregion exec
+
+// #region exec-settings
+/** The fd on which nsenter reads the seccomp program (see nsenter.c). */
+const SECCOMP_FD = 5;
+
+/**
+ * ExecSettings as nsenter's options: capability sets as hexadecimal masks
+ * (bit N = capability N, as /proc/PID/status prints them), rlimits by name.
+ */
+function settingsArgs(s: ExecSettings): string[] {
+  const hex = (names: string[]) => capabilityMask(names).toString(16);
+  const c = s.capabilities;
+  return [
+    ...(c ? ['--caps', [c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].map(hex).join(':')] : []),
+    ...(s.noNewPrivileges ? ['--no-new-privs'] : []),
+    ...(s.rlimits ?? []).flatMap((r) => ['--rlimit', `${r.type}=${r.soft}:${r.hard}`]),
+    ...(s.seccomp ? ['--seccomp-fd', String(SECCOMP_FD)] : []),
+  ];
+}
+// #endregion exec-settings
 
 // #region exec-relay
 /*

@@ -2,6 +2,8 @@
  * nsenter: how `docker exec` gets into a container that is already running.
  *
  *   nsenter [--tty] [--cwd DIR] [--user UID[:GID]] [--cgroup PROCSFILE]...
+ *           [--caps BND:EFF:PRM:INH:AMB] [--no-new-privs]
+ *           [--rlimit NAME=SOFT:HARD]... [--seccomp-fd FD]
  *           PID [--] PROGRAM [ARG...]
  *
  * A container is nothing but a process tree in some namespaces and cgroups.
@@ -24,8 +26,11 @@
  *   3. setns into each, the mount namespace last;
  *   4. fork: the child is the first of us inside the PID namespace. It
  *      swaps a /dev/null it was given for the container's own, joins the
- *      cgroups, sets up the terminal, working directory and user, and
- *      execs PROGRAM with the environment we were given (the container's);
+ *      cgroups, sets up the terminal, working directory and user, takes
+ *      away what the container's own processes may not do (chapter 11: its
+ *      rlimits, no_new_privs, capability sets and seccomp filter, in runc's
+ *      order; see harden below), and execs PROGRAM with the environment we
+ *      were given (the container's);
  *   5. the parent tells the caller the child's PID, waits, and exits the way
  *      the child did: same exit code, or killed by the same signal.
  *
@@ -37,6 +42,8 @@
  *   fd 4  with --tty only: a unix socket on which the child sends the pty
  *         master (SCM_RIGHTS, with one byte of data), like runc's
  *         --console-socket. The CLI relays between it and the user's terminal.
+ *   fd 5  with --seccomp-fd 5: a pipe carrying the seccomp program (struct
+ *         sock_filter[], 8 bytes each), read to its end before setns.
  *
  * Exit codes follow Docker's: the command's own code, or
  *   125  nsenter itself failed (bad arguments, no such process, setns...);
@@ -60,7 +67,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -77,11 +89,25 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
 extern char **environ;
 
 #define PID_FD 3
 #define CONSOLE_FD 4
 #define MAX_CGROUPS 32
+#define MAX_RLIMITS 16
+/* The kernel's limit on a classic BPF program (BPF_MAXINSNS). */
+#define MAX_FILTER 4096
+
+/* The capability sets of the exec'd process, as bit masks (bit N = capability N). */
+struct capsets {
+	unsigned long long bounding, effective, permitted, inheritable, ambient;
+};
 
 struct options {
 	int tty;
@@ -94,6 +120,14 @@ struct options {
 	const char *pid;
 	char **argv; /* PROGRAM [ARG...] */
 	int report_pid; /* did the caller give us fd 3? */
+	/* chapter 11: what the container's processes are held to */
+	int has_caps;
+	struct capsets caps;
+	int no_new_privs;
+	struct { int resource; const char *name; struct rlimit value; } rlimits[MAX_RLIMITS];
+	int nrlimits;
+	int seccomp_fd; /* -1: no filter */
+	struct sock_fprog filter;
 };
 
 /* A failure of nsenter itself, before anything runs in the container. */
@@ -141,10 +175,87 @@ static int parse_id(const char *s, unsigned long *out) {
 	return (errno || *end || *out >= UINT_MAX) ? -1 : 0;
 }
 
+static const struct { const char *name; int resource; } rlimit_names[] = {
+	{ "RLIMIT_CPU", RLIMIT_CPU }, { "RLIMIT_FSIZE", RLIMIT_FSIZE }, { "RLIMIT_DATA", RLIMIT_DATA },
+	{ "RLIMIT_STACK", RLIMIT_STACK }, { "RLIMIT_CORE", RLIMIT_CORE }, { "RLIMIT_RSS", RLIMIT_RSS },
+	{ "RLIMIT_NPROC", RLIMIT_NPROC }, { "RLIMIT_NOFILE", RLIMIT_NOFILE }, { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+	{ "RLIMIT_AS", RLIMIT_AS }, { "RLIMIT_LOCKS", RLIMIT_LOCKS }, { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+	{ "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE }, { "RLIMIT_NICE", RLIMIT_NICE }, { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+	{ "RLIMIT_RTTIME", RLIMIT_RTTIME },
+};
+
+/* A limit's value: a number, or -1 (or anything too big) for unlimited. */
+static rlim_t parse_limit(const char *s, char stop, const char *arg) {
+	char *end;
+	if (*s == '-') {
+		if (strncmp(s, "-1", 2) != 0 || s[2] != stop) die("--rlimit %s: a limit is a number, or -1 for unlimited", arg);
+		return RLIM_INFINITY;
+	}
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || *end != stop) die("--rlimit %s: a limit is a number, or -1 for unlimited", arg);
+	return errno == ERANGE ? RLIM_INFINITY : (rlim_t)v;
+}
+
+/* --rlimit RLIMIT_NOFILE=1024:2048 */
+static void parse_rlimit(const char *arg, struct options *o) {
+	if (o->nrlimits == MAX_RLIMITS) die("more than %d --rlimit", MAX_RLIMITS);
+	const char *eq = strchr(arg, '='), *colon = eq ? strchr(eq, ':') : NULL;
+	if (!eq || !colon) die("--rlimit wants NAME=SOFT:HARD, not \"%s\"", arg);
+	for (size_t k = 0; k < sizeof rlimit_names / sizeof rlimit_names[0]; k++) {
+		if (strlen(rlimit_names[k].name) != (size_t)(eq - arg) || strncmp(arg, rlimit_names[k].name, eq - arg) != 0) continue;
+		o->rlimits[o->nrlimits].resource = rlimit_names[k].resource;
+		o->rlimits[o->nrlimits].name = rlimit_names[k].name;
+		o->rlimits[o->nrlimits].value.rlim_cur = parse_limit(eq + 1, ':', arg);
+		o->rlimits[o->nrlimits].value.rlim_max = parse_limit(colon + 1, '\0', arg);
+		o->nrlimits++;
+		return;
+	}
+	die("--rlimit %s: unknown resource (RLIMIT_NOFILE, RLIMIT_NPROC, ...)", arg);
+}
+
+/* --caps BND:EFF:PRM:INH:AMB, each a hexadecimal mask */
+static void parse_caps(const char *arg, struct options *o) {
+	unsigned long long *sets[] = { &o->caps.bounding, &o->caps.effective, &o->caps.permitted, &o->caps.inheritable, &o->caps.ambient };
+	const char *p = arg;
+	for (int k = 0; k < 5; k++) {
+		char *end;
+		errno = 0;
+		*sets[k] = strtoull(p, &end, 16);
+		if (errno || end == p || *end != (k < 4 ? ':' : '\0')) die("--caps wants five hexadecimal masks BND:EFF:PRM:INH:AMB, not \"%s\"", arg);
+		p = end + 1;
+	}
+	o->has_caps = 1;
+}
+
+/*
+ * Read the seccomp program from the caller's pipe, whole, now: before setns,
+ * while the descriptor can only be the caller's. It is kept in memory until
+ * the child installs it.
+ */
+static void read_filter(struct options *o) {
+	size_t max = MAX_FILTER * sizeof(struct sock_filter), len = 0;
+	unsigned char *buf = malloc(max + 1);
+	if (!buf) die("out of memory");
+	for (;;) {
+		ssize_t n = read(o->seccomp_fd, buf + len, max + 1 - len);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0) die("read the seccomp program from fd %d: %s", o->seccomp_fd, strerror(errno));
+		if (n == 0) break;
+		len += n;
+		if (len > max) die("the seccomp program is longer than %d instructions", MAX_FILTER);
+	}
+	close(o->seccomp_fd);
+	if (len == 0 || len % sizeof(struct sock_filter)) die("the seccomp program on fd %d is not a whole number of instructions (%zu bytes)", o->seccomp_fd, len);
+	o->filter.len = len / sizeof(struct sock_filter);
+	o->filter.filter = (struct sock_filter *)buf;
+}
+
 static void parse_args(int argc, char **argv, struct options *o) {
 	int i = 1;
 	memset(o, 0, sizeof *o);
 	o->cwd = "/";
+	o->seccomp_fd = -1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--tty") == 0) {
@@ -169,6 +280,16 @@ static void parse_args(int argc, char **argv, struct options *o) {
 		} else if (strcmp(a, "--cgroup") == 0 && i + 1 < argc) {
 			if (o->ncgroups == MAX_CGROUPS) die("more than %d --cgroup files", MAX_CGROUPS);
 			o->cgroups[o->ncgroups++] = argv[++i];
+		} else if (strcmp(a, "--caps") == 0 && i + 1 < argc) {
+			parse_caps(argv[++i], o);
+		} else if (strcmp(a, "--no-new-privs") == 0) {
+			o->no_new_privs = 1;
+		} else if (strcmp(a, "--rlimit") == 0 && i + 1 < argc) {
+			parse_rlimit(argv[++i], o);
+		} else if (strcmp(a, "--seccomp-fd") == 0 && i + 1 < argc) {
+			unsigned long fd;
+			if (parse_id(argv[++i], &fd) < 0 || fd < 5) die("--seccomp-fd wants a descriptor number above 4, not \"%s\"", argv[i]);
+			o->seccomp_fd = fd;
 		} else {
 			die("unknown option or missing value: %s", a);
 		}
@@ -311,6 +432,87 @@ static void set_user(const struct options *o) {
 }
 // #endregion nsenter-user
 
+// #region nsenter-harden
+/*
+ * Chapter 11: the exec'd process is held to what the container's own
+ * processes are (runc applies the container's settings to every exec), in
+ * the order of runc's setns init (libcontainer/setns_init_linux.go):
+ *
+ *   1. rlimits, while we may still raise one (CAP_SYS_RESOURCE);
+ *   2. with no_new_privs: set it. Without it, the seccomp filter now: to
+ *      install one without no_new_privs needs CAP_SYS_ADMIN, which the
+ *      next steps take away (the filter then has to allow those steps:
+ *      prctl, capset, setuid… Docker's profile does);
+ *   3. the bounding set, dropped one capability at a time (needs
+ *      CAP_SETPCAP, so before capset);
+ *   4. --user (see set_user), keeping the permitted set across setuid;
+ *   5. capset: effective, permitted, inheritable; then the ambient set;
+ *   6. with no_new_privs, the filter last, just before execve (harden_last).
+ *
+ * All of this is per thread; we have one, and execve keeps its sets (the
+ * permitted and effective ones as capabilities(7)'s execve rules say: for
+ * root, the bounding set caps them; for another user they are emptied,
+ * which is what Docker asks for a non-root user anyway).
+ */
+static void install_filter(const struct options *o) {
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &o->filter) < 0)
+		fail(126, "unable to init seccomp: error loading seccomp filter into kernel: %s", errtext(errno));
+}
+
+static void drop_bounding_set(const struct options *o) {
+	/* How many capabilities this kernel has is found by asking, not from
+	 * /proc/sys/kernel/cap_last_cap: we are in the container's mount
+	 * namespace, where its root may have mounted anything over that. */
+	for (int cap = 0; cap < 64; cap++) {
+		int held = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if (held < 0 && errno == EINVAL) break;
+		if (held == 1 && !(o->caps.bounding >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			fail(126, "unable to apply caps: drop capability %d from the bounding set: %s", cap, errtext(errno));
+	}
+}
+
+static void set_capabilities(const struct options *o) {
+	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	const struct capsets *c = &o->caps;
+	for (int w = 0; w < 2; w++) {
+		data[w].effective = (unsigned)(c->effective >> (32 * w));
+		data[w].permitted = (unsigned)(c->permitted >> (32 * w));
+		data[w].inheritable = (unsigned)(c->inheritable >> (32 * w));
+	}
+	if (syscall(SYS_capset, &header, data) < 0) fail(126, "unable to apply caps: capset: %s", errtext(errno));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) fail(126, "unable to apply caps: clear the ambient set: %s", errtext(errno));
+	for (int cap = 0; cap < 64; cap++)
+		if ((c->ambient >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			fail(126, "unable to apply caps: raise ambient capability %d: %s", cap, errtext(errno));
+}
+
+static void set_user(const struct options *o);
+
+/* Steps 1 to 5. */
+static void harden(const struct options *o) {
+	for (int k = 0; k < o->nrlimits; k++)
+		if (setrlimit(o->rlimits[k].resource, &o->rlimits[k].value) < 0)
+			fail(126, "error setting rlimit type %s: %s", o->rlimits[k].name, errtext(errno));
+	if (o->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(126, "set no_new_privs: %s", errtext(errno));
+	if (o->seccomp_fd >= 0 && !o->no_new_privs) install_filter(o);
+	if (o->has_caps) drop_bounding_set(o);
+	if (o->user) {
+		/* Without KEEPCAPS, setuid to a non-zero UID empties the permitted
+		 * set, and capset could give nothing back. */
+		if (o->has_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(126, "set keepcaps: %s", errtext(errno));
+		set_user(o);
+	}
+	if (o->has_caps) set_capabilities(o);
+}
+
+/* Step 6. */
+static void harden_last(const struct options *o) {
+	if (o->seccomp_fd >= 0 && o->no_new_privs) install_filter(o);
+}
+// #endregion nsenter-harden
+
 /*
  * Find PROGRAM as runc does (and as dockling's init does for `run`, with the
  * same messages): a name with a "/" is a path; any other name is looked up
@@ -392,7 +594,7 @@ static void run_child(const struct options *o, const int cgroup_fds[], int paren
 	int cwd_err = chdir(o->cwd) < 0 ? errno : 0;
 	if (cwd_err && !(o->user && (cwd_err == EACCES || cwd_err == EPERM)))
 		fail(126, "chdir to cwd (\"%s\") set in config.json failed: %s", o->cwd, errtext(cwd_err));
-	if (o->user) set_user(o);
+	harden(o); /* and --user */
 	if (cwd_err && chdir(o->cwd) < 0)
 		fail(126, "chdir to cwd (\"%s\") set in config.json failed: %s", o->cwd, errtext(errno));
 
@@ -440,6 +642,7 @@ static void run_child(const struct options *o, const int cgroup_fds[], int paren
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 
+	harden_last(o);
 	execve(file, o->argv, environ);
 	int err = errno;
 	fail(err == ENOENT ? 127 : 126, "exec: \"%s\": %s", o->argv[0], errtext(err));
@@ -458,6 +661,7 @@ int main(int argc, char **argv) {
 	o.report_pid = fcntl(PID_FD, F_GETFD) >= 0;
 	if (o.tty && fcntl(CONSOLE_FD, F_GETFD) < 0)
 		die("--tty needs a unix socket on fd %d to send the terminal on", CONSOLE_FD);
+	if (o.seccomp_fd >= 0) read_filter(&o);
 
 	int cgroup_fds[MAX_CGROUPS];
 	open_cgroups(&o, cgroup_fds);

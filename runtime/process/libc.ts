@@ -397,3 +397,55 @@ export function bpf(cmd: number, attr: Buffer, what: string): number {
 export function addressOf(b: Buffer): bigint {
   return koffi().address(b);
 }
+
+// --- chapter 11: capabilities and no_new_privs ------------------------------
+// All of these change the calling thread only (see security/init/capabilities.ts).
+const PR_CAPBSET_READ = 23;
+const PR_CAPBSET_DROP = 24;
+const PR_SET_NO_NEW_PRIVS = 38;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_RAISE = 2;
+const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const _capset = fn('int capset(void *header, void *data)');
+
+/** prctl(PR_SET_NO_NEW_PRIVS, 1): from now on execve never grants privileges. */
+export function setNoNewPrivs(): void {
+  check(_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'prctl', 'PR_SET_NO_NEW_PRIVS 1');
+}
+
+/** Is capability `cap` in the bounding set? null if the kernel has no such capability. */
+export function capbsetRead(cap: number): boolean | null {
+  const r = Number(_prctl(PR_CAPBSET_READ, cap, 0, 0, 0));
+  if (r < 0 && errno() === os.constants.errno.EINVAL) return null;
+  return check(r, 'prctl', `PR_CAPBSET_READ ${cap}`) === 1;
+}
+
+/** prctl(PR_CAPBSET_DROP, cap): gone for good, for us and every program we exec. */
+export function capbsetDrop(cap: number): void {
+  check(_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), 'prctl', `PR_CAPBSET_DROP ${cap}`);
+}
+
+/**
+ * capset(2), _LINUX_CAPABILITY_VERSION_3: each set as two 32-bit words
+ * (capabilities 0-31, then 32-63), in struct __user_cap_data_struct order:
+ * effective, permitted, inheritable.
+ */
+export function capset(effective: bigint, permitted: bigint, inheritable: bigint): void {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(0x20080522, 0); // _LINUX_CAPABILITY_VERSION_3
+  header.writeInt32LE(0, 4); // pid 0: this thread
+  const data = Buffer.alloc(24);
+  const lo = (m: bigint) => Number(m & 0xffffffffn);
+  const hi = (m: bigint) => Number((m >> 32n) & 0xffffffffn);
+  [effective, permitted, inheritable].forEach((m, i) => {
+    data.writeUInt32LE(lo(m), i * 4);
+    data.writeUInt32LE(hi(m), 12 + i * 4);
+  });
+  check(_capset(header, data), 'capset', `effective=${effective.toString(16)} permitted=${permitted.toString(16)} inheritable=${inheritable.toString(16)}`);
+}
+
+/** PR_CAP_AMBIENT_CLEAR_ALL, then raise each capability given. */
+export function setAmbient(caps: number[]): void {
+  check(_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'prctl', 'PR_CAP_AMBIENT_CLEAR_ALL');
+  for (const cap of caps) check(_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0), 'prctl', `PR_CAP_AMBIENT_RAISE ${cap}`);
+}

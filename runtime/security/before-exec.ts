@@ -2,11 +2,23 @@
 // the moment root in the container stops being root on the host. The init
 // (runtime/process/init.ts) calls this through its `beforeExec` hook.
 //
-// The order follows runc's (libcontainer/init_linux.go, finalizeNamespace
-// and standard_init_linux.go): rlimits; then, without no_new_privs, the
-// seccomp filter while CAP_SYS_ADMIN is still held (installing one needs
-// it, or no_new_privs); the bounding set; the other capability sets; with
-// no_new_privs, the filter last of all.
+// The order follows runc's (libcontainer's standard_init_linux.go and
+// finalizeNamespace): rlimits first (raising a hard limit would need
+// CAP_SYS_RESOURCE, soon gone). Then it depends on no_new_privs:
+//
+//   without it, installing a seccomp filter needs CAP_SYS_ADMIN, so the
+//   filter goes first, while we still hold it; then the bounding set (which
+//   needs CAP_SETPCAP), then capset. The filter must allow what follows
+//   (prctl, capset, execve): Docker's profile does.
+//
+//   with it, no_new_privs is set first; the filter needs no capability any
+//   more, so it goes last, after the capabilities are gone, and so has the
+//   fewest of our own steps to allow.
+//
+// There is no USER yet (issue 13): the command runs as root. When there is,
+// setgroups/setgid/setuid go between the bounding set and capset, with
+// PR_SET_KEEPCAPS so that setuid leaves the permitted set for capset to
+// trim, as nsenter does for `exec --user`.
 //
 // Only small init-side files are imported here: this is bundled into the
 // init, which starts on every `run`.
@@ -14,9 +26,16 @@ import type { ContainerSpec } from '../core/spec.js';
 import type { TraceEvent } from '../trace/events.js';
 import { applyRlimits } from './init/rlimits.js';
 import { installFilter } from './seccomp/install.js';
+import { dropBoundingSet, setCapabilities, setNoNewPrivileges } from './init/capabilities.js';
 
+// #region before-exec
 export function beforeExec(spec: ContainerSpec, step: (e: TraceEvent) => void): void {
   applyRlimits(spec, step);
-  if (spec.seccomp) installFilter(spec.seccomp.program, step);
-  // (capabilities and no_new_privs: not written yet)
+  const nnp = Boolean(spec.process.noNewPrivileges);
+  if (nnp) setNoNewPrivileges(spec, step);
+  else if (spec.seccomp) installFilter(spec.seccomp.program, step);
+  dropBoundingSet(spec, step);
+  setCapabilities(spec, step);
+  if (nnp && spec.seccomp) installFilter(spec.seccomp.program, step);
 }
+// #endregion before-exec
