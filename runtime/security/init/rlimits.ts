@@ -25,7 +25,13 @@ export function applyRlimits(spec: ContainerSpec, step: (e: TraceEvent) => void)
     const resource = RESOURCE[r.type];
     if (resource === undefined) throw new Error(`unknown rlimit type ${r.type}`);
     step({ op: 'setrlimit', resource: r.type, soft: r.soft, hard: r.hard });
-    libc.setrlimit(resource, r.type, value(r.soft), value(r.hard));
+    try {
+      libc.setrlimit(resource, r.type, value(r.soft), value(r.hard));
+    } catch (e) {
+      if ((e as libc.SyscallError).code !== 'EPERM') throw e;
+      // setrlimit(2): raising a hard limit takes CAP_SYS_RESOURCE.
+      throw new Error(`setrlimit ${r.type} (--ulimit soft ${r.soft}, hard ${r.hard}): EPERM: a hard limit above the current one needs CAP_SYS_RESOURCE, which dockling's caller does not have`);
+    }
   }
 }
 // #endregion apply-rlimits
