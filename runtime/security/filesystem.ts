@@ -138,14 +138,20 @@ function readOnlyRoot(ctx: RunContext): void {
 
 // #region system-paths
 /**
- * --privileged and systempaths=unconfined: the kernel's files as they are.
- * --privileged also gives a writable /sys and cgroup filesystem (Docker
- * clears "ro" on both: a privileged container may retune the host).
+ * systempaths=unconfined: Docker's masked and read-only kernel files as they
+ * are (a path another layer froze, as chapter 2's cgroup v1 tmpfs, stays so:
+ * in Docker that is a read-only mount, not a "system path").
+ * --privileged: none at all, and a writable /sys and cgroup filesystem
+ * (Docker clears "ro" on both: a privileged container may retune the host).
  */
 function unconfinePaths(ctx: RunContext, privileged: boolean): void {
+  if (!privileged) {
+    ctx.spec.maskedPaths = ctx.spec.maskedPaths.filter((p) => !MASKED_PATHS.includes(p));
+    ctx.spec.readonlyPaths = ctx.spec.readonlyPaths.filter((p) => !READONLY_PATHS.includes(p));
+    return;
+  }
   ctx.spec.maskedPaths = [];
   ctx.spec.readonlyPaths = [];
-  if (!privileged) return;
   for (const m of ctx.spec.mounts) {
     if (m.destination === '/sys' || m.type === 'cgroup' || m.type === 'cgroup2') {
       m.options = m.options.filter((o) => o !== 'ro');
