@@ -166,6 +166,14 @@ function makeRows(w: World): Row[] {
       cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', 'busybox', 'true'], env }),
     },
     {
+      // Chapter 11's cost: the same run without the hardening layer
+      // (capabilities, seccomp compiled and installed, devices cgroup).
+      key: 'dockling-ch10',
+      label: 'dockling --chapter 10 run --rm busybox true (no hardening)',
+      env: 'clean',
+      cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, '--chapter', '10', 'run', '--rm', 'busybox', 'true'], env }),
+    },
+    {
       key: 'dockling-ch1',
       label: 'dockling --chapter 1 run --rm busybox true (directory rootfs)',
       env: 'clean',

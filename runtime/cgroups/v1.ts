@@ -77,27 +77,13 @@ export function unifiedHierarchy(mountinfo: string): Hierarchy | undefined {
 // #endregion v1-every-hierarchy
 
 // #region v1-devices
-/**
- * Docker's default device rules (runc's AllowedDevices, which moby
- * applies to every container that is not --privileged): deny everything,
- * then allow mknod of any device (the node is useless without r/w), and
- * read/write/mknod of the harmless ones. Without this the devices
- * hierarchy's cgroup inherits the caller's list, usually "a *:* rwm".
- */
-export const DEFAULT_DEVICE_RULES = [
-  'c *:* m', //   mknod of any char device
-  'b *:* m', //   and any block device
-  'c 1:3 rwm', // /dev/null
-  'c 1:5 rwm', // /dev/zero
-  'c 1:7 rwm', // /dev/full
-  'c 1:8 rwm', // /dev/random
-  'c 1:9 rwm', // /dev/urandom
-  'c 5:0 rwm', // /dev/tty
-  'c 5:1 rwm', // /dev/console
-  'c 5:2 rwm', // /dev/ptmx
-  'c 136:* rwm', // /dev/pts/*
-  'c 10:200 rwm', // /dev/net/tun (allowed by Docker since its early days)
-];
+// The container's devices cgroup is made and joined here like every other
+// hierarchy (that is what keeps the host's release_agent out of reach), but
+// its device list is left as the kernel makes it: inherited from the
+// parent, normally "a *:* rwm", every device allowed. Which devices a
+// container may open is a question of privilege, not of resources, and
+// chapter 11 (runtime/security/devices.ts) answers it, with Docker's list
+// here and a BPF program in the cgroup2 tree.
 // #endregion v1-devices
 
 // Sentinel the kernel reports for "no limit" (PAGE_COUNTER_MAX × page size).
@@ -113,10 +99,6 @@ class V1Cgroup implements ContainerCgroup {
   // #region v1-apply
   apply(l: Limits): void {
     const p = this.paths;
-    if (p.devices) {
-      writeCgroupFile(path.join(p.devices, 'devices.deny'), 'a');
-      for (const rule of DEFAULT_DEVICE_RULES) writeCgroupFile(path.join(p.devices, 'devices.allow'), rule);
-    }
     if (p.cpuset) {
       // A new v1 cpuset has no CPUs and no memory nodes, and no process can
       // join it until both are set: copy them down from the parent, from the

@@ -26,7 +26,8 @@ export interface MountSpec {
 
 export interface DeviceSpec {
   path: string;
-  type: 'c';
+  /** character or block device (block ones only from --device and --privileged, chapter 11) */
+  type: 'c' | 'b';
   major: number;
   minor: number;
   /** permission bits, e.g. 0o666 */

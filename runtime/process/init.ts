@@ -125,7 +125,8 @@ function prepareRootfs(spec: ContainerSpec): void {
   for (const d of spec.devices) {
     const p = secureJoin(rootfs, d.path);
     step({ op: 'mknod', path: p, kind: d.type, major: d.major, minor: d.minor, mode: d.fileMode });
-    libc.mknodChar(p, d.fileMode, d.major, d.minor);
+    fs.mkdirSync(path.dirname(p), { recursive: true }); // /dev/net/tun, /dev/dri/card0…: a node may sit in a folder
+    libc.mknod(p, d.type, d.fileMode, d.major, d.minor);
     fs.chmodSync(p, d.fileMode); // mknod's mode is filtered by the umask
   }
   for (const [target, link] of spec.symlinks) {

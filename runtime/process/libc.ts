@@ -376,6 +376,28 @@ export function setNotDumpable(): void {
   check(_prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), 'prctl', 'PR_SET_DUMPABLE 0');
 }
 
+// --- bpf(2) (chapter 11: the device program of a cgroup2 tree) ---
+
+// glibc has no bpf() wrapper either.
+const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
+
+/**
+ * bpf(cmd, attr, sizeof attr): attr is the command's part of union
+ * bpf_attr, laid out by the caller; pointers in it are addresses from
+ * `addressOf`, of buffers the caller keeps alive across the call.
+ * Returns what the command returns (a new fd for BPF_PROG_LOAD, else 0).
+ */
+export function bpf(cmd: number, attr: Buffer, what: string): number {
+  const nr = SYS_BPF[process.arch];
+  if (nr === undefined) throw new Error(`bpf: no system call number known for ${process.arch}`);
+  return check(_syscall(nr, 'int', cmd, 'void *', attr, 'uint32', attr.length), 'bpf', what);
+}
+
+/** The address of a buffer's bytes, for a pointer field of a struct passed as bytes. */
+export function addressOf(b: Buffer): bigint {
+  return koffi().address(b);
+}
+
 // --- chapter 11: a read-only root (statfs) and resource limits (setrlimit) ---
 
 const _statfs = fn('int statfs(const char *path, _Out_ uint8_t *buf)');

@@ -21,7 +21,7 @@ const REPLACED = path.join(REPO, 'runtime/cgroups/layer.ts');
 export async function buildWith(student: string, outDir: string): Promise<string> {
   const source = fs.readFileSync(student, 'utf8');
   await build({
-    entryPoints: { main: path.join(REPO, 'runtime/cli/main.ts'), init: path.join(REPO, 'runtime/process/init.ts') },
+    entryPoints: { main: path.join(REPO, 'runtime/cli/main.ts'), init: path.join(REPO, 'runtime/cli/init.ts') },
     bundle: true,
     splitting: true,
     format: 'esm',
