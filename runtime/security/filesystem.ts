@@ -36,14 +36,14 @@ const KEY = 'filesystem';
 // tmpfs parameters Docker lets through (moby's mount.MergeTmpfsOptions).
 const TMPFS_FLAGS = new Set([
   'defaults', 'ro', 'rw', 'suid', 'nosuid', 'dev', 'nodev', 'exec', 'noexec', 'sync', 'async',
-  'dirsync', 'mand', 'nomand', 'atime', 'noatime', 'diratime', 'nodiratime', 'relatime',
+  'dirsync', 'atime', 'noatime', 'diratime', 'nodiratime', 'relatime',
   'norelatime', 'strictatime', 'nostrictatime',
   'private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable',
 ]);
 const TMPFS_DATA = new Set(['size', 'mode', 'uid', 'gid', 'nr_inodes', 'nr_blocks', 'mpol']);
 // Pairs that set the same bit: the later one wins (exec after Docker's noexec).
 const SAME_BIT: Record<string, string> = {
-  ro: 'rw', suid: 'nosuid', dev: 'nodev', exec: 'noexec', sync: 'async', mand: 'nomand',
+  ro: 'rw', suid: 'nosuid', dev: 'nodev', exec: 'noexec', sync: 'async',
   atime: 'noatime', diratime: 'nodiratime', relatime: 'norelatime', strictatime: 'nostrictatime',
 };
 const bitOf = (o: string) => SAME_BIT[o] ?? o;
@@ -164,6 +164,21 @@ function tmpfsMount(destination: string, given: string): MountSpec {
   return { destination, type: 'tmpfs', source: 'tmpfs', options: tmpfsOptions(given) };
 }
 
+/**
+ * Put a user's mount among the others. One on a default mount's destination
+ * (--tmpfs /dev/shm) replaces it, as in Docker. And it goes before any mount
+ * inside it (--tmpfs /etc before the /etc/hosts bind), which it would
+ * otherwise hide: mounts are made in order, parents first.
+ */
+function placeMount(mounts: MountSpec[], m: MountSpec): void {
+  const dest = path.posix.normalize(m.destination);
+  const same = mounts.findIndex((o) => path.posix.normalize(o.destination) === dest);
+  if (same >= 0) mounts.splice(same, 1);
+  const inside = mounts.findIndex((o) => path.posix.normalize(o.destination).startsWith(dest + '/'));
+  const at = [same, inside].filter((i) => i >= 0);
+  mounts.splice(at.length ? Math.min(...at) : mounts.length, 0, m);
+}
+
 function prepare(ctx: RunContext): void {
   recordHostConfigDefaults(ctx);
   const choice = ctx.layerState.get(KEY) as FilesystemChoice;
@@ -176,12 +191,8 @@ function prepare(ctx: RunContext): void {
   if (choice.readOnly) readOnlyRoot(ctx);
   // After the read-only root, as Docker does: --privileged --read-only still has a writable /sys.
   if (privileged || unconfined) unconfinePaths(ctx, privileged);
-  // The user's tmpfs mounts last, and writable whatever the root is. One on
-  // a default mount's destination (/dev/shm) replaces it, as in Docker.
-  for (const [dest, opts] of choice.tmpfs) {
-    ctx.spec.mounts = ctx.spec.mounts.filter((m) => path.posix.normalize(m.destination) !== path.posix.normalize(dest));
-    ctx.spec.mounts.push(tmpfsMount(dest, opts));
-  }
+  // The user's tmpfs mounts, writable whatever the root is.
+  for (const [dest, opts] of choice.tmpfs) placeMount(ctx.spec.mounts, tmpfsMount(dest, opts));
   recordHostConfig(ctx, {
     ReadonlyRootfs: choice.readOnly,
     ShmSize: choice.shmSize ?? DEFAULT_SHM_SIZE,

@@ -68,6 +68,14 @@ test('--tmpfs PATH:OPTIONS: size and mode are applied, and exec overrides Docker
   assert.ok(m.super.includes('size=1024k') && m.super.includes('mode=700'), `${m.super}`);
 });
 
+test('--tmpfs over a default mount replaces it (/dev/shm); over a directory with mounts inside (/etc) it goes under them', { skip }, () => {
+  const out = ok(['--tmpfs', '/dev/shm:size=2m', '--tmpfs', '/etc', '--hostname', 'box', 'busybox', 'sh', '-c', 'df -k /dev/shm | tail -1; cat /etc/hostname; ls /etc | sort | tr "\\n" " "']);
+  const [df, hostname, etc] = out.split('\n');
+  assert.match(df, /^tmpfs\s+2048\s/, 'the --tmpfs, not the default shm');
+  assert.equal(hostname, 'box', "the container's /etc/hostname is still there, on the new /etc");
+  assert.equal(etc.trim(), 'hostname hosts resolv.conf', 'the image’s /etc is hidden by the tmpfs');
+});
+
 test('--shm-size 128m: /dev/shm is 128 MiB (df), the default 64 MiB otherwise', { skip }, () => {
   const df = (args: string[]) => ok([...args, 'busybox', 'sh', '-c', 'df -k /dev/shm | tail -1']);
   assert.match(df(['--shm-size', '128m']), /^shm\s+131072\s/);
