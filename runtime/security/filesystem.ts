@@ -31,7 +31,6 @@ interface FilesystemChoice {
 }
 const KEY = 'filesystem';
 
-// #region tmpfs-options
 // What `--tmpfs PATH[:OPTIONS]` may say: mount(2) flags by name, and the
 // tmpfs parameters Docker lets through (moby's mount.MergeTmpfsOptions).
 const TMPFS_FLAGS = new Set([
@@ -49,6 +48,7 @@ const SAME_BIT: Record<string, string> = {
 const bitOf = (o: string) => SAME_BIT[o] ?? o;
 const PROPAGATION = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable']);
 
+// #region tmpfs-options
 /**
  * Docker's options for a --tmpfs mount: noexec, nosuid, nodev and private
  * propagation first, the user's after them; where two set the same thing,
