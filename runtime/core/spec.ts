@@ -48,7 +48,7 @@ export interface ProcessSpec {
   capabilities?: CapabilitySets;
   /** prctl(PR_SET_NO_NEW_PRIVS): execve can never raise privileges (setuid bits, file caps) */
   noNewPrivileges?: boolean;
-  /** setrlimit(2) before execve: type is the OCI name ("RLIMIT_NOFILE") */
+  /** setrlimit(2) before execve: type is the OCI name ("RLIMIT_NOFILE"); -1 is unlimited (RLIM_INFINITY) */
   rlimits?: { type: string; soft: number; hard: number }[];
 }
 

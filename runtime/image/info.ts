@@ -1,6 +1,6 @@
 // `dockling info`: the machine and the stores, in `docker info`'s shape
 // (the Server part: where Docker lists its storage driver, cgroup driver,
-// kernel and root dir).
+// security options, kernel and root dir).
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Command } from '../core/layer.js';
@@ -17,6 +17,18 @@ function osName(): string {
 }
 
 const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2).replace(/\.?0+$/, '')}GiB`;
+
+// #region security-options
+/**
+ * The defences in force, from the layers that add them (chapter 11), in
+ * `docker info`'s block: each option's name two spaces in, its details
+ * ("Profile: builtin", given by a layer as " Profile: builtin") one deeper.
+ * Without such a layer there is no block, as on a Docker without any.
+ */
+export function securityOptions(lines: string[]): string[] {
+  return lines.length ? [' Security Options:', ...lines.map((l) => `  ${l}`)] : [];
+}
+// #endregion security-options
 
 export const infoCommand: Command = {
   name: 'info',
@@ -41,6 +53,7 @@ export const infoCommand: Command = {
       ...s.driver.status().map(([k, v]) => `  ${k}: ${v}`),
       ' Cgroup Driver: cgroupfs',
       ` Cgroup Version: ${mode === 'v2' ? 2 : 1}`,
+      ...securityOptions(inv.layers.flatMap((l) => l.info?.(inv.stateRoot) ?? [])),
       ` Kernel Version: ${os.release()}`,
       ` Operating System: ${osName()}`,
       ' OSType: linux',

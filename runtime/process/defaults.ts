@@ -47,10 +47,14 @@ export const DEFAULT_SYMLINKS: [string, string][] = [
 // #region masked-paths
 // Kernel files that describe or control the whole machine. Masked paths get
 // /dev/null (files) or an empty read-only tmpfs (directories) mounted over
-// them; read-only paths stay visible but cannot be written.
+// them; read-only paths stay visible but cannot be written. (Docker's
+// current lists: /proc/interrupts, whose counters leak what the host's
+// devices are doing, and powercap, whose energy counters leaked secrets
+// through power use ("Platypus", CVE-2020-8694), were added to it later.)
 export const MASKED_PATHS = [
-  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
   '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 // #endregion masked-paths

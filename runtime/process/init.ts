@@ -179,6 +179,26 @@ function protectPaths(spec: ContainerSpec): void {
 }
 // #endregion protect-paths
 
+// #region readonly-root
+/**
+ * A read-only root (--read-only, chapter 11), made last of the mounts, as
+ * runc does: after pivot_root, because before it "/" is the host's root;
+ * after every mount into the root, whose mount points may have to be made
+ * in it. The mounts on top of it (/dev, /dev/shm, a --tmpfs) keep their own
+ * flags: a mount's read-only bit is its own, not its parent's.
+ */
+function remountRootReadonly(): void {
+  // MS_BIND|MS_REMOUNT changes this one mount's flags only. A remount
+  // without MS_BIND would change the filesystem itself (the overlay the host
+  // sees too). And it sets all of the mount's flags at once: one not passed
+  // is cleared. So pass the ones "/" has now (nosuid, noatime…): clearing
+  // one is not what was asked, and in a user namespace the kernel refuses
+  // (EPERM) to clear a flag the mount was locked with.
+  const keep = libc.statfsMountFlags('/');
+  doMount('', '/', '', MS.BIND | MS.REMOUNT | MS.RDONLY | keep, '');
+}
+// #endregion readonly-root
+
 // #region terminal
 /**
  * With -t: open a pseudo-terminal in the container's own devpts, send the
@@ -256,8 +276,10 @@ function buildContainer(spec: ContainerSpec): never {
   protectPaths(spec);
 
   const { args, env, cwd } = spec.process;
-  // Docker makes a missing working directory rather than failing.
+  // Docker makes a missing working directory rather than failing (before
+  // the root may become read-only).
   fs.mkdirSync(cwd, { recursive: true });
+  if (spec.root.readonly) remountRootReadonly();
   process.chdir(cwd);
   const file = findCommand(args[0], env);
 

@@ -449,3 +449,35 @@ export function setAmbient(caps: number[]): void {
   check(_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'prctl', 'PR_CAP_AMBIENT_CLEAR_ALL');
   for (const cap of caps) check(_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0), 'prctl', `PR_CAP_AMBIENT_RAISE ${cap}`);
 }
+
+// --- chapter 11: a read-only root (statfs) and resource limits (setrlimit) ---
+
+const _statfs = fn('int statfs(const char *path, _Out_ uint8_t *buf)');
+// struct statfs on 64-bit Linux: f_flags is the 11th 8-byte word. Its ST_*
+// bits, and the MS_* bit each stands for in a mount(2) call.
+const STATFS_SIZE = 120;
+const STATFS_FLAGS_OFFSET = 80;
+const ST_TO_MS: [number, number][] = [
+  [0x2, MS.NOSUID], [0x4, MS.NODEV], [0x8, MS.NOEXEC], [0x10, MS.SYNCHRONOUS], [0x40, MS.MANDLOCK],
+  [0x400, MS.NOATIME], [0x800, MS.NODIRATIME], [0x1000, MS.RELATIME], [0x2000, MS.NOSYMFOLLOW],
+];
+/** The per-mount flags of the mount holding `path` (statfs(2)'s f_flags), as MS_* bits, read-only aside. */
+export function statfsMountFlags(path: string): number {
+  const buf = Buffer.alloc(STATFS_SIZE);
+  check(_statfs(path, buf), 'statfs', path);
+  const st = Number(buf.readBigUInt64LE(STATFS_FLAGS_OFFSET));
+  let ms = 0;
+  for (const [stBit, msBit] of ST_TO_MS) if (st & stBit) ms |= msBit;
+  return ms;
+}
+
+const _setrlimit = fn('int setrlimit(int resource, const void *rlim)');
+/** RLIM_INFINITY: "unlimited" (Docker's -1). */
+export const RLIM_INFINITY = 0xffffffffffffffffn;
+/** setrlimit(2): struct rlimit is two 64-bit words, the soft limit then the hard one. */
+export function setrlimit(resource: number, name: string, soft: bigint, hard: bigint): void {
+  const buf = Buffer.alloc(16);
+  buf.writeBigUInt64LE(soft, 0);
+  buf.writeBigUInt64LE(hard, 8);
+  check(_setrlimit(resource, buf), 'setrlimit', name);
+}
