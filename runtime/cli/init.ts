@@ -5,4 +5,4 @@
 import { runInit } from '../process/init.js';
 import { beforeExec as hardening } from '../security/before-exec.js';
 
-runInit({ beforeExec: [hardening] });
+runInit({ beforeExec: [{ chapter: 11, run: hardening }] });

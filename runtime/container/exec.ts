@@ -22,7 +22,6 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../core/layer.js';
 import type { ExecSettings } from '../core/spec.js';
-import { capabilityMask } from '../security/capabilities/names.js';
 import { RunError } from '../core/pipeline.js';
 import { trace } from '../trace/trace.js';
 import { findContainer } from './lifecycle.js';
@@ -154,7 +153,7 @@ const SECCOMP_FD = 5;
  * (bit N = capability N, as /proc/PID/status prints them), rlimits by name.
  */
 function settingsArgs(s: ExecSettings): string[] {
-  const hex = (names: string[]) => capabilityMask(names).toString(16);
+  const hex = (mask: bigint) => mask.toString(16);
   const c = s.capabilities;
   return [
     ...(c ? ['--caps', [c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].map(hex).join(':')] : []),

@@ -98,7 +98,8 @@ export interface ContainerSpec {
  * its command (chapter 11 fills it in: see Layer.exec in layer.ts).
  */
 export interface ExecSettings {
-  capabilities?: CapabilitySets;
+  /** each set as a bit mask (bit N is capability N, as /proc/PID/status prints them) */
+  capabilities?: { [set in keyof CapabilitySets]: bigint };
   noNewPrivileges?: boolean;
   rlimits?: ProcessSpec['rlimits'];
   seccomp?: { program: string };

@@ -57,7 +57,8 @@ function readLine(): string {
 /**
  * Steps a later chapter's layer adds to the init, called at fixed points
  * without this file knowing what they do (chapter 11 drops privileges in
- * `beforeExec`). Each is given the spec and the trace's `step`.
+ * `beforeExec`). Each is given the spec, and a `step` that traces under
+ * the hook's own chapter.
  */
 export interface InitHooks {
   /**
@@ -65,7 +66,7 @@ export interface InitHooks {
    * other descriptor marked close-on-exec: the last thing before execve. A
    * hook that throws stops the container with exit code 125.
    */
-  beforeExec: ((spec: ContainerSpec, step: (e: TraceEvent) => void) => void)[];
+  beforeExec: { chapter: number; run(spec: ContainerSpec, step: (e: TraceEvent) => void): void }[];
 }
 let hooks: InitHooks = { beforeExec: [] };
 // #endregion init-hooks
@@ -299,7 +300,7 @@ function buildContainer(spec: ContainerSpec): never {
   // host would be a way out of the new root).
   libc.cloexecFrom(3);
   libc.resetSignals();
-  for (const hook of hooks.beforeExec) hook(spec, step);
+  for (const hook of hooks.beforeExec) hook.run(spec, (e) => trace.emit(hook.chapter, e));
   step({ op: 'exec', path: file, argv: args, cwd });
   send({ msg: 'exec' });
   try {

@@ -17,7 +17,7 @@ import type { ContainerConfig } from '../core/containers.js';
 import type { RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import type { CapabilitySets } from '../core/spec.js';
-import { CAPABILITIES, capabilityNames } from './capabilities/names.js';
+import { CAPABILITIES, capabilityMask, capabilityNames } from './capabilities/names.js';
 import { securityOpts } from './layer.js';
 import { recordHostConfig, type HardeningPart } from './part.js';
 
@@ -157,7 +157,11 @@ export const capabilities: HardeningPart = {
   exec(c, flags, settings) {
     const list = flags.get('privileged') ? allCapabilities() : containerList(c);
     if (!list) return;
-    settings.capabilities = capabilitySets(list, uidOf(flags.get('user')));
+    const sets = capabilitySets(list, uidOf(flags.get('user')));
+    settings.capabilities = {
+      bounding: capabilityMask(sets.bounding), effective: capabilityMask(sets.effective), permitted: capabilityMask(sets.permitted),
+      inheritable: capabilityMask(sets.inheritable), ambient: capabilityMask(sets.ambient),
+    };
     const opts = (c.HostConfig?.SecurityOpt as string[] | null | undefined) ?? [];
     settings.noNewPrivileges = opts.some((o) => /^no-new-privileges([=:](1|t|T|TRUE|true|True))?$/.test(o));
   },
