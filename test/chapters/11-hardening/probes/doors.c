@@ -62,6 +62,7 @@ static char *scratch_dir(void) {
 	return mkdtemp(dir);
 }
 
+// #region shocker-probe
 // shocker: open_by_handle_at(2) opens a file by its (device-wide) inode
 // handle, relative to ANY file on the same filesystem. /etc/hostname is a
 // bind mount of a file in the state root, on the host's filesystem; the
@@ -87,6 +88,7 @@ static int shocker(const char *arg) {
 	buf[strcspn(buf, "\n")] = 0;
 	return ok("read the host's %s through a file handle", buf);
 }
+// #endregion shocker-probe
 
 /* The PID of the test's host process, a `sleep` in our PID namespace. */
 static int host_sleep(void) {
@@ -205,6 +207,7 @@ static int cgroup_limit(const char *arg) {
 	return ok("pids.max rewritten with its own value %s", value);
 }
 
+// #region settime-probe
 // settimeofday(NULL, NULL) checks CAP_SYS_TIME (the LSM's settime hook)
 // and then has nothing to set: the one call that needs the privilege to set
 // the host's clock and changes nothing. (adjtimex with modes 0 is a pure
@@ -214,6 +217,7 @@ static int settime(const char *arg) {
 	if (syscall(SYS_settimeofday, NULL, NULL) < 0) return denied("settimeofday");
 	return ok("%s", "settimeofday(NULL, NULL) allowed: the host's clock could be set");
 }
+// #endregion settime-probe
 
 static int mount_tmpfs(const char *arg) {
 	(void)arg;
@@ -225,7 +229,7 @@ static int mount_tmpfs(const char *arg) {
 }
 
 // mknod a device node (ARG: "b:MAJOR:MINOR" or "c:…") in the container's
-// own /dev, open it read-only and read a few bytes. CAP_MKNOD is one of
+// own /dev, open it read-only and read from it. CAP_MKNOD is one of
 // Docker's 14: the devices cgroup is what refuses the open.
 static int device(const char *arg, int do_read) {
 	char kind;
@@ -238,7 +242,7 @@ static int device(const char *arg, int do_read) {
 	int e = errno;
 	unlink(node);
 	if (fd < 0) return errno = e, denied("open");
-	char buf[16], detail[64];
+	char buf[8192], detail[64]; /* /dev/kmsg returns whole records: EINVAL for a small buffer */
 	ssize_t n = do_read ? read(fd, buf, sizeof buf) : 0;
 	close(fd);
 	snprintf(detail, sizeof detail, "%c %u:%u opened, read %zd bytes", kind, maj, min, n);
