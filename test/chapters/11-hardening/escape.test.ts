@@ -50,6 +50,23 @@ const read = (p: string) => {
 };
 /** A cgroup v1 hierarchy with controllers: its root has a release_agent. */
 const V1_HIERARCHY = (read('/proc/self/cgroup') ?? '').split('\n').some((l) => /^[1-9]\d*:[^:]+:/.test(l));
+/** Are we in the host's cgroup namespace (not, say, in a CI container of our own)? */
+const HOST_CGROUPNS = (() => {
+  try {
+    return fs.readlinkSync('/proc/self/ns/cgroup') === fs.readlinkSync('/proc/1/ns/cgroup');
+  } catch {
+    return false;
+  }
+})();
+/** Can root on the host open this device read-only? (Kernel lockdown refuses /dev/mem even to it.) */
+const canOpen = (p: string) => {
+  try {
+    fs.closeSync(fs.openSync(p, 'r'));
+    return true;
+  } catch {
+    return false;
+  }
+};
 /**
  * A host device for the mknod door: the block device of the host's root
  * filesystem ("b:MAJOR:MINOR"), if the host itself may read it (some
@@ -62,12 +79,7 @@ const HOST_DEVICE = (() => {
   const minor = (dev & 0xff) | ((dev >> 12) & ~0xff);
   const name = /^DEVNAME=(.+)$/m.exec(read(`/sys/dev/block/${major}:${minor}/uevent`) ?? '')?.[1];
   if (!major || !name) return 'c:1:11';
-  try {
-    fs.closeSync(fs.openSync(`/dev/${name}`, 'r'));
-    return `b:${major}:${minor}`;
-  } catch {
-    return 'c:1:11';
-  }
+  return canOpen(`/dev/${name}`) ? `b:${major}:${minor}` : 'c:1:11';
 })();
 
 interface Door {
@@ -94,7 +106,7 @@ let marker: string;
 // #region doors
 const DOORS: Door[] = [
   { name: 'shocker', title: 'open_by_handle_at through the bind-mounted /etc/hostname reads a host directory', arg: () => handle, closed: 'denied EPERM open_by_handle_at', by: 'capabilities (no DAC_READ_SEARCH); seccomp too' },
-  { name: 'release-agent', title: 'the host’s cgroup namespace, joined through a host process, shows a hierarchy’s release_agent, open for writing', arg: () => '@', closed: 'denied EACCES open /proc/PID/ns/cgroup', by: 'capabilities (no SYS_PTRACE: the host process’s namespaces cannot be opened)', missing: (!V1_HIERARCHY && 'no cgroup v1 hierarchy on this host') || (!has('nsenter') && 'needs util-linux nsenter') },
+  { name: 'release-agent', title: 'the host’s cgroup namespace, joined through a host process, shows a hierarchy’s release_agent, open for writing', arg: () => '@', closed: 'denied EACCES open /proc/PID/ns/cgroup', by: 'capabilities (no SYS_PTRACE: the host process’s namespaces cannot be opened)', missing: (!V1_HIERARCHY && 'no cgroup v1 hierarchy on this host') || (!HOST_CGROUPNS && 'the tests do not run in the host’s cgroup namespace') || (!has('nsenter') && 'needs util-linux nsenter') },
   { name: 'remount-sys', title: '/sys remounted read-write', closed: 'denied EPERM mount', by: 'capabilities (no SYS_ADMIN); seccomp too' },
   { name: 'proc-sys', title: '/proc/sys remounted read-write, a host sysctl opened for writing', closed: 'denied EPERM mount', by: 'capabilities (no SYS_ADMIN); seccomp too' },
   { name: 'sysrq', title: '/proc/sysrq-trigger remounted read-write and opened for writing', closed: 'denied EPERM mount', by: 'capabilities (no SYS_ADMIN); seccomp too', missing: !fs.existsSync('/proc/sysrq-trigger') && 'no /proc/sysrq-trigger on this kernel' },
@@ -103,7 +115,7 @@ const DOORS: Door[] = [
   { name: 'settime', title: 'settimeofday(NULL, NULL): the right to set the host’s clock', closed: 'denied EPERM settimeofday', by: 'capabilities (no SYS_TIME); seccomp too' },
   { name: 'mount', title: 'a tmpfs mounted', closed: 'denied EPERM mount', by: 'capabilities (no SYS_ADMIN); seccomp too' },
   { name: 'mknod', title: `mknod of a host device (${HOST_DEVICE}), opened and read`, arg: () => HOST_DEVICE, closed: 'denied EPERM open', by: 'the devices cgroup (mknod itself is allowed: MKNOD is one of the 14)' },
-  { name: 'dev-mem', title: '/dev/mem (c 1:1) made and opened', closed: 'denied EPERM open', by: 'the devices cgroup; capabilities too (no SYS_RAWIO)', missing: !fs.existsSync('/dev/mem') && 'no /dev/mem on this kernel' },
+  { name: 'dev-mem', title: '/dev/mem (c 1:1) made and opened', closed: 'denied EPERM open', by: 'the devices cgroup; capabilities too (no SYS_RAWIO)', missing: !canOpen('/dev/mem') && 'the host’s root cannot open /dev/mem (no /dev/mem, or kernel lockdown)' },
   { name: 'module', title: 'finit_module passes the capability check (EBADF for fd -1; nothing loaded)', closed: 'denied EPERM finit_module', by: 'seccomp; capabilities too (no SYS_MODULE)', missing: (!fs.existsSync('/proc/modules') && 'a kernel without modules') || (read('/proc/sys/kernel/modules_disabled')?.trim() === '1' && 'module loading is disabled on this host') },
   { name: 'unshare', title: 'unshare of a new user and mount namespace', closed: 'denied EPERM unshare', by: 'seccomp (a user namespace needs no capability)' },
   { name: 'ptrace', title: 'ptrace of a host process in the container’s PID namespace, and a host file read through its root', arg: () => `@:${marker}`, closed: 'denied EPERM ptrace', by: 'capabilities (no SYS_PTRACE)', missing: !has('nsenter') && 'needs util-linux nsenter' },
