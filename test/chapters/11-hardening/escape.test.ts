@@ -50,14 +50,15 @@ const read = (p: string) => {
 };
 /** A cgroup v1 hierarchy with controllers: its root has a release_agent. */
 const V1_HIERARCHY = (read('/proc/self/cgroup') ?? '').split('\n').some((l) => /^[1-9]\d*:[^:]+:/.test(l));
-/** Are we in the host's cgroup namespace (not, say, in a CI container of our own)? */
-const HOST_CGROUPNS = (() => {
-  try {
-    return fs.readlinkSync('/proc/self/ns/cgroup') === fs.readlinkSync('/proc/1/ns/cgroup');
-  } catch {
-    return false;
-  }
-})();
+/**
+ * Do we see a hierarchy's root, release_agent and all? (Not in a cgroup
+ * namespace of our own, as in a CI job's container: the host process the
+ * test starts is in ours.)
+ */
+const SEES_RELEASE_AGENT = (read('/proc/self/mountinfo') ?? '')
+  .split('\n')
+  .filter((l) => l.split(' - ')[1]?.startsWith('cgroup '))
+  .some((l) => fs.existsSync(path.join(l.split(' ')[4], 'release_agent')));
 /** Can root on the host open this device read-only? (Kernel lockdown refuses /dev/mem even to it.) */
 const canOpen = (p: string) => {
   try {
@@ -106,7 +107,7 @@ let marker: string;
 // #region doors
 const DOORS: Door[] = [
   { name: 'shocker', title: 'open_by_handle_at through the bind-mounted /etc/hostname reads a host directory', arg: () => handle, closed: 'denied EPERM open_by_handle_at', by: 'capabilities (no DAC_READ_SEARCH); seccomp too' },
-  { name: 'release-agent', title: 'the host’s cgroup namespace, joined through a host process, shows a hierarchy’s release_agent, open for writing', arg: () => '@', closed: 'denied EACCES open /proc/PID/ns/cgroup', by: 'capabilities (no SYS_PTRACE: the host process’s namespaces cannot be opened)', missing: (!V1_HIERARCHY && 'no cgroup v1 hierarchy on this host') || (!HOST_CGROUPNS && 'the tests do not run in the host’s cgroup namespace') || (!has('nsenter') && 'needs util-linux nsenter') },
+  { name: 'release-agent', title: 'the host’s cgroup namespace, joined through a host process, shows a hierarchy’s release_agent, open for writing', arg: () => '@', closed: 'denied EACCES open /proc/PID/ns/cgroup', by: 'capabilities (no SYS_PTRACE: the host process’s namespaces cannot be opened)', missing: (!V1_HIERARCHY && 'no cgroup v1 hierarchy on this host') || (!SEES_RELEASE_AGENT && 'no release_agent in sight: the tests run in a cgroup namespace of their own') || (!has('nsenter') && 'needs util-linux nsenter') },
   { name: 'remount-sys', title: '/sys remounted read-write', closed: 'denied EPERM mount', by: 'capabilities (no SYS_ADMIN); seccomp too' },
   { name: 'proc-sys', title: '/proc/sys remounted read-write, a host sysctl opened for writing', closed: 'denied EPERM mount', by: 'capabilities (no SYS_ADMIN); seccomp too' },
   { name: 'sysrq', title: '/proc/sysrq-trigger remounted read-write and opened for writing', closed: 'denied EPERM mount', by: 'capabilities (no SYS_ADMIN); seccomp too', missing: !fs.existsSync('/proc/sysrq-trigger') && 'no /proc/sysrq-trigger on this kernel' },
