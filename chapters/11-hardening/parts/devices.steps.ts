@@ -44,8 +44,9 @@ export const steps: DemoStep[] = [
     title: '--device: one device given back, read-only',
     look:
       '--device HOST:CONTAINER:PERMISSIONS makes the node in /dev and adds one rule, "c 1:11 r", after Docker\'s list (and ' +
-      'to the BPF program). Reading works; opening it for writing (nothing is written) is refused.',
-    args: ['run', '--rm', '--device', '/dev/kmsg:/dev/kmsg:r', 'busybox', 'sh', '-c', 'dd if=/dev/kmsg bs=8192 count=1 2>/dev/null | head -c 100; echo; : >> /dev/kmsg'],
+      'to the BPF program). Reading works; opening it for writing (nothing is written) is refused. (Reading the kernel ' +
+      'log also takes CAP_SYSLOG where the host sets kernel.dmesg_restrict, as Debian does: hence --cap-add SYSLOG.)',
+    args: ['run', '--rm', '--cap-add', 'SYSLOG', '--device', '/dev/kmsg:/dev/kmsg:r', 'busybox', 'sh', '-c', 'dd if=/dev/kmsg bs=8192 count=1 2>/dev/null | head -c 100; echo; : >> /dev/kmsg'],
     check(r) {
       const bad = ran(r, 1);
       if (bad) return bad;

@@ -1,10 +1,14 @@
 // Every demo step of chapter 11, run unattended: each step's own check must
-// hold. test/run.ts runs this file with layers 1..11 (every step must pass)
-// and with layers 1..10 (every step must fail: without the hardening layer
-// each door the steps show closed is open, or the flag does not exist).
+// hold. test/run.ts runs this file with layers 1..11 (every test must pass)
+// and with layers 1..10 (every test must fail).
+//
+// A step pinned to `--chapter 10` shows a door open; it would pass without
+// this chapter's layer too. So it is checked inside the test of the step
+// after it, the one that shows the same door closed: the pair passes only
+// when the door is open at chapter 10 and closed at the chapter under test.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commandLine, runStep } from '../../../chapters/demo.js';
+import { commandLine, runStep, type DemoStep } from '../../../chapters/demo.js';
 import { steps } from '../../../chapters/11-hardening/demo.js';
 import { assertNoContainerLeft } from '../../helpers/leaks.js';
 import { useTempDir } from '../../helpers/temp.js';
@@ -13,13 +17,36 @@ const chapter = Number(process.env.DOCKLING_CHAPTER ?? 11);
 const skip = process.getuid?.() === 0 ? false : process.env.CI ? false : 'needs root';
 const root = useTempDir('dockling-demo11-');
 
+const pinned = (s: DemoStep) => s.args[0] === '--chapter';
+
+/** Each unpinned step, with the pinned steps just before it. */
+function groups(): { before: DemoStep[]; step: DemoStep; n: number }[] {
+  const out: { before: DemoStep[]; step: DemoStep; n: number }[] = [];
+  let before: DemoStep[] = [];
+  for (const [i, s] of steps.entries()) {
+    if (pinned(s)) before.push(s);
+    else {
+      out.push({ before, step: s, n: i + 1 });
+      before = [];
+    }
+  }
+  assert.equal(before.length, 0, 'a step pinned to --chapter 10 must be followed by the step that closes its door');
+  return out;
+}
+
+async function check(step: DemoStep): Promise<void> {
+  const r = await runStep(step, { stateRoot: root(), chapter });
+  const problem = step.check(r);
+  assert.equal(problem, null, `${commandLine(step)}: ${problem}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
+  assertNoContainerLeft(root());
+}
+
 describe("chapter 11's demo steps", () => {
-  for (const [i, step] of steps.entries()) {
-    test(`step ${i + 1}: ${step.title} — ${commandLine(step)}`, { skip }, async () => {
-      const r = await runStep(step, { stateRoot: root(), chapter });
-      const problem = step.check(r);
-      assert.equal(problem, null, `${problem}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-      assertNoContainerLeft(root());
+  for (const { before, step, n } of groups()) {
+    const title = [...before, step].map(commandLine).join(', then ');
+    test(`step ${n}: ${step.title} — ${title}`, { skip }, async () => {
+      for (const b of before) await check(b);
+      await check(step);
     });
   }
 });
