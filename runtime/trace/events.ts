@@ -51,7 +51,12 @@ export type TraceEvent =
   // seccomp(SECCOMP_SET_MODE_FILTER): a classic BPF program of N instructions.
   | { op: 'seccomp'; instructions: number; flags: string[] }
   // bpf(2): a program loaded (BPF_PROG_LOAD) or attached (BPF_PROG_ATTACH) to a target.
-  | { op: 'bpf'; cmd: string; prog: string; target: string; instructions: number };
+  | { op: 'bpf'; cmd: string; prog: string; target: string; instructions: number }
+  // lchown(2): a file made the remapped root's (user namespaces)
+  | { op: 'chown'; path: string; uid: number; gid: number }
+  // /proc/<nsexec>/uid_map or gid_map written by nsexec's mapper: the user
+  // namespace's id map, "INSIDE OUTSIDE COUNT" lines
+  | { op: 'idmap'; file: string; map: string };
 
 export type TraceOp = TraceEvent['op'];
 
