@@ -124,6 +124,10 @@ function prepareRootfs(spec: ContainerSpec): void {
   // 4. Device nodes on the fresh /dev tmpfs, and the usual symlinks.
   for (const d of spec.devices) {
     const p = secureJoin(rootfs, d.path);
+    if (spec.uidMappings) {
+      bindDevice(d.path, p);
+      continue;
+    }
     step({ op: 'mknod', path: p, kind: d.type, major: d.major, minor: d.minor, mode: d.fileMode });
     libc.mknodChar(p, d.fileMode, d.major, d.minor);
     fs.chmodSync(p, d.fileMode); // mknod's mode is filtered by the umask
@@ -135,6 +139,20 @@ function prepareRootfs(spec: ContainerSpec): void {
   }
 }
 // #endregion rootfs
+
+// #region bind-device
+/**
+ * In a user namespace (chapter 11, --userns-remap) mknod(2) of a device is
+ * refused (EPERM: only CAP_MKNOD over the initial namespace allows it, and
+ * a tmpfs mounted there would not open devices anyway: SB_I_NODEV). So, as
+ * runc does for rootless containers, the host's own node is bind-mounted
+ * onto an empty file: the same device, with the host's permissions.
+ */
+function bindDevice(hostPath: string, target: string): void {
+  fs.closeSync(fs.openSync(target, 'a', 0o600)); // the mount point
+  doMount(hostPath, target, '', MS.BIND, '');
+}
+// #endregion bind-device
 
 // #region pivot-root
 function pivotRoot(rootfs: string): void {

@@ -61,7 +61,7 @@ const mapArg = (maps: IdMapping[]) => maps.map((m) => `${m.containerID} ${m.host
 function nsexecArgs(letters: string, idMappings: LaunchOptions['idMappings']): string[] {
   if (!idMappings) return [letters];
   for (const [file, maps] of [['uid_map', idMappings.uid], ['gid_map', idMappings.gid]] as const) {
-    trace.emit(11, { op: 'idmap', file, map: mapArg(maps).replaceAll(',', '\n') });
+    trace.emit(11, { op: 'write', path: `/proc/<nsexec>/${file}`, value: mapArg(maps).replaceAll(',', '\n') });
   }
   return [letters + 'U', mapArg(idMappings.uid), mapArg(idMappings.gid)];
 }

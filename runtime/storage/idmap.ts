@@ -52,3 +52,18 @@ export function chownToRemappedRoot(p: string): void {
   trace.emit(11, { op: 'chown', path: p, uid, gid });
   fs.lchownSync(p, uid, gid);
 }
+
+/**
+ * A directory of root's that the remapped root must pass through (the
+ * remapped state root, the layer store's home, the containers): owned by
+ * root and the remapped gid, mode 0710, as dockerd makes them.
+ */
+export function shareWithRemappedRoot(dir: string, gid = shift ? hostOwner(0, 0).gid : undefined): void {
+  if (gid === undefined) return;
+  const st = fs.statSync(dir);
+  if (st.uid === 0 && st.gid === gid && (st.mode & 0o7777) === 0o710) return;
+  trace.emit(11, { op: 'chown', path: dir, uid: 0, gid });
+  fs.chownSync(dir, 0, gid);
+  trace.emit(11, { op: 'chmod', path: dir, mode: 0o710 });
+  fs.chmodSync(dir, 0o710);
+}

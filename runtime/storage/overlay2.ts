@@ -31,7 +31,7 @@ import { trace } from '../trace/trace.js';
 import { overlayChanges } from './overlay2-changes.js';
 import { backingFs, mountPoints } from './overlay2-mounts.js';
 import { removeTree } from './remove.js';
-import { chownToRemappedRoot } from './idmap.js';
+import { chownToRemappedRoot, shareWithRemappedRoot } from './idmap.js';
 
 const CH = 4;
 /** mount(2) copies at most one page of option data (the smallest page size Linux has) */
@@ -113,6 +113,7 @@ export class Overlay2Driver implements StorageDriver {
       lower = chain.join(':');
     }
     fs.mkdirSync(path.join(this.home, 'l'), { recursive: true, mode: 0o700 });
+    shareWithRemappedRoot(this.home); // the remapped root reaches its rootfs through here (--userns-remap)
     this.mkdir(dir, 0o701);
     try {
       this.mkdir(path.join(dir, 'diff'), 0o755);

@@ -52,11 +52,9 @@ export type TraceEvent =
   | { op: 'seccomp'; instructions: number; flags: string[] }
   // bpf(2): a program loaded (BPF_PROG_LOAD) or attached (BPF_PROG_ATTACH) to a target.
   | { op: 'bpf'; cmd: string; prog: string; target: string; instructions: number }
-  // lchown(2): a file made the remapped root's (user namespaces)
+  // Chapter 11 (user namespaces): lchown(2): a file made the remapped root's (user namespaces)
   | { op: 'chown'; path: string; uid: number; gid: number }
-  // /proc/<nsexec>/uid_map or gid_map written by nsexec's mapper: the user
-  // namespace's id map, "INSIDE OUTSIDE COUNT" lines
-  | { op: 'idmap'; file: string; map: string };
+  | { op: 'chmod'; path: string; mode: number };
 
 export type TraceOp = TraceEvent['op'];
 
@@ -100,6 +98,8 @@ const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
   setrlimit: { resource: 's', soft: 'n', hard: 'n' },
   seccomp: { instructions: 'n', flags: 'a' },
   bpf: { cmd: 's', prog: 's', target: 's', instructions: 'n' },
+  chown: { path: 's', uid: 'n', gid: 'n' },
+  chmod: { path: 's', mode: 'n' },
 };
 
 function fieldOk(v: unknown, kind: 's' | 'n' | 'a' | 'S'): boolean {

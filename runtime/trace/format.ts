@@ -67,8 +67,8 @@ export function formatEvent(e: TraceEvent): string {
       return `bpf(${e.cmd}, ${e.prog}${e.instructions ? ` {${e.instructions} instructions}` : ''}${e.target ? ', ' + e.target : ''})`;
     case 'chown':
       return `lchown ${e.path} ${e.uid}:${e.gid}`;
-    case 'idmap':
-      return `write /proc/<nsexec>/${e.file} ${JSON.stringify(e.map)}`;
+    case 'chmod':
+      return `chmod ${e.path} 0${e.mode.toString(8)}`;
   }
 }
 
