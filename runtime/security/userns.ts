@@ -43,6 +43,11 @@ function usernsMode(ctx: RunContext): '' | 'host' {
 
 function validate(ctx: RunContext): void {
   const mode = usernsMode(ctx);
+  // A --rootfs directory's files belong to host ids (0 mostly), which the
+  // container's namespace does not map: inside they would all be nobody's.
+  if (activeRemap() && mode !== 'host' && ctx.flags.has('rootfs')) {
+    throw new RunError(125, '--userns-remap with --rootfs is not supported yet: its files belong to host ids the user namespace does not map (run an image, whose layers are unpacked for the remapped root, or add --userns host)');
+  }
   // Docker's rule: all capabilities and devices mean nothing inside a user
   // namespace, so a privileged container must say it runs without one.
   if (activeRemap() && mode !== 'host' && ctx.flags.get('privileged')) {
