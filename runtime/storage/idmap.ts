@@ -45,6 +45,22 @@ export function hostOwner(uid: number, gid: number): { uid: number; gid: number 
 }
 // #endregion shift-owner
 
+/**
+ * The other way, for packing a remapped store's files into a tar (commit,
+ * export, diff): a host id in the range is the container's id. One outside
+ * it (a file of host root's, left by a --userns host container) is what
+ * the kernel shows for it inside: the overflow id, nobody (65534).
+ */
+export function containerOwner(uid: number, gid: number): { uid: number; gid: number } {
+  if (!shift) return { uid, gid };
+  const back = (maps: IdMapping[], id: number) => {
+    const m = maps.find((x) => id >= x.hostID && id < x.hostID + x.size);
+    return m ? m.containerID + (id - m.hostID) : OVERFLOW_ID;
+  };
+  return { uid: back(shift.uidMappings, uid), gid: back(shift.gidMappings, gid) };
+}
+const OVERFLOW_ID = 65534;
+
 /** Make a path the remapped root's (a no-op without remap). */
 export function chownToRemappedRoot(p: string): void {
   if (!shift) return;
