@@ -168,6 +168,7 @@ int main(int argc, char **argv) {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent) return 125; /* it died before prctl took effect */
 
+	// #region userns-stages
 	int go = -1;
 	pid_t mapper = userns ? start_mapper(uid_map, gid_map, &go) : 0;
 	if (mapper < 0) {
@@ -184,6 +185,7 @@ int main(int argc, char **argv) {
 		close(go);
 		if (!become_root(mapper)) return 125;
 	}
+	// #endregion userns-stages
 	pid_t child = fork();
 	if (child < 0) {
 		fprintf(stderr, "nsexec: fork: %s\n", strerror(errno));
