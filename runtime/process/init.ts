@@ -125,7 +125,7 @@ function prepareRootfs(spec: ContainerSpec): void {
   for (const d of spec.devices) {
     const p = secureJoin(rootfs, d.path);
     if (spec.uidMappings) {
-      bindDevice(d.path, p);
+      bindDevice(d.hostPath ?? d.path, p);
       continue;
     }
     step({ op: 'mknod', path: p, kind: d.type, major: d.major, minor: d.minor, mode: d.fileMode });
