@@ -65,14 +65,19 @@ function freeStart(): number {
 }
 
 let START = 0;
-// The runner's TMPDIR holds the state root; it is 0700, and the remapped
-// root must pass through it (dockling refuses otherwise, as dockerd does).
-let tmpMode = 0;
+// The runner's TMPDIR holds the state root; it is 0700 (and so may be a
+// directory above it), and the remapped root must pass through every one
+// (dockling refuses otherwise, as dockerd does): o+x for the file's time.
+let modes: [string, number][] = [];
 
 before(() => {
   if (skip) return;
-  tmpMode = fs.statSync(os.tmpdir()).mode & 0o7777;
-  fs.chmodSync(os.tmpdir(), tmpMode | 0o001);
+  for (let d = os.tmpdir(); d !== '/'; d = path.dirname(d)) {
+    const mode = fs.statSync(d).mode & 0o7777;
+    if (mode & 0o001) continue;
+    modes.push([d, mode]);
+    fs.chmodSync(d, mode | 0o001);
+  }
   saveFiles();
   assert.equal(sh(['useradd', '--system', '--no-create-home', '--user-group', '--shell', '/bin/false', USER]).status, 0, `useradd ${USER}`);
   START = freeStart();
@@ -84,7 +89,8 @@ after(() => {
   sh(['userdel', USER]);
   if (exists('group', USER)) sh(['groupdel', USER]);
   restoreFiles();
-  fs.chmodSync(os.tmpdir(), tmpMode);
+  for (const [d, mode] of modes) fs.chmodSync(d, mode);
+  modes = [];
 });
 
 /** `dockling --userns-remap USER ARGS…` against the file's state root. */
