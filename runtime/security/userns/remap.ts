@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { IdMapping } from '../../core/spec.js';
 import { RunError } from '../../core/pipeline.js';
+import { withLock } from '../../core/files.js';
 import { trace } from '../../trace/trace.js';
 
 const CH = 11;
@@ -26,6 +27,8 @@ export const DEFAULT_REMAP_USER = 'dockremap';
 /** how many ids Docker gives dockremap, and where its search for a free range starts */
 const DEFAULT_RANGE = 65536;
 const FIRST_SUBORDINATE = 100000;
+/** held while "default" makes dockremap (a lock directory, core/files.ts) */
+const DEFAULT_USER_LOCK = fs.existsSync('/run/lock') ? '/run/lock/dockling-userns-remap.lock' : '/tmp/dockling-userns-remap.lock';
 
 export interface Remap {
   /** as given: "default", "USER[:GROUP]" or "UID[:GID]" */
@@ -97,19 +100,27 @@ function mappingsFor(file: string, who: Entry): IdMapping[] {
  * of 65536 ids above every range already given out, in both files.
  */
 function ensureDefaultUser(): void {
-  if (!lookup('group', DEFAULT_REMAP_USER)) run(['groupadd', '--system', DEFAULT_REMAP_USER]);
-  if (!lookup('passwd', DEFAULT_REMAP_USER)) {
-    run(['useradd', '--system', '--shell', '/bin/false', '--no-create-home', '--gid', DEFAULT_REMAP_USER, DEFAULT_REMAP_USER]);
-  }
-  for (const file of [SUBUID, SUBGID]) {
-    const ranges = readRanges(file);
-    if (ranges.some((r) => r.owner === DEFAULT_REMAP_USER)) continue;
-    const start = Math.max(FIRST_SUBORDINATE, ...ranges.map((r) => r.start + r.count));
-    const line = `${DEFAULT_REMAP_USER}:${start}:${DEFAULT_RANGE}\n`;
-    trace.emit(CH, { op: 'write', path: file, value: line.trim() });
-    const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-    fs.appendFileSync(file, (old && !old.endsWith('\n') ? '\n' : '') + line, { mode: 0o644 });
-  }
+  const missing = () =>
+    !lookup('group', DEFAULT_REMAP_USER) || !lookup('passwd', DEFAULT_REMAP_USER) ||
+    [SUBUID, SUBGID].some((f) => !readRanges(f).some((r) => r.owner === DEFAULT_REMAP_USER));
+  if (!missing()) return;
+  // Two dockling commands starting at once must not both add a range:
+  // one makes what is missing, the other then finds it made.
+  withLock(DEFAULT_USER_LOCK, () => {
+    if (!lookup('group', DEFAULT_REMAP_USER)) run(['groupadd', '--system', DEFAULT_REMAP_USER]);
+    if (!lookup('passwd', DEFAULT_REMAP_USER)) {
+      run(['useradd', '--system', '--shell', '/bin/false', '--no-create-home', '--gid', DEFAULT_REMAP_USER, DEFAULT_REMAP_USER]);
+    }
+    for (const file of [SUBUID, SUBGID]) {
+      const ranges = readRanges(file);
+      if (ranges.some((r) => r.owner === DEFAULT_REMAP_USER)) continue;
+      const start = Math.max(FIRST_SUBORDINATE, ...ranges.map((r) => r.start + r.count));
+      const line = `${DEFAULT_REMAP_USER}:${start}:${DEFAULT_RANGE}\n`;
+      trace.emit(CH, { op: 'write', path: file, value: line.trim() });
+      const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      fs.appendFileSync(file, (old && !old.endsWith('\n') ? '\n' : '') + line, { mode: 0o644 });
+    }
+  });
 }
 // #endregion default-user
 
