@@ -18,6 +18,7 @@ export { brokenPipe };
 const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', valueName: 'dir', usage: 'State root (default /var/lib/dockling, or $DOCKLING_ROOT)' },
   { name: 'chapter', kind: 'int', valueName: 'N', usage: `Run with the layers of chapters 1..N only (default ${LATEST_CHAPTER}, or $DOCKLING_CHAPTER)` },
+  { name: 'userns-remap', kind: 'string', valueName: 'user', usage: 'Chapter 11: root in containers is a subordinate uid of this user: default (dockremap), USER[:GROUP] or UID[:GID] (dockerd\'s option; or $DOCKLING_USERNS_REMAP). The state root becomes <root>/<uid>.<gid>' },
   { name: 'trace', kind: 'bool', usage: 'Print every step that changes the host, as it happens' },
   { name: 'trace-file', kind: 'string', valueName: 'file', usage: 'Append the trace as JSON lines to a file' },
   { name: 'help', kind: 'bool', usage: 'Print usage' },
@@ -162,12 +163,32 @@ export async function main(argv: string[]): Promise<number> {
   }
   setUpTrace(global.flags);
   try {
-    return await cmd.run({ chapter, stateRoot, flags: parsed.flags, args: parsed.args, layers });
+    const root = await userNamespaceRoot(global.flags.get('userns-remap') as string | undefined, stateRoot, chapter);
+    return await cmd.run({ chapter, stateRoot: root, flags: parsed.flags, args: parsed.args, layers });
   } catch (e) {
     if (e instanceof RunError) return fail(e.message, e.code);
     throw e;
   }
 }
+
+// #region userns-remap
+/**
+ * Chapter 11's --userns-remap (dockerd's daemon option; dockling has no
+ * daemon, so every command takes it): find the remap user's subordinate
+ * ranges and switch to the remapped state root, <root>/<uid>.<gid>, whose
+ * images, layers and containers are its own (runtime/security/userns/).
+ */
+async function userNamespaceRoot(flag: string | undefined, stateRoot: string, chapter: number): Promise<string> {
+  const given = flag ?? (process.env.DOCKLING_USERNS_REMAP || undefined);
+  if (given === undefined) return stateRoot;
+  if (chapter < 11) {
+    process.stderr.write(`dockling: warning: --userns-remap comes with chapter 11; at --chapter ${chapter} it is ignored\n`);
+    return stateRoot;
+  }
+  const { useRemap } = await import('../security/userns.js');
+  return useRemap(given, stateRoot);
+}
+// #endregion userns-remap
 
 function fail(message: string, code: number): number {
   process.stderr.write(`dockling: ${message}\n`);

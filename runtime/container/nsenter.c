@@ -20,7 +20,7 @@
  *      container can see, and its /proc/PID/exe must not be our host file;
  *   1. open each cgroup.procs file (host paths: before we leave the host's
  *      mount namespace, where those paths mean something);
- *   2. open /proc/PID/ns/{ipc,uts,net,pid,cgroup,mnt}, all of them before the
+ *   2. open /proc/PID/ns/{user,ipc,uts,net,pid,cgroup,mnt}, all of them before the
  *      first setns: once we are in the container's mount namespace, /proc is
  *      the container's /proc, where PID means another process or none;
  *   3. setns into each, the mount namespace last;
@@ -312,6 +312,10 @@ static const struct {
 	const char *name;
 	int type;
 } namespaces[] = {
+	/* First, when the container has one (chapter 11, --userns-remap): the
+	 * others are owned by it, and entering them takes capabilities over
+	 * it, which setns into it gives. */
+	{ "user", CLONE_NEWUSER },
 	{ "ipc", CLONE_NEWIPC },
 	{ "uts", CLONE_NEWUTS },
 	{ "net", CLONE_NEWNET },
@@ -673,6 +677,12 @@ int main(int argc, char **argv) {
 		if (setns(ns_fds[i], namespaces[i].type) < 0)
 			die("setns %s of process %s: %s", namespaces[i].name, o.pid, strerror(errno));
 		close(ns_fds[i]);
+		/* In the container's user namespace our host ids (0) are not
+		 * mapped: become its root (the remapped uid on the host), as its
+		 * init did (nsexec.c), before anything runs as "nobody". */
+		if (namespaces[i].type == CLONE_NEWUSER &&
+		    (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0))
+			die("becoming root of the user namespace of process %s: %s", o.pid, strerror(errno));
 	}
 
 	/* Our end of this pipe stays open as long as we live: the child's

@@ -32,6 +32,12 @@ export interface DeviceSpec {
   minor: number;
   /** permission bits, e.g. 0o666 */
   fileMode: number;
+  /**
+   * the host's node for it, when not at the same path (--device
+   * /dev/sda:/dev/xvda): in a user namespace, where mknod is refused, the
+   * init bind-mounts this node instead (chapter 11)
+   */
+  hostPath?: string;
 }
 
 export interface ProcessSpec {

@@ -34,7 +34,7 @@ export async function ensureBusyboxImage(s: Stores): Promise<string> {
     setTimes(rootfs, when);
     const tarFile = path.join(tmp, 'layer.tar');
     const { packLayer } = await import('../storage/pack.js');
-    await writeTo(tarFile, (out) => packLayer(rootfs, out, { whiteouts: 'none' }));
+    await writeTo(tarFile, (out) => packLayer(rootfs, out, { whiteouts: 'none', hostFiles: true }));
     const layer = await s.layers.register(tarFile, null);
 
     const created = new Date(when * 1000).toISOString();

@@ -125,6 +125,10 @@ function prepareRootfs(spec: ContainerSpec): void {
   // 4. Device nodes on the fresh /dev tmpfs, and the usual symlinks.
   for (const d of spec.devices) {
     const p = secureJoin(rootfs, d.path);
+    if (spec.uidMappings) {
+      bindDevice(d.hostPath ?? d.path, p);
+      continue;
+    }
     step({ op: 'mknod', path: p, kind: d.type, major: d.major, minor: d.minor, mode: d.fileMode });
     fs.mkdirSync(path.dirname(p), { recursive: true }); // /dev/net/tun, /dev/dri/card0…: a node may sit in a folder
     libc.mknod(p, d.type, d.fileMode, d.major, d.minor);
@@ -137,6 +141,20 @@ function prepareRootfs(spec: ContainerSpec): void {
   }
 }
 // #endregion rootfs
+
+// #region bind-device
+/**
+ * In a user namespace (chapter 11, --userns-remap) mknod(2) of a device is
+ * refused (EPERM: only CAP_MKNOD over the initial namespace allows it, and
+ * a tmpfs mounted there would not open devices anyway: SB_I_NODEV). So, as
+ * runc does for rootless containers, the host's own node is bind-mounted
+ * onto an empty file: the same device, with the host's permissions.
+ */
+function bindDevice(hostPath: string, target: string): void {
+  fs.closeSync(fs.openSync(target, 'a', 0o600)); // the mount point
+  doMount(hostPath, target, '', MS.BIND, '');
+}
+// #endregion bind-device
 
 // #region pivot-root
 function pivotRoot(rootfs: string): void {

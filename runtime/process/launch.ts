@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CHANNEL_FD, lineSplitter, type HostMessage, type InitMessage } from './channel.js';
-import type { ContainerSpec, NamespaceName } from '../core/spec.js';
+import type { ContainerSpec, IdMapping, NamespaceName } from '../core/spec.js';
 import type { InitHandle } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { decodeRecord } from '../trace/events.js';
@@ -46,7 +46,26 @@ export interface LaunchOptions {
    * CLI), instead of as the CLI's own child with the CLI's stdio.
    */
   monitor?: string[];
+  /**
+   * Chapter 11 (--userns-remap): a user namespace too, with these maps
+   * (spec.uidMappings and gidMappings), written by nsexec's mapper.
+   */
+  idMappings?: { uid: IdMapping[]; gid: IdMapping[] };
 }
+
+// #region userns-args
+/** A map as nsexec takes it: uid_map's "INSIDE OUTSIDE COUNT" lines, joined by ','. */
+const mapArg = (maps: IdMapping[]) => maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join(',');
+
+/** nsexec's arguments before PROGRAM: the flag letters, then the two maps with "U". */
+function nsexecArgs(letters: string, idMappings: LaunchOptions['idMappings']): string[] {
+  if (!idMappings) return [letters];
+  for (const [file, maps] of [['uid_map', idMappings.uid], ['gid_map', idMappings.gid]] as const) {
+    trace.emit(11, { op: 'write', path: `/proc/<nsexec>/${file}`, value: mapArg(maps).replaceAll(',', '\n') });
+  }
+  return [letters + 'U', mapArg(idMappings.uid), mapArg(idMappings.gid)];
+}
+// #endregion userns-args
 
 export interface LaunchedInit extends InitHandle {
   /** with -t, the pty master once `start` has resolved */
@@ -68,8 +87,9 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   // "D": nsexec's parent is a monitor (chapter 5). It still dies with it,
   // and the container with them: nobody else could hold its output.
   const letters = flags.map((f) => f[0]).join('') + (opts.monitor ? 'D' : '');
-  const argv = [...(opts.monitor ?? []), NSEXEC, letters, process.execPath, INIT_JS];
-  trace.emit(1, { op: 'unshare', flags: flags.map((f) => f[1]), by: 'nsexec' });
+  const userns = opts.idMappings ? ['CLONE_NEWUSER'] : [];
+  trace.emit(1, { op: 'unshare', flags: [...userns, ...flags.map((f) => f[1])], by: 'nsexec' });
+  const argv = [...(opts.monitor ?? []), NSEXEC, ...nsexecArgs(letters, opts.idMappings), process.execPath, INIT_JS];
   trace.emit(1, { op: 'spawn', argv });
 
   // With -t, a socketpair for the console (SCM_RIGHTS needs a unix socket,

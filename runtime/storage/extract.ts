@@ -29,6 +29,7 @@ import { trace } from '../trace/trace.js';
 import { TarReader, type TarHeader } from './tar.js';
 import { TarSplitRecorder } from './tar-split.js';
 import { removeTree } from './remove.js';
+import { chownToRemappedRoot, hostOwner } from './idmap.js';
 
 /** A layer tar that was refused or could not be unpacked; the layer directory is gone. */
 export class LayerTarError extends Error {
@@ -196,7 +197,8 @@ class Extraction {
     const full = path.join(this.dir, target);
     this.replace(target, false);
     mknod(full, 'c', 0, 0, 0);
-    fs.lchownSync(full, h.uid, h.gid);
+    const o = hostOwner(h.uid, h.gid);
+    fs.lchownSync(full, o.uid, o.gid);
     fs.lutimesSync(full, h.mtime, h.mtime);
     return true;
   }
@@ -208,7 +210,11 @@ class Extraction {
     for (let i = 0; i < parts.length - 1; i++) {
       p += '/' + parts[i];
       const st = fs.lstatSync(p, { throwIfNoEntry: false });
-      if (!st) fs.mkdirSync(p, 0o755), fs.chmodSync(p, 0o755); // chmod: the umask must not decide
+      if (!st) {
+        fs.mkdirSync(p, 0o755), fs.chmodSync(p, 0o755); // chmod: the umask must not decide
+        const o = hostOwner(0, 0); // root's, as tar leaves a missing parent (shifted with --userns-remap)
+        if (o.uid !== 0 || o.gid !== 0) fs.lchownSync(p, o.uid, o.gid);
+      }
       else if (!st.isDirectory()) refuse(name, `goes through ${JSON.stringify(parts.slice(0, i + 1).join('/'))}, which is ${kindOf(st)}`);
     }
   }
@@ -247,8 +253,10 @@ class Extraction {
 
   /** Owner, then mode (chown clears setuid bits), then xattrs (chown clears file capabilities), then times. */
   private metadata(full: string, h: TarHeader, fd?: number): void {
-    if (fd !== undefined) fs.fchownSync(fd, h.uid, h.gid);
-    else fs.lchownSync(full, h.uid, h.gid);
+    // With --userns-remap the owner is shifted into the remapped range (idmap.ts).
+    const o = hostOwner(h.uid, h.gid);
+    if (fd !== undefined) fs.fchownSync(fd, o.uid, o.gid);
+    else fs.lchownSync(full, o.uid, o.gid);
     if (fd !== undefined) fs.fchmodSync(fd, h.mode);
     else if (h.type !== 'symlink') fs.chmodSync(full, h.mode); // (Linux has no symlink modes)
     for (const name of Object.keys(h.xattrs).sort()) {
@@ -324,6 +332,7 @@ export async function extractLayer(src: string | Readable, dir: string, opts: Ex
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   fs.mkdirSync(dir, 0o755);
   fs.chmodSync(dir, 0o755);
+  chownToRemappedRoot(dir); // the layer's "/" is root's: the remapped root's with --userns-remap
   const x = new Extraction(dir, opts.whiteouts);
   const reader = new TarReader({ entry: (h) => x.entry(h), data: (c) => x.data(c), entryEnd: () => x.entryEnd(), raw: (b) => x.split.raw(b) });
   const hash = createHash('sha256');

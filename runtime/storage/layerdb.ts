@@ -20,6 +20,7 @@ import { trace } from '../trace/trace.js';
 import { chainID as chainOf } from '../image/config.js';
 import type { StorageDriver, TarSource } from './driver.js';
 import { removeTree } from './remove.js';
+import { chownToRemappedRoot } from './idmap.js';
 
 const CH = 4;
 
@@ -210,5 +211,7 @@ function fillInitLayer(dir: string): void {
   for (const f of INIT_FILES) fs.writeFileSync(path.join(dir, f), '', { mode: 0o755 });
   // /etc/mtab is the kernel's mount table, as on any Linux system.
   fs.symlinkSync('/proc/mounts', path.join(dir, 'etc/mtab'));
+  // With --userns-remap, root's files are the remapped root's (idmap.ts).
+  for (const p of [...INIT_DIRS, ...INIT_FILES, 'etc/mtab']) chownToRemappedRoot(path.join(dir, p));
 }
 // #endregion init-layer

@@ -31,6 +31,7 @@ import { trace } from '../trace/trace.js';
 import { overlayChanges } from './overlay2-changes.js';
 import { backingFs, mountPoints } from './overlay2-mounts.js';
 import { removeTree } from './remove.js';
+import { chownToRemappedRoot, shareWithRemappedRoot } from './idmap.js';
 
 const CH = 4;
 /** mount(2) copies at most one page of option data (the smallest page size Linux has) */
@@ -112,9 +113,13 @@ export class Overlay2Driver implements StorageDriver {
       lower = chain.join(':');
     }
     fs.mkdirSync(path.join(this.home, 'l'), { recursive: true, mode: 0o700 });
+    shareWithRemappedRoot(this.home); // the remapped root reaches its rootfs through here (--userns-remap)
     this.mkdir(dir, 0o701);
     try {
       this.mkdir(path.join(dir, 'diff'), 0o755);
+      // With --userns-remap, the root of every layer (and so of the
+      // container's writable one) is the remapped root's (storage/idmap.ts).
+      chownToRemappedRoot(path.join(dir, 'diff'));
       // The short name: "l/SHORT" costs 9 bytes of mount data per layer
       // where "<home>/<64-hex id>/diff" costs over 90.
       let short = '';
@@ -152,7 +157,7 @@ export class Overlay2Driver implements StorageDriver {
       const r = await extractLayer(tar, diff, { whiteouts: 'overlay' });
       return { diffID: r.diffID, size: r.size, tarSplit: r.tarSplit };
     } catch (e) {
-      if (!fs.existsSync(diff)) this.mkdir(diff, 0o755);
+      if (!fs.existsSync(diff)) this.mkdir(diff, 0o755), chownToRemappedRoot(diff);
       throw e;
     }
   }

@@ -17,12 +17,19 @@ import { lgetxattr, llistxattr, readlinkFd, SyscallError } from '../process/libc
 import { trace } from '../trace/trace.js';
 import { TarWriter, type TarEntry } from './tar.js';
 import { walkLayer } from './walk.js';
+import { containerOwner } from './idmap.js';
 
 export interface PackOptions {
   /** 'overlay': 0/0 char devices and opaque dirs become OCI whiteouts; 'aufs' and 'none': packed as they are */
   whiteouts: 'overlay' | 'aufs' | 'none';
   /** leave out this path (relative, no leading "./" or trailing "/") and all below it */
   exclude?: (rel: string) => boolean;
+  /**
+   * The directory is the host's own, not a layer or container of the store
+   * (the busybox image's rootfs): its owners are packed as they are, never
+   * shifted back from a --userns-remap range (idmap.ts).
+   */
+  hostFiles?: boolean;
 }
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -90,7 +97,10 @@ export async function packLayer(dir: string, out: NodeJS.WritableStream, opts: P
   const packEntry = async (fd: number, parentFd: number, name: string, rel: string, r: string): Promise<boolean> => {
     const st = fs.fstatSync(fd, { bigint: true });
     const [major, minor] = majorMinor(st.rdev);
-    const meta = { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: seconds(st.mtimeNs) };
+    // A remapped store's files are owned by shifted ids: the tar says the
+    // container's own (100000 on disk is uid 0 in the tar), as Docker's does.
+    const owner = opts.hostFiles ? { uid: Number(st.uid), gid: Number(st.gid) } : containerOwner(Number(st.uid), Number(st.gid));
+    const meta = { mode: Number(st.mode & 0o7777n), ...owner, mtime: seconds(st.mtimeNs) };
     if (opts.whiteouts === 'overlay' && st.isCharacterDevice() && major === 0 && minor === 0) {
       // overlayfs's whiteout → OCI's: an empty file `.wh.NAME`, mode 0.
       await emit({ ...meta, name: path.posix.join(rel, '.wh.' + name), type: 'file', mode: 0 });

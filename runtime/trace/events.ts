@@ -51,7 +51,10 @@ export type TraceEvent =
   // seccomp(SECCOMP_SET_MODE_FILTER): a classic BPF program of N instructions.
   | { op: 'seccomp'; instructions: number; flags: string[] }
   // bpf(2): a program loaded (BPF_PROG_LOAD) or attached (BPF_PROG_ATTACH) to a target.
-  | { op: 'bpf'; cmd: string; prog: string; target: string; instructions: number };
+  | { op: 'bpf'; cmd: string; prog: string; target: string; instructions: number }
+  // Chapter 11 (user namespaces): lchown(2): a file made the remapped root's (user namespaces)
+  | { op: 'chown'; path: string; uid: number; gid: number }
+  | { op: 'chmod'; path: string; mode: number };
 
 export type TraceOp = TraceEvent['op'];
 
@@ -95,6 +98,8 @@ const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
   setrlimit: { resource: 's', soft: 'n', hard: 'n' },
   seccomp: { instructions: 'n', flags: 'a' },
   bpf: { cmd: 's', prog: 's', target: 's', instructions: 'n' },
+  chown: { path: 's', uid: 'n', gid: 'n' },
+  chmod: { path: 's', mode: 'n' },
 };
 
 function fieldOk(v: unknown, kind: 's' | 'n' | 'a' | 'S'): boolean {

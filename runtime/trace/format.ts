@@ -65,6 +65,10 @@ export function formatEvent(e: TraceEvent): string {
       return `seccomp(SECCOMP_SET_MODE_FILTER, ${flags(e.flags)}, {${e.instructions} instructions})`;
     case 'bpf':
       return `bpf(${e.cmd}, ${e.prog}${e.instructions ? ` {${e.instructions} instructions}` : ''}${e.target ? ', ' + e.target : ''})`;
+    case 'chown':
+      return `lchown ${e.path} ${e.uid}:${e.gid}`;
+    case 'chmod':
+      return `chmod ${e.path} 0${e.mode.toString(8)}`;
   }
 }
 

@@ -13,6 +13,7 @@ const ALL_OPS: TraceOp[] = [
   'spawn', 'unshare', 'mount', 'umount', 'pivot_root', 'chdir', 'mknod', 'symlink', 'mkdir',
   'rmdir', 'remove', 'write', 'sethostname', 'ifup', 'pty', 'exec', 'signal', 'exit',
   'extract', 'pack', 'setxattr', 'rename', 'prctl', 'capset', 'setrlimit', 'seccomp', 'bpf',
+  'chown', 'chmod',
 ];
 
 // --- arbitraries: one per op, with any text (lone surrogates included) ----------
@@ -50,6 +51,8 @@ function eventOf(text: fc.Arbitrary<string>, texts: fc.Arbitrary<string[]>): fc.
     setrlimit: fc.record({ op: fc.constant('setrlimit'), resource: text, soft: int, hard: int }),
     seccomp: fc.record({ op: fc.constant('seccomp'), instructions: int, flags: texts }),
     bpf: fc.record({ op: fc.constant('bpf'), cmd: text, prog: text, target: text, instructions: int }),
+    chown: fc.record({ op: fc.constant('chown'), path: text, uid: int, gid: int }),
+    chmod: fc.record({ op: fc.constant('chmod'), path: text, mode: fc.integer({ min: 0, max: 0o7777 }) }),
   };
   return fc.oneof(...ALL_OPS.map((op) => byOp[op] as fc.Arbitrary<TraceEvent>));
 }
