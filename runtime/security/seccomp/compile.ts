@@ -15,7 +15,7 @@
 //      arguments jumps straight to that rule's verdict.
 //   3. the argument checks of the other calls: their rules in the
 //      profile's order; the first whose conditions all hold decides; if
-//      none does, the default action.
+//      none does, the default action. Calls with the same rules share them.
 //
 // The verdicts (return instructions) come last, one per distinct verdict.
 import { Assembler, encode, SECCOMP_DATA, type Insn } from './bpf.js';
@@ -42,27 +42,28 @@ export function compileRules(chosen: ChosenRules): Insn[] {
   asm.jump('jge', X32_SYSCALL_BIT, DEFAULT, null);
 
   // 2. The dispatch on the call's number.
+  // Calls with the same rules (one rule on many names, say) share one body.
   const numbers = [...chosen.bySyscall.keys()].sort((x, y) => x - y);
-  const withArgs: number[] = [];
+  const bodies = new Map<string, { label: string; rules: Rule[] }>();
   for (const nr of numbers) {
-    const first = chosen.bySyscall.get(nr)![0];
-    if (first.args.length === 0) {
-      verdicts.add(first.ret);
-      asm.jump('jeq', nr, retLabel(first.ret), null);
-    } else {
-      withArgs.push(nr);
-      asm.jump('jeq', nr, `sys_${nr}`, null);
+    const rules = chosen.bySyscall.get(nr)!;
+    if (rules[0].args.length === 0) {
+      verdicts.add(rules[0].ret);
+      asm.jump('jeq', nr, retLabel(rules[0].ret), null);
+      continue;
     }
+    const key = JSON.stringify(rules.map((r) => [r.ret, r.args.map((a) => [a.index, a.op, String(a.value), String(a.valueTwo)])]));
+    if (!bodies.has(key)) bodies.set(key, { label: `sys_${nr}`, rules });
+    asm.jump('jeq', nr, bodies.get(key)!.label, null);
   }
   asm.ja(DEFAULT);
 
   // 3. The argument checks, rule after rule.
-  for (const nr of withArgs) {
-    asm.label(`sys_${nr}`);
-    const rules = chosen.bySyscall.get(nr)!;
+  for (const { label, rules } of bodies.values()) {
+    asm.label(label);
     for (const [i, rule] of rules.entries()) {
-      const nextRule = `sys_${nr}_rule_${i + 1}`;
-      for (const [j, arg] of rule.args.entries()) compareArg(asm, arg, nextRule, `sys_${nr}_rule_${i}_arg_${j}_ok`);
+      const nextRule = `${label}_rule_${i + 1}`;
+      for (const [j, arg] of rule.args.entries()) compareArg(asm, arg, nextRule, `${label}_rule_${i}_arg_${j}_ok`);
       verdicts.add(rule.ret);
       asm.ja(retLabel(rule.ret));
       asm.label(nextRule);
