@@ -13,7 +13,7 @@ const ARCH_NAMES: Record<number, string> = { [AUDIT_ARCH_X86_64]: 'AUDIT_ARCH_X8
 let syscallNames: Map<number, string> | undefined;
 function syscallName(nr: number): string {
   syscallNames ??= new Map(Object.entries(SYSCALLS_X86_64).map(([n, v]) => [v, n]));
-  return syscallNames.get(nr) ?? `${nr}`;
+  return syscallNames.get(nr) ?? `0x${hex(nr)}`;
 }
 
 /** A verdict in words: ALLOW, ERRNO(1), KILL_PROCESS… */
