@@ -119,6 +119,7 @@ export class Assembler {
     return this;
   }
 
+  // #region far-jumps
   assemble(): Insn[] {
     // Which conditional jumps need a `ja` for their true / false branch.
     const farTrue = new Set<number>();
@@ -135,6 +136,7 @@ export class Assembler {
       if (!changed) return this.emit(at, farTrue, farFalse);
     }
   }
+  // #endregion far-jumps
 
   /** Where each item starts, and where each label points, with these rewrites. */
   private layout(farTrue: Set<number>, farFalse: Set<number>) {

@@ -118,6 +118,7 @@ export const DEFAULT_PROFILE: Profile = {
       'setdomainname', 'sethostname', 'setns', 'syslog', 'umount', 'umount2', 'unshare',
     ]),
 
+    // #region clone-rules
     // Without CAP_SYS_ADMIN, clone(2) may make threads and processes but no
     // namespace: the flags (argument 0) masked with the namespace flags
     // must be 0. (s390 passes the flags second: same rule on argument 1.)
@@ -135,6 +136,7 @@ export const DEFAULT_PROFILE: Profile = {
     // filter cannot read; so it fails with ENOSYS (38), and the C library
     // falls back to clone(2), whose flags the rule above can check.
     { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38, excludes: { caps: ['CAP_SYS_ADMIN'] } },
+    // #endregion clone-rules
 
     withCap('CAP_SYS_BOOT', ['reboot']),
     withCap('CAP_SYS_CHROOT', ['chroot']),
