@@ -49,6 +49,11 @@ function validate(ctx: RunContext): void {
   let choice: Choice;
   if (ctx.flags.get('privileged') === true || opt === 'unconfined') {
     choice = null; // Docker: a privileged container has no seccomp filter
+  } else if (process.arch !== 'x64') {
+    // The compiler knows x86_64's numbers and AUDIT_ARCH only: an x86_64
+    // filter on another machine would refuse every call, execve included.
+    process.stderr.write(`dockling: warning: no seccomp filter: dockling compiles filters for x86_64 only, and this machine is ${process.arch}\n`);
+    choice = null;
   } else if (opt === 'builtin') {
     choice = { profile: DEFAULT_PROFILE, builtin: true };
   } else {
