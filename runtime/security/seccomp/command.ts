@@ -95,7 +95,8 @@ const show: Command = {
     } catch (e) {
       if (e instanceof ProfileError) throw new RunError(1, e.message);
       const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') throw new RunError(1, `opening seccomp profile (${file}) failed: ${err.message}`);
+      const why: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory' };
+      if (err.code && why[err.code]) throw new RunError(1, `opening seccomp profile (${file}) failed: open ${file}: ${why[err.code]}`);
       throw e;
     }
   },
