@@ -34,6 +34,9 @@ export const SECCOMP_DATA = {
   argLow: (i: number) => 16 + 8 * i,
   argHigh: (i: number) => 20 + 8 * i,
 } as const;
+
+/** seccomp_data.arch of an x86_64 call (linux/audit.h: EM_X86_64 | 64-bit | little-endian). */
+export const AUDIT_ARCH_X86_64 = 0xc000003e;
 // #endregion opcodes
 
 export interface Insn {

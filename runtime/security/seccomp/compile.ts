@@ -20,9 +20,8 @@
 // The verdicts (return instructions) come last, one per distinct verdict.
 // A profile's `architectures`/`archMap` are checked when it is loaded, but
 // the filter is always for x86_64 alone (see 1.).
-import { Assembler, encode, SECCOMP_DATA, type Insn } from './bpf.js';
+import { Assembler, AUDIT_ARCH_X86_64, encode, SECCOMP_DATA, type Insn } from './bpf.js';
 import { chooseRules, ProfileError, type ArgRule, type ChooseOptions, type ChosenRules, type Profile, type Rule } from './profile.js';
-import { AUDIT_ARCH_X86_64 } from './disasm.js';
 
 /** x32 system calls are numbered from here (__X32_SYSCALL_BIT). */
 const X32_SYSCALL_BIT = 0x40000000;

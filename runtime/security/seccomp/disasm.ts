@@ -3,11 +3,10 @@
 // raw fields, and what the instruction does, with system calls, the
 // architecture and the verdicts named. It reads only the program (it works
 // on any filter, e.g. one saved in a container's seccomp.bpf).
-import { BPF, SECCOMP_DATA, type Insn } from './bpf.js';
+import { AUDIT_ARCH_X86_64, BPF, SECCOMP_DATA, type Insn } from './bpf.js';
 import { SECCOMP_RET } from './profile.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 
-export const AUDIT_ARCH_X86_64 = 0xc000003e;
 const ARCH_NAMES: Record<number, string> = { [AUDIT_ARCH_X86_64]: 'AUDIT_ARCH_X86_64', 0x40000003: 'AUDIT_ARCH_I386', 0xc00000b7: 'AUDIT_ARCH_AARCH64' };
 
 let syscallNames: Map<number, string> | undefined;

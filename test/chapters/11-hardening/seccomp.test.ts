@@ -86,10 +86,18 @@ describe('chapter 11: seccomp', { skip }, () => {
     assert.deepEqual(open, { getpid: 'ok', keyctl: 'ok', 'personality-query': 'ok', 'personality-read-implies-exec': 'ok', 'socket-vsock': 'ok', clone3: 'EINVAL' });
   });
 
-  test('/proc/self/status shows the filter: "Seccomp: 2" (filter mode), one filter', () => {
-    const status = ok(['busybox', 'grep', '^Seccomp', '/proc/self/status']);
-    assert.match(status, /^Seccomp:\s+2$/m);
-    assert.match(status, /^Seccomp_filters:\s+1$/m);
+  test('/proc/self/status shows the filter: "Seccomp: 2" (filter mode), one filter; the init traced installing it', () => {
+    const traceFile = path.join(tmp(), 'trace.jsonl');
+    const r = expectCode(dockling(root(), ['--trace-file', traceFile, 'run', '--rm', 'busybox', 'grep', '^Seccomp', '/proc/self/status']), 0);
+    assert.match(r.stdout, /^Seccomp:\s+2$/m);
+    assert.match(r.stdout, /^Seccomp_filters:\s+1$/m);
+    const steps = fs.readFileSync(traceFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { op: string; side: string; instructions?: number; flags?: string[] });
+    const installed = steps.find((s) => s.op === 'seccomp');
+    assert.ok(installed, 'no seccomp step in the trace');
+    assert.equal(installed.side, 'init');
+    assert.ok(installed.instructions! > 100, `${installed.instructions} instructions`);
+    assert.deepEqual(installed.flags, ['SECCOMP_FILTER_FLAG_TSYNC']);
+    assert.ok(steps.findIndex((s) => s.op === 'seccomp') < steps.findIndex((s) => s.op === 'exec'), 'installed before execve');
     assert.match(ok(['--security-opt', 'seccomp=unconfined', 'busybox', 'grep', '^Seccomp:', '/proc/self/status']), /^Seccomp:\s+0$/m);
   });
 
