@@ -481,3 +481,34 @@ export function setrlimit(resource: number, name: string, soft: bigint, hard: bi
   buf.writeBigUInt64LE(hard, 8);
   check(_setrlimit(resource, buf), 'setrlimit', name);
 }
+
+// --- chapter 11: seccomp(2) ---
+
+// struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+let fprogType = false;
+function declareFprog(): void {
+  if (fprogType) return;
+  fprogType = true;
+  koffi().struct('dockling_sock_fprog', { len: 'uint16', filter: 'void *' });
+}
+const _seccomp = fn('long syscall(long number, unsigned int op, unsigned int flags, const dockling_sock_fprog *prog)', declareFprog);
+// glibc has no seccomp() wrapper: call it by its system call number.
+const SYS_SECCOMP: Record<string, number> = { x64: 317, arm64: 277 };
+const SECCOMP_SET_MODE_FILTER = 1;
+
+/**
+ * seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog): attach a classic BPF
+ * program (an array of 8-byte struct sock_filter) to the calling thread,
+ * or with SECCOMP_FILTER_FLAG_TSYNC (1) to all its threads.
+ */
+export function seccompSetModeFilter(program: Buffer, flags: number): void {
+  const nr = SYS_SECCOMP[process.arch];
+  if (nr === undefined) throw new Error(`seccomp: no system call number known for ${process.arch}`);
+  const ret = Number(_seccomp(nr, SECCOMP_SET_MODE_FILTER, flags, { len: program.length / 8, filter: program }));
+  if (ret < 0) {
+    const e = errno();
+    throw new SyscallError('seccomp', e, errnoName(e), `SECCOMP_SET_MODE_FILTER (${program.length / 8} instructions)`);
+  }
+  // With TSYNC, a positive return is the ID of a thread that could not be synchronized.
+  if (ret > 0) throw new Error(`seccomp SECCOMP_SET_MODE_FILTER: thread ${ret} could not take the filter (SECCOMP_FILTER_FLAG_TSYNC)`);
+}
