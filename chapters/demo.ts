@@ -128,6 +128,7 @@ const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> =
   2: ['02-cgroups', () => import('./02-cgroups/demo.js')],
   4: ['04-overlay2', () => import('./04-overlay2/demo.js')],
   5: ['05-containers', () => import('./05-containers/demo.js')],
+  11: ['11-hardening', () => import('./11-hardening/demo.js')],
 };
 
 /** Load a chapter's steps by number. */

@@ -7,13 +7,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { BIN, rootOrSkip } from '../helpers/dockling.ts';
 import { useTempDir } from '../helpers/temp.ts';
 import { loadSteps } from '../../chapters/demo.ts';
+import { ALL_LAYERS } from '../../runtime/cli/layers.ts';
 
 const root = useTempDir('dockling-walkthrough-');
 
 test('every chapter with a layer has demo steps the walkthrough can load', async () => {
-  for (const n of [1, 2]) {
+  for (const n of ALL_LAYERS.map((l) => l.chapter)) {
     const { dir, steps } = await loadSteps(n);
-    assert.match(dir, new RegExp(`^0${n}-`));
+    assert.match(dir, new RegExp(`^${String(n).padStart(2, '0')}-`));
     assert.ok(steps.length >= 5, `chapter ${n} has ${steps.length} steps`);
     for (const s of steps) assert.ok(s.title && s.look && s.args.length > 0 && typeof s.check === 'function');
   }
