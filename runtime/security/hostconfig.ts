@@ -6,9 +6,7 @@
 // yet; each part then records what its flags chose (recordHostConfig), which
 // overwrites the default.
 import type { RunContext } from '../core/layer.js';
-import { updateConfig } from '../core/containers.js';
-import { readSavedRun, hostconfigFile } from '../container/state.js';
-import { writeFileAtomic } from '../core/files.js';
+import { recordHostConfigUnder } from './part.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../process/defaults.js';
 
 /** Docker's /dev/shm when --shm-size is not given (the daemon's DefaultShmSize): 64 MiB. */
@@ -38,10 +36,5 @@ export function hostConfigDefaults(): Record<string, unknown> {
  * earlier `run` of the same container) has set is kept.
  */
 export function recordHostConfigDefaults(ctx: RunContext): void {
-  const defaults = hostConfigDefaults();
-  updateConfig(ctx.container, (c) => {
-    c.HostConfig = { ...defaults, ...(c.HostConfig ?? {}) };
-  });
-  const saved = readSavedRun(ctx.container.dir);
-  if (saved) writeFileAtomic(hostconfigFile(ctx.container.dir), JSON.stringify({ ...saved, HostConfig: { ...defaults, ...saved.HostConfig } }));
+  recordHostConfigUnder(ctx, hostConfigDefaults());
 }

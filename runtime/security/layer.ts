@@ -16,7 +16,7 @@
 import type { FlagSpec } from '../cli/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
-import type { HardeningPart } from './part.js';
+import { writeHostConfig, type HardeningPart } from './part.js';
 import { parseSecurityOpts, type SecurityOpts } from './security-opt.js';
 import { userns } from './userns.js';
 import { capabilities } from './capabilities.js';
@@ -48,6 +48,7 @@ function validate(ctx: RunContext): void {
 
 function prepare(ctx: RunContext): void {
   for (const p of PARTS) p.prepare?.(ctx);
+  writeHostConfig(ctx); // what the parts recorded for `inspect`, in one write
 }
 
 async function limit(ctx: RunContext): Promise<void> {
