@@ -56,7 +56,7 @@ fi
 if [[ ! -f $vm_cache/$kernel_pkg/.unpacked ]]; then
   mkdir -p "$vm_cache"
   rm -rf "${vm_cache:?}/$kernel_pkg" "$vm_cache"/*.deb
-  (cd "$vm_cache" && apt-get download -qq "$kernel_pkg")
+  (cd "$vm_cache" && apt-get download -qq -o APT::Sandbox::User=root "$kernel_pkg")
   dpkg-deb -x "$vm_cache/${kernel_pkg}"_*.deb "$vm_cache/$kernel_pkg"
   rm -f "$vm_cache"/*.deb
   touch "$vm_cache/$kernel_pkg/.unpacked"
