@@ -99,11 +99,11 @@ function moduleOrder(kernelDir: string): { name: string; file: string }[] {
 
 // #region cpio
 /** A gzipped newc cpio archive, the format the kernel unpacks as initramfs. */
-function cpio(entries: { name: string; mode: number; data?: Buffer; rdev?: [number, number] }[]): Buffer {
+function cpio(entries: { name: string; mode: number; data?: Buffer<ArrayBufferLike>; rdev?: [number, number] }[]): Buffer {
   const chunks: Buffer[] = [];
   const pad = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
   let ino = 1;
-  const add = (name: string, mode: number, data = Buffer.alloc(0), rdev: [number, number] = [0, 0]) => {
+  const add = (name: string, mode: number, data: Buffer<ArrayBufferLike> = Buffer.alloc(0), rdev: [number, number] = [0, 0]) => {
     const fields = [ino++, mode, 0, 0, 1, 0, data.length, 0, 0, rdev[0], rdev[1], name.length + 1, 0];
     const header = '070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join('') + name + '\0';
     chunks.push(Buffer.from(header, 'latin1'), pad(header.length), data, pad(data.length));
