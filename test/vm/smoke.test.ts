@@ -37,7 +37,8 @@ const ok = (args: string[]): string => {
 };
 
 test('the guest is cgroup v2 only, the caller in a leaf, and dockling info says v2', { skip }, () => {
-  assert.equal(fs.readFileSync('/proc/self/cgroup', 'utf8').trim(), '0::/user.slice/user-0.slice/session-1.scope');
+  // (or the leaf the v2 driver moves the caller's processes into, if chapter 2 ran first in this guest)
+  assert.match(fs.readFileSync('/proc/self/cgroup', 'utf8').trim(), /^0::\/user\.slice\/user-0\.slice\/session-1\.scope(\/dockling-caller)?$/);
   assert.match(ok(['info']), /^ Cgroup Version: 2$/m);
 });
 
@@ -106,6 +107,8 @@ test('chapter 11\'s default run: seccomp filter, Docker\'s capabilities, and the
 });
 
 test('nothing is left: the cgroup tree is as before, no container', { skip }, () => {
-  assert.deepEqual(cgroups(), before);
+  // the caller's leaf stays by design: it holds the caller's processes (runtime/cgroups/v2.ts)
+  const leaf = (d: string) => path.basename(d) === 'dockling-caller';
+  assert.deepEqual(cgroups().filter((d) => !leaf(d)), before.filter((d) => !leaf(d)));
   assert.equal(ok(['ps', '-aq']).trim(), '');
 });

@@ -55,8 +55,14 @@ for (const l of mountinfo) {
   if (!post?.startsWith('cgroup ')) continue;
   for (const opt of post.split(' ')[2].split(',')) V1_MOUNTS.set(opt, pre.split(' ')[4]);
 }
-/** This process's cgroup: controller → path ("" for v2). The CLI it starts inherits it. */
+/**
+ * This process's cgroup: controller → path ("" for v2). The CLI it starts
+ * inherits it. On v2, the first container moves the caller's processes (this
+ * one among them) into the leaf <own>/dockling-caller, and the caller's own
+ * cgroup is then that leaf's parent: an earlier test file may have done so.
+ */
 const SELF = procCgroup('self');
+if (V2 && path.basename(SELF.get('') ?? '/') === 'dockling-caller') SELF.set('', path.dirname(SELF.get('')!));
 /** The controllers a container's cgroup must have: v1 hierarchies by name, or v2's one tree. */
 const CONTROLLERS = V2 ? [''] : ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio'].filter((c) => V1_MOUNTS.has(c));
 const keyOf = (c: string) => (V2 ? 'unified' : c);
@@ -169,7 +175,8 @@ class Lab {
     } catch {
       return [];
     }
-    const recs = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceRecord);
+    // The CLI may be writing a line right now: only whole lines (up to the last newline) are read.
+    const recs = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceRecord);
     for (const r of recs) {
       const p = (r as { path?: string }).path ?? '';
       const m = /\/containers\/([0-9a-f]{64})$/.exec(p) ?? /\/dockling-([0-9a-f]{64})(\/|$)/.exec(p);
