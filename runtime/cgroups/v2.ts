@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MountSpec } from '../core/spec.js';
+import { withLock } from '../core/files.js';
 import type { Limits } from './limits.js';
 import { sharesToWeight } from './units.js';
 import {
@@ -106,7 +107,7 @@ export class V2Driver implements CgroupDriver {
     const dir = path.join(parentDir, name);
     record?.({ unified: dir });
     // Below the caller's own cgroup: it must have no processes of its own.
-    if (own !== '/' && (base === own || base.startsWith(own + '/'))) this.vacate(own);
+    if (!this.exempt(own) && (base === own || own === '/' || base.startsWith(own + '/'))) this.vacate(own);
     const made = makeCgroupDirs(parentDir, this.root);
     // Enable the controllers on every level from the root down to our parent.
     const levels = [this.root];
@@ -156,21 +157,39 @@ export class V2Driver implements CgroupDriver {
   private vacate(own: string): void {
     const ownDir = path.join(this.root, own);
     const leaf = path.join(ownDir, CALLER_LEAF);
-    const moved = new Set<number>();
-    for (let round = 0; round < 100; round++) {
-      const pids = (readCgroupFile(path.join(ownDir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number).filter((p) => !moved.has(p));
-      if (pids.length === 0) return;
-      makeCgroupDirs(leaf, this.root);
-      for (const pid of pids) {
-        moved.add(pid);
-        try {
-          // one PID a write: the kernel reads one number from each
-          writeCgroupFile(path.join(leaf, 'cgroup.procs'), String(pid));
-        } catch (e) {
-          if (!/ESRCH/.test((e as Error).message)) throw e; // it exited meanwhile
+    const procs = () => (readCgroupFile(path.join(ownDir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number);
+    if (procs().length === 0) return; // the usual case after the first container
+    // One dockling at a time: another one starting now must not read our
+    // init in the list, then move it back out of its container's cgroup.
+    // Once the caller's cgroup hands controllers down, no process can enter it again.
+    const lock = path.join(path.dirname(this.registry.file), 'caller-leaf.lock');
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    withLock(lock, () => {
+      const moved = new Set<number>();
+      for (let round = 0; round < 100; round++) {
+        const pids = procs().filter((p) => !moved.has(p));
+        if (pids.length === 0) return;
+        makeCgroupDirs(leaf, this.root);
+        for (const pid of pids) {
+          moved.add(pid);
+          try {
+            // one PID a write: the kernel reads one number from each
+            writeCgroupFile(path.join(leaf, 'cgroup.procs'), String(pid));
+          } catch (e) {
+            if (!/ESRCH/.test((e as Error).message)) throw e; // it exited meanwhile
+          }
         }
       }
-    }
+    });
+  }
+
+  /**
+   * The root cgroup is exempt from the rule. Inside a cgroup namespace "/"
+   * may be any cgroup (Docker-in-Docker's, say), which is not: only the
+   * real root lacks cgroup.type.
+   */
+  private exempt(own: string): boolean {
+    return own === '/' && !fs.existsSync(path.join(this.root, 'cgroup.type'));
   }
   // #endregion v2-own-cgroup
 

@@ -354,6 +354,14 @@ describe('V2 default parent: the "no internal processes" rule', () => {
     assert.ok(!f.writes().some((w) => w.path.endsWith('/cgroup.procs')));
   });
 
+  test('a caller at "/" of a cgroup namespace (the root there has cgroup.type: not the real root) is vacated like any cgroup', () => {
+    const f = make({ '': {} });
+    fs.writeFileSync(f.at('cgroup.type'), 'domain\n');
+    fs.writeFileSync(f.at('cgroup.procs'), '1\n');
+    assert.equal(f.driver('0::/\n').create(NAME, undefined).paths.unified, f.at(NAME));
+    assert.deepEqual(f.writes()[0], { path: f.at('dockling-caller', 'cgroup.procs'), value: '1' });
+  });
+
   test('a caller in the root cgroup: the root is exempt from the rule, nothing is moved', () => {
     const f = make({ '': {} });
     fs.writeFileSync(f.at('cgroup.procs'), '1\n1234\n');
