@@ -34,7 +34,7 @@ export function cgroupModeReason(mountinfo: string): string {
   const v1At = [...new Set(v1.map((m) => path.dirname(m)))].join(', ');
   const unified = unifiedHierarchy(mountinfo)?.mountPoint;
   if (mode === 'v2') return `unified: cgroup2 mounted at /sys/fs/cgroup${v1.length ? ' (and v1 hierarchies elsewhere)' : ', no v1 hierarchies'}: using v2`;
-  if (mode === 'hybrid') return `hybrid: v1 hierarchies mounted at ${v1At}, cgroup2 at ${unified} without controllers: using v1, as Docker does`;
+  if (mode === 'hybrid') return `hybrid: v1 hierarchies mounted at ${v1At}, cgroup2 at ${unified}: using v1, as Docker does`;
   if (mode === 'v1') return `legacy: v1 hierarchies mounted at ${v1At}, no cgroup2: using v1`;
   return 'none: no cgroup hierarchy with a controller is mounted: containers cannot have cgroups (chapter 2 needs one)';
 }

@@ -125,7 +125,7 @@ describe('cgroupMode', () => {
 
 describe('cgroupModeReason: the line `dockling info` gives for the mode', () => {
   test('says what is mounted where, and which version follows', () => {
-    assert.equal(cgroupModeReason(SYSTEMD_HYBRID), 'hybrid: v1 hierarchies mounted at /sys/fs/cgroup, cgroup2 at /sys/fs/cgroup/unified without controllers: using v1, as Docker does');
+    assert.equal(cgroupModeReason(SYSTEMD_HYBRID), 'hybrid: v1 hierarchies mounted at /sys/fs/cgroup, cgroup2 at /sys/fs/cgroup/unified: using v1, as Docker does');
     assert.equal(cgroupModeReason(UNIFIED), 'unified: cgroup2 mounted at /sys/fs/cgroup, no v1 hierarchies: using v2');
     assert.match(cgroupModeReason(SYSTEMD_V1), /^legacy: v1 hierarchies mounted at \/sys\/fs\/cgroup, no cgroup2: using v1$/);
     assert.match(cgroupModeReason(NONE), /^none: /);
