@@ -47,6 +47,12 @@ function writeCached(file: string, data: Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);
+  // The previous build of the same kind is stale now.
+  const dir = path.dirname(file);
+  const kind = path.basename(file).split('-')[0];
+  for (const f of fs.readdirSync(dir)) {
+    if (f.startsWith(`${kind}-`) && f !== path.basename(file) && !f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
+  }
 }
 
 // #region vmlinux
