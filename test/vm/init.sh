@@ -58,6 +58,8 @@ if [ "${1:-}" != stage2 ]; then
   mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
   mount -t tmpfs -o mode=1777 shm /newroot/dev/shm
   mount -t mqueue mqueue /newroot/dev/mqueue
+  # (mkdir: a fresh host has no /var/lib/dockling yet; made in the overlay only)
+  mkdir -p /newroot/tmp /newroot/run /newroot/var/lib/dockling
   mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
   for d in run var/lib/dockling; do mount -t tmpfs -o mode=0755 tmpfs "/newroot/$d"; done
 
