@@ -96,7 +96,9 @@ export HOME=/root TERM=dumb
 set -o pipefail
 printf '\001dockling-vm: start\n' >/dev/console
 {
-  sh -c 'echo $$ >/sys/fs/cgroup/user.slice/user-0.slice/session-1.scope/cgroup.procs && exec sh /mnt/command </dev/null'
+  # The host's /bin/sh by path: busybox's sh here would prefer its own applets
+  # (date, grep, ps…) to the host's tools.
+  /bin/sh -c 'echo $$ >/sys/fs/cgroup/user.slice/user-0.slice/session-1.scope/cgroup.procs && exec /bin/sh /mnt/command </dev/null'
   echo $? >/mnt/status.tmp
 } 2>&1 | $bb tee /mnt/output >/dev/console
 $bb mv /mnt/status.tmp /mnt/status
