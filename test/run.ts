@@ -91,8 +91,8 @@ function countTap(tap: string): Omit<Outcome, 'status'> {
     const leaf = prevIndent <= indent;
     prevIndent = indent;
     if (!leaf) continue;
-    // A skipped test (v1-only ones in the v2 guest) neither passed nor failed:
-    // in the run without the layer it must not count as "passes without it".
+    // A skipped test (here: one for v1 hierarchies, in the v2 guest) neither
+    // passed nor failed; in the negative run it must not count as passing.
     if (m[4]) continue;
     if (m[2] === 'ok') {
       passed++;

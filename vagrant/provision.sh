@@ -55,7 +55,8 @@ if [[ -z $kernel_pkg ]]; then
 fi
 if [[ ! -f $vm_cache/$kernel_pkg/.unpacked ]]; then
   mkdir -p "$vm_cache"
-  rm -rf "${vm_cache:?}/$kernel_pkg" "$vm_cache"/*.deb
+  # A new kernel ABI: the old one's unpacked tree (~400 MB) goes.
+  rm -rf "${vm_cache:?}"/linux-image-* "$vm_cache"/*.deb "$vm_cache"/build
   (cd "$vm_cache" && apt-get download -qq -o APT::Sandbox::User=root "$kernel_pkg")
   dpkg-deb -x "$vm_cache/${kernel_pkg}"_*.deb "$vm_cache/$kernel_pkg"
   rm -f "$vm_cache"/*.deb

@@ -47,6 +47,14 @@ function writeCached(file: string, data: Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);
+  // Builds of the same kind unused for a day are stale (not sooner: another
+  // checkout on this machine may be about to boot one).
+  const dir = path.dirname(file);
+  const kind = path.basename(file).split('-')[0];
+  for (const f of fs.readdirSync(dir)) {
+    const old = path.join(dir, f);
+    if (f.startsWith(`${kind}-`) && f !== path.basename(file) && Date.now() - fs.statSync(old).atimeMs > 86_400_000) fs.rmSync(old, { force: true });
+  }
 }
 
 // #region vmlinux

@@ -58,6 +58,8 @@ if [ "${1:-}" != stage2 ]; then
   mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
   mount -t tmpfs -o mode=1777 shm /newroot/dev/shm
   mount -t mqueue mqueue /newroot/dev/mqueue
+  # (mkdir: a fresh host has no /var/lib/dockling yet; made in the overlay only)
+  mkdir -p /newroot/tmp /newroot/run /newroot/var/lib/dockling
   mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
   for d in run var/lib/dockling; do mount -t tmpfs -o mode=0755 tmpfs "/newroot/$d"; done
 
@@ -94,7 +96,9 @@ export HOME=/root TERM=dumb
 set -o pipefail
 printf '\001dockling-vm: start\n' >/dev/console
 {
-  sh -c 'echo $$ >/sys/fs/cgroup/user.slice/user-0.slice/session-1.scope/cgroup.procs && exec sh /mnt/command </dev/null'
+  # The host's /bin/sh by path: busybox's sh here would prefer its own applets
+  # (date, grep, ps…) to the host's tools.
+  /bin/sh -c 'echo $$ >/sys/fs/cgroup/user.slice/user-0.slice/session-1.scope/cgroup.procs && exec /bin/sh /mnt/command </dev/null'
   echo $? >/mnt/status.tmp
 } 2>&1 | $bb tee /mnt/output >/dev/console
 $bb mv /mnt/status.tmp /mnt/status
