@@ -21,8 +21,9 @@ fi
 #   tmux            drives the interactive (-it) tests like a person would
 #   tar             GNU tar: the peer of dockling's layer extraction (tests, bench)
 #   skopeo, umoci   third-party OCI tools that must read `dockling save` archives
+#   qemu-system-x86 the cgroup-v2-only test guest (test/vm/, `npm run vm -- CMD`), TCG: no KVM needed
 #   nodejs, npm     only when no Node >= 20 is installed (Debian 13's is 20)
-packages=(busybox-static util-linux iproute2 gcc libc6-dev runc jq tmux procps tar skopeo umoci)
+packages=(busybox-static util-linux iproute2 gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86)
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if (( node_major < 20 )); then packages+=(nodejs npm); fi
 
@@ -41,6 +42,27 @@ if (( node_major < 20 )); then
   echo "provision: dockling needs Node.js 20 or newer, this machine has $(node --version): install a newer nodejs package" >&2
   exit 1
 fi
+
+# The guest's kernel: the package linux-image-amd64 depends on today,
+# fetched by apt and unpacked into a cache (not installed: /boot, the
+# bootloader and initramfs hooks are left alone). test/vm/ builds the
+# initramfs from its modules at test time.
+vm_cache=/var/cache/dockling-vm
+kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+if [[ -z $kernel_pkg ]]; then
+  echo "provision: apt does not know linux-image-amd64 (apt-get update?): no kernel for the test guest" >&2
+  exit 1
+fi
+if [[ ! -f $vm_cache/$kernel_pkg/.unpacked ]]; then
+  mkdir -p "$vm_cache"
+  # A new kernel ABI: the old one's unpacked tree (~400 MB) goes.
+  rm -rf "${vm_cache:?}"/linux-image-* "$vm_cache"/*.deb "$vm_cache"/build
+  (cd "$vm_cache" && apt-get download -qq -o APT::Sandbox::User=root "$kernel_pkg")
+  dpkg-deb -x "$vm_cache/${kernel_pkg}"_*.deb "$vm_cache/$kernel_pkg"
+  rm -f "$vm_cache"/*.deb
+  touch "$vm_cache/$kernel_pkg/.unpacked"
+fi
+ln -sfn "$kernel_pkg" "$vm_cache/kernel"
 
 npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build

@@ -3,7 +3,8 @@
 // the v1 hierarchies there and a cgroup2 tree at /sys/fs/cgroup/unified that
 // holds no usable controllers: the limits live in v1, so it gets v1.
 import fs from 'node:fs';
-import { V1Driver, v1Hierarchies } from './v1.js';
+import path from 'node:path';
+import { V1Driver, unifiedHierarchy, v1Hierarchies } from './v1.js';
 import { V2Driver } from './v2.js';
 import type { CgroupDriver } from './driver.js';
 
@@ -21,6 +22,22 @@ export function cgroupMode(mountinfo: string): CgroupMode {
   return mounts.some((m) => m.fstype === 'cgroup2') ? 'hybrid' : 'v1';
 }
 // #endregion cgroup-mode
+
+/**
+ * Why this mode, in a line for `dockling info`: what is mounted where, and
+ * which driver follows. (Not from /proc/cgroups: a v2-only kernel still
+ * lists every v1 controller there, in hierarchy 0.)
+ */
+export function cgroupModeReason(mountinfo: string): string {
+  const mode = cgroupMode(mountinfo);
+  const v1 = v1Hierarchies(mountinfo).map((h) => h.mountPoint);
+  const v1At = [...new Set(v1.map((m) => path.dirname(m)))].join(', ');
+  const unified = unifiedHierarchy(mountinfo)?.mountPoint;
+  if (mode === 'v2') return `unified: cgroup2 mounted at /sys/fs/cgroup${v1.length ? ' (and v1 hierarchies elsewhere)' : ', no v1 hierarchies'}: using v2`;
+  if (mode === 'hybrid') return `hybrid: v1 hierarchies mounted at ${v1At}, cgroup2 at ${unified}: using v1, as Docker does`;
+  if (mode === 'v1') return `legacy: v1 hierarchies mounted at ${v1At}, no cgroup2: using v1`;
+  return 'none: no cgroup hierarchy with a controller is mounted: containers cannot have cgroups (chapter 2 needs one)';
+}
 
 export function detectDriver(): CgroupDriver {
   const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');

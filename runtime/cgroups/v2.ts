@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MountSpec } from '../core/spec.js';
+import { withLock } from '../core/files.js';
 import type { Limits } from './limits.js';
 import { sharesToWeight } from './units.js';
 import {
@@ -15,6 +16,9 @@ import {
 } from './driver.js';
 
 export const V2_CONTROLLERS = ['cpuset', 'cpu', 'io', 'memory', 'pids'];
+
+/** The leaf the caller's processes are moved into, below the caller's own cgroup. */
+export const CALLER_LEAF = 'dockling-caller';
 
 class V2Cgroup implements ContainerCgroup {
   constructor(private dir: string, private registry: ParentRegistry) {}
@@ -95,12 +99,15 @@ export class V2Driver implements CgroupDriver {
 
   // #region v2-create
   create(name: string, parent: string | undefined, record?: (paths: Record<string, string>) => void): ContainerCgroup {
-    // A relative --cgroup-parent is taken from where the container would go
-    // by default: the caller's own cgroup usually holds processes (dockling).
-    const base = parent === undefined ? this.defaultParent() : parent.startsWith('/') ? parent : path.join(this.defaultParent(), parent);
+    // An absolute --cgroup-parent starts at the root; a relative one, and no
+    // --cgroup-parent at all, start at the caller's own cgroup.
+    const own = this.ownCgroup();
+    const base = parent === undefined ? own : parent.startsWith('/') ? parent : path.join(own, parent);
     const parentDir = path.join(this.root, base);
     const dir = path.join(parentDir, name);
     record?.({ unified: dir });
+    // Below the caller's own cgroup: it must have no processes of its own.
+    if (!this.exempt(own) && (base === own || own === '/' || base.startsWith(own + '/'))) this.vacate(own);
     const made = makeCgroupDirs(parentDir, this.root);
     // Enable the controllers on every level from the root down to our parent.
     const levels = [this.root];
@@ -127,20 +134,64 @@ export class V2Driver implements CgroupDriver {
   }
   // #endregion v2-create
 
+  // #region v2-own-cgroup
   /**
-   * The caller's cgroup, if it can have children with controllers. On a
-   * systemd host the caller is a login shell's session scope, which holds
-   * processes, so by the "no internal processes" rule it cannot: then the
-   * nearest ancestor without processes of its own (the user's slice) is
-   * the parent instead. (The root is exempt from the rule.)
+   * The cgroup that is the caller's own. It is where /proc/self/cgroup puts
+   * the caller, unless that is the leaf an earlier dockling moved the
+   * caller's processes into (see vacate): then it is the leaf's parent, and
+   * containers keep going beside the leaf, not inside it.
    */
-  private defaultParent(): string {
-    let base = this.self;
-    const procs = (b: string) => (readCgroupFile(path.join(this.root, b, 'cgroup.procs')) ?? '').trim() !== '';
-    const delegates = (b: string) => (readCgroupFile(path.join(this.root, b, 'cgroup.subtree_control')) ?? '').trim() !== '';
-    while (base !== '/' && procs(base) && !delegates(base)) base = path.dirname(base);
-    return base;
+  private ownCgroup(): string {
+    return path.basename(this.self) === CALLER_LEAF ? path.dirname(this.self) : this.self;
   }
+
+  /**
+   * v2's "no internal processes" rule: a cgroup (other than the root) that
+   * has processes cannot enable controllers for its children. The caller's
+   * cgroup has at least one, the caller. So, as a delegated cgroup's owner
+   * does under systemd, move every process of the caller's cgroup into a
+   * leaf of its own, <own>/dockling-caller: the caller's cgroup becomes an
+   * inner node with the caller's processes and its containers below it.
+   * A process can fork while we move the others: read again until none is left.
+   */
+  private vacate(own: string): void {
+    const ownDir = path.join(this.root, own);
+    const leaf = path.join(ownDir, CALLER_LEAF);
+    const procs = () => (readCgroupFile(path.join(ownDir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number);
+    if (procs().length === 0) return; // the usual case after the first container
+    // One dockling at a time: another one starting now must not read our
+    // init in the list, then move it back out of its container's cgroup.
+    // Once the caller's cgroup hands controllers down, no process can enter it again.
+    const lock = path.join(path.dirname(this.registry.file), 'caller-leaf.lock');
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    withLock(lock, () => {
+      const moved = new Set<number>();
+      for (let round = 0; round < 100; round++) {
+        const pids = procs().filter((p) => !moved.has(p));
+        if (pids.length === 0) return;
+        makeCgroupDirs(leaf, this.root);
+        for (const pid of pids) {
+          moved.add(pid);
+          try {
+            // one PID a write: the kernel reads one number from each
+            writeCgroupFile(path.join(leaf, 'cgroup.procs'), String(pid));
+          } catch (e) {
+            if (!/ESRCH/.test((e as Error).message)) throw e; // it exited meanwhile
+          }
+        }
+      }
+    });
+  }
+
+  /**
+   * The root cgroup is exempt from the rule. Inside a cgroup namespace "/"
+   * may be any cgroup (Docker-in-Docker's, say), which is not: only the
+   * real root lacks cgroup.type.
+   */
+  private exempt(own: string): boolean {
+    return own === '/' && !fs.existsSync(path.join(this.root, 'cgroup.type'));
+  }
+  // #endregion v2-own-cgroup
 
   open(paths: Record<string, string>): ContainerCgroup {
     return new V2Cgroup(paths.unified, this.registry);

@@ -48,7 +48,11 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
   } catch (e) {
     ctx.failure = e instanceof RunError ? { code: e.code, message: e.message } : { code: 125, message: (e as Error).message };
   } finally {
+    // A signal now (a second ^C, a SIGTERM sent again) must not end the CLI
+    // half-way through its cleanup, leaving cgroups and mounts behind: it is
+    // only noted, as during setup, until cleanup is done.
     listen(false);
+    listen(true);
     for (const layer of [...ordered].reverse()) {
       try {
         await layer.stages.cleanup?.(ctx);
@@ -59,6 +63,7 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
     }
     // Cleanup is over: a foreground CLI lets go of the container (chapter 5).
     (ctx.layerState.get('owner') as (() => void) | undefined)?.();
+    listen(false);
   }
   if (ctx.failure) return ctx.failure.code;
   return ctx.exitCode ?? 125;

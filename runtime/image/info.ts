@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Command } from '../core/layer.js';
 import { isRunning, listContainers } from '../core/containers.js';
-import { cgroupMode } from '../cgroups/detect.js';
+import { cgroupMode, cgroupModeReason } from '../cgroups/detect.js';
 import { storesWithBusybox } from './busybox.js';
 
 function osName(): string {
@@ -40,7 +40,8 @@ export const infoCommand: Command = {
     const s = await storesWithBusybox(inv.stateRoot);
     const containers = listContainers(inv.stateRoot);
     const running = containers.filter(isRunning).length;
-    const mode = cgroupMode(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+    const mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+    const mode = cgroupMode(mountinfo);
     const lines = [
       'Server:',
       ` Containers: ${containers.length}`,
@@ -51,8 +52,13 @@ export const infoCommand: Command = {
       ` Server Version: dockling 0.1.0 (chapters 1..${inv.chapter})`,
       ` Storage Driver: ${s.driver.name}`,
       ...s.driver.status().map(([k, v]) => `  ${k}: ${v}`),
-      ' Cgroup Driver: cgroupfs',
+      // #region info-cgroups
+      // docker info's two lines (cgroupfs: dockling writes the cgroup files
+      // itself, no systemd in between), then why, from what is mounted.
+      ` Cgroup Driver: ${mode === 'none' ? 'none' : 'cgroupfs'}`,
       ` Cgroup Version: ${mode === 'v2' ? 2 : 1}`,
+      `  Detected: ${cgroupModeReason(mountinfo)}`,
+      // #endregion info-cgroups
       ...securityOptions(inv.layers.flatMap((l) => l.info?.(inv.stateRoot) ?? [])),
       ` Kernel Version: ${os.release()}`,
       ` Operating System: ${osName()}`,

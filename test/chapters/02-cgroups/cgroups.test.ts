@@ -55,8 +55,14 @@ for (const l of mountinfo) {
   if (!post?.startsWith('cgroup ')) continue;
   for (const opt of post.split(' ')[2].split(',')) V1_MOUNTS.set(opt, pre.split(' ')[4]);
 }
-/** This process's cgroup: controller → path ("" for v2). The CLI it starts inherits it. */
+/**
+ * This process's cgroup: controller → path ("" for v2). The CLI it starts
+ * inherits it. On v2, the first container moves the caller's processes (this
+ * one among them) into the leaf <own>/dockling-caller, and the caller's own
+ * cgroup is then that leaf's parent: an earlier test file may have done so.
+ */
 const SELF = procCgroup('self');
+if (V2 && path.basename(SELF.get('') ?? '/') === 'dockling-caller') SELF.set('', path.dirname(SELF.get('')!));
 /** The controllers a container's cgroup must have: v1 hierarchies by name, or v2's one tree. */
 const CONTROLLERS = V2 ? [''] : ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio'].filter((c) => V1_MOUNTS.has(c));
 const keyOf = (c: string) => (V2 ? 'unified' : c);
@@ -94,6 +100,14 @@ function procCgroup(pid: number | 'self'): Map<string, string> {
 }
 
 const read = (f: string) => fs.readFileSync(f, 'utf8').trim();
+/** Is this host process still running (not gone, not a zombie)? */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 const rand = () => randomBytes(4).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -141,6 +155,8 @@ interface Background {
   output: () => string;
   traceFile: string;
   exit?: Result;
+  /** the container's PID 1 on the host, once it runs */
+  pid?: number;
 }
 
 /**
@@ -169,7 +185,8 @@ class Lab {
     } catch {
       return [];
     }
-    const recs = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceRecord);
+    // The CLI may be writing a line right now: only whole lines (up to the last newline) are read.
+    const recs = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceRecord);
     for (const r of recs) {
       const p = (r as { path?: string }).path ?? '';
       const m = /\/containers\/([0-9a-f]{64})$/.exec(p) ?? /\/dockling-([0-9a-f]{64})(\/|$)/.exec(p);
@@ -215,15 +232,19 @@ class Lab {
       20_000,
       'the container to run',
     );
+    bg.pid = (cfg as Config | null)?.State.Pid;
     return cfg!;
   }
 
   /** Tell a container to stop as a user would: SIGTERM to its CLI (passed on to PID 1). */
   async stop(bg: Background, timeoutMs = 15_000): Promise<Result> {
     // Again every half second: a shell that has not yet run its `trap` ignores the first.
+    // But not once PID 1 has ended: the CLI is cleaning up then, which can
+    // take longer than half a second on a slow machine (the v2 guest), and a
+    // user would not signal it again either.
     const end = Date.now() + timeoutMs;
     while (!bg.exit && Date.now() < end) {
-      bg.child.kill('SIGTERM');
+      if (bg.pid === undefined || alive(bg.pid)) bg.child.kill('SIGTERM');
       await Promise.race([bg.done, sleep(500)]);
     }
     const r = await Promise.race([bg.done, sleep(100).then(() => null)]);

@@ -62,7 +62,8 @@ function idsIn(traceFile: string): string[] {
   } catch {
     return [];
   }
-  for (const line of text.split('\n').filter(Boolean)) {
+  // only whole lines: a CLI still running may be writing the last one
+  for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean)) {
     const p = (JSON.parse(line) as { path?: string }).path ?? '';
     const m = /\/containers\/([0-9a-f]{64})$/.exec(p) ?? /\/dockling-([0-9a-f]{64})(\/|$)/.exec(p);
     if (m) ids.add(m[1]);

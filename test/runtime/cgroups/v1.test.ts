@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { V1Driver, v1Hierarchies } from '../../../runtime/cgroups/v1.ts';
-import { cgroupMode } from '../../../runtime/cgroups/detect.ts';
+import { cgroupMode, cgroupModeReason } from '../../../runtime/cgroups/detect.ts';
 import { makeCgroupDirs, parseProcCgroup, readKeyed, removeCgroupDir, writeCgroupFile } from '../../../runtime/cgroups/driver.ts';
 import { FakeCgroupTree } from '../../helpers/fake-cgroups.ts';
 import { useTempDir } from '../../helpers/temp.ts';
@@ -120,6 +120,15 @@ describe('cgroupMode', () => {
     const elsewhere = NONE + '40 21 0:50 / /run/cg2 rw,relatime - cgroup2 cgroup2 rw\n';
     assert.equal(cgroupMode(elsewhere), 'none');
     assert.equal(cgroupMode(SYSTEMD_V1 + '40 21 0:50 / /run/cg2 rw,relatime - cgroup2 cgroup2 rw\n'), 'hybrid');
+  });
+});
+
+describe('cgroupModeReason: the line `dockling info` gives for the mode', () => {
+  test('says what is mounted where, and which version follows', () => {
+    assert.equal(cgroupModeReason(SYSTEMD_HYBRID), 'hybrid: v1 hierarchies mounted at /sys/fs/cgroup, cgroup2 at /sys/fs/cgroup/unified: using v1, as Docker does');
+    assert.equal(cgroupModeReason(UNIFIED), 'unified: cgroup2 mounted at /sys/fs/cgroup, no v1 hierarchies: using v2');
+    assert.match(cgroupModeReason(SYSTEMD_V1), /^legacy: v1 hierarchies mounted at \/sys\/fs\/cgroup, no cgroup2: using v1$/);
+    assert.match(cgroupModeReason(NONE), /^none: /);
   });
 });
 

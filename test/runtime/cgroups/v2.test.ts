@@ -309,25 +309,63 @@ describe('V2 destroy', () => {
 
 describe('V2 default parent: the "no internal processes" rule', () => {
   beforeEach(() => make());
+  const LEAF = 'user.slice/session-1.scope/dockling-caller';
 
-  test('a caller whose cgroup holds processes (a session scope) gets its container beside it, under the nearest ancestor without processes', () => {
+  test('a caller whose cgroup holds processes: they are moved into <own>/dockling-caller, one PID a write, before the scope enables controllers; the container goes under the caller\'s cgroup', () => {
     const f = fake!;
     fs.writeFileSync(f.at('user.slice/session-1.scope', 'cgroup.procs'), '1234\n5678\n');
     const cg = f.driver().create(NAME, undefined);
-    assert.equal(cg.paths.unified, f.at('user.slice', NAME));
-    // and controllers are enabled down to that parent only, never on the busy scope
-    assert.ok(!f.writes().some((w) => w.path === f.at('user.slice/session-1.scope', 'cgroup.subtree_control')));
+    assert.equal(cg.paths.unified, f.at('user.slice/session-1.scope', NAME));
+    const steps = f.records.filter((r) => r.op === 'write' || r.op === 'mkdir').map((r) => [r.op, path.relative(f.root, (r as { path: string }).path), (r as { value?: string }).value]);
+    assert.deepEqual(steps, [
+      ['mkdir', LEAF, undefined],
+      ['write', `${LEAF}/cgroup.procs`, '1234'],
+      ['write', `${LEAF}/cgroup.procs`, '5678'],
+      ['write', 'cgroup.subtree_control', '+cpuset +cpu +io +memory +pids'],
+      ['write', 'user.slice/cgroup.subtree_control', '+cpuset +cpu +io +memory +pids'],
+      ['write', 'user.slice/session-1.scope/cgroup.subtree_control', '+cpuset +cpu +io +memory +pids'],
+      ['mkdir', `user.slice/session-1.scope/${NAME}`, undefined],
+    ]);
+    // nothing is written above the caller's cgroup but subtree_control, and nothing beside it
+    assert.ok(!f.writes().some((w) => w.path.startsWith(f.at('user.slice/dockling'))));
   });
 
-  test('a caller whose cgroup already delegates controllers keeps its container under it', () => {
-    const f = make({ '': {}, 'user.slice': {}, 'user.slice/session-1.scope': { subtree: 'memory pids' } });
-    fs.writeFileSync(f.at('user.slice/session-1.scope', 'cgroup.procs'), '1234\n');
-    assert.equal(f.driver().create(NAME, undefined).paths.unified, f.at('user.slice/session-1.scope', NAME));
+  test('a caller already in <own>/dockling-caller (moved by an earlier run): its own cgroup is the leaf\'s parent, and nothing is moved again', () => {
+    const f = fake!;
+    fs.mkdirSync(f.at(LEAF));
+    fs.writeFileSync(f.at(LEAF, 'cgroup.procs'), '1234\n');
+    const cg = f.driver('0::/user.slice/session-1.scope/dockling-caller\n').create(NAME, undefined);
+    assert.equal(cg.paths.unified, f.at('user.slice/session-1.scope', NAME));
+    assert.ok(!f.writes().some((w) => w.path.endsWith('/cgroup.procs')), 'processes were moved again');
   });
 
-  test('a relative --cgroup-parent is taken from that default parent', () => {
+  test('a relative --cgroup-parent nests under the caller\'s cgroup, which is vacated the same way', () => {
     const f = fake!;
     fs.writeFileSync(f.at('user.slice/session-1.scope', 'cgroup.procs'), '1234\n');
-    assert.equal(f.driver().create(NAME, 'lab').paths.unified, f.at('user.slice/lab', NAME));
+    assert.equal(f.driver().create(NAME, 'lab').paths.unified, f.at('user.slice/session-1.scope/lab', NAME));
+    assert.deepEqual(f.writes()[0], { path: f.at(LEAF, 'cgroup.procs'), value: '1234' });
+  });
+
+  test('an absolute --cgroup-parent elsewhere leaves the caller\'s processes where they are', () => {
+    const f = fake!;
+    fs.writeFileSync(f.at('user.slice/session-1.scope', 'cgroup.procs'), '1234\n');
+    assert.equal(f.driver().create(NAME, '/dockling').paths.unified, f.at('dockling', NAME));
+    assert.equal(fs.existsSync(f.at(LEAF)), false);
+    assert.ok(!f.writes().some((w) => w.path.endsWith('/cgroup.procs')));
+  });
+
+  test('a caller at "/" of a cgroup namespace (the root there has cgroup.type: not the real root) is vacated like any cgroup', () => {
+    const f = make({ '': {} });
+    fs.writeFileSync(f.at('cgroup.type'), 'domain\n');
+    fs.writeFileSync(f.at('cgroup.procs'), '1\n');
+    assert.equal(f.driver('0::/\n').create(NAME, undefined).paths.unified, f.at(NAME));
+    assert.deepEqual(f.writes()[0], { path: f.at('dockling-caller', 'cgroup.procs'), value: '1' });
+  });
+
+  test('a caller in the root cgroup: the root is exempt from the rule, nothing is moved', () => {
+    const f = make({ '': {} });
+    fs.writeFileSync(f.at('cgroup.procs'), '1\n1234\n');
+    assert.equal(f.driver('0::/\n').create(NAME, undefined).paths.unified, f.at(NAME));
+    assert.equal(fs.existsSync(f.at('dockling-caller')), false);
   });
 });

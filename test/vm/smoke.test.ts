@@ -1,0 +1,114 @@
+// The run path of every chapter after 2, in the cgroup-v2-only guest
+// (test/vm/): test/run.ts boots the guest and runs this file there with all
+// layers (DOCKLING_CHAPTER=11), after chapter 2's own suite. Chapter 2's
+// tests check the limits in depth; this checks that the finished runtime
+// (overlay2 storage, the container monitor, hardening) still applies them
+// on v2, where the caller sits in a leaf of a systemd-like tree
+// (/user.slice/user-0.slice/session-1.scope).
+//
+// Everything is slower under TCG (7-10x): timeouts here have that margin.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { dockling, tempRoot, type Result } from '../helpers/dockling.js';
+
+const CG = '/sys/fs/cgroup';
+const inGuest = fs.existsSync(`${CG}/cgroup.controllers`) && !fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'cgroup');
+const skip = inGuest ? false : 'runs in the cgroup-v2-only guest (test/run.ts boots it; or npm run vm -- node --import tsx --test test/vm/smoke.test.ts)';
+const TIMEOUT = 300_000;
+
+/** Every cgroup directory under /sys/fs/cgroup, to compare before and after. */
+function cgroups(dir = CG): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => [path.join(dir, e.name), ...cgroups(path.join(dir, e.name))]);
+}
+
+const before = inGuest ? cgroups() : [];
+const root = inGuest ? tempRoot('vm-smoke') : '';
+after(() => root && fs.rmSync(root, { recursive: true, force: true }));
+const dk = (args: string[]): Result => dockling(root, args, { timeout: TIMEOUT });
+const ok = (args: string[]): string => {
+  const r = dk(args);
+  assert.equal(r.code, 0, `dockling ${args.join(' ')}: exit ${r.code}\n--- stderr\n${r.stderr}\n--- stdout\n${r.stdout}`);
+  return r.stdout;
+};
+
+test('the guest is cgroup v2 only, the caller in a leaf, and dockling info says v2', { skip }, () => {
+  // (or the leaf the v2 driver moves the caller's processes into, if chapter 2 ran first in this guest)
+  assert.match(fs.readFileSync('/proc/self/cgroup', 'utf8').trim(), /^0::\/user\.slice\/user-0\.slice\/session-1\.scope(\/dockling-caller)?$/);
+  assert.match(ok(['info']), /^ Cgroup Version: 2$/m);
+});
+
+test('run -m --cpus --pids-limit: the container\'s cgroup has memory.max, cpu.max and pids.max', { skip }, () => {
+  const out = ok(['run', '--rm', '-m', '64m', '--cpus', '0.5', '--pids-limit', '20', 'busybox', 'sh', '-c',
+    'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max']);
+  assert.deepEqual(out.trim().split('\n'), ['67108864', '50000 100000', '20']);
+});
+
+test('a memory hog under -m 32m is OOM-killed: exit 137', { skip }, () => {
+  const r = dk(['run', '--rm', '-m', '32m', 'busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
+  assert.equal(r.code, 137, r.stderr);
+  assert.match(r.stderr, /OOM-killed/);
+});
+
+test('a fork bomb under --pids-limit 16 never has more than 16 tasks', { skip }, () => {
+  // Depth-bounded (at most 511 processes); each process blocks on a FIFO
+  // after forking two more. PID 1 watches with shell builtins only (at the
+  // limit nothing can fork), then kills them all.
+  const script = [
+    'mkfifo /dev/shm/hold /dev/shm/tick',
+    'exec 3<>/dev/shm/hold 4<>/dev/shm/tick',
+    'bomb() { [ $1 -lt 8 ] && { bomb $(($1+1)) | bomb $(($1+1)) & }; read x <&3; }',
+    '( bomb 0 ) 2>/dev/null &',
+    'i=0; while [ $i -lt 600 ]; do read ev </sys/fs/cgroup/pids.events; [ "$ev" != "max 0" ] && break; read -t 0.1 x <&4; i=$((i+1)); done',
+    'read cur </sys/fs/cgroup/pids.current; read peak </sys/fs/cgroup/pids.peak; read max </sys/fs/cgroup/pids.max',
+    'kill -9 -1',
+    'echo "$max $cur $peak $ev"',
+  ].join('\n');
+  const out = ok(['run', '--rm', '--pids-limit', '16', 'busybox', 'sh', '-c', script]).trim();
+  const [max, cur, peak, , refused] = out.split(' ');
+  assert.equal(max, '16', out);
+  assert.ok(Number(refused) > 0, `no fork was refused: ${out}`);
+  assert.ok(Number(cur) <= 16 && Number(cur) >= 12, `pids.current ${cur}: ${out}`);
+  assert.ok(Number(peak) <= 16, `pids.peak ${peak}: ${out}`);
+});
+
+test('run -d, then stats, top and rm -f: the limit shows, the processes list, the cgroup goes', { skip }, () => {
+  const id = ok(['run', '-d', '--name', 'smoke-d', '-m', '64m', 'busybox', 'sh', '-c', 'sleep 1001 & sleep 1002 & wait']).trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  try {
+    const mine = () => cgroups().filter((d) => d.includes(id.slice(0, 12)));
+    assert.ok(mine().length > 0, 'no cgroup named after the container');
+    const stats = ok(['stats', '--no-stream', 'smoke-d']);
+    assert.match(stats, /smoke-d\s.*\/ 64MiB/, stats);
+    const top = ok(['top', 'smoke-d']);
+    assert.match(top, /sleep 1001/, top);
+    assert.match(top, /sleep 1002/, top);
+  } finally {
+    ok(['rm', '-f', 'smoke-d']);
+  }
+  assert.doesNotMatch(ok(['ps', '-a']), /smoke-d/);
+  assert.deepEqual(cgroups().filter((d) => d.includes(id.slice(0, 12))), []);
+});
+
+test('chapter 11\'s default run: seccomp filter, Docker\'s capabilities, and the v2 device program denies /dev/kmsg', { skip }, () => {
+  const out = ok(['run', '--rm', 'busybox', 'sh', '-c', [
+    'grep -E "^(Seccomp|CapEff):" /proc/self/status',
+    'mknod /tmp/kmsg c 1 11 && echo "mknod: ok"',
+    'if dd if=/tmp/kmsg bs=8192 count=1 2>/tmp/err | wc -c | grep -qv "^0$"; then echo "kmsg: read"; else echo "kmsg: $(cat /tmp/err)"; fi',
+  ].join('\n')]);
+  assert.match(out, /^Seccomp:\s+2$/m, out);
+  assert.match(out, /^CapEff:\s+00000000a80425fb$/m, out);
+  assert.match(out, /^mknod: ok$/m, out);
+  assert.match(out, /^kmsg: .*Operation not permitted/m, out);
+});
+
+test('nothing is left: the cgroup tree is as before, no container', { skip }, () => {
+  // the caller's leaf stays by design: it holds the caller's processes (runtime/cgroups/v2.ts)
+  const leaf = (d: string) => path.basename(d) === 'dockling-caller';
+  assert.deepEqual(cgroups().filter((d) => !leaf(d)), before.filter((d) => !leaf(d)));
+  assert.equal(ok(['ps', '-aq']).trim(), '');
+});
