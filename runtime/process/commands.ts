@@ -28,6 +28,11 @@ export const runCommand: Command = {
       layerState: new Map(),
     };
     const code = await runPipeline(ctx, inv.layers);
+    // The container's end is known and everything is cleaned up: a signal
+    // arriving now (a supervisor stopping the CLI just as the container
+    // exits) has nothing left to stop, and must not turn the container's
+    // status into 128+N on the way out.
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
     if (ctx.failure) process.stderr.write(`dockling: ${ctx.failure.message}\n`);
     return code;
   },
