@@ -47,7 +47,14 @@ if [ "${1:-}" != stage2 ]; then
   mount -t overlay -o lowerdir=/host,upperdir=/rw/root,workdir=/rw/rootwork root /newroot || die "overlay root failed"
   # The checkout, from a share of its own (the host's / may reach it only
   # through mounts that 9p shows as plain directories), writable the same way.
+  # The tmpfs mounts come before the checkout: a checkout under /tmp (a CI
+  # clone, say) would otherwise be hidden by the tmpfs mounted over /tmp.
+  # (mkdir: a fresh host has no /var/lib/dockling yet; made in the overlay only)
+  mkdir -p /newroot/tmp /newroot/run /newroot/var/lib/dockling
+  mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
+  for d in run var/lib/dockling; do mount -t tmpfs -o mode=0755 tmpfs "/newroot/$d"; done
   mount -t 9p -o "$p9,ro" checkout /co || die "no 9p share of the checkout"
+  mkdir -p "/newroot$repo"
   mount -t overlay -o lowerdir=/co,upperdir=/rw/co,workdir=/rw/cowork checkout "/newroot$repo" || die "overlay checkout failed"
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results /newroot/mnt || die "no results share"
 
@@ -58,10 +65,6 @@ if [ "${1:-}" != stage2 ]; then
   mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
   mount -t tmpfs -o mode=1777 shm /newroot/dev/shm
   mount -t mqueue mqueue /newroot/dev/mqueue
-  # (mkdir: a fresh host has no /var/lib/dockling yet; made in the overlay only)
-  mkdir -p /newroot/tmp /newroot/run /newroot/var/lib/dockling
-  mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
-  for d in run var/lib/dockling; do mount -t tmpfs -o mode=0755 tmpfs "/newroot/$d"; done
 
   # cgroup v2 alone (the kernel runs with cgroup_no_v1=all), nsdelegate as systemd mounts it.
   cg=/newroot/sys/fs/cgroup
