@@ -1,6 +1,6 @@
 // The resource flags chapter 2 adds to `run`, with Docker's names and help.
 // (A file of their own so that the lab's starter layer can use them as given.)
-import type { FlagSpec } from '../cli/flags.js';
+import type { FlagSpec } from '../core/flags.js';
 
 export const RUN_FLAGS: FlagSpec[] = [
   { name: 'memory', short: 'm', kind: 'string', valueName: 'bytes', usage: 'Memory limit' },

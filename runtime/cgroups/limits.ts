@@ -1,7 +1,7 @@
 // The limits a container asks for, read from `run`'s flags and checked with
 // Docker's rules and messages, before anything is created.
 import os from 'node:os';
-import type { FlagValue } from '../cli/flags.js';
+import type { FlagValue } from '../core/flags.js';
 import { RunError } from '../core/pipeline.js';
 import { UnitError, formatCpuset, parseCpuset, parseNanoCpus, parseSize, quotaFor } from './units.js';
 

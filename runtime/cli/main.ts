@@ -3,7 +3,7 @@
 //
 //   dockling [--root DIR] [--chapter N] [--trace] [--trace-file F] COMMAND …
 import fs from 'node:fs';
-import { FlagError, flagHelp, parseFlags, type FlagSpec } from './flags.js';
+import { FlagError, flagHelp, parseFlags, type FlagSpec } from '../core/flags.js';
 import { ALL_LAYERS, LATEST_CHAPTER, layersUpTo } from './layers.js';
 import type { Command, Layer } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';

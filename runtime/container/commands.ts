@@ -3,7 +3,7 @@
 import type { Command, Invocation } from '../core/layer.js';
 import { RunError, reapAbandoned } from '../core/pipeline.js';
 import { listContainers, type ContainerConfig } from '../core/containers.js';
-import { ago, formatTemplate, inspectJSON, table, templateError } from '../cli/format.js';
+import { ago, formatTemplate, inspectJSON, table, templateError } from '../core/format.js';
 import { commandColumn } from './command.js';
 import { liveStatus, refreshState, statusText } from './state.js';
 import { findContainer, removeContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';

@@ -79,10 +79,10 @@ export const execCommand: Command = {
       String(c.State.Pid), '--', ...command,
     ];
     trace.emit(CH, { op: 'spawn', argv });
-    let libc: typeof import('../process/libc.js') | undefined;
+    let libc: typeof import('../sys/libc.js') | undefined;
     let pair: [number, number] | undefined;
     if (tty) {
-      libc = await import('../process/libc.js');
+      libc = await import('../sys/libc.js');
       pair = libc.socketpair();
     }
     const detach = Boolean(inv.flags.get('detach'));

@@ -19,8 +19,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { alive, readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
-import { ago, humanDuration } from '../cli/format.js';
-import type { FlagValue } from '../cli/flags.js';
+import { ago, humanDuration } from '../core/format.js';
+import type { FlagValue } from '../core/flags.js';
 
 export interface ExitRecord {
   ExitCode: number;

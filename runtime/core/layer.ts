@@ -4,7 +4,7 @@
 // layer (one per chapter) plugs code into stages, adds flags to `run`, and
 // adds CLI commands. `dockling --chapter N` runs with layers 1..N only, so the
 // runtime can be run as it stands at the end of any chapter.
-import type { FlagSpec, FlagValue } from '../cli/flags.js';
+import type { FlagSpec, FlagValue } from './flags.js';
 import type { ContainerSpec, ExecSettings } from './spec.js';
 import type { ContainerConfig, ContainerRecord } from './containers.js';
 

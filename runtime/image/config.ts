@@ -4,7 +4,6 @@
 // diffIDs; its sha256 *is* the image ID. Change one byte of one layer and the
 // diffID changes, so the config changes, so the ID changes: content
 // addressing all the way down.
-import crypto from 'node:crypto';
 
 /** What a container made from the image starts with (the config's "config"). */
 export interface RunConfig {
@@ -41,25 +40,6 @@ export interface ImageConfig {
   comment?: string;
 }
 
-export const sha256 = (data: string | Buffer) => 'sha256:' + crypto.createHash('sha256').update(data).digest('hex');
-
-// #region chain-id
-/**
- * A layer's chainID names the whole stack up to it, not just its own
- * changes: the same diff on top of different parents is a different
- * filesystem. OCI image spec: ChainID(L0) = DiffID(L0), and
- * ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
- */
-export function chainID(parent: string | null, diffID: string): string {
-  return parent === null ? diffID : sha256(`${parent} ${diffID}`);
-}
-
-export function chainIDs(diffIDs: string[]): string[] {
-  const out: string[] = [];
-  for (const d of diffIDs) out.push(chainID(out.length ? out[out.length - 1] : null, d));
-  return out;
-}
-// #endregion chain-id
 
 /** Go's GOARCH names, which image configs use. */
 export function goArch(): string {

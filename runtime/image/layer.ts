@@ -12,7 +12,7 @@ import { ensureBusyboxImage, BUSYBOX } from './busybox.js';
 import { NoSuchImageError } from './store.js';
 import { familiarString, parseReference } from './reference.js';
 import { freeUnusedLayers, openStores } from './stores.js';
-import { chainIDs } from './config.js';
+import { chainIDs } from '../core/digest.js';
 import { imageCommands } from './commands.js';
 import { containerCommands } from './container-commands.js';
 import { reapLeftovers } from './leftovers.js';

@@ -27,7 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { trace } from '../trace/trace.js';
 import { removeTree } from '../storage/remove.js';
-import { chainIDs } from './config.js';
+import { chainIDs } from '../core/digest.js';
 import { tmpDir, type Stores } from './stores.js';
 import { startTime } from '../core/files.js';
 

@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, withLock, withLockAsync } from '../core/files.js';
 import { trace } from '../trace/trace.js';
-import { decodeConfig, encodeConfig, sha256, type ImageConfig } from './config.js';
+import { decodeConfig, encodeConfig, type ImageConfig } from './config.js';
+import { sha256 } from '../core/digest.js';
 import { familiarName, familiarString, parseReference, isImageIdLike, type Reference } from './reference.js';
 
 const CH = 4;

@@ -6,7 +6,7 @@ import { Overlay2Driver } from '../storage/overlay2.js';
 import { LayerStore } from '../storage/layerdb.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { ImageStore } from './store.js';
-import { chainIDs } from './config.js';
+import { chainIDs } from '../core/digest.js';
 
 export interface Stores {
   root: string;

@@ -95,9 +95,9 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   // With -t, a socketpair for the console (SCM_RIGHTS needs a unix socket,
   // and koffi is only loaded on this path).
   let consolePair: [number, number] | undefined;
-  let libc: typeof import('./libc.js') | undefined;
+  let libc: typeof import('../sys/libc.js') | undefined;
   if (opts.terminal && !opts.monitor) {
-    libc = await import('./libc.js');
+    libc = await import('../sys/libc.js');
     consolePair = libc.socketpair();
   }
   // #region spawn-init

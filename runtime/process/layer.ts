@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Layer, RunContext } from '../core/layer.js';
-import type { FlagSpec } from '../cli/flags.js';
+import type { FlagSpec } from '../core/flags.js';
 import type { ContainerSpec } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
 import { containersDir, createContainer, removeContainerDir, updateConfig, type ContainerRecord } from '../core/containers.js';

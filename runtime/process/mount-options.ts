@@ -5,7 +5,7 @@
 // size=, devpts's ptmxmode=), passed as a comma-separated `data` string that
 // the filesystem itself parses. Propagation ("private", "rslave") is a third
 // kind: it cannot be set in the same call and needs a mount of its own.
-import { MS } from './libc.js';
+import { MS } from '../sys/libc.js';
 
 const SET: Record<string, number> = {
   ro: MS.RDONLY, nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC,

@@ -6,7 +6,7 @@
 // inside the container does what a terminal does with it: ^C becomes SIGINT
 // for the container's foreground process, not for dockling.
 import tty from 'node:tty';
-import { close as closeFd, openPtySlave, setWindowSize } from './libc.js';
+import { close as closeFd, openPtySlave, setWindowSize } from '../sys/libc.js';
 
 export interface TerminalRelay {
   /** once the command has exited: resolves when its last output is written */

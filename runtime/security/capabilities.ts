@@ -12,7 +12,7 @@
 // steps before execve (init/capabilities.ts, in before-exec.ts's order), and
 // nsenter applies them to every `exec`.
 import fs from 'node:fs';
-import type { FlagValue } from '../cli/flags.js';
+import type { FlagValue } from '../core/flags.js';
 import type { ContainerConfig } from '../core/containers.js';
 import type { RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';

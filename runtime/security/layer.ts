@@ -13,7 +13,7 @@
 //
 // The parts run in that order: seccomp last, because which system calls
 // Docker's profile allows depends on the capabilities chosen before it.
-import type { FlagSpec } from '../cli/flags.js';
+import type { FlagSpec } from '../core/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { writeHostConfig, type HardeningPart } from './part.js';

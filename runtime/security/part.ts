@@ -2,9 +2,9 @@
 // file of its own: capabilities, seccomp, devices, the filesystem's
 // read-only parts and limits, user namespaces. Each is a "part" with the
 // same shape as a layer's stages, and layer.ts runs them in a fixed order.
-import type { FlagSpec } from '../cli/flags.js';
+import type { FlagSpec } from '../core/flags.js';
 import type { Command, RunContext } from '../core/layer.js';
-import type { FlagValue } from '../cli/flags.js';
+import type { FlagValue } from '../core/flags.js';
 import type { ContainerConfig } from '../core/containers.js';
 import type { ExecSettings } from '../core/spec.js';
 import { updateConfig } from '../core/containers.js';

@@ -24,7 +24,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { lsetxattr, mknod, SyscallError } from '../process/libc.js';
+import { lsetxattr, mknod, SyscallError } from '../sys/libc.js';
 import { trace } from '../trace/trace.js';
 import { TarReader, type TarHeader } from './tar.js';
 import { TarSplitRecorder } from './tar-split.js';

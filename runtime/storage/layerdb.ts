@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
-import { chainID as chainOf } from '../image/config.js';
+import { chainID as chainOf } from '../core/digest.js';
 import type { StorageDriver, TarSource } from './driver.js';
 import { removeTree } from './remove.js';
 import { chownToRemappedRoot } from './idmap.js';

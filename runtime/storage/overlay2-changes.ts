@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Change } from './driver.js';
-import { lgetxattr, SyscallError } from '../process/libc.js';
+import { lgetxattr, SyscallError } from '../sys/libc.js';
 import { listDir, walkLayer } from './walk.js';
 
 const isWhiteout = (st: fs.Stats) => st.isCharacterDevice() && st.rdev === 0;

@@ -26,7 +26,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ApplyResult, Change, StorageDriver, TarSource } from './driver.js';
-import { MNT_DETACH, mount, umount2, SyscallError } from '../process/libc.js';
+import { MNT_DETACH, mount, umount2, SyscallError } from '../sys/libc.js';
 import { trace } from '../trace/trace.js';
 import { overlayChanges } from './overlay2-changes.js';
 import { backingFs, mountPoints } from './overlay2-mounts.js';

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { lgetxattr, llistxattr, readlinkFd, SyscallError } from '../process/libc.js';
+import { lgetxattr, llistxattr, readlinkFd, SyscallError } from '../sys/libc.js';
 import { trace } from '../trace/trace.js';
 import { TarWriter, type TarEntry } from './tar.js';
 import { walkLayer } from './walk.js';

@@ -16,7 +16,7 @@
 // An explicit stack, not recursion: a layer can be thousands of
 // directories deep, more than a JavaScript stack holds.
 import fs from 'node:fs';
-import { openat, O_PATH, SyscallError } from '../process/libc.js';
+import { openat, O_PATH, SyscallError } from '../sys/libc.js';
 
 const O_CLOEXEC = 0o2000000;
 

@@ -3,7 +3,7 @@
 // Each command takes its own part of union bpf_attr (<linux/bpf.h>), laid
 // out here byte by byte.
 import fs from 'node:fs';
-import * as libc from '../../process/libc.js';
+import * as libc from '../../sys/libc.js';
 import { encode, type Insn } from './ebpf.js';
 
 const BPF_PROG_LOAD = 5;

@@ -20,7 +20,7 @@
 // milliseconds until then, but run only Node's own code (GC, the libuv pool).
 import type { ContainerSpec } from '../../core/spec.js';
 import type { TraceEvent } from '../../trace/events.js';
-import * as libc from '../../process/libc.js';
+import * as libc from '../../sys/libc.js';
 import { capabilityMask, capabilityNumber } from '../capabilities/names.js';
 
 // #region no-new-privs

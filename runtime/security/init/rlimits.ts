@@ -4,7 +4,7 @@
 // hard limit needs CAP_SYS_RESOURCE, which the capability step drops later.
 import type { ContainerSpec } from '../../core/spec.js';
 import type { TraceEvent } from '../../trace/events.js';
-import * as libc from '../../process/libc.js';
+import * as libc from '../../sys/libc.js';
 
 // #region rlimit-numbers
 // The resource numbers of <asm-generic/resource.h>, by the OCI's names.

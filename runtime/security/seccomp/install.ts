@@ -8,7 +8,7 @@
 // orders the steps so that one of them holds. Kept tiny: it is bundled
 // into the init, which starts on every `run`.
 import type { TraceEvent } from '../../trace/events.js';
-import { seccompSetModeFilter } from '../../process/libc.js';
+import { seccompSetModeFilter } from '../../sys/libc.js';
 
 // The filter is per thread, and Node has helper threads: TSYNC attaches it
 // to all of them at once, so none runs on unfiltered until execve ends them.

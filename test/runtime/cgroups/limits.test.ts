@@ -6,7 +6,7 @@ import os from 'node:os';
 import fc from 'fast-check';
 import { limitsFromFlags, hasLimits, MIN_MEMORY, type Limits } from '../../../runtime/cgroups/limits.ts';
 import { RunError } from '../../../runtime/core/pipeline.ts';
-import type { FlagValue } from '../../../runtime/cli/flags.ts';
+import type { FlagValue } from '../../../runtime/core/flags.ts';
 
 const MiB = 1024 * 1024;
 const NCPU = os.cpus().length;

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, rootOrSkip } from '../../helpers/dockling.ts';
 import { readOr, sleep, waitFor } from './c-helpers.ts';
-import * as libc from '../../../runtime/process/libc.ts';
+import * as libc from '../../../runtime/sys/libc.ts';
 
 const skip = rootOrSkip();
 const NSENTER = path.join(REPO, 'dist', 'nsenter');

@@ -3,7 +3,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { flagNames, parseMountOptions } from '../../../runtime/process/mount-options.js';
-import { MS } from '../../../runtime/process/libc.js';
+import { MS } from '../../../runtime/sys/libc.js';
 import { DEFAULT_MOUNTS } from '../../../runtime/process/defaults.js';
 
 // The generic options and the bits they set, as in runc's mountPropagationMapping/flags.

@@ -19,7 +19,7 @@ import zlib from 'node:zlib';
 import { extractLayer, LayerTarError } from '../../../runtime/storage/extract.js';
 import { packLayer } from '../../../runtime/storage/pack.js';
 import { TarReader, TarWriter, type TarEntry } from '../../../runtime/storage/tar.js';
-import { lgetxattr, llistxattr, lsetxattr } from '../../../runtime/process/libc.js';
+import { lgetxattr, llistxattr, lsetxattr } from '../../../runtime/sys/libc.js';
 import { trace } from '../../../runtime/trace/trace.js';
 import type { TraceRecord } from '../../../runtime/trace/events.js';
 import { useTempDir } from '../../helpers/temp.js';

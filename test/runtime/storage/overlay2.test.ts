@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Overlay2Driver } from '../../../runtime/storage/overlay2.ts';
-import { lsetxattr, mknodChar, lgetxattr } from '../../../runtime/process/libc.ts';
+import { lsetxattr, mknodChar, lgetxattr } from '../../../runtime/sys/libc.ts';
 import { trace } from '../../../runtime/trace/trace.ts';
 import type { TraceRecord } from '../../../runtime/trace/events.ts';
 import { TarReader, TarWriter, type TarEntry } from '../../../runtime/storage/tar.ts';

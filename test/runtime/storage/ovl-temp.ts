@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MNT_DETACH, umount2 } from '../../../runtime/process/libc.ts';
+import { MNT_DETACH, umount2 } from '../../../runtime/sys/libc.ts';
 import { mountPoints } from '../../../runtime/storage/overlay2-mounts.ts';
 
 /** Mount points strictly inside `dir` (by its real path), deepest first. */

@@ -17,7 +17,7 @@ import { packLayer, type PackOptions } from '../../../runtime/storage/pack.js';
 import { extractLayer } from '../../../runtime/storage/extract.js';
 import { assembleLayer } from '../../../runtime/storage/tar-split.js';
 import { TarReader, type TarHeader } from '../../../runtime/storage/tar.js';
-import { lsetxattr, mknod } from '../../../runtime/process/libc.js';
+import { lsetxattr, mknod } from '../../../runtime/sys/libc.js';
 import { trace } from '../../../runtime/trace/trace.js';
 import type { TraceRecord } from '../../../runtime/trace/events.js';
 import { useTempDir } from '../../helpers/temp.js';

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { lgetxattr, llistxattr } from '../../../runtime/process/libc.js';
+import { lgetxattr, llistxattr } from '../../../runtime/sys/libc.js';
 
 export /** type, mode, owner, size, content, link target, device, mtime (s), user.* xattrs; and which names share an inode. */
 function describeTree(root: string): { entries: Record<string, string>; links: string[][] } {

@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FlagError, flagHelp, formatFlags, parseFlags, type FlagSpec, type FlagValue } from '../../../runtime/cli/flags.js';
+import { FlagError, flagHelp, formatFlags, parseFlags, type FlagSpec, type FlagValue } from '../../../runtime/core/flags.js';
 
 // The shape of `run`'s flags in chapter 1 (kept here so this test does not
 // depend on which layer defines them), plus an int flag.
