@@ -2,7 +2,7 @@
 // container in a cgroup of its own (limits or not: `top` and `stats` read
 // it), shows that cgroup to the container at /sys/fs/cgroup, reports OOM
 // kills, and removes the cgroup when the container is gone.
-import type { Layer, RunContext } from '../core/layer.js';
+import { Slot, type Layer, type RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { updateConfig, type ContainerConfig } from '../core/containers.js';
 import { detectDriver } from './detect.js';
@@ -19,8 +19,8 @@ interface CgroupState {
   parent: string | undefined;
   cgroup?: ContainerCgroup;
 }
-const KEY = 'cgroups';
-const stateOf = (ctx: RunContext) => ctx.layerState.get(KEY) as CgroupState | undefined;
+const cgroupState = new Slot<CgroupState>('cgroups');
+const stateOf = (ctx: RunContext) => cgroupState.get(ctx);
 
 /**
  * --cgroup-parent names a cgroup, not a host path: an absolute name starts at
@@ -45,7 +45,7 @@ function validate(ctx: RunContext): void {
   } catch (e) {
     throw new RunError(125, (e as Error).message);
   }
-  ctx.layerState.set(KEY, { driver, limits, parent } satisfies CgroupState);
+  cgroupState.set(ctx, { driver, limits, parent });
 }
 
 function prepare(ctx: RunContext): void {
@@ -92,7 +92,7 @@ async function limit(ctx: RunContext): Promise<void> {
 /** After the command exited: was it the OOM killer? */
 function wait(ctx: RunContext): void {
   const cg = stateOf(ctx)?.cgroup;
-  if (!cg || ctx.detached) return;
+  if (!cg || ctx.outcome === 'leave') return; // it runs on: nothing to check yet
   const s = cg.stats();
   if (s.oomKills > 0) {
     const limitText = s.memoryLimit ? ` (memory limit ${bytesSize(s.memoryLimit)})` : '';
@@ -106,7 +106,7 @@ function wait(ctx: RunContext): void {
 async function cleanup(ctx: RunContext): Promise<void> {
   const cg = stateOf(ctx)?.cgroup;
   if (!cg) return;
-  if (ctx.detached && ctx.started) return; // the monitor removes it when the container exits (chapter 5)
+  if (ctx.outcome === 'leave') return; // it runs on: whoever holds it removes the cgroup at its end
   // Normally empty by now (PID 1's exit took the whole PID namespace with
   // it). If a stage failed, end what is left before removing the cgroup.
   for (const pid of cg.pids()) {

@@ -43,7 +43,7 @@ export function monitorLauncher(m: MonitorOptions) {
   return async (opts: LaunchOptions): Promise<LaunchedInit> => {
     const policy = m.restart.Name === 'on-failure' && m.restart.MaximumRetryCount ? `on-failure:${m.restart.MaximumRetryCount}` : m.restart.Name;
     const argv = [MONITOR, ...(opts.terminal ? ['--tty'] : []), ...(opts.stdin ? ['--stdin'] : []), '--restart', policy, '--restart-count', String(m.restartCount), ...(m.log ?? []), m.dir, '--'];
-    const init = await launchInit({ ...opts, monitor: argv });
+    const init = await launchInit({ ...opts, supervisor: argv });
     // From now on the monitor answers for the container: if this CLI dies,
     // the container is not "abandoned" while its monitor lives.
     m.onMonitor(init.child.pid ?? 0);

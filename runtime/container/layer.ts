@@ -9,6 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from '../core/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
+import { afterCleanup } from '../core/pipeline.js';
+import { inBackground, launcher, origin } from '../process/slots.js';
+import { imageOf } from '../image/layer.js';
+import { existingContainer } from './lifecycle.js';
 import { readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { writeFileAtomic } from '../core/files.js';
 import { RunError } from '../core/pipeline.js';
@@ -38,7 +42,7 @@ const RUN_FLAGS: FlagSpec[] = [
 
 /** The log's config: a new container's from its flags, a started one's as it was made. */
 function logConfigOf(ctx: RunContext, c: { HostConfig?: Record<string, unknown> } | null): LogConfig {
-  const kept = ctx.existing ? (c?.HostConfig?.LogConfig as LogConfig | undefined) : undefined;
+  const kept = existingContainer.get(ctx) ? (c?.HostConfig?.LogConfig as LogConfig | undefined) : undefined;
   return kept ?? parseLogConfig(ctx.flags.get('log-driver') as string | undefined, (ctx.flags.get('log-opt') as string[] | undefined) ?? []);
 }
 
@@ -54,27 +58,27 @@ function validate(ctx: RunContext): void {
   if (!haveMonitor()) throw new RunError(125, 'the container monitor (dist/monitor) is missing: build dockling with `npm run build`');
   const policy = policyOf(ctx);
   if (policy.Name !== 'no' && ctx.flags.get('rm')) throw new RunError(125, 'Conflicting options: cannot specify both --restart and --rm');
-  // The monitor owns the container's end when nobody waits for it here.
-  ctx.detached = Boolean(ctx.flags.get('detach')) || policy.Name !== 'no';
-  ctx.background = Boolean(ctx.flags.get('detach'));
+  if (ctx.flags.get('detach')) inBackground.set(ctx, true);
+  const existing = existingContainer.get(ctx);
   const entrypoint = ctx.flags.get('entrypoint') as string | undefined;
-  if (entrypoint !== undefined && ctx.fromImage && !ctx.existing) {
+  const image = origin.get(ctx);
+  if (entrypoint !== undefined && image && !existing) {
     // Docker's rules (command.ts): --entrypoint (even "") drops the image's CMD too.
-    ctx.fromImage = { ...ctx.fromImage, config: { ...ctx.fromImage.config, Entrypoint: entrypoint ? [entrypoint] : [], Cmd: [] } };
-  } else if (entrypoint && ctx.flags.has('rootfs') && !ctx.existing) {
+    origin.set(ctx, { ...image, entrypoint: entrypoint ? [entrypoint] : [], cmd: [] });
+  } else if (entrypoint && ctx.flags.has('rootfs') && !existing) {
     ctx.command = [entrypoint, ...ctx.command];
   }
   const keys = ctx.flags.get('detach-keys') as string | undefined;
   if (keys !== undefined) parseDetachKeys(keys); // a bad one is refused before anything is made
   const sig = ctx.flags.get('stop-signal') as string | undefined;
   if (sig !== undefined && signalNumber(sig) === null) throw new RunError(125, `Invalid signal: ${sig}`);
-  if (!ctx.existing) logConfigOf(ctx, null); // a bad --log-opt is refused before anything is made
+  if (!existing) logConfigOf(ctx, null); // a bad --log-opt is refused before anything is made
 }
 
 // #region monitored-prepare
 function prepare(ctx: RunContext): void {
   const c = readConfig(ctx.container.dir)!;
-  const saved = ctx.existing ? readSavedRun(ctx.container.dir) : null;
+  const saved = existingContainer.get(ctx) ? readSavedRun(ctx.container.dir) : null;
   const policy = policyOf(ctx);
   const restartCount = saved?.Run.restartCount ?? 0;
   // --init: the container's PID 1 is a tiny init that passes signals on and
@@ -102,31 +106,31 @@ function prepare(ctx: RunContext): void {
   const restart = [process.execPath, '--', DOCKLING_BIN, '--root', ctx.stateRoot, '--chapter', String(ctx.chapter), 'start', '--restart-attempt', ctx.container.id];
   writeFileAtomic(path.join(ctx.container.dir, 'restart'), restart.join('\0'));
   fs.rmSync(path.join(ctx.container.dir, 'stopped'), { force: true });
-  ctx.launch = monitorLauncher({
-    dir: ctx.container.dir, detached: Boolean(ctx.background), restart: policy, restartCount,
+  launcher.set(ctx, monitorLauncher({
+    dir: ctx.container.dir, detached: Boolean(inBackground.get(ctx)), restart: policy, restartCount,
     log: monitorLogArgs(hostConfig.LogConfig),
     onMonitor: (pid) => updateConfig(ctx.container, (x) => (x.MonitorPid = pid)),
     // A foreground run cleans up itself: it holds the owner lock until its
     // cleanup is over (runPipeline lets go), so no other command reaps the
     // container from under it.
-    onOwner: (letGo) => ctx.layerState.set('owner', letGo),
+    onOwner: (letGo) => afterCleanup.set(ctx, letGo),
     detachKeys: parseDetachKeys((ctx.flags.get('detach-keys') as string | undefined) ?? 'ctrl-p,ctrl-q'),
     // Detached from a foreground run: the container is its monitor's now,
     // so no layer's cleanup may touch it.
     onDetach: () => {
-      ctx.detached = true;
-      ctx.background = true;
-      (ctx.layerState.get('owner') as (() => void) | undefined)?.();
-      ctx.layerState.delete('owner');
+      ctx.outcome = 'leave';
+      inBackground.set(ctx, true);
+      afterCleanup.get(ctx)?.();
+      afterCleanup.delete(ctx);
       (ctx.init as unknown as { release(): void }).release(); // and the CLI may exit while it runs
     },
-  });
+  }));
 }
 // #endregion monitored-prepare
 
 function imageStopSignal(ctx: RunContext): string | undefined {
   try {
-    return openStores(ctx.stateRoot).images.get(ctx.fromImage!.id).config.StopSignal;
+    return openStores(ctx.stateRoot).images.get(imageOf.get(ctx)!.id).config.StopSignal;
   } catch {
     return undefined;
   }
@@ -166,19 +170,27 @@ function network(ctx: RunContext): void {
 }
 // #endregion release-steps
 
-/** The command runs: the monitor holds it now. With -d, say its ID and go. */
+// #region hand-to-monitor
+/**
+ * The command runs: the monitor holds it now. When nobody waits for it
+ * here (-d, or a restart policy, which the monitor carries out), its end
+ * is the monitor's: no layer's cleanup may touch it. With -d, say its ID
+ * and go.
+ */
 function start(ctx: RunContext): void {
   const init = ctx.init as unknown as { child: { pid: number }; release(): void };
   updateConfig(ctx.container, (x) => {
     x.MonitorPid = init.child.pid;
   });
+  if (ctx.flags.get('detach') || policyOf(ctx).Name !== 'no') ctx.outcome = 'leave';
   if (ctx.flags.get('detach')) {
     init.release();
     // `run -d` prints the new ID; `start` prints the name it was given.
-    if (!ctx.existing) process.stdout.write(ctx.container.id + '\n');
+    if (!existingContainer.get(ctx)) process.stdout.write(ctx.container.id + '\n');
     ctx.exitCode = 0;
   }
 }
+// #endregion hand-to-monitor
 
 // #region monitor-killed
 /**

@@ -3,7 +3,9 @@
 // it signals PID 1, and reads what the monitor recorded.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Layer, RunContext } from '../core/layer.js';
+import { newRunContext, Slot, type Layer, type RunContext } from '../core/layer.js';
+import { containerSource, type PreparedContainer } from '../process/slots.js';
+import { imageOf } from '../image/layer.js';
 import { RunError, runPipeline } from '../core/pipeline.js';
 import { alive, containersDir, listContainers, removeContainerDir, resolveContainer, updateConfig, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
 import { validateName } from '../core/ids.js';
@@ -101,13 +103,34 @@ export async function startContainer(root: string, chapter: number, layers: Laye
   if (opts.attach) flags.delete('detach');
   else flags.set('detach', true);
   if (!opts.attach) flags.delete('interactive');
-  const ctx: RunContext = {
-    chapter, stateRoot: root, flags, image: saved.Run.image, command: saved.Run.command,
-    container: undefined as never, spec: undefined as never, layerState: new Map(), existing: c,
-  };
+  const ctx = newRunContext({ chapter, stateRoot: root, flags, image: saved.Run.image, command: saved.Run.command });
+  // #region start-existing
+  // The pipeline of `run`, told that the container exists: chapter 1
+  // takes it as it is instead of making a new one, chapter 4 mounts its
+  // kept layers, and it is kept at the end whatever happens.
+  existingContainer.set(ctx, c);
+  containerSource.set(ctx, reuseContainer);
+  if (c.Image) imageOf.set(ctx, { id: c.Image });
+  ctx.outcome = 'keep';
+  // #endregion start-existing
   const code = await runPipeline(ctx, layers);
   if (ctx.failure) process.stderr.write(`dockling: ${ctx.failure.message}\n`);
   return code;
+}
+
+/** `start`: the container that is started again. */
+export const existingContainer = new Slot<ContainerConfig>('existing');
+
+/** The container as it was made: run again what it was made to run. */
+function reuseContainer(ctx: RunContext): PreparedContainer {
+  const c = existingContainer.get(ctx)!;
+  const rec = { id: c.ID, name: c.Name.slice(1), dir: path.join(containersDir(ctx.stateRoot), c.ID) };
+  updateConfig(rec, (x) => {
+    x.State = { ...x.State, Status: 'created', Running: false, Pid: 0 };
+    x.MonitorPid = process.pid;
+  });
+  const command = [...(c.Config.Entrypoint ?? []), ...c.Config.Cmd];
+  return { rec, rootfs: c.Rootfs, command, cwd: c.Config.WorkingDir, hostname: c.Config.Hostname, env: c.Config.Env };
 }
 
 /** Remove a stopped container: what each layer made for it, then its directory. */

@@ -44,6 +44,11 @@ export interface InitHandle {
   signal(sig: NodeJS.Signals): void;
 }
 
+// #region run-context
+/**
+ * What the stages of one `run` share. Only what every chapter needs is
+ * named here; a layer keeps the rest in slots of its own (below).
+ */
 export interface RunContext {
   chapter: number;
   stateRoot: string;
@@ -52,44 +57,61 @@ export interface RunContext {
   /** IMAGE (in chapter 1, a rootfs name) and the command after it */
   image: string;
   command: string[];
-  /**
-   * The image the container is made from, once an image layer (chapter 4)
-   * has found it in validate: its ID and how it wants to be run. Without
-   * one, chapter 1's own rootfs source is used.
-   */
-  fromImage?: { id: string; name: string; config: { Env?: string[]; Cmd?: string[] | null; Entrypoint?: string[] | null; WorkingDir?: string } };
-  /**
-   * Keep the container (stopped) after its command exits, instead of
-   * removing it: from chapter 4 on, a container has a writable layer worth
-   * keeping (`diff`, `commit`, `export`), unless --rm is given.
-   */
-  keep?: boolean;
-  /** set once the start stage has let the command run */
-  started?: boolean;
-  /**
-   * How to start the init (chapter 1's `launchInit` unless a later layer
-   * puts something around it: chapter 5's per-container monitor).
-   */
-  launch?: (opts: import('../process/launch.js').LaunchOptions) => Promise<import('../process/launch.js').LaunchedInit>;
-  /**
-   * The container's life belongs to its monitor (chapter 5: `run -d`, or a
-   * restart policy): the CLI neither waits for it nor cleans up after it;
-   * the monitor releases what it holds when it exits.
-   */
-  detached?: boolean;
-  /** `run -d`: the CLI does not wait for the command at all (chapter 5) */
-  background?: boolean;
-  /** `start` of an existing container: its record, instead of a new one (chapter 5) */
-  existing?: ContainerConfig;
   container: ContainerRecord;
   spec: ContainerSpec;
   init?: InitHandle;
+  /** set once the start stage has let the command run */
+  started?: boolean;
+  /** what becomes of the container when the run ends (see Outcome) */
+  outcome: Outcome;
   exitCode?: number;
   /** the layer that owns a stage's failure sets this to Docker's code */
   failure?: { code: number; message: string };
-  /** free-form per-layer state (e.g. chapter 2's cgroup paths) */
-  layerState: Map<string, unknown>;
+  /** each layer's own state for this run, by slot (see Slot) */
+  slots: Map<Slot<unknown>, unknown>;
 }
+
+/**
+ * The end of a run, as every layer's cleanup reads it:
+ * - remove: undo everything made for the container, its record too
+ *   (chapter 1's answer: a container is only its command);
+ * - keep: end its processes and free its cgroups and mounts, but keep
+ *   the container, stopped, for later (a layer with something worth
+ *   keeping says so: chapter 4's writable layer);
+ * - leave: it runs on in someone else's care, touch nothing of it (a
+ *   layer that hands it on says so: chapter 5's monitor).
+ */
+export type Outcome = 'remove' | 'keep' | 'leave';
+
+/** A new run's context: nothing made yet, and removed at the end unless a layer says otherwise. */
+export function newRunContext(fields: Pick<RunContext, 'chapter' | 'stateRoot' | 'flags' | 'image' | 'command'>): RunContext {
+  return { ...fields, container: undefined as never, spec: undefined as never, outcome: 'remove', slots: new Map() };
+}
+// #endregion run-context
+
+// #region slots
+/**
+ * A typed place in the run context, owned by the layer that declares it.
+ * This is how chapters stay apart: a layer keeps its own state in its own
+ * slots (chapter 2's cgroup, chapter 4's mount), and an earlier layer that
+ * lets later ones change what it does declares a slot for it and reads it
+ * without knowing who filled it. Chapter 1 asks its `origin` slot what the
+ * container is made from: empty, it uses its own rootfs; chapter 4 fills it
+ * with an image. Chapters 6 to 11 plug in the same way.
+ */
+export class Slot<T> {
+  constructor(readonly name: string) {}
+  get(ctx: RunContext): T | undefined {
+    return ctx.slots.get(this as Slot<unknown>) as T | undefined;
+  }
+  set(ctx: RunContext, value: T): void {
+    ctx.slots.set(this as Slot<unknown>, value);
+  }
+  delete(ctx: RunContext): void {
+    ctx.slots.delete(this as Slot<unknown>);
+  }
+}
+// #endregion slots
 
 export type StageFn = (ctx: RunContext) => Promise<void> | void;
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { abandonment, containersDir, listContainers, ownerLock, readConfig, removeContainerDir, strandedDirs, updateConfig } from './containers.js';
 import { withLockIfFree } from './files.js';
 import { trace } from '../trace/trace.js';
-import { STAGES, type Layer, type RunContext } from './layer.js';
+import { Slot, STAGES, type Layer, type RunContext } from './layer.js';
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -21,6 +21,13 @@ export class RunError extends Error {
     super(message);
   }
 }
+
+/**
+ * What the CLI lets go of once every layer's cleanup is done: a later
+ * layer's hold on the container (chapter 5's owner lock, which tells other
+ * dockling commands that this CLI is still tearing the container down).
+ */
+export const afterCleanup = new Slot<() => void>('after-cleanup');
 
 // #region run-pipeline
 export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<number> {
@@ -61,8 +68,8 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
         process.stderr.write(`dockling: cleanup (chapter ${layer.chapter}): ${(e as Error).message}\n`);
       }
     }
-    // Cleanup is over: a foreground CLI lets go of the container (chapter 5).
-    (ctx.layerState.get('owner') as (() => void) | undefined)?.();
+    // Cleanup is over: let go of the container.
+    afterCleanup.get(ctx)?.();
     listen(false);
   }
   if (ctx.failure) return ctx.failure.code;

@@ -4,7 +4,8 @@
 // and mounts their union as the container's root. The container is kept
 // after it exits (unless --rm), writable layer and all, for `diff`,
 // `commit` and `export`; `rm` removes it.
-import type { Layer, RunContext } from '../core/layer.js';
+import { Slot, type Layer, type RunContext } from '../core/layer.js';
+import { origin } from '../process/slots.js';
 import type { ContainerConfig } from '../core/containers.js';
 import { updateConfig } from '../core/containers.js';
 import { RunError } from '../core/pipeline.js';
@@ -19,30 +20,26 @@ import { reapLeftovers } from './leftovers.js';
 
 const CH = 4;
 
+/** The image a container is made from, once validate has found it. */
+export const imageOf = new Slot<{ id: string }>('image');
+
 // #region find-image
 /**
  * Find the image named after `run` (validate: like `docker run`'s look-up
  * before it creates anything). busybox is made on first use, as a pull
  * would fetch it; any other missing image is an error until chapter 8
- * brings registries.
+ * brings registries. What the image says to run fills chapter 1's origin.
  */
 async function validate(ctx: RunContext): Promise<void> {
-  ctx.keep = !ctx.flags.get('rm');
   if (ctx.flags.has('rootfs')) return; // a plain directory: chapter 1's way
   const s = openStores(ctx.stateRoot);
   reapLeftovers(s); // what a killed image command left (leftovers.ts)
-  if (ctx.existing?.Image) {
-    // `start` (chapter 5): the container's own config says what to run,
-    // and its layers are kept even if its image has since been removed.
-    const c = ctx.existing.Config;
-    ctx.fromImage = { id: ctx.existing.Image, name: c.Image, config: { Env: c.Env, Cmd: c.Cmd, Entrypoint: c.Entrypoint, WorkingDir: c.WorkingDir } };
-    return;
-  }
+  if (imageOf.get(ctx)) return; // chosen already (a container started again, chapter 5)
   let wanted: string;
   try {
     wanted = familiarString(parseReference(ctx.image));
   } catch {
-    wanted = ctx.image; // maybe an image ID
+    wanted = ctx.image; // not a name: maybe an image ID, which resolve() takes
   }
   let id: string;
   try {
@@ -54,11 +51,12 @@ async function validate(ctx: RunContext): Promise<void> {
     }
     id = await s.images.lockedAsync(() => ensureBusyboxImage(s));
   }
-  const config = s.images.get(id);
+  const config = s.images.get(id).config;
   // An ENTRYPOINT of [""] is how an image says "none" (Docker's rule).
-  const ep = config.config.Entrypoint;
-  const entrypoint = ep && ep.length === 1 && ep[0] === '' ? null : ep;
-  ctx.fromImage = { id, name: ctx.image, config: { ...config.config, Entrypoint: entrypoint } };
+  const ep = config.Entrypoint;
+  const entrypoint = ep && ep.length === 1 && ep[0] === '' ? null : (ep ?? null);
+  imageOf.set(ctx, { id });
+  origin.set(ctx, { rootfs: null, image: ctx.image, env: config.Env ?? [], cmd: config.Cmd ?? [], entrypoint, workingDir: config.WorkingDir ?? '' });
 }
 // #endregion find-image
 
@@ -68,33 +66,48 @@ async function validate(ctx: RunContext): Promise<void> {
  * layers and mount them. The spec's root becomes the merged directory.
  */
 function prepare(ctx: RunContext): void {
-  if (!ctx.fromImage) return;
+  const image = imageOf.get(ctx);
+  if (!image) return;
   const s = openStores(ctx.stateRoot);
-  const top = ctx.existing ? null : topChainID(s.images.get(ctx.fromImage.id).rootfs.diff_ids);
   // The driver is recorded before any layer is made: a CLI killed while
   // making them leaves a container whose layers the next run can reap.
   updateConfig(ctx.container, (c) => (c.Driver = s.driver.name));
-  // A container started again (chapter 5) keeps its writable layer.
-  const mount = s.layers.getMount(ctx.container.id) ?? s.images.locked(() => s.layers.createMount(ctx.container.id, top));
-  ctx.layerState.set('mount', mount);
+  // A container that has its layers already (one started again) keeps its
+  // writable layer, even if its image has since been removed.
+  const mount = s.layers.getMount(ctx.container.id) ??
+    s.images.locked(() => s.layers.createMount(ctx.container.id, topChainID(s.images.get(image.id).rootfs.diff_ids)));
+  mountOf.set(ctx, mount);
   const merged = s.driver.get(mount.mountID);
   ctx.spec.root.path = merged;
   updateConfig(ctx.container, (c) => {
     c.Rootfs = merged;
-    c.Image = ctx.fromImage!.id;
+    c.Image = image.id;
     c.Driver = s.driver.name;
   });
 }
 // #endregion mount-rootfs
 
+const mountOf = new Slot<{ mountID: string; parent: string | null }>('mount');
+
+// #region keep-writable-layer
+/**
+ * The command has started: from now on the container has a writable layer
+ * worth keeping (`diff`, `commit`, `export`), so it is kept when it exits,
+ * stopped, unless --rm was given.
+ */
+function start(ctx: RunContext): void {
+  if (!ctx.flags.get('rm') && ctx.outcome === 'remove') ctx.outcome = 'keep';
+}
+// #endregion keep-writable-layer
+
 /** Unmount the root; remove the layers too unless the container is kept. */
 function cleanup(ctx: RunContext): void {
-  const mount = ctx.layerState.get("mount") as { mountID: string; parent: string | null } | undefined;
+  const mount = mountOf.get(ctx);
   if (!mount) return;
-  if (ctx.detached && ctx.started) return; // the monitor unmounts when the container exits (chapter 5)
+  if (ctx.outcome === 'leave') return; // it runs on: whoever holds it unmounts at its end
   const s = openStores(ctx.stateRoot);
   if (s.driver.mounted(mount.mountID)) s.driver.put(mount.mountID);
-  if (!(ctx.keep && ctx.started) && !ctx.existing) {
+  if (ctx.outcome === 'remove') {
     s.images.locked(() => {
       s.layers.removeMount(ctx.container.id);
       freeUnusedLayers(s, mount.parent);
@@ -129,7 +142,7 @@ export const imagesLayer: Layer = {
   name: 'overlay2',
   runFlags: [],
   commands: [...imageCommands, ...containerCommands],
-  stages: { validate, prepare, cleanup },
+  stages: { validate, prepare, start, cleanup },
   reap,
   release,
 };

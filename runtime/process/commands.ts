@@ -1,7 +1,7 @@
 // The commands chapter 1 adds: `run` and `rootfs`.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command, RunContext } from '../core/layer.js';
+import { newRunContext, type Command } from '../core/layer.js';
 import { runPipeline, RunError } from '../core/pipeline.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 
@@ -17,16 +17,7 @@ export const runCommand: Command = {
   async run(inv) {
     // With --rootfs there is no IMAGE: every argument is the command.
     const [image, ...command] = inv.flags.has('rootfs') ? ['', ...inv.args] : inv.args;
-    const ctx: RunContext = {
-      chapter: inv.chapter,
-      stateRoot: inv.stateRoot,
-      flags: inv.flags,
-      image,
-      command,
-      container: undefined as never, // made by the prepare stage
-      spec: undefined as never,
-      layerState: new Map(),
-    };
+    const ctx = newRunContext({ chapter: inv.chapter, stateRoot: inv.stateRoot, flags: inv.flags, image, command });
     const code = await runPipeline(ctx, inv.layers);
     // The container's end is known and everything is cleaned up: a signal
     // arriving now (a supervisor stopping the CLI just as the container

@@ -41,11 +41,12 @@ export interface LaunchOptions {
   /** -t: the init will send a pty master over fd 4 */
   terminal: boolean;
   /**
-   * Chapter 5: start nsexec under this monitor command line (which holds
-   * the container's stdio, pty, logs and exit status, and outlives the
-   * CLI), instead of as the CLI's own child with the CLI's stdio.
+   * Start nsexec under this supervisor's command line, which then holds
+   * the container's stdio, pty and exit status and outlives the CLI
+   * (chapter 5's monitor), instead of as the CLI's own child with the
+   * CLI's stdio.
    */
-  monitor?: string[];
+  supervisor?: string[];
   /**
    * Chapter 11 (--userns-remap): a user namespace too, with these maps
    * (spec.uidMappings and gidMappings), written by nsexec's mapper.
@@ -73,7 +74,7 @@ export interface LaunchedInit extends InitHandle {
   /** what the init reported when it could not run the command */
   readonly failure: { code: number; message: string } | undefined;
   child: ChildProcess;
-  /** let the CLI exit while the child (a monitor) goes on: drop our hold on it */
+  /** let the CLI exit while the child (a supervisor) goes on: drop our hold on it */
   release(): void;
   /**
    * close our end of the channel: an init still waiting for its spec reads
@@ -84,25 +85,25 @@ export interface LaunchedInit extends InitHandle {
 
 export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   const flags = opts.namespaces.map((n) => UNSHARE_FLAG[n]).filter((f) => f !== undefined);
-  // "D": nsexec's parent is a monitor (chapter 5). It still dies with it,
-  // and the container with them: nobody else could hold its output.
-  const letters = flags.map((f) => f[0]).join('') + (opts.monitor ? 'D' : '');
+  // "D": nsexec's parent is a supervisor. It still dies with it, and the
+  // container with them: nobody else could hold its output.
+  const letters = flags.map((f) => f[0]).join('') + (opts.supervisor ? 'D' : '');
   const userns = opts.idMappings ? ['CLONE_NEWUSER'] : [];
   trace.emit(1, { op: 'unshare', flags: [...userns, ...flags.map((f) => f[1])], by: 'nsexec' });
-  const argv = [...(opts.monitor ?? []), NSEXEC, ...nsexecArgs(letters, opts.idMappings), process.execPath, INIT_JS];
+  const argv = [...(opts.supervisor ?? []), NSEXEC, ...nsexecArgs(letters, opts.idMappings), process.execPath, INIT_JS];
   trace.emit(1, { op: 'spawn', argv });
 
   // With -t, a socketpair for the console (SCM_RIGHTS needs a unix socket,
   // and koffi is only loaded on this path).
   let consolePair: [number, number] | undefined;
   let libc: typeof import('../sys/libc.js') | undefined;
-  if (opts.terminal && !opts.monitor) {
+  if (opts.terminal && !opts.supervisor) {
     libc = await import('../sys/libc.js');
     consolePair = libc.socketpair();
   }
   // #region spawn-init
   const child = spawn(argv[0], argv.slice(1), {
-    stdio: opts.monitor
+    stdio: opts.supervisor
       ? ['ignore', 'ignore', 'ignore', 'pipe']
       : [opts.stdin && !opts.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe', ...(consolePair ? [consolePair[1]] : [])],
     // The init needs no environment; NODE_OPTIONS or NODE_EXTRA_CA_CERTS

@@ -4,11 +4,11 @@
 // (unshare + init), start, wait, cleanup.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Layer, RunContext } from '../core/layer.js';
+import { Slot, type Layer, type RunContext } from '../core/layer.js';
 import type { FlagSpec } from '../core/flags.js';
 import type { ContainerSpec } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
-import { containersDir, createContainer, removeContainerDir, updateConfig, type ContainerRecord } from '../core/containers.js';
+import { createContainer, removeContainerDir, updateConfig } from '../core/containers.js';
 import { shortId, validateName } from '../core/ids.js';
 import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
@@ -17,6 +17,7 @@ import { EnvError, mergeEnv, parseEnvEntry, parseEnvFile } from './env.js';
 import { haveNsexec, launchInit, NSEXEC, type LaunchedInit } from './launch.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 import { runCommand, rootfsCommand, warnIfUnhardened } from './commands.js';
+import { containerSource, inBackground, launcher, origin, type Origin, type PreparedContainer } from './slots.js';
 
 const CH = 1;
 
@@ -59,6 +60,12 @@ function resolveRootfs(ctx: RunContext): string {
 }
 // #endregion resolve-rootfs
 
+/** Chapter 1's own origin: a rootfs directory, running `sh` unless told otherwise. */
+function ownOrigin(ctx: RunContext): Origin {
+  const bare = ctx.flags.has('rootfs');
+  return { rootfs: resolveRootfs(ctx), image: bare ? '' : ctx.image, env: [], cmd: bare ? [] : ['sh'], entrypoint: null, workingDir: '' };
+}
+
 /** The user's -e and --env-file entries, checked (validate stage). */
 function userEnv(ctx: RunContext): string[] {
   const files = (ctx.flags.get('env-file') as string[] | undefined) ?? [];
@@ -88,9 +95,9 @@ function userEnv(ctx: RunContext): string[] {
 }
 
 /** The container's environment: Docker's defaults, then the user's. */
-function containerEnv(ctx: RunContext, hostname: string, user: string[]): string[] {
+function containerEnv(ctx: RunContext, from: Origin, hostname: string, user: string[]): string[] {
   // Docker's order: the image's env, HOSTNAME, TERM with -t, then the user's.
-  const image = ctx.fromImage?.config.Env ?? [];
+  const image = from.env;
   const base = mergeEnv(image.some((e) => e.startsWith('PATH=')) ? image : [`PATH=${DEFAULT_PATH}`, ...image], [`HOSTNAME=${hostname}`]);
   if (ctx.flags.get('tty')) base.push('TERM=xterm');
   const env = mergeEnv(base, user);
@@ -98,6 +105,7 @@ function containerEnv(ctx: RunContext, hostname: string, user: string[]): string
   return env.some((e) => e.startsWith('HOME=')) ? env : [...env, 'HOME=/root'];
 }
 
+const checked = new Slot<Checked>('process');
 interface Checked {
   /** -w, if given */
   cwd: string | undefined;
@@ -123,46 +131,36 @@ function validate(ctx: RunContext): void {
   if (hostname !== undefined && (hostname.length === 0 || Buffer.byteLength(hostname) > 64)) {
     throw new RunError(125, `invalid hostname "${hostname}": it must be 1 to 64 bytes long`);
   }
-  ctx.layerState.set('process', { cwd, name, hostname, env: userEnv(ctx) } satisfies Checked);
+  checked.set(ctx, { cwd, name, hostname, env: userEnv(ctx) });
 }
 
 // #region image-command
 /**
- * What to run. From an image (chapter 4): its Entrypoint, then the
- * arguments given after IMAGE or else its Cmd (chapter 5 adds
- * --entrypoint and the whole table). Without one: the arguments, or `sh`.
+ * What to run: the origin's entrypoint, then the arguments given after
+ * IMAGE or else the origin's Cmd (chapter 1's is `sh`; an image's is its
+ * CMD, chapter 4; chapter 5 adds --entrypoint and the whole table).
  */
-function commandToRun(ctx: RunContext): string[] {
-  const img = ctx.fromImage?.config;
-  if (img) {
-    const args = ctx.command.length > 0 ? ctx.command : (img.Cmd ?? []);
-    const command = [...(img.Entrypoint ?? []), ...args];
-    if (command.length === 0) throw new RunError(125, 'No command specified: name the program after the image (the image gives no CMD or ENTRYPOINT to run)');
-    return command;
+function commandToRun(ctx: RunContext, from: Origin): string[] {
+  const args = ctx.command.length > 0 ? ctx.command : from.cmd;
+  const command = [...(from.entrypoint ?? []), ...args];
+  if (command.length === 0) {
+    throw new RunError(125, ctx.flags.has('rootfs')
+      ? 'no command given: name the program to run after --rootfs DIR'
+      : 'No command specified: name the program after the image (the image gives no CMD or ENTRYPOINT to run)');
   }
-  const command = ctx.command.length > 0 ? ctx.command : ctx.flags.has('rootfs') ? [] : ['sh'];
-  if (command.length === 0) throw new RunError(125, 'no command given: name the program to run after --rootfs DIR');
   return command;
 }
 // #endregion image-command
 
-interface Prepared {
-  rec: ContainerRecord;
-  rootfs: string;
-  command: string[];
-  cwd: string;
-  hostname: string;
-  env: string[];
-}
-
-/** A new container: its ID, name and config.v2.json, from the flags and the image. */
-function newContainer(ctx: RunContext): Prepared {
-  const { cwd: wantedCwd, name, hostname: wantedHost, env: user } = ctx.layerState.get('process') as Checked;
-  // An image's rootfs is mounted by its layer (chapter 4) once the
-  // container exists; until then the root is not known.
-  const rootfs = ctx.fromImage ? '' : resolveRootfs(ctx);
-  const command = commandToRun(ctx);
-  const cwd = wantedCwd ?? (ctx.fromImage?.config.WorkingDir || '/');
+/** A new container: its ID, name and config.v2.json, from the flags and its origin. */
+function newContainer(ctx: RunContext): PreparedContainer {
+  const { cwd: wantedCwd, name, hostname: wantedHost, env: user } = checked.get(ctx)!;
+  const from = origin.get(ctx) ?? ownOrigin(ctx);
+  // A root a later layer mounts (chapter 4's image) is not known until the
+  // container exists.
+  const rootfs = from.rootfs ?? '';
+  const command = commandToRun(ctx, from);
+  const cwd = wantedCwd ?? (from.workingDir || '/');
 
   const now = new Date().toISOString();
   let rec;
@@ -171,12 +169,12 @@ function newContainer(ctx: RunContext): Prepared {
       ID: r.id, Name: '/' + r.name, Created: now, Path: command[0], Args: command.slice(1),
       State: { Status: 'created', Running: false, Pid: 0, ExitCode: 0, StartedAt: '', FinishedAt: '' },
       Config: {
-        Hostname: wantedHost ?? shortId(r.id), Env: containerEnv(ctx, wantedHost ?? shortId(r.id), user),
+        Hostname: wantedHost ?? shortId(r.id), Env: containerEnv(ctx, from, wantedHost ?? shortId(r.id), user),
         // Docker keeps the two halves apart: Entrypoint, then Cmd (the
-        // arguments given, or the image's Cmd).
-        Cmd: ctx.fromImage ? (ctx.command.length ? ctx.command : (ctx.fromImage.config.Cmd ?? [])) : command,
-        Entrypoint: ctx.fromImage?.config.Entrypoint ?? null,
-        Image: ctx.flags.has('rootfs') ? '' : ctx.fromImage?.name ?? ctx.image,
+        // arguments given, or the origin's Cmd).
+        Cmd: ctx.command.length ? ctx.command : from.cmd,
+        Entrypoint: from.entrypoint,
+        Image: from.image,
         WorkingDir: cwd, Tty: Boolean(ctx.flags.get('tty')), OpenStdin: Boolean(ctx.flags.get('interactive')),
       },
       Rootfs: rootfs, Chapter: ctx.chapter, MonitorPid: process.pid,
@@ -187,30 +185,18 @@ function newContainer(ctx: RunContext): Prepared {
   trace.emit(CH, { op: 'mkdir', path: rec.dir, mode: 0o710 });
   const hostname = wantedHost ?? shortId(rec.id);
   // (the same env went into config.v2.json when the container was made)
-  return { rec, rootfs, command, cwd, hostname, env: containerEnv(ctx, hostname, user) };
-}
-
-/** `start` (chapter 5): the container exists; run what it was made to run. */
-function reuseContainer(ctx: RunContext): Prepared {
-  const c = ctx.existing!;
-  const rec = { id: c.ID, name: c.Name.slice(1), dir: path.join(containersDir(ctx.stateRoot), c.ID) };
-  updateConfig(rec, (x) => {
-    x.State = { ...x.State, Status: 'created', Running: false, Pid: 0 };
-    x.MonitorPid = process.pid;
-  });
-  const command = [...(c.Config.Entrypoint ?? []), ...c.Config.Cmd];
-  return { rec, rootfs: c.Rootfs, command, cwd: c.Config.WorkingDir, hostname: c.Config.Hostname, env: c.Config.Env };
+  return { rec, rootfs, command, cwd, hostname, env: containerEnv(ctx, from, hostname, user) };
 }
 
 function prepare(ctx: RunContext): void {
   // Docker refuses -it when its input is not a terminal: raw mode and ^D
   // mean nothing on a pipe, and the pty would never see the end of input.
-  // (Not with -d, chapter 5: nothing is attached then. Hence here, after
-  // every layer's validate, and before anything is made.)
-  if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY && !ctx.background) {
+  // (Not for a command run in the background: nothing is attached then.
+  // Hence here, after every layer's validate, and before anything is made.)
+  if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY && !inBackground.get(ctx)) {
     throw new RunError(1, 'the input device is not a TTY (drop -t to pipe input into the container)');
   }
-  const { rec, rootfs, command, cwd, hostname, env } = ctx.existing ? reuseContainer(ctx) : newContainer(ctx);
+  const { rec, rootfs, command, cwd, hostname, env } = (containerSource.get(ctx) ?? newContainer)(ctx);
   ctx.container = rec;
 
   // The container's own /etc/hostname, /etc/hosts and /etc/resolv.conf live
@@ -255,7 +241,7 @@ const initOf = (ctx: RunContext) => ctx.init as LaunchedInit | undefined;
 
 async function create(ctx: RunContext): Promise<void> {
   warnIfUnhardened(ctx.chapter);
-  ctx.init = await (ctx.launch ?? launchInit)({
+  ctx.init = await (launcher.get(ctx) ?? launchInit)({
     namespaces: ctx.spec.namespaces,
     stdin: Boolean(ctx.flags.get('interactive')),
     terminal: ctx.spec.process.terminal,
@@ -266,11 +252,11 @@ async function start(ctx: RunContext): Promise<void> {
   const init = initOf(ctx)!;
   // From here on, signals sent to dockling are meant for the container.
   const forward = (sig: NodeJS.Signals) => init.signal(sig);
-  ctx.layerState.set('signal-proxy', forward);
+  signalProxy.set(ctx, forward);
   for (const sig of PROXIED) process.on(sig, forward);
   if (ctx.spec.process.terminal && ctx.flags.get('interactive')) {
     const { enterRawMode } = await import('./terminal.js');
-    ctx.layerState.set('restore-terminal', enterRawMode());
+    terminalRestore.set(ctx, enterRawMode());
   }
   await init.start(ctx.spec);
   ctx.started = true;
@@ -286,8 +272,11 @@ async function start(ctx: RunContext): Promise<void> {
 const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 // #endregion proxy-signals
 
+const signalProxy = new Slot<(sig: NodeJS.Signals) => void>('signal-proxy');
+const terminalRestore = new Slot<() => void>('restore-terminal');
+
 async function wait(ctx: RunContext): Promise<void> {
-  if (ctx.background) return; // run -d: its monitor waits for it (chapter 5)
+  if (inBackground.get(ctx)) return; // nothing to wait for here
   const init = initOf(ctx)!;
   let relay: import('./terminal.js').TerminalRelay | undefined;
   if (init.ptyMaster !== undefined) {
@@ -300,8 +289,9 @@ async function wait(ctx: RunContext): Promise<void> {
     relay.restore();
   }
   restoreTerminal(ctx);
-  if (ctx.background) {
-    // Detached with ctrl-p ctrl-q (chapter 5): it runs on, nothing ended.
+  if (inBackground.get(ctx)) {
+    // Put in the background while we waited (chapter 5's detach keys): it
+    // runs on, nothing ended.
     ctx.exitCode = 0;
     return;
   }
@@ -312,15 +302,15 @@ async function wait(ctx: RunContext): Promise<void> {
 }
 
 function restoreTerminal(ctx: RunContext): void {
-  (ctx.layerState.get('restore-terminal') as (() => void) | undefined)?.();
+  terminalRestore.get(ctx)?.();
 }
 
 async function cleanup(ctx: RunContext): Promise<void> {
   restoreTerminal(ctx);
-  const forward = ctx.layerState.get('signal-proxy') as ((s: NodeJS.Signals) => void) | undefined;
+  const forward = signalProxy.get(ctx);
   if (forward) for (const sig of PROXIED) process.off(sig, forward);
-  // A container handed to its monitor (chapter 5) is the monitor's now.
-  if (ctx.detached && ctx.started) return;
+  // A container left to run on in someone else's care is theirs now.
+  if (ctx.outcome === 'leave') return;
   const init = initOf(ctx);
   if (init && init.child.exitCode === null && init.child.signalCode === null) {
     // We are here because a later stage failed: the container must not
@@ -328,30 +318,30 @@ async function cleanup(ctx: RunContext): Promise<void> {
     // if the init has not even said hello yet, killing nsexec takes it down
     // too (nsexec set PR_SET_PDEATHSIG on it).
     // #region hang-up
-    // Under a monitor (chapter 5) nsexec is the monitor's child and does not
-    // die with it, so an init that has not said hello (a stage failed before
-    // it had booted: we do not know its PID) would wait for its spec forever,
-    // and our end of the channel, still open, would keep this CLI alive too.
-    // Hanging up ends that wait: the init reads end-of-file and exits.
+    // Under a supervisor (the `launcher` slot: chapter 5's monitor) nsexec
+    // is the supervisor's child and does not die with us, so an init that
+    // has not said hello (a stage failed before it had booted: we do not
+    // know its PID) would wait for its spec forever, and our end of the
+    // channel, still open, would keep this CLI alive too. Hanging up ends
+    // that wait: the init reads end-of-file and exits.
     init.hangUp();
     init.signal('SIGKILL');
     init.child.kill('SIGKILL');
-    // Wait for our child (nsexec, or the monitor) itself: `init.exited` of
-    // a run -d never resolves (nobody attaches to wait for the command), and
-    // awaiting it would leave Node with nothing to do but exit, 0, before
-    // the rest of the cleanup and the error message.
+    // Wait for our child (nsexec, or its supervisor) itself: `init.exited`
+    // of a command run in the background never resolves, and awaiting it
+    // would leave Node with nothing to do but exit, 0, before the rest of
+    // the cleanup and the error message.
     const child = init.child;
     if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
     // #endregion hang-up
   }
   if (!ctx.container) return;
   // #region keep-or-remove
-  // Before chapter 4, a container is only its command: it is removed when
-  // the command exits (as if --rm were always given). From chapter 4 on it
-  // has a writable layer, and a container that ran is kept, stopped, with
-  // its exit code, until `rm` (unless --rm).
-  // (`start` of an existing container that fails keeps it too: chapter 5.)
-  if ((ctx.keep && ctx.started) || ctx.existing) {
+  // In chapter 1 a container is only its command: it is removed when the
+  // command exits (as if --rm were always given). A later layer with
+  // something worth keeping (chapter 4's writable layer) makes the outcome
+  // 'keep': the container stays, stopped, with its exit code, until `rm`.
+  if (ctx.outcome === 'keep') {
     const code = ctx.failure?.code ?? ctx.exitCode ?? 125;
     updateConfig(ctx.container, (c) => {
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: new Date().toISOString() };

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import type { FlagValue } from '../core/flags.js';
 import type { ContainerConfig } from '../core/containers.js';
-import type { RunContext } from '../core/layer.js';
+import { Slot, type RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import type { CapabilitySets } from '../core/spec.js';
 import { CAPABILITIES, capabilityMask, capabilityNames } from './capabilities/names.js';
@@ -107,6 +107,8 @@ export function capabilitySets(list: string[], uid: number): CapabilitySets {
 // #endregion sets
 
 const strings = (flags: Map<string, FlagValue>, name: string) => (flags.get(name) as string[] | undefined) ?? [];
+/** The capability list validate settled on, for prepare. */
+const chosen = new Slot<string[]>('capabilities');
 
 /** The container's sets, from what its HostConfig recorded (for `exec`). */
 function containerList(c: ContainerConfig): string[] | null {
@@ -130,10 +132,10 @@ export const capabilities: HardeningPart = {
   validate(ctx: RunContext) {
     // Checked now, before anything is made: an unknown name is exit 125.
     const list = tweakCapabilities(strings(ctx.flags, 'cap-add'), strings(ctx.flags, 'cap-drop'), Boolean(ctx.flags.get('privileged')));
-    ctx.layerState.set('capabilities', list);
+    chosen.set(ctx, list);
   },
   prepare(ctx: RunContext) {
-    const list = ctx.layerState.get('capabilities') as string[];
+    const list = chosen.get(ctx)!;
     // No USER yet (issue 13): the command runs as root, uid 0.
     ctx.spec.process.capabilities = capabilitySets(list, 0);
     ctx.spec.process.noNewPrivileges = securityOpts(ctx).noNewPrivileges;

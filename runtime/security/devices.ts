@@ -17,7 +17,7 @@
 // nothing of the container runs until both are in force.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunContext } from '../core/layer.js';
+import { Slot, type RunContext } from '../core/layer.js';
 import type { DeviceSpec } from '../core/spec.js';
 import { readConfig } from '../core/containers.js';
 import { RunError } from '../core/pipeline.js';
@@ -29,7 +29,7 @@ import { deviceFilter } from './devices/program.js';
 import { attachDeviceProgram, loadDeviceProgram } from './devices/bpf.js';
 
 const CH = 11;
-const KEY = 'devices';
+const KEY = new Slot<DevicesState>('devices');
 
 interface DevicesState {
   mappings: DeviceMapping[];
@@ -55,7 +55,7 @@ function validate(ctx: RunContext): void {
       throw new RunError(125, (e as Error).message);
     }
   }
-  ctx.layerState.set(KEY, { mappings, nodes, rules, privileged } satisfies DevicesState);
+  KEY.set(ctx, { mappings, nodes, rules, privileged });
 }
 
 // #region device-nodes
@@ -67,7 +67,7 @@ function validate(ctx: RunContext): void {
  * symlink (/dev/ptmx leads to the container's own devpts).
  */
 function prepare(ctx: RunContext): void {
-  const st = ctx.layerState.get(KEY) as DevicesState;
+  const st = KEY.get(ctx)!;
   const links = new Set(ctx.spec.symlinks.map(([, link]) => link));
   const byPath = new Map<string, DeviceSpec>();
   for (const d of [...ctx.spec.devices, ...(st.privileged ? allHostDevices() : []), ...st.nodes]) {
@@ -90,7 +90,7 @@ function writeRule(file: string, value: string): void {
 
 // #region devices-limit
 function limit(ctx: RunContext): void {
-  const st = ctx.layerState.get(KEY) as DevicesState;
+  const st = KEY.get(ctx)!;
   const paths = readConfig(ctx.container.dir)?.CgroupPaths ?? {};
   // v1: the rules as lines, in order. A new devices cgroup starts with its
   // parent's list ("a *:* rwm"); "a" into devices.deny empties it.

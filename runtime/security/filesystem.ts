@@ -12,7 +12,7 @@
 // needs a writable /tmp. Chapter 7 (volumes) owns mounts in general and may
 // take it over.
 import path from 'node:path';
-import type { RunContext } from '../core/layer.js';
+import { Slot, type RunContext } from '../core/layer.js';
 import type { MountSpec } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
 import { parseSize, UnitError } from '../cgroups/units.js';
@@ -29,7 +29,7 @@ interface FilesystemChoice {
   /** bytes, or undefined for Docker's default (64 MiB) */
   shmSize?: number;
 }
-const KEY = 'filesystem';
+const KEY = new Slot<FilesystemChoice>('filesystem');
 
 // What `--tmpfs PATH[:OPTIONS]` may say: mount(2) flags by name, and the
 // tmpfs parameters Docker lets through (moby's mount.MergeTmpfsOptions).
@@ -108,7 +108,7 @@ function parseShmSize(v: string | undefined): number | undefined {
 }
 
 function validate(ctx: RunContext): void {
-  ctx.layerState.set(KEY, {
+  KEY.set(ctx, {
     readOnly: Boolean(ctx.flags.get('read-only')),
     tmpfs: parseTmpfs((ctx.flags.get('tmpfs') as string[] | undefined) ?? []),
     shmSize: parseShmSize(ctx.flags.get('shm-size') as string | undefined),
@@ -181,7 +181,7 @@ function placeMount(mounts: MountSpec[], m: MountSpec): void {
 
 function prepare(ctx: RunContext): void {
   recordHostConfigDefaults(ctx);
-  const choice = ctx.layerState.get(KEY) as FilesystemChoice;
+  const choice = KEY.get(ctx)!;
   const privileged = Boolean(ctx.flags.get('privileged'));
   const unconfined = securityOpts(ctx).unconfinedPaths;
   if (choice.shmSize !== undefined) {

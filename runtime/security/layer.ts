@@ -14,7 +14,7 @@
 // The parts run in that order: seccomp last, because which system calls
 // Docker's profile allows depends on the capabilities chosen before it.
 import type { FlagSpec } from '../core/flags.js';
-import type { Layer, RunContext } from '../core/layer.js';
+import { Slot, type Layer, type RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { writeHostConfig, type HardeningPart } from './part.js';
 import { parseSecurityOpts, type SecurityOpts } from './security-opt.js';
@@ -36,13 +36,15 @@ const RUN_FLAGS: FlagSpec[] = [
   ...PARTS.flatMap((p) => p.flags),
 ];
 
+const parsedOpts = new Slot<SecurityOpts>('security-opt');
+
 /** --security-opt, parsed once in validate, for every part. */
 export function securityOpts(ctx: RunContext): SecurityOpts {
-  return ctx.layerState.get('security-opt') as SecurityOpts;
+  return parsedOpts.get(ctx)!;
 }
 
 function validate(ctx: RunContext): void {
-  ctx.layerState.set('security-opt', parseSecurityOpts((ctx.flags.get('security-opt') as string[] | undefined) ?? []));
+  parsedOpts.set(ctx, parseSecurityOpts((ctx.flags.get('security-opt') as string[] | undefined) ?? []));
   for (const p of PARTS) p.validate?.(ctx);
 }
 

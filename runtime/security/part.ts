@@ -3,7 +3,7 @@
 // read-only parts and limits, user namespaces. Each is a "part" with the
 // same shape as a layer's stages, and layer.ts runs them in a fixed order.
 import type { FlagSpec } from '../core/flags.js';
-import type { Command, RunContext } from '../core/layer.js';
+import { Slot, type Command, type RunContext } from '../core/layer.js';
 import type { FlagValue } from '../core/flags.js';
 import type { ContainerConfig } from '../core/containers.js';
 import type { ExecSettings } from '../core/spec.js';
@@ -41,16 +41,16 @@ export interface HardeningPart {
  * writing two files each cost a run ~20 ms.
  */
 export function recordHostConfig(ctx: RunContext, fields: Record<string, unknown>): void {
-  ctx.layerState.set(PENDING, { ...((ctx.layerState.get(PENDING) as Record<string, unknown> | undefined) ?? {}), ...fields });
+  PENDING.set(ctx, { ...(PENDING.get(ctx) ?? {}), ...fields });
 }
 
 /** Fields shown when nothing (no part, no earlier `run` of this container) has set them. */
 export function recordHostConfigUnder(ctx: RunContext, defaults: Record<string, unknown>): void {
-  ctx.layerState.set(DEFAULTS, defaults);
+  DEFAULTS.set(ctx, defaults);
 }
 
-const PENDING = 'hostconfig-fields';
-const DEFAULTS = 'hostconfig-defaults';
+const PENDING = new Slot<Record<string, unknown>>('hostconfig-fields');
+const DEFAULTS = new Slot<Record<string, unknown>>('hostconfig-defaults');
 
 /**
  * Write what the parts recorded: in config.v2.json, and in the
@@ -59,8 +59,8 @@ const DEFAULTS = 'hostconfig-defaults';
  * a part set it again.
  */
 export function writeHostConfig(ctx: RunContext): void {
-  const fields = (ctx.layerState.get(PENDING) as Record<string, unknown> | undefined) ?? {};
-  const defaults = (ctx.layerState.get(DEFAULTS) as Record<string, unknown> | undefined) ?? {};
+  const fields = PENDING.get(ctx) ?? {};
+  const defaults = DEFAULTS.get(ctx) ?? {};
   updateConfig(ctx.container, (c) => {
     c.HostConfig = { ...defaults, ...(c.HostConfig ?? {}), ...fields };
   });

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RunContext } from '../core/layer.js';
+import { Slot, type RunContext } from '../core/layer.js';
 import type { ContainerConfig } from '../core/containers.js';
 import { updateConfig } from '../core/containers.js';
 import { writeFileAtomic } from '../core/files.js';
@@ -42,6 +42,7 @@ export const PROGRAM_FILE = 'seccomp.bpf';
 
 /** What validate decided: no filter, or the profile to compile. */
 type Choice = { profile: Profile; builtin: boolean } | null;
+const chosen = new Slot<Choice>('seccomp');
 
 // #region choose-profile
 function validate(ctx: RunContext): void {
@@ -66,7 +67,7 @@ function validate(ctx: RunContext): void {
       throw e;
     }
   }
-  ctx.layerState.set('seccomp', choice);
+  chosen.set(ctx, choice);
 }
 // #endregion choose-profile
 
@@ -88,7 +89,7 @@ function compile(choice: NonNullable<Choice>, capabilities: string[]): Buffer {
 function prepare(ctx: RunContext): void {
   const given = securityOpts(ctx).given;
   recordHostConfig(ctx, { SecurityOpt: given.length ? given : null });
-  const choice = ctx.layerState.get('seccomp') as Choice;
+  const choice = chosen.get(ctx)!;
   if (!choice) return;
 
   // Docker's profile allows more calls to a container with more

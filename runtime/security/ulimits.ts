@@ -9,7 +9,7 @@
 // 1048576) unless dockerd has --default-ulimit. dockling has no daemon, so
 // the caller's shell is the parent, and `ulimit -n` in the container shows
 // the same as outside.
-import type { RunContext } from '../core/layer.js';
+import { Slot, type RunContext } from '../core/layer.js';
 import type { ProcessSpec } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
 import type { HardeningPart } from './part.js';
@@ -21,7 +21,7 @@ export interface Ulimit {
   Hard: number;
   Soft: number;
 }
-const KEY = 'ulimits';
+const KEY = new Slot<Ulimit[]>('ulimits');
 
 // #region ulimit-names
 // The names Docker accepts ("as" is left out by Docker too: the address
@@ -82,11 +82,11 @@ function validate(ctx: RunContext): void {
       throw e;
     }
   }
-  ctx.layerState.set(KEY, [...byName.values()].sort((a, b) => a.Name.localeCompare(b.Name)));
+  KEY.set(ctx, [...byName.values()].sort((a, b) => a.Name.localeCompare(b.Name)));
 }
 
 function prepare(ctx: RunContext): void {
-  const ulimits = ctx.layerState.get(KEY) as Ulimit[];
+  const ulimits = KEY.get(ctx)!;
   if (ulimits.length) ctx.spec.process.rlimits = rlimitsOf(ulimits);
   recordHostConfig(ctx, { Ulimits: ulimits });
 }

@@ -23,6 +23,7 @@ import type { HardeningPart } from './part.js';
 import { recordHostConfig } from './part.js';
 import { activeRemap, resolveRemap, rootPair, setActiveRemap } from './userns/remap.js';
 import { remappedRoot } from './userns/root.js';
+import { launcher } from '../process/slots.js';
 
 /** Called by the CLI for --userns-remap: resolve it, and return the state root to use. */
 export function useRemap(given: string, stateRoot: string): string {
@@ -66,11 +67,11 @@ function prepare(ctx: RunContext): void {
   // nsexec makes the user namespace, with the other namespaces, and so
   // whoever launches the init (chapter 1, or chapter 5's monitor) is given
   // the maps.
-  const launch = ctx.launch;
-  ctx.launch = async (opts) => {
+  const launch = launcher.get(ctx);
+  launcher.set(ctx, async (opts) => {
     const { launchInit } = await import('../process/launch.js');
     return (launch ?? launchInit)({ ...opts, idMappings: { uid: remap.uidMappings, gid: remap.gidMappings } });
-  };
+  });
   // The init, as the remapped root, bind-mounts /etc/hostname, hosts and
   // resolv.conf from the container's directory: it must get through it.
   const { gid } = rootPair(remap);
