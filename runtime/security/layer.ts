@@ -36,15 +36,16 @@ const RUN_FLAGS: FlagSpec[] = [
   ...PARTS.flatMap((p) => p.flags),
 ];
 
-const parsedOpts = new Slot<SecurityOpts>('security-opt');
-
 /** --security-opt, parsed once in validate, for every part. */
+export const parsedSecurityOpts = new Slot<SecurityOpts>('security-opt');
+
+/** This run's --security-opt, as validate parsed it. */
 export function securityOpts(ctx: RunContext): SecurityOpts {
-  return parsedOpts.get(ctx)!;
+  return parsedSecurityOpts.get(ctx)!;
 }
 
 function validate(ctx: RunContext): void {
-  parsedOpts.set(ctx, parseSecurityOpts((ctx.flags.get('security-opt') as string[] | undefined) ?? []));
+  parsedSecurityOpts.set(ctx, parseSecurityOpts((ctx.flags.get('security-opt') as string[] | undefined) ?? []));
   for (const p of PARTS) p.validate?.(ctx);
 }
 

@@ -12,7 +12,7 @@ import type { RunContext } from '../../../runtime/core/layer.js';
 import type { ContainerConfig } from '../../../runtime/core/containers.js';
 import type { ExecSettings } from '../../../runtime/core/spec.js';
 // (the layer first: its parts import securityOpts from it, as the CLI loads them)
-import '../../../runtime/security/layer.js';
+import { parsedSecurityOpts } from '../../../runtime/security/layer.js';
 import { seccomp, PROGRAM_FILE } from '../../../runtime/security/seccomp.js';
 import { parseSecurityOpts } from '../../../runtime/security/security-opt.js';
 import { SYSCALLS_X86_64 } from '../../../runtime/security/seccomp/syscalls-x86_64.js';
@@ -23,10 +23,11 @@ function context(opts: string[], flags: Record<string, unknown> = {}, bounding?:
   fs.writeFileSync(path.join(dir, 'config.v2.json'), '{}');
   const ctx = {
     flags: new Map(Object.entries(flags)),
-    layerState: new Map<string, unknown>([['security-opt', parseSecurityOpts(opts)]]),
+    slots: new Map(),
     spec: { process: bounding ? { capabilities: { bounding, effective: bounding, permitted: bounding, inheritable: bounding, ambient: [] } } : {} },
     container: { id: 'c0', name: 'c0', dir },
   } as unknown as RunContext;
+  parsedSecurityOpts.set(ctx, parseSecurityOpts(opts));
   return { ctx, dir };
 }
 

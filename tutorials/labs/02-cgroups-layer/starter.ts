@@ -4,7 +4,7 @@
 // stages, and run the grader. It builds dockling with your file in place of
 // runtime/cgroups/layer.ts and runs chapter 2's tests against it. Imports
 // resolve as if this file were runtime/cgroups/layer.ts.
-import type { Layer, RunContext } from '../core/layer.js';
+import { Slot, type Layer, type RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { updateConfig } from '../core/containers.js';
 import { detectDriver } from './detect.js';
@@ -21,14 +21,15 @@ interface CgroupState {
   parent: string | undefined;
   cgroup?: ContainerCgroup;
 }
-const KEY = 'cgroups';
-const stateOf = (ctx: RunContext) => ctx.layerState.get(KEY) as CgroupState | undefined;
+// This layer's own slot in the run's context (core/layer.ts explains slots).
+const cgroupState = new Slot<CgroupState>('cgroups');
+const stateOf = (ctx: RunContext) => cgroupState.get(ctx);
 
 /** Check the flags before anything is made (limitsFromFlags does Docker's checks). */
 function validate(ctx: RunContext): void {
   // TODO: read the limits (limitsFromFlags), refuse a --cgroup-parent with
   // "." or ".." in it (RunError 125), pick the driver (detectDriver), and keep
-  // all three in ctx.layerState under KEY.
+  // all three in this layer's slot (cgroupState.set(ctx, …)).
   void limitsFromFlags;
   void detectDriver;
   throw new RunError(125, 'lab: validate() is not written yet');
@@ -59,7 +60,8 @@ function wait(ctx: RunContext): void {
 
 /** Remove the cgroup, whatever happened. */
 async function cleanup(ctx: RunContext): Promise<void> {
-  // TODO: kill (SIGKILL) any process still in the cgroup, then destroy() it.
+  // TODO: kill (SIGKILL) any process still in the cgroup, then destroy() it;
+  // but not when ctx.outcome is 'leave' (the container runs on, chapter 5).
   void stateOf(ctx);
 }
 
