@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from '../core/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
 import { afterCleanup } from '../core/pipeline.js';
-import { inBackground, launcher, origin } from '../process/slots.js';
+import { inBackground, launcher, origin, type Origin } from '../process/slots.js';
 import { imageOf } from '../image/layer.js';
 import { existingContainer } from './lifecycle.js';
 import { readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
@@ -54,6 +54,17 @@ function policyOf(ctx: RunContext): RestartPolicy {
   }
 }
 
+// #region entrypoint-flag
+/**
+ * --entrypoint replaces the image's ENTRYPOINT, and (Docker's rule) drops
+ * its CMD too: the image's arguments were meant for its own entrypoint.
+ * `--entrypoint ""` removes the entrypoint and runs the arguments alone.
+ */
+export function withEntrypointFlag(from: Origin, flag: string): Origin {
+  return { ...from, entrypoint: flag ? [flag] : [], cmd: [] };
+}
+// #endregion entrypoint-flag
+
 function validate(ctx: RunContext): void {
   if (!haveMonitor()) throw new RunError(125, 'the container monitor (dist/monitor) is missing: build dockling with `npm run build`');
   const policy = policyOf(ctx);
@@ -63,8 +74,7 @@ function validate(ctx: RunContext): void {
   const entrypoint = ctx.flags.get('entrypoint') as string | undefined;
   const image = origin.get(ctx);
   if (entrypoint !== undefined && image && !existing) {
-    // Docker's rules (command.ts): --entrypoint (even "") drops the image's CMD too.
-    origin.set(ctx, { ...image, entrypoint: entrypoint ? [entrypoint] : [], cmd: [] });
+    origin.set(ctx, withEntrypointFlag(image, entrypoint));
   } else if (entrypoint && ctx.flags.has('rootfs') && !existing) {
     ctx.command = [entrypoint, ...ctx.command];
   }

@@ -5,7 +5,8 @@
 // after it exits (unless --rm), writable layer and all, for `diff`,
 // `commit` and `export`; `rm` removes it.
 import { Slot, type Layer, type RunContext } from '../core/layer.js';
-import { origin } from '../process/slots.js';
+import { origin, type Origin } from '../process/slots.js';
+import type { RunConfig } from './config.js';
 import type { ContainerConfig } from '../core/containers.js';
 import { updateConfig } from '../core/containers.js';
 import { RunError } from '../core/pipeline.js';
@@ -51,12 +52,17 @@ async function validate(ctx: RunContext): Promise<void> {
     }
     id = await s.images.lockedAsync(() => ensureBusyboxImage(s));
   }
-  const config = s.images.get(id).config;
+  imageOf.set(ctx, { id });
+  origin.set(ctx, imageOrigin(ctx.image, s.images.get(id).config));
+}
+
+/** What an image's config says to run, as chapter 1's origin. */
+export function imageOrigin(name: string, config: RunConfig): Origin {
   // An ENTRYPOINT of [""] is how an image says "none" (Docker's rule).
   const ep = config.Entrypoint;
   const entrypoint = ep && ep.length === 1 && ep[0] === '' ? null : (ep ?? null);
-  imageOf.set(ctx, { id });
-  origin.set(ctx, { rootfs: null, image: ctx.image, env: config.Env ?? [], cmd: config.Cmd ?? [], entrypoint, workingDir: config.WorkingDir ?? '' });
+  // The root is not known yet: this layer mounts it in prepare.
+  return { rootfs: null, image: name, env: config.Env ?? [], cmd: config.Cmd ?? [], entrypoint, workingDir: config.WorkingDir ?? '' };
 }
 // #endregion find-image
 

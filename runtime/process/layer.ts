@@ -140,9 +140,12 @@ function validate(ctx: RunContext): void {
  * IMAGE or else the origin's Cmd (chapter 1's is `sh`; an image's is its
  * CMD, chapter 4; chapter 5 adds --entrypoint and the whole table).
  */
+export function commandOf(from: Origin, args: string[]): string[] {
+  return [...(from.entrypoint ?? []), ...(args.length > 0 ? args : from.cmd)];
+}
+
 function commandToRun(ctx: RunContext, from: Origin): string[] {
-  const args = ctx.command.length > 0 ? ctx.command : from.cmd;
-  const command = [...(from.entrypoint ?? []), ...args];
+  const command = commandOf(from, ctx.command);
   if (command.length === 0) {
     throw new RunError(125, ctx.flags.has('rootfs')
       ? 'no command given: name the program to run after --rootfs DIR'
