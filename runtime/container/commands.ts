@@ -3,7 +3,7 @@
 import type { Command, Invocation } from '../core/layer.js';
 import { RunError, reapAbandoned } from '../core/pipeline.js';
 import { listContainers, resolveContainer, type ContainerConfig } from '../core/containers.js';
-import * as chapter4 from '../image/container-commands.js';
+import { eachArgument, inspectCommandWith, removeContainer, rmCommand as chapter4Rm } from '../image/container-commands.js';
 import { ago, table } from '../core/format.js';
 import { commandColumn } from './command.js';
 import { canRemove, canStart, canStop, isRunning, refreshState, statusText } from './state.js';
@@ -14,22 +14,6 @@ import { logsCommand } from './logs.js';
 import { attachCommand, execCommand } from './exec.js';
 
 const short = (id: string) => id.slice(0, 12);
-
-/** Run `fn` for each argument; print it on success, the error on failure; exit 1 if any failed. */
-async function each(args: string[], fn: (ref: string) => Promise<string | void>): Promise<number> {
-  let code = 0;
-  for (const ref of args) {
-    try {
-      const out = await fn(ref);
-      process.stdout.write((out ?? ref) + '\n');
-    } catch (e) {
-      if (!(e instanceof RunError)) throw e;
-      process.stderr.write(`dockling: ${e.message}\n`);
-      code = 1;
-    }
-  }
-  return code;
-}
 
 const psCommand: Command = {
   name: 'ps',
@@ -80,7 +64,7 @@ const stopCommand: Command = {
   flags: [timeFlag, { name: 'signal', short: 's', kind: 'string', usage: 'Signal to send to the container' }],
   minArgs: 1,
   async run(inv) {
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       const sig = inv.flags.get('signal') as string | undefined;
       if (sig) (c.Config as Record<string, unknown>).StopSignal = sig;
@@ -111,7 +95,7 @@ const startCommand: Command = {
       if (!canStart(c)) throw new RunError(1, `container ${inv.args[0]} is already running: use \`dockling attach\``);
       return startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: true });
     }
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       if (!canStart(c)) return;
       await startOrFail(inv, ref, c, Boolean(inv.flags.get('restart-attempt')));
@@ -127,7 +111,7 @@ const restartCommand: Command = {
   flags: [timeFlag],
   minArgs: 1,
   async run(inv) {
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       await stopContainer(inv.stateRoot, c, graceOf(inv.flags.get('time') as number | undefined, c));
       await startOrFail(inv, ref, findContainer(inv.stateRoot, c.ID), false);
@@ -146,7 +130,7 @@ const killCommand: Command = {
     const sig = (inv.flags.get('signal') as string | undefined) ?? 'KILL';
     const n = signalNumber(sig);
     if (n === null) throw new RunError(1, `Invalid signal: ${sig}`);
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       if (!canStop(c)) throw new RunError(1, `Cannot kill container: ${ref}: container ${c.ID} is not running`);
       signalContainer(c, n);
@@ -162,7 +146,7 @@ const waitCommand: Command = {
   flags: [],
   minArgs: 1,
   async run(inv) {
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       const done = await waitUntilDone(inv.stateRoot, c.ID, Number.MAX_SAFE_INTEGER);
       if (!done) throw new RunError(1, `No such container: ${ref} (it was removed when it exited)`);
@@ -175,15 +159,15 @@ const waitCommand: Command = {
 // stopped through its monitor first (lifecycle.ts, removeOne), and what
 // killed CLIs and monitors left is reaped before.
 const rmCommand: Command = {
-  ...chapter4.rmCommand,
+  ...chapter4Rm,
   replaces: 4,
   flags: [
-    ...chapter4.rmCommand.flags,
+    ...chapter4Rm.flags,
     { name: 'volumes', short: 'v', kind: 'bool', usage: 'Remove anonymous volumes associated with the container (chapter 7)' },
   ],
   async run(inv) {
     reapAbandoned(inv.stateRoot, inv.layers);
-    return each(inv.args, (ref) => removeOne(inv.stateRoot, inv.layers, ref, Boolean(inv.flags.get('force'))));
+    return eachArgument(inv.args, (ref) => removeOne(inv.stateRoot, inv.layers, ref, Boolean(inv.flags.get('force'))));
   },
 };
 
@@ -218,7 +202,7 @@ const pruneCommand: Command = {
     const gone: string[] = [];
     for (const c of listContainers(inv.stateRoot).map((x) => refreshState(inv.stateRoot, x))) {
       if (!canRemove(c, false)) continue; // prune removes only what rm would without -f
-      chapter4.removeContainer(inv.stateRoot, inv.layers, c);
+      removeContainer(inv.stateRoot, inv.layers, c);
       gone.push(c.ID);
     }
     process.stdout.write(`${gone.length ? `Deleted Containers:\n${gone.join('\n')}\n\n` : ''}Total reclaimed space: 0B\n`);
@@ -228,7 +212,7 @@ const pruneCommand: Command = {
 
 // Chapter 4's inspect, showing a container with chapter 5's fields.
 const inspectCommand: Command = {
-  ...chapter4.inspectCommandWith((s, root, ref) => containerInspect(s, root, refreshState(root, resolveContainer(root, ref)))),
+  ...inspectCommandWith((s, root, ref) => containerInspect(s, root, refreshState(root, resolveContainer(root, ref)))),
   aliases: ['container inspect'],
   replaces: 4,
 };

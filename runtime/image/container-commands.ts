@@ -183,6 +183,27 @@ export function removeContainer(stateRoot: string, layers: Layer[], c: Container
 /** Docker's refusal to remove a running container without -f (moby's daemon/delete.go). */
 export const removeRunningRefusal = (c: ContainerConfig) => `cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`;
 
+/**
+ * Run `fn` for each argument of a command that takes several containers
+ * (rm; chapter 5's stop, start, kill…), as the docker CLI does: print it
+ * (or what `fn` returns) on success, the error on failure and go on; exit 1
+ * if any failed.
+ */
+export async function eachArgument(args: string[], fn: (ref: string) => Promise<string | void>): Promise<number> {
+  let code = 0;
+  for (const ref of args) {
+    try {
+      const out = await fn(ref);
+      process.stdout.write((out ?? ref) + '\n');
+    } catch (e) {
+      if (!(e instanceof RunError)) throw e;
+      process.stderr.write(`dockling: ${e.message}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
 export const rmCommand: Command = {
   name: 'rm',
   aliases: ['container rm', 'container remove'],
@@ -191,28 +212,19 @@ export const rmCommand: Command = {
   flags: [{ name: 'force', short: 'f', kind: 'bool', usage: 'Force the removal of a running container (uses SIGKILL)' }],
   minArgs: 1,
   async run(inv) {
-    let code = 0;
-    for (const ref of inv.args) {
-      try {
-        const c = containerOrFail(inv.stateRoot, ref);
-        if (isRunning(c)) {
-          if (!inv.flags.get('force')) throw new RunError(1, removeRunningRefusal(c));
-          // Until chapter 5's monitor, a running container belongs to the
-          // CLI that runs it: kill its PID 1 and let that CLI clean up.
-          // (A frozen task dies only once thawed: undo a killed commit's freeze first.)
-          thawAbandoned(c.CgroupPaths, path.join(inv.stateRoot, 'containers', c.ID));
-          process.kill(c.State.Pid, 'SIGKILL');
-          for (let i = 0; i < 200 && (alive(c.State.Pid) || alive(c.MonitorPid)); i++) await new Promise((r) => setTimeout(r, 25));
-        }
-        removeContainer(inv.stateRoot, inv.layers, c);
-        process.stdout.write(ref + '\n');
-      } catch (e) {
-        if (!(e instanceof RunError)) throw e;
-        process.stderr.write(`dockling: ${e.message}\n`);
-        code = 1;
+    return eachArgument(inv.args, async (ref) => {
+      const c = containerOrFail(inv.stateRoot, ref);
+      if (isRunning(c)) {
+        if (!inv.flags.get('force')) throw new RunError(1, removeRunningRefusal(c));
+        // Until chapter 5's monitor, a running container belongs to the
+        // CLI that runs it: kill its PID 1 and let that CLI clean up.
+        // (A frozen task dies only once thawed: undo a killed commit's freeze first.)
+        thawAbandoned(c.CgroupPaths, path.join(inv.stateRoot, 'containers', c.ID));
+        process.kill(c.State.Pid, 'SIGKILL');
+        for (let i = 0; i < 200 && (alive(c.State.Pid) || alive(c.MonitorPid)); i++) await new Promise((r) => setTimeout(r, 25));
       }
-    }
-    return code;
+      removeContainer(inv.stateRoot, inv.layers, c);
+    });
   },
 };
 
