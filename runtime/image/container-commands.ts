@@ -13,7 +13,7 @@ import { NoSuchImageError } from './store.js';
 import { openStores, type Stores } from './stores.js';
 import { ownedTempDir } from './leftovers.js';
 import { writeOutput, writeTo } from './busybox.js';
-import { checkFormat, formatFlag, imageInspect, parseRefOrFail, printInspect } from './commands.js';
+import { checkFormat, formatFlag, imageInspectOrNull, inspectEach, parseRefOrFail } from './commands.js';
 import { thawAbandoned, whileFrozen } from '../cgroups/freezer.js';
 
 const CH = 4;
@@ -266,31 +266,22 @@ export function inspectCommandWith(inspectContainer: (s: Stores, stateRoot: stri
     flags: [formatFlag, { name: 'type', kind: 'string', usage: 'Only inspect objects of the given type (container or image)' }],
     minArgs: 1,
     async run(inv) {
-      checkFormat(inv.flags.get('format') as string | undefined);
+      const format = inv.flags.get('format') as string | undefined;
+      checkFormat(format);
       const s = openStores(inv.stateRoot);
       const type = inv.flags.get('type') as string | undefined;
       if (type && type !== 'container' && type !== 'image') throw new RunError(1, `"${type}" is not a valid value for --type`);
-      const found: unknown[] = [];
-      let code = 0;
-      for (const ref of inv.args) {
-        try {
-          if (type !== 'image') {
-            try {
-              found.push(inspectContainer(s, inv.stateRoot, ref));
-              continue;
-            } catch (e) {
-              if (!(e instanceof NoSuchContainerError) || type === 'container') throw e;
-            }
+      return inspectEach(inv.args, format, 'object', (ref) => {
+        if (type !== 'image') {
+          try {
+            return inspectContainer(s, inv.stateRoot, ref);
+          } catch (e) {
+            if (!(e instanceof NoSuchContainerError)) throw e;
+            if (type === 'container') return null;
           }
-          found.push(imageInspect(s, s.images.resolve(ref)));
-        } catch (e) {
-          if (!(e instanceof NoSuchContainerError) && !(e instanceof NoSuchImageError)) throw e;
-          process.stderr.write(`Error: No such object: ${ref}\n`);
-          code = 1;
         }
-      }
-      printInspect(found, inv.flags.get('format') as string | undefined);
-      return code;
+        return imageInspectOrNull(s, ref);
+      });
     },
   };
 }
