@@ -18,7 +18,8 @@ import { thawAbandoned, whileFrozen } from '../cgroups/freezer.js';
 
 const CH = 4;
 
-function containerOrFail(stateRoot: string, ref: string): ContainerConfig {
+/** A container by name, ID or unique ID prefix; not found is the user's error (exit 1, Docker's message). */
+export function containerOrFail(stateRoot: string, ref: string): ContainerConfig {
   try {
     return resolveContainer(stateRoot, ref);
   } catch (e) {
