@@ -49,13 +49,45 @@ const walkthroughCommand: Command = {
 };
 const BOOK_LAYER: Layer = { chapter: 0, name: 'book', runFlags: [], commands: [walkthroughCommand], stages: {} };
 
-function commandsOf(layers: Layer[]): Map<string, { cmd: Command; layer: Layer }> {
+// #region command-table
+/**
+ * Two layers define one command name: the later one replaces the earlier
+ * without saying so. A bug in dockling, not in its input.
+ */
+export class CommandClashError extends Error {}
+
+/**
+ * The commands of the given layers, by every name they answer to. A later
+ * chapter may replace an earlier chapter's command (chapter 5's `rm` knows
+ * the monitor), but only by saying so (`replaces: 4`): a name defined twice
+ * by accident would hide one of the two, and the chapter that wrote the
+ * hidden one would go on testing code that never runs.
+ */
+export function commandsOf(layers: Layer[]): Map<string, { cmd: Command; layer: Layer }> {
   const m = new Map<string, { cmd: Command; layer: Layer }>();
   for (const layer of [...layers, BOOK_LAYER]) {
-    for (const cmd of layer.commands) for (const n of [cmd.name, ...(cmd.aliases ?? [])]) m.set(n, { cmd, layer });
+    for (const cmd of layer.commands) {
+      const names = [cmd.name, ...(cmd.aliases ?? [])];
+      const replaced = cmd.replaces === undefined ? undefined : m.get(cmd.name);
+      if (cmd.replaces !== undefined && replaced?.layer.chapter !== cmd.replaces) {
+        const actually = replaced ? `"${cmd.name}" is chapter ${replaced.layer.chapter}'s` : `no earlier chapter defines "${cmd.name}"`;
+        throw new CommandClashError(`chapter ${layer.chapter}'s "${cmd.name}" says it replaces chapter ${cmd.replaces}'s, but ${actually}`);
+      }
+      for (const n of names) {
+        const earlier = m.get(n);
+        if (earlier && earlier.cmd !== replaced?.cmd) {
+          const which = earlier.layer === layer ? 'twice' : `again (chapter ${earlier.layer.chapter} defines it as "${earlier.cmd.name}")`;
+          throw new CommandClashError(`chapter ${layer.chapter} defines the command "${n}" ${which}: a later chapter that replaces a command says so (replaces: ${earlier.layer.chapter}, core/layer.ts)`);
+        }
+      }
+      // The replaced command goes whole: none of its names may still run it.
+      if (replaced) for (const [n, v] of m) if (v.cmd === replaced.cmd && !names.includes(n)) m.delete(n);
+      for (const n of names) m.set(n, { cmd, layer }); // a replaced name keeps its place in the help
+    }
   }
   return m;
 }
+// #endregion command-table
 
 /** The flags layers add to a command: to `run` (runFlags) and to `exec` (execFlags). */
 function layerFlags(cmd: Command, layers: Layer[]): FlagSpec[] {
@@ -68,8 +100,8 @@ function flagsFor(cmd: Command, layers: Layer[]): FlagSpec[] {
   return [...cmd.flags, ...layerFlags(cmd, layers), HELP_FLAG];
 }
 
-function usage(layers: Layer[], chapter: number): string {
-  const cmds = [...commandsOf(layers).entries()].filter(([n, { cmd }]) => n === cmd.name).map(([, v]) => v);
+function usage(commands: Map<string, { cmd: Command; layer: Layer }>, chapter: number): string {
+  const cmds = [...commands.entries()].filter(([n, { cmd }]) => n === cmd.name).map(([, v]) => v);
   const w = Math.max(8, ...cmds.map(({ cmd }) => cmd.name.length));
   return [
     'Usage:  dockling [OPTIONS] COMMAND',
@@ -117,15 +149,23 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`dockling version 0.1.0, chapters 1..${chapter} of ${LATEST_CHAPTER}\n`);
     return 0;
   }
+  let allCommands, commands;
+  try {
+    allCommands = commandsOf(ALL_LAYERS);
+    commands = commandsOf(layers);
+  } catch (e) {
+    if (e instanceof CommandClashError) return fail(`internal error: ${e.message}`, 125);
+    throw e;
+  }
   let [name, ...rest] = global.args;
   // Two-word commands ("image inspect", "container rm"): the group word
   // and the next one name the command together.
-  if (name && rest.length && commandsOf(ALL_LAYERS).has(`${name} ${rest[0]}`)) [name, ...rest] = [`${name} ${rest[0]}`, ...rest.slice(1)];
+  if (name && rest.length && allCommands.has(`${name} ${rest[0]}`)) [name, ...rest] = [`${name} ${rest[0]}`, ...rest.slice(1)];
   if (!name || global.flags.get('help')) {
-    process.stdout.write(usage(layers, chapter));
+    process.stdout.write(usage(commands, chapter));
     return name ? 0 : global.flags.get('help') ? 0 : 0;
   }
-  const found = commandsOf(layers).get(name);
+  const found = commands.get(name);
   if (!found) {
     const later = ALL_LAYERS.find((l) => l.commands.some((c) => c.name === name || c.aliases?.includes(name)));
     const hint = later ? ` (added in chapter ${later.chapter}; this is --chapter ${chapter})` : '';

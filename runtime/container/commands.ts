@@ -2,33 +2,18 @@
 // container prune, inspect (with logs, attach and exec in their own files).
 import type { Command, Invocation } from '../core/layer.js';
 import { RunError, reapAbandoned } from '../core/pipeline.js';
-import { listContainers, type ContainerConfig } from '../core/containers.js';
-import { ago, formatTemplate, inspectJSON, table, templateError } from '../core/format.js';
+import { listContainers, resolveContainer, type ContainerConfig } from '../core/containers.js';
+import { eachArgument, inspectCommandWith, removeContainer, rmCommand as chapter4Rm } from '../image/container-commands.js';
+import { ago, table } from '../core/format.js';
 import { commandColumn } from './command.js';
-import { liveStatus, refreshState, statusText } from './state.js';
-import { findContainer, removeContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
+import { canRemove, canStart, canStop, isRunning, refreshState, statusText } from './state.js';
+import { findContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
 import { signalNumber } from './signals.js';
 import { containerInspect } from './inspect.js';
 import { logsCommand } from './logs.js';
 import { attachCommand, execCommand } from './exec.js';
 
 const short = (id: string) => id.slice(0, 12);
-
-/** Run `fn` for each argument; print it on success, the error on failure; exit 1 if any failed. */
-async function each(args: string[], fn: (ref: string) => Promise<string | void>): Promise<number> {
-  let code = 0;
-  for (const ref of args) {
-    try {
-      const out = await fn(ref);
-      process.stdout.write((out ?? ref) + '\n');
-    } catch (e) {
-      if (!(e instanceof RunError)) throw e;
-      process.stderr.write(`dockling: ${e.message}\n`);
-      code = 1;
-    }
-  }
-  return code;
-}
 
 const psCommand: Command = {
   name: 'ps',
@@ -49,7 +34,7 @@ const psCommand: Command = {
     all.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
     const last = inv.flags.get('latest') ? 1 : (inv.flags.get('last') as number | undefined);
     if (last !== undefined && last >= 0) all = all.slice(0, last);
-    else if (!inv.flags.get('all')) all = all.filter((c) => liveStatus(c) === 'running');
+    else if (!inv.flags.get('all')) all = all.filter(isRunning);
     const noTrunc = Boolean(inv.flags.get('no-trunc'));
     const id = (x: string) => (noTrunc ? x : short(x));
     if (inv.flags.get('quiet')) {
@@ -79,7 +64,7 @@ const stopCommand: Command = {
   flags: [timeFlag, { name: 'signal', short: 's', kind: 'string', usage: 'Signal to send to the container' }],
   minArgs: 1,
   async run(inv) {
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       const sig = inv.flags.get('signal') as string | undefined;
       if (sig) (c.Config as Record<string, unknown>).StopSignal = sig;
@@ -107,12 +92,12 @@ const startCommand: Command = {
   async run(inv) {
     if (inv.flags.get('attach')) {
       const c = findContainer(inv.stateRoot, inv.args[0]);
-      if (liveStatus(c) === 'running') throw new RunError(1, `container ${inv.args[0]} is already running: use \`dockling attach\``);
+      if (!canStart(c)) throw new RunError(1, `container ${inv.args[0]} is already running: use \`dockling attach\``);
       return startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: true });
     }
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
-      if (liveStatus(c) === 'running') return;
+      if (!canStart(c)) return;
       await startOrFail(inv, ref, c, Boolean(inv.flags.get('restart-attempt')));
     });
   },
@@ -126,7 +111,7 @@ const restartCommand: Command = {
   flags: [timeFlag],
   minArgs: 1,
   async run(inv) {
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       await stopContainer(inv.stateRoot, c, graceOf(inv.flags.get('time') as number | undefined, c));
       await startOrFail(inv, ref, findContainer(inv.stateRoot, c.ID), false);
@@ -145,9 +130,9 @@ const killCommand: Command = {
     const sig = (inv.flags.get('signal') as string | undefined) ?? 'KILL';
     const n = signalNumber(sig);
     if (n === null) throw new RunError(1, `Invalid signal: ${sig}`);
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
-      if (liveStatus(c) !== 'running') throw new RunError(1, `Cannot kill container: ${ref}: container ${c.ID} is not running`);
+      if (!canStop(c)) throw new RunError(1, `Cannot kill container: ${ref}: container ${c.ID} is not running`);
       signalContainer(c, n);
     });
   },
@@ -161,7 +146,7 @@ const waitCommand: Command = {
   flags: [],
   minArgs: 1,
   async run(inv) {
-    return each(inv.args, async (ref) => {
+    return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
       const done = await waitUntilDone(inv.stateRoot, c.ID, Number.MAX_SAFE_INTEGER);
       if (!done) throw new RunError(1, `No such container: ${ref} (it was removed when it exited)`);
@@ -170,19 +155,19 @@ const waitCommand: Command = {
   },
 };
 
+// Chapter 4's rm, on a container that has a monitor now: a running one is
+// stopped through its monitor first (lifecycle.ts, removeOne), and what
+// killed CLIs and monitors left is reaped before.
 const rmCommand: Command = {
-  name: 'rm',
-  aliases: ['container rm', 'container remove'],
-  summary: 'Remove one or more containers',
-  usage: 'rm [OPTIONS] CONTAINER [CONTAINER...]',
+  ...chapter4Rm,
+  replaces: 4,
   flags: [
-    { name: 'force', short: 'f', kind: 'bool', usage: 'Force the removal of a running container (uses SIGKILL)' },
+    ...chapter4Rm.flags,
     { name: 'volumes', short: 'v', kind: 'bool', usage: 'Remove anonymous volumes associated with the container (chapter 7)' },
   ],
-  minArgs: 1,
   async run(inv) {
     reapAbandoned(inv.stateRoot, inv.layers);
-    return each(inv.args, (ref) => removeOne(inv.stateRoot, inv.layers, ref, Boolean(inv.flags.get('force'))));
+    return eachArgument(inv.args, (ref) => removeOne(inv.stateRoot, inv.layers, ref, Boolean(inv.flags.get('force'))));
   },
 };
 
@@ -216,7 +201,7 @@ const pruneCommand: Command = {
     }
     const gone: string[] = [];
     for (const c of listContainers(inv.stateRoot).map((x) => refreshState(inv.stateRoot, x))) {
-      if (liveStatus(c) === 'running') continue;
+      if (!canRemove(c, false)) continue; // prune removes only what rm would without -f
       removeContainer(inv.stateRoot, inv.layers, c);
       gone.push(c.ID);
     }
@@ -225,45 +210,11 @@ const pruneCommand: Command = {
   },
 };
 
+// Chapter 4's inspect, showing a container with chapter 5's fields.
 const inspectCommand: Command = {
-  name: 'inspect',
+  ...inspectCommandWith((s, root, ref) => containerInspect(s, root, refreshState(root, resolveContainer(root, ref)))),
   aliases: ['container inspect'],
-  summary: 'Return low-level information on containers or images',
-  usage: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
-  flags: [
-    { name: 'format', short: 'f', kind: 'string', usage: 'Format the output using the given Go template' },
-    { name: 'type', kind: 'string', usage: 'Only inspect objects of the given type' },
-  ],
-  minArgs: 1,
-  async run(inv) {
-    // Docker parses the template first: a bad one is exit 64, nothing looked up.
-    const bad = templateError((inv.flags.get('format') as string | undefined) ?? '');
-    if (bad) throw new RunError(64, bad);
-    const found: unknown[] = [];
-    let code = 0;
-    const { openStores } = await import('../image/stores.js');
-    const { imageInspect } = await import('../image/commands.js');
-    const s = openStores(inv.stateRoot);
-    for (const ref of inv.args) {
-      try {
-        if (inv.flags.get('type') !== 'image') {
-          try {
-            found.push(containerInspect(inv.stateRoot, findContainer(inv.stateRoot, ref)));
-            continue;
-          } catch (e) {
-            if (!(e instanceof RunError) || inv.flags.get('type') === 'container') throw e;
-          }
-        }
-        found.push(imageInspect(s, s.images.resolve(ref)));
-      } catch {
-        process.stderr.write(`Error: No such object: ${ref}\n`);
-        code = 1;
-      }
-    }
-    const format = inv.flags.get('format') as string | undefined;
-    process.stdout.write(format ? found.map((o) => formatTemplate(format, o) + '\n').join('') : inspectJSON(found));
-    return code;
-  },
+  replaces: 4,
 };
 
 export const containerCommands: Command[] = [

@@ -25,7 +25,7 @@ import type { ExecSettings } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
 import { trace } from '../trace/trace.js';
 import { findContainer } from './lifecycle.js';
-import { containerDir, liveStatus } from './state.js';
+import { containerDir, isRunning } from './state.js';
 import { FRAME, attach } from './attach.js';
 import { detachKeyFilter } from './launch.js';
 
@@ -57,7 +57,7 @@ export const execCommand: Command = {
   async run(inv) {
     const [ref, ...command] = inv.args;
     const c = findContainer(inv.stateRoot, ref);
-    if (liveStatus(c) !== 'running') throw new RunError(1, `container ${c.ID} is not running`);
+    if (!isRunning(c)) throw new RunError(1, `container ${c.ID} is not running`);
     const tty = Boolean(inv.flags.get('tty'));
     const interactive = Boolean(inv.flags.get('interactive'));
     if (tty && interactive && !process.stdin.isTTY) throw new RunError(1, 'the input device is not a TTY');
@@ -235,7 +235,7 @@ export const attachCommand: Command = {
   minArgs: 1,
   async run(inv) {
     const c = findContainer(inv.stateRoot, inv.args[0]);
-    if (liveStatus(c) !== 'running') throw new RunError(1, 'You cannot attach to a stopped container, start it first');
+    if (!isRunning(c)) throw new RunError(1, 'You cannot attach to a stopped container, start it first');
     const dir = containerDir(inv.stateRoot, c.ID);
     if (!fs.existsSync(path.join(dir, 'attach.sock'))) throw new RunError(1, `container ${inv.args[0]} has no monitor to attach to (it was not started by chapter 5, or its monitor is gone)`);
     const keys = parseDetachKeys((inv.flags.get('detach-keys') as string | undefined) ?? 'ctrl-p,ctrl-q');

@@ -1,22 +1,27 @@
-// `docker inspect CONTAINER`'s JSON, from config.v2.json and hostconfig.json,
-// with the state as it really is now (state.ts).
+// `docker inspect CONTAINER`'s JSON: chapter 4's document (its config and
+// its layers, image/container-commands.ts), with what chapter 5 adds: the
+// state as it really is now (state.ts), the files the container is given,
+// the run's HostConfig and the Config as Docker shows it.
 import path from 'node:path';
 import type { ContainerConfig } from '../core/containers.js';
-import { openStores } from '../image/stores.js';
+import type { Stores } from '../image/stores.js';
+import { containerInspect as layersInspect } from '../image/container-commands.js';
 import { containerDir, liveStatus, monitorGone, readSavedRun } from './state.js';
 
-export function containerInspect(root: string, c: ContainerConfig): Record<string, unknown> {
+/** The fields of `docker inspect`, in the order Docker prints them. */
+const DOCKER_ORDER = [
+  'Id', 'Created', 'Path', 'Args', 'State', 'Image', 'ResolvConfPath', 'HostnamePath', 'HostsPath', 'LogPath', 'Name',
+  'RestartCount', 'Driver', 'Platform', 'MountLabel', 'ProcessLabel', 'AppArmorProfile', 'ExecIDs', 'HostConfig',
+  'GraphDriver', 'Mounts', 'Config', 'NetworkSettings',
+];
+
+export function containerInspect(s: Stores, root: string, c: ContainerConfig): Record<string, unknown> {
   const dir = containerDir(root, c.ID);
-  const status = liveStatus(c);
-  const s = c.Driver ? openStores(root) : null;
-  const m = s?.layers.getMount(c.ID);
+  const status = liveStatus(c); // read once: Status, Running and Pid must agree
   const saved = readSavedRun(dir);
   const extra = c as unknown as Record<string, unknown>;
-  return {
-    Id: c.ID,
-    Created: c.Created,
-    Path: c.Path,
-    Args: c.Args,
+  const doc: Record<string, unknown> = {
+    ...layersInspect(s, c),
     State: {
       Status: status,
       Running: status === 'running',
@@ -30,21 +35,17 @@ export function containerInspect(root: string, c: ContainerConfig): Record<strin
       StartedAt: c.State.StartedAt || '0001-01-01T00:00:00Z',
       FinishedAt: c.State.FinishedAt || '0001-01-01T00:00:00Z',
     },
-    Image: c.Image ?? '',
     ResolvConfPath: path.join(dir, 'resolv.conf'),
     HostnamePath: path.join(dir, 'hostname'),
     HostsPath: path.join(dir, 'hosts'),
     LogPath: path.join(dir, `${c.ID}-json.log`),
-    Name: c.Name,
     RestartCount: (extra.RestartCount as number | undefined) ?? 0,
-    Driver: c.Driver ?? '',
     Platform: 'linux',
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: null,
     HostConfig: { LogConfig: { Type: 'json-file', Config: {} }, ...(saved?.HostConfig ?? c.HostConfig ?? {}) },
-    GraphDriver: s && m ? { Data: s.driver.metadata(m.mountID), Name: s.driver.name } : null,
     Mounts: [],
     Config: {
       Hostname: c.Config.Hostname,
@@ -67,6 +68,7 @@ export function containerInspect(root: string, c: ContainerConfig): Record<strin
       StopSignal: (c.Config as Record<string, unknown>).StopSignal,
     },
     NetworkSettings: {},
-    MonitorPid: c.MonitorPid,
   };
+  // Docker's order, chapter 5's fields among chapter 4's; dockling's own last.
+  return { ...Object.fromEntries(DOCKER_ORDER.map((k) => [k, doc[k]])), ...doc, MonitorPid: c.MonitorPid };
 }

@@ -152,9 +152,10 @@ function imageStopSignal(ctx: RunContext): string | undefined {
  * no CLI waiting for it (run -d, or a foreground CLI that was killed).
  * Each layer's part, in reverse chapter order, as cleanup would: the
  * cgroups (chapter 2), the root's unmount (chapter 4), and with --rm, the
- * container's layers and its directory.
+ * container's layers and its directory. What a layer's removal deletes is
+ * the storage driver's rule (overlay2.ts, removalPaths): asked, not retold.
  */
-function network(ctx: RunContext): void {
+function writeReleaseFile(ctx: RunContext): void {
   const c = readConfig(ctx.container.dir)!;
   const steps: string[] = [];
   for (const p of Object.values(c.CgroupPaths ?? {})) steps.push(`rmdir ${p}`);
@@ -162,18 +163,7 @@ function network(ctx: RunContext): void {
   const m = s?.layers.getMount(c.ID);
   if (s && m) {
     steps.push(`umount ${s.driver.metadata(m.mountID).MergedDir}`);
-    if (ctx.flags.get('rm')) {
-      for (const id of [m.mountID, m.initID]) {
-        const dir = path.join(s.driver.home, id);
-        try {
-          steps.push(`rm ${path.join(s.driver.home, 'l', fs.readFileSync(path.join(dir, 'link'), 'utf8').trim())}`);
-        } catch {
-          /* no short link */
-        }
-        steps.push(`rm ${dir}`);
-      }
-      steps.push(`rm ${path.join(s.layers.db, 'mounts', c.ID)}`);
-    }
+    if (ctx.flags.get('rm')) for (const p of s.layers.mountRemovalPaths(c.ID)) steps.push(`rm ${p}`);
   }
   if (ctx.flags.get('rm')) steps.push(`rm ${ctx.container.dir}`);
   writeFileAtomic(path.join(ctx.container.dir, 'release'), steps.map((l) => l + '\n').join(''));
@@ -221,6 +211,6 @@ export const containersLayer: Layer = {
   name: 'containers',
   runFlags: RUN_FLAGS,
   commands: containerCommands,
-  stages: { validate, prepare, network, start },
+  stages: { validate, prepare, network: writeReleaseFile, start },
   release,
 };

@@ -15,9 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
-import { alive } from '../core/containers.js';
 import { findContainer } from './lifecycle.js';
-import { containerDir, liveStatus, refreshState } from './state.js';
+import { containerDir, hasEnded, refreshState } from './state.js';
 import { brokenPipe, writeOut } from '../core/stdio.js';
 
 export interface LogEntry {
@@ -288,7 +287,7 @@ async function follow(
       }
       // Over: the monitor has written its last line. One more round reads
       // it, across any rotation since the last look.
-      if (liveStatus(now) !== 'running' && !alive(now.MonitorPid)) over = true;
+      if (hasEnded(now)) over = true;
       else await new Promise((r) => setTimeout(r, 100));
     }
   } finally {

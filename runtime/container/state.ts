@@ -67,6 +67,32 @@ export function liveStatus(c: ContainerConfig): LiveStatus {
 
 export const monitorGone = (c: ContainerConfig) => c.State.Status === 'running' && !alive(c.MonitorPid);
 
+// #region state-rules
+// Which state allows which verb, asked here only (youki's container/state.rs:
+// can_start, can_kill), so that ps, start, stop, kill, exec, attach, rm and
+// prune cannot disagree on what "running" means. Call them after
+// refreshState. (Chapters 2 and 4, which know no monitor, ask core's
+// isRunning: PID 1 alive.)
+
+/** Running: its PID 1 is alive, or it just exited and its monitor is recording the end. */
+export const isRunning = (c: ContainerConfig): boolean => liveStatus(c) === 'running';
+
+/** Over: it is not running and its monitor is done (the exit recorded, what it held released). */
+export const hasEnded = (c: ContainerConfig): boolean => !isRunning(c) && !alive(c.MonitorPid);
+
+/** start: a running container is not started again (`start` skips it, as Docker does). */
+export const canStart = (c: ContainerConfig): boolean => !isRunning(c);
+
+/** stop, kill: only a running container has a PID 1 to signal (stopping a stopped one does nothing). */
+export const canStop = (c: ContainerConfig): boolean => isRunning(c);
+
+/**
+ * rm: a container that is not running; a running one only with -f, which
+ * kills it first. (Docker's refusal otherwise: chapter 4's removeRunningRefusal.)
+ */
+export const canRemove = (c: ContainerConfig, force: boolean): boolean => force || !isRunning(c);
+// #endregion state-rules
+
 /** The STATUS column of `ps`, as Docker words it. */
 export function statusText(c: ContainerConfig, now = Date.now()): string {
   switch (liveStatus(c)) {

@@ -120,6 +120,12 @@ export interface Command {
   name: string;
   /** other names for it, as Docker has (`image ls` for `images`) */
   aliases?: string[];
+  /**
+   * The chapter whose command of the same name this one replaces (chapter
+   * 5's `rm` and `inspect` replace chapter 4's). One name is one command:
+   * without this, a second definition of a name is refused (cli/main.ts).
+   */
+  replaces?: number;
   summary: string;
   usage: string;
   flags: FlagSpec[];

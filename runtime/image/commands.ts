@@ -116,8 +116,36 @@ export function checkFormat(format: string | undefined): void {
   if (bad) throw new RunError(64, bad);
 }
 
-export function printInspect(objects: unknown[], format: string | undefined): void {
-  process.stdout.write(format ? objects.map((o) => formatTemplate(format, o) + '\n').join('') : inspectJSON(objects));
+/**
+ * The docker CLI's inspect loop: look up each reference; print what was
+ * found together (one JSON array, or the -f template once per object), and
+ * name what was not on stderr ("Error: No such image: x"); exit 1 if any
+ * was missing. `inspectOne` returns null for "not found".
+ */
+export function inspectEach(refs: string[], format: string | undefined, kind: 'image' | 'object', inspectOne: (ref: string) => unknown): number {
+  const found: unknown[] = [];
+  let code = 0;
+  for (const ref of refs) {
+    const doc = inspectOne(ref);
+    if (doc !== null) {
+      found.push(doc);
+      continue;
+    }
+    process.stderr.write(`Error: No such ${kind}: ${ref}\n`);
+    code = 1;
+  }
+  process.stdout.write(format ? found.map((o) => formatTemplate(format, o) + '\n').join('') : inspectJSON(found));
+  return code;
+}
+
+/** An image's inspect document, or null if there is no such image. */
+export function imageInspectOrNull(s: Stores, ref: string): Record<string, unknown> | null {
+  try {
+    return imageInspect(s, s.images.resolve(ref));
+  } catch (e) {
+    if (e instanceof NoSuchImageError) return null;
+    throw e;
+  }
 }
 
 const imageInspectCommand: Command = {
@@ -127,21 +155,10 @@ const imageInspectCommand: Command = {
   flags: [formatFlag],
   minArgs: 1,
   async run(inv) {
-    checkFormat(inv.flags.get('format') as string | undefined);
+    const format = inv.flags.get('format') as string | undefined;
+    checkFormat(format);
     const s = await storesWithBusybox(inv.stateRoot);
-    const found: unknown[] = [];
-    let code = 0;
-    for (const ref of inv.args) {
-      try {
-        found.push(imageInspect(s, s.images.resolve(ref)));
-      } catch (e) {
-        if (!(e instanceof NoSuchImageError)) throw e;
-        process.stderr.write(`Error: No such image: ${ref}\n`);
-        code = 1;
-      }
-    }
-    printInspect(found, inv.flags.get('format') as string | undefined);
-    return code;
+    return inspectEach(inv.args, format, 'image', (ref) => imageInspectOrNull(s, ref));
   },
 };
 

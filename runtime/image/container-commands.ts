@@ -3,22 +3,23 @@
 // (Chapter 5 adds the rest of a container's life: ps, stop, start, logs…)
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from '../core/layer.js';
+import type { Command, Layer } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
-import { alive, isRunning, removeContainerDir, resolveContainer, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
+import { alive, containersDir, isRunning, removeContainerDir, resolveContainer, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
 import { trace } from '../trace/trace.js';
 import type { HistoryEntry, ImageConfig } from './config.js';
 import { withChanges } from './change.js';
 import { NoSuchImageError } from './store.js';
-import { freeUnusedLayers, openStores, type Stores } from './stores.js';
+import { openStores, type Stores } from './stores.js';
 import { ownedTempDir } from './leftovers.js';
 import { writeOutput, writeTo } from './busybox.js';
-import { checkFormat, formatFlag, imageInspect, parseRefOrFail, printInspect } from './commands.js';
+import { checkFormat, formatFlag, imageInspectOrNull, inspectEach, parseRefOrFail } from './commands.js';
 import { thawAbandoned, whileFrozen } from '../cgroups/freezer.js';
 
 const CH = 4;
 
-function containerOrFail(stateRoot: string, ref: string): ContainerConfig {
+/** A container by name, ID or unique ID prefix; not found is the user's error (exit 1, Docker's message). */
+export function containerOrFail(stateRoot: string, ref: string): ContainerConfig {
   try {
     return resolveContainer(stateRoot, ref);
   } catch (e) {
@@ -166,24 +167,45 @@ const exportCommand: Command = {
 };
 
 // #region rm
-/** Remove a stopped container: its root unmounted, its layers and state deleted. */
-export function removeContainer(s: Stores, c: ContainerConfig): void {
-  const m = s.layers.getMount(c.ID);
-  if (m) {
-    s.images.locked(() => {
-      s.layers.removeMount(c.ID);
-      // An image removed with rmi -f while this container used it leaves
-      // layers only this container held: they go with it.
-      freeUnusedLayers(s, m.parent);
-    });
-  }
-  const dir = path.join(s.root, 'containers', c.ID);
+/**
+ * Remove a stopped container: what each layer made for it, newest chapter
+ * first (its reap: chapter 4's takes its layers off and frees the image
+ * layers nothing else holds), then its state directory. Chapter 5's `rm`
+ * and `container prune` remove a container the same way.
+ */
+export function removeContainer(stateRoot: string, layers: Layer[], c: ContainerConfig): void {
+  for (const layer of [...layers].sort((a, b) => b.chapter - a.chapter)) layer.reap?.(c, stateRoot);
+  const dir = path.join(containersDir(stateRoot), c.ID);
   trace.emit(CH, { op: 'remove', path: dir });
   removeContainerDir(dir);
 }
 // #endregion rm
 
-const rmCommand: Command = {
+/** Docker's refusal to remove a running container without -f (moby's daemon/delete.go). */
+export const removeRunningRefusal = (c: ContainerConfig) => `cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`;
+
+/**
+ * Run `fn` for each argument of a command that takes several containers
+ * (rm; chapter 5's stop, start, kill…), as the docker CLI does: print it
+ * (or what `fn` returns) on success, the error on failure and go on; exit 1
+ * if any failed.
+ */
+export async function eachArgument(args: string[], fn: (ref: string) => Promise<string | void>): Promise<number> {
+  let code = 0;
+  for (const ref of args) {
+    try {
+      const out = await fn(ref);
+      process.stdout.write((out ?? ref) + '\n');
+    } catch (e) {
+      if (!(e instanceof RunError)) throw e;
+      process.stderr.write(`dockling: ${e.message}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
+export const rmCommand: Command = {
   name: 'rm',
   aliases: ['container rm', 'container remove'],
   summary: 'Remove one or more containers',
@@ -191,36 +213,29 @@ const rmCommand: Command = {
   flags: [{ name: 'force', short: 'f', kind: 'bool', usage: 'Force the removal of a running container (uses SIGKILL)' }],
   minArgs: 1,
   async run(inv) {
-    const s = openStores(inv.stateRoot);
-    let code = 0;
-    for (const ref of inv.args) {
-      try {
-        const c = containerOrFail(inv.stateRoot, ref);
-        if (isRunning(c)) {
-          if (!inv.flags.get('force')) {
-            throw new RunError(1, `cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
-          }
-          // Until chapter 5's monitor, a running container belongs to the
-          // CLI that runs it: kill its PID 1 and let that CLI clean up.
-          // (A frozen task dies only once thawed: undo a killed commit's freeze first.)
-          thawAbandoned(c.CgroupPaths, path.join(inv.stateRoot, 'containers', c.ID));
-          process.kill(c.State.Pid, 'SIGKILL');
-          for (let i = 0; i < 200 && (alive(c.State.Pid) || alive(c.MonitorPid)); i++) await new Promise((r) => setTimeout(r, 25));
-        }
-        removeContainer(s, c);
-        process.stdout.write(ref + '\n');
-      } catch (e) {
-        if (!(e instanceof RunError)) throw e;
-        process.stderr.write(`dockling: ${e.message}\n`);
-        code = 1;
+    return eachArgument(inv.args, async (ref) => {
+      const c = containerOrFail(inv.stateRoot, ref);
+      if (isRunning(c)) {
+        if (!inv.flags.get('force')) throw new RunError(1, removeRunningRefusal(c));
+        // Until chapter 5's monitor, a running container belongs to the
+        // CLI that runs it: kill its PID 1 and let that CLI clean up.
+        // (A frozen task dies only once thawed: undo a killed commit's freeze first.)
+        thawAbandoned(c.CgroupPaths, path.join(inv.stateRoot, 'containers', c.ID));
+        process.kill(c.State.Pid, 'SIGKILL');
+        for (let i = 0; i < 200 && (alive(c.State.Pid) || alive(c.MonitorPid)); i++) await new Promise((r) => setTimeout(r, 25));
       }
-    }
-    return code;
+      removeContainer(inv.stateRoot, inv.layers, c);
+    });
   },
 };
 
-/** A container, shaped like the first part of `docker inspect`'s (chapter 5 fills in the rest). */
-function containerInspect(s: Stores, c: ContainerConfig): Record<string, unknown> {
+// #region container-inspect
+/**
+ * A container, shaped like the first part of `docker inspect`'s: what
+ * chapter 4 knows of it (its config and its layers). Chapter 5 adds the
+ * rest to this same document (container/inspect.ts).
+ */
+export function containerInspect(s: Stores, c: ContainerConfig): Record<string, unknown> {
   const m = s.layers.getMount(c.ID);
   return {
     Id: c.ID,
@@ -236,41 +251,42 @@ function containerInspect(s: Stores, c: ContainerConfig): Record<string, unknown
     Config: c.Config,
   };
 }
+// #endregion container-inspect
 
-const inspectCommand: Command = {
-  name: 'inspect',
-  summary: 'Return low-level information on containers or images',
-  usage: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
-  flags: [formatFlag, { name: 'type', kind: 'string', usage: 'Only inspect objects of the given type (container or image)' }],
-  minArgs: 1,
-  async run(inv) {
-    checkFormat(inv.flags.get('format') as string | undefined);
-    const s = openStores(inv.stateRoot);
-    const type = inv.flags.get('type') as string | undefined;
-    if (type && type !== 'container' && type !== 'image') throw new RunError(1, `"${type}" is not a valid value for --type`);
-    const found: unknown[] = [];
-    let code = 0;
-    for (const ref of inv.args) {
-      // Docker looks for a container first, then an image.
-      try {
+/**
+ * `inspect NAME|ID...`: Docker looks for a container first, then an image.
+ * `inspectContainer` finds a container by reference (or throws
+ * NoSuchContainerError) and shows it: chapter 4's from its config here,
+ * chapter 5's with the state its monitor recorded.
+ */
+export function inspectCommandWith(inspectContainer: (s: Stores, stateRoot: string, ref: string) => Record<string, unknown>): Command {
+  return {
+    name: 'inspect',
+    summary: 'Return low-level information on containers or images',
+    usage: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
+    flags: [formatFlag, { name: 'type', kind: 'string', usage: 'Only inspect objects of the given type (container or image)' }],
+    minArgs: 1,
+    async run(inv) {
+      const format = inv.flags.get('format') as string | undefined;
+      checkFormat(format);
+      const s = openStores(inv.stateRoot);
+      const type = inv.flags.get('type') as string | undefined;
+      if (type && type !== 'container' && type !== 'image') throw new RunError(1, `"${type}" is not a valid value for --type`);
+      return inspectEach(inv.args, format, 'object', (ref) => {
         if (type !== 'image') {
           try {
-            found.push(containerInspect(s, resolveContainer(inv.stateRoot, ref)));
-            continue;
+            return inspectContainer(s, inv.stateRoot, ref);
           } catch (e) {
-            if (!(e instanceof NoSuchContainerError) || type === 'container') throw e;
+            if (!(e instanceof NoSuchContainerError)) throw e;
+            if (type === 'container') return null;
           }
         }
-        found.push(imageInspect(s, s.images.resolve(ref)));
-      } catch (e) {
-        if (!(e instanceof NoSuchContainerError) && !(e instanceof NoSuchImageError)) throw e;
-        process.stderr.write(`Error: No such object: ${ref}\n`);
-        code = 1;
-      }
-    }
-    printInspect(found, inv.flags.get('format') as string | undefined);
-    return code;
-  },
-};
+        return imageInspectOrNull(s, ref);
+      });
+    },
+  };
+}
+
+const inspectCommand = inspectCommandWith((s, stateRoot, ref) => containerInspect(s, resolveContainer(stateRoot, ref)));
 
 export const containerCommands: Command[] = [diffCommand, commitCommand, exportCommand, rmCommand, inspectCommand];

@@ -59,6 +59,8 @@ export interface StorageDriver {
   exists(id: string): boolean;
   /** unmount if mounted, and delete the layer's directories */
   remove(id: string): void;
+  /** what `remove` deletes, in order (for a remover that runs without Node: chapter 5's monitor) */
+  removalPaths(id: string): string[];
   /** the layer's directories, as `inspect` shows them under GraphDriver.Data (overlay2: LowerDir, UpperDir, WorkDir, MergedDir) */
   metadata(id: string): Record<string, string>;
   /** key/value lines for `docker info` (e.g. "Backing Filesystem") */

@@ -184,20 +184,30 @@ export class LayerStore {
     return ids.map((id) => this.getMount(id)).filter((m): m is MountInfo => m !== null);
   }
 
+  /** The layers a container's record names, even a half-made record: its writable layer, then its init layer. */
+  private mountLayers(containerID: string): string[] {
+    const ids: string[] = [];
+    for (const f of ['mount-id', 'init-id']) {
+      try {
+        const id = fs.readFileSync(path.join(this.mountDir(containerID), f), 'utf8').trim();
+        if (/^[0-9a-f]{64}(-init)?$/.test(id)) ids.push(id);
+      } catch {
+        /* not written yet: that layer was never made */
+      }
+    }
+    return ids;
+  }
+
   /** Unmount and delete a container's writable and init layers. */
   removeMount(containerID: string): void {
-    // Whatever the record names, even a half-made one.
-    for (const f of ['mount-id', 'init-id']) {
-      let id: string;
-      try {
-        id = fs.readFileSync(path.join(this.mountDir(containerID), f), 'utf8').trim();
-      } catch {
-        continue;
-      }
-      if (/^[0-9a-f]{64}(-init)?$/.test(id)) this.driver.remove(id);
-    }
+    for (const id of this.mountLayers(containerID)) this.driver.remove(id);
     trace.emit(CH, { op: 'remove', path: this.mountDir(containerID) });
     fs.rmSync(this.mountDir(containerID), { recursive: true, force: true });
+  }
+
+  /** What removeMount deletes, in order (once the root is unmounted). */
+  mountRemovalPaths(containerID: string): string[] {
+    return [...this.mountLayers(containerID).flatMap((id) => this.driver.removalPaths(id)), this.mountDir(containerID)];
   }
 }
 

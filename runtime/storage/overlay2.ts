@@ -234,6 +234,27 @@ export class Overlay2Driver implements StorageDriver {
     return mountPoints().some((m) => m.target === merged);
   }
 
+  // #region remove-layer
+  /**
+   * What removing layer `id` deletes, in order: its short link l/SHORT,
+   * then its directory. `remove` deletes these; chapter 5's monitor is
+   * handed the same list as its release steps for a --rm container (the
+   * CLI may be gone by then), so the rule is written here only.
+   */
+  removalPaths(id: string): string[] {
+    const dir = this.dir(id);
+    const paths: string[] = [];
+    try {
+      // Only a name the driver made: the link file is read back, never trusted to point anywhere else.
+      const short = fs.readFileSync(path.join(dir, 'link'), 'utf8').trim();
+      if (/^[A-Z0-9]{26}$/.test(short)) paths.push(path.join(this.home, 'l', short));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    paths.push(dir);
+    return paths;
+  }
+
   remove(id: string): void {
     const dir = this.dir(id);
     if (!fs.existsSync(dir)) return;
@@ -241,18 +262,12 @@ export class Overlay2Driver implements StorageDriver {
     // Never delete through a mount: rm -r on merged/ would delete the lower
     // layers' files (and with them other images).
     if (this.mounted(id)) throw new Error(`overlay2: layer ${id} is still mounted on ${path.join(dir, 'merged')}`);
-    try {
-      const short = fs.readFileSync(path.join(dir, 'link'), 'utf8').trim();
-      if (/^[A-Z0-9]{26}$/.test(short)) {
-        trace.emit(CH, { op: 'remove', path: path.join(this.home, 'l', short) });
-        fs.rmSync(path.join(this.home, 'l', short), { force: true });
-      }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    for (const p of this.removalPaths(id)) {
+      trace.emit(CH, { op: 'remove', path: p });
+      removeTree(p); // no recursion: a container may have made its layer thousands of levels deep
     }
-    trace.emit(CH, { op: 'remove', path: dir });
-    removeTree(dir); // no recursion: a container may have made its layer thousands of levels deep
   }
+  // #endregion remove-layer
 
   changes(id: string, parent: string | null): Change[] {
     this.checkParent(id, parent);

@@ -236,6 +236,25 @@ describe('overlay2: the merged view', () => {
     assert.deepEqual(fs.readdirSync(path.join(d.home, 'l')), []);
   });
 
+  test("removalPaths is what remove deletes, in its order: the short link, then the layer's directory", () => {
+    // Chapter 5's monitor removes a --rm container's layers from this list
+    // (the release file): it must be the driver's own rule, not a copy.
+    const d = new Overlay2Driver(newHome());
+    const [base, top] = [id(), id()];
+    d.create(base, null);
+    d.create(top, base);
+    const short = fs.readFileSync(path.join(d.home, top, 'link'), 'utf8');
+    const listed = d.removalPaths(top);
+    assert.deepEqual(listed, [path.join(d.home, 'l', short), path.join(d.home, top)]);
+    const { events } = traced(() => d.remove(top));
+    assert.deepEqual(events.filter((e) => e.op === 'remove').map((e) => (e as { path: string }).path), listed);
+    for (const p of listed) assert.equal(fs.existsSync(p), false, `${p} is still there`);
+    // A link file that names something else is not followed out of l/.
+    fs.writeFileSync(path.join(d.home, base, 'link'), '../../etc');
+    assert.deepEqual(d.removalPaths(base), [path.join(d.home, base)]);
+    d.remove(base);
+  });
+
   test('60 layers under a long home path: the mount data is too long for a page with absolute paths, so it uses l/ names', () => {
     const d = new Overlay2Driver(newHome('/' + 'x'.repeat(120)));
     const ids: string[] = [];
