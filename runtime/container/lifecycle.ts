@@ -7,11 +7,12 @@ import { newRunContext, Slot, type Layer, type RunContext } from '../core/layer.
 import { containerSource, type PreparedContainer } from '../process/slots.js';
 import { imageOf } from '../image/layer.js';
 import { RunError, runPipeline } from '../core/pipeline.js';
-import { alive, containersDir, listContainers, removeContainerDir, resolveContainer, updateConfig, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
+import { alive, containersDir, listContainers, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { validateName } from '../core/ids.js';
 import { withLock, writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
-import { containerDir, liveStatus, refreshState } from './state.js';
+import { canRemove, canStop, containerDir, hasEnded, isRunning, liveStatus, refreshState } from './state.js';
+import { containerOrFail, removeContainer, removeRunningRefusal } from '../image/container-commands.js';
 import { readSavedRun } from './state.js';
 import { signalNumber } from './signals.js';
 import { thawAbandoned } from '../cgroups/freezer.js';
@@ -20,12 +21,7 @@ const CH = 5;
 
 /** A container by name, ID or ID prefix, with its state brought up to date. */
 export function findContainer(root: string, ref: string): ContainerConfig {
-  try {
-    return refreshState(root, resolveContainer(root, ref));
-  } catch (e) {
-    if (e instanceof NoSuchContainerError) throw new RunError(1, e.message);
-    throw e;
-  }
+  return refreshState(root, containerOrFail(root, ref));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,9 +45,8 @@ export async function waitUntilDone(root: string, id: string, timeoutMs: number)
     } catch {
       return null; // removed (--rm)
     }
-    const status = liveStatus(c);
-    if (status !== 'running' && !alive(c.MonitorPid)) return c;
-    if (status === 'dead') return c;
+    if (hasEnded(c)) return c;
+    if (liveStatus(c) === 'dead') return c; // its monitor lives on, lost
     if (Date.now() > end) return c;
     await sleep(20);
   }
@@ -64,7 +59,7 @@ export async function waitUntilDone(root: string, id: string, timeoutMs: number)
  * "stopped" mark tells the monitor that this exit is wanted: no restart.
  */
 export async function stopContainer(root: string, c: ContainerConfig, graceSec: number): Promise<void> {
-  if (liveStatus(c) !== 'running') return;
+  if (!canStop(c)) return;
   thawAbandoned(c.CgroupPaths, containerDir(root, c.ID)); // as in removeOne
   fs.writeFileSync(path.join(containerDir(root, c.ID), 'stopped'), '');
   const sig = ((c.Config as Record<string, unknown>).StopSignal as string | undefined) ?? 'SIGTERM';
@@ -74,7 +69,7 @@ export async function stopContainer(root: string, c: ContainerConfig, graceSec: 
     /* already gone */
   }
   const after = await waitUntilDone(root, c.ID, graceSec * 1000);
-  if (after && liveStatus(after) === 'running' && alive(after.State.Pid)) {
+  if (after && isRunning(after) && alive(after.State.Pid)) {
     // PID 1 ignored the signal (no handler: the kernel drops it for PID 1).
     try {
       signalContainer(after, 'SIGKILL');
@@ -133,18 +128,10 @@ function reuseContainer(ctx: RunContext): PreparedContainer {
   return { rec, rootfs: c.Rootfs, command, cwd: c.Config.WorkingDir, hostname: c.Config.Hostname, env: c.Config.Env };
 }
 
-/** Remove a stopped container: what each layer made for it, then its directory. */
-export function removeContainer(root: string, layers: Layer[], c: ContainerConfig): void {
-  for (const layer of [...layers].sort((a, b) => b.chapter - a.chapter)) layer.reap?.(c, root);
-  const dir = path.join(containersDir(root), c.ID);
-  trace.emit(CH, { op: 'remove', path: dir });
-  removeContainerDir(dir);
-}
-
 export async function removeOne(root: string, layers: Layer[], ref: string, force: boolean): Promise<void> {
   let c = findContainer(root, ref);
-  if (liveStatus(c) === 'running') {
-    if (!force) throw new RunError(1, `cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
+  if (!canRemove(c, force)) throw new RunError(1, removeRunningRefusal(c));
+  if (isRunning(c)) {
     // A commit killed while it held the container frozen (chapter 4): a
     // frozen task cannot act on SIGKILL until it is thawed.
     thawAbandoned(c.CgroupPaths, containerDir(root, c.ID));
@@ -176,4 +163,3 @@ export function renameContainer(root: string, ref: string, wanted: string): void
   });
 }
 
-export { liveStatus };

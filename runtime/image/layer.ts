@@ -13,7 +13,7 @@ import { RunError } from '../core/pipeline.js';
 import { ensureBusyboxImage, BUSYBOX } from './busybox.js';
 import { NoSuchImageError } from './store.js';
 import { familiarString, parseReference } from './reference.js';
-import { freeUnusedLayers, openStores } from './stores.js';
+import { freeUnusedLayers, openStores, type Stores } from './stores.js';
 import { chainIDs } from '../core/digest.js';
 import { imageCommands } from './commands.js';
 import { containerCommands } from './container-commands.js';
@@ -113,23 +113,22 @@ function cleanup(ctx: RunContext): void {
   if (ctx.outcome === 'leave') return; // it runs on: whoever holds it unmounts at its end
   const s = openStores(ctx.stateRoot);
   if (s.driver.mounted(mount.mountID)) s.driver.put(mount.mountID);
-  if (ctx.outcome === 'remove') {
-    s.images.locked(() => {
-      s.layers.removeMount(ctx.container.id);
-      freeUnusedLayers(s, mount.parent);
-    });
-  }
+  if (ctx.outcome === 'remove') removeLayers(s, ctx.container.id);
+}
+
+/** A removed container's layers go, and with them image layers nothing uses any more. */
+function removeLayers(s: Stores, containerID: string): void {
+  s.images.locked(() => {
+    const m = s.layers.getMount(containerID);
+    s.layers.removeMount(containerID);
+    if (m) freeUnusedLayers(s, m.parent);
+  });
 }
 
 /** A container whose CLI was killed: its root is unmounted and its layers go. */
 function reap(c: ContainerConfig, stateRoot: string): void {
   if (!c.Driver) return;
-  const s = openStores(stateRoot);
-  s.images.locked(() => {
-    const m = s.layers.getMount(c.ID);
-    s.layers.removeMount(c.ID);
-    if (m) freeUnusedLayers(s, m.parent);
-  });
+  removeLayers(openStores(stateRoot), c.ID);
 }
 
 /** A kept container that ended with nobody to clean up (chapter 5): unmount its root, keep its layer. */
