@@ -1,3 +1,6 @@
+// Chapter 2, section 5: "The view from inside: the cgroup namespace", its
+// "Why every hierarchy: the release_agent".
+//
 // Chapter 2's part of the ESCAPE SUITE: probes, run from inside a real
 // container, for ways out that the cgroups layer closes. Later chapters
 // extend the suite with escape.test.ts files of their own.
