@@ -1,3 +1,5 @@
+// Chapter 1, "Try it": the demo steps of chapters/01-namespaces/demo.ts.
+//
 // Every demo step of chapter 1, run unattended: each step's own check must
 // hold. test/run.ts runs this file with layers 1..1 (every step must pass)
 // and with layers 1..0 (every step must fail: there is no `run` at all).

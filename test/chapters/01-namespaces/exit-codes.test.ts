@@ -1,3 +1,6 @@
+// Chapter 1, section 7: "Exec: the command becomes PID 1", its "Finding the
+// command, and Docker's exit codes"; and section 8: "Signals".
+//
 // Chapter 1: the container's exit status becomes dockling's; a command
 // killed by signal N gives 128+N; signals sent to dockling reach the
 // container; Docker's codes for failures — 125 (dockling itself), 126

@@ -1,3 +1,6 @@
+// Chapter 1, section 3: "Why Node cannot do it alone", its point 1,
+// `PR_SET_PDEATHSIG` (and the reaping of what a killed CLI left).
+//
 // Chapter 1, for real, as root: fault injection. Until chapter 5 the CLI
 // is the container's only keeper: nsexec and the container die with it
 // (PR_SET_PDEATHSIG), and what it made (the container's directory, under

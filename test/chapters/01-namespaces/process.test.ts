@@ -1,3 +1,7 @@
+// Chapter 1, section 2: "The pipeline and the layer" (validate: Docker's rules
+// for -e, --env-file, -w, --name, -i -t); section 7: "Exec: the command becomes
+// PID 1" (what the command gets).
+//
 // Chapter 1: the flags of a container's process — -e, --env-file, -w,
 // --name, -i, -t — with Docker's meaning and Docker's errors.
 import { test, describe } from 'node:test';
@@ -162,8 +166,8 @@ describe('chapter 1: stdin (-i)', { skip }, () => {
 });
 
 describe('chapter 1: terminal (-t)', { skip }, () => {
-  // The CLI's own stdin/stdout are not terminals here (see tty.test.ts for
-  // runs under a real terminal): the container still gets a pty of its own.
+  // The CLI's own stdin/stdout are not terminals here (see terminals.test.ts
+  // for runs under a real terminal): the container still gets a pty of its own.
   test('-t gives the command a pseudo-terminal of the container\'s devpts, and TERM=xterm', () => {
     const out = ok(['-t', 'busybox', 'sh', '-c', 'tty; echo "TERM=$TERM"; test -t 0 && test -t 1 && test -t 2 && echo all-ttys']);
     // The pty turns \n into \r\n, as a terminal does.

@@ -1,3 +1,6 @@
+// Chapter 1, section 2: "The pipeline and the layer" (where the rootfs comes
+// from; validate's prerequisites).
+//
 // Chapter 1: root filesystems (`dockling rootfs busybox DIR`, `run --rootfs
 // DIR`), and what happens when a prerequisite of the host is missing.
 import { test, describe } from 'node:test';

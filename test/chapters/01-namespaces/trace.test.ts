@@ -1,3 +1,5 @@
+// Chapter 1, section 10: "The trace".
+//
 // Chapter 1: --trace narrates every step that changes the host, as it
 // happens; --trace-file writes the same events as JSON lines, which
 // runtime/trace/events.ts decodes.

@@ -1,3 +1,5 @@
+// Chapter 2, "Try it": the demo steps of chapters/02-cgroups/demo.ts.
+//
 // Every demo step of chapter 2, run unattended: each step's own check must
 // hold. test/run.ts runs this file with layers 1..2 (every step must pass)
 // and with layers 1..1 (every step must fail: the resource flags do not

@@ -1,3 +1,6 @@
+// Chapter 2, section 5: "The view from inside: the cgroup namespace", its
+// "Why every hierarchy: the release_agent".
+//
 // Chapter 2's part of the ESCAPE SUITE: probes, run from inside a real
 // container, for ways out that the cgroups layer closes. Later chapters
 // extend the suite with escape.test.ts files of their own.
@@ -8,30 +11,18 @@
 // (every test must fail: there the container stays in the caller's cgroups,
 // its cgroup namespace shows the host's hierarchies from their roots, and
 // the host's release_agent is in reach).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { dockling, rootOrSkip, tempRoot } from '../../helpers/dockling.ts';
+import { dockling } from '../../helpers/dockling.ts';
 import { assertNoLeaks, snapshot } from '../../helpers/leaks.ts';
 import { cgroupMounts, containerCgroups } from '../../helpers/cgroups.ts';
+import { chapter2, skip } from './helpers.ts';
 
-const skip = rootOrSkip();
-
-// The leak check's "no new temp entry" looks at a directory of our own.
-const hostTmp = os.tmpdir();
-const privateTmp = fs.mkdtempSync(path.join(hostTmp, 'ch2-escape-'));
-process.env.TMPDIR = privateTmp;
-let root: string;
-before(() => {
-  root = tempRoot('ch2-escape');
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-  fs.rmSync(privateTmp, { recursive: true, force: true });
-  process.env.TMPDIR = hostTmp;
-});
+// The state root, in a temporary directory of this file's own (helpers.ts
+// says why), with the shared leak check around each test.
+const { root } = chapter2('ch2-escape');
 
 // --- the host's hierarchies, read independently of dockling's code ---
 
@@ -73,21 +64,21 @@ function idsIn(traceFile: string): string[] {
 
 /** Run a container to its end with a trace; always remove what a failed run left. */
 async function withContainer(args: string[], check: (r: ReturnType<typeof dockling>, trace: Record<string, unknown>[], ids: string[]) => void): Promise<void> {
-  const before = snapshot(root);
-  const traceFile = path.join(privateTmp, `trace-${Date.now()}.jsonl`);
+  const before = snapshot(root());
+  const traceFile = path.join(root(), `trace-${Date.now()}.jsonl`);
   let ids: string[] = [];
   try {
-    const r = dockling(root, ['--trace-file', traceFile, ...args], { killSignal: 'SIGKILL' });
+    const r = dockling(root(), ['--trace-file', traceFile, ...args], { killSignal: 'SIGKILL' });
     ids = idsIn(traceFile);
     const trace = fs.existsSync(traceFile) ? fs.readFileSync(traceFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
     fs.rmSync(traceFile, { force: true });
     check(r, trace, ids);
-    await assertNoLeaks(root, before);
+    await assertNoLeaks(root(), before);
     assert.deepEqual(containerCgroups(cgroupMounts(), ids), [], 'a cgroup of the container remains in some hierarchy');
   } finally {
     fs.rmSync(traceFile, { force: true });
     for (const d of containerCgroups(cgroupMounts(), ids).reverse()) fs.rmSync(d, { recursive: false, force: true });
-    for (const id of ids) fs.rmSync(path.join(root, 'containers', id), { recursive: true, force: true });
+    for (const id of ids) fs.rmSync(path.join(root(), 'containers', id), { recursive: true, force: true });
   }
 }
 

@@ -1,3 +1,5 @@
+// Chapter 4, section 7: "export, import, save, load".
+//
 // Chapter 4, for real, as root: images and containers as tar archives, and
 // content addressing seen from outside. `save` writes an OCI image layout
 // with Docker's manifest.json; every blob in it is named by its sha256, the

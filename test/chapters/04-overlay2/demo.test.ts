@@ -1,3 +1,5 @@
+// Chapter 4, "Try it": the demo steps of chapters/04-overlay2/demo.ts.
+//
 // Every demo step of chapter 4, run unattended and in order, in ONE state
 // root: the steps build on each other (step 2's container `web` is diffed,
 // committed, exported and finally removed by later steps; the archive saved

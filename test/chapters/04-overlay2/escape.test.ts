@@ -1,3 +1,6 @@
+// Chapter 4, section 7: "export, import, save, load", its "Packing a tree the
+// container is still changing".
+//
 // Chapter 4's part of the ESCAPE SUITE (later chapters extend it with their
 // own escape.test.ts): a container is the adversary, and nothing it does to
 // its own files may make the host-side code of this chapter read host files.

@@ -1,3 +1,6 @@
+// Chapter 4, section 7: "export, import, save, load" (our archives in skopeo's
+// and umoci's hands).
+//
 // Chapter 4, for real, as root: dockling's archives in other tools' hands.
 // `dockling save` writes an OCI image layout with Docker's manifest.json
 // (as Docker 25+ does), so skopeo must read it both as a docker-archive and

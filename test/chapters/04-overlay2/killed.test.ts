@@ -1,3 +1,6 @@
+// Chapter 4, section 7: "export, import, save, load", its "What a killed
+// command leaves".
+//
 // Chapter 4, for real, as root: FAULT INJECTION. `import`, `commit`,
 // `save` and `load` are killed with SIGKILL at 30 moments spread evenly
 // over one run's duration (no `finally` runs then), and after each kill

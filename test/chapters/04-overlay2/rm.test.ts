@@ -1,3 +1,5 @@
+// Chapter 4, section 5: "A container's layers" (and `rm`, which removes them).
+//
 // Chapter 4, for real, as root: removing containers, which chapter 4 starts
 // keeping. After `rm` nothing of the container may remain: no overlay mount,
 // no overlay2/<mount-id> or <mount-id>-init (nor their l/ links), no

@@ -1,3 +1,5 @@
+// Chapter 4, section 8: "Names, and what rmi frees".
+//
 // Chapter 4, for real, as root: removing images. A name is a pointer and an
 // image is content: `rmi NAME` removes the pointer, and the image (then its
 // layers, top down) only when nothing else points at it. Docker's conflict

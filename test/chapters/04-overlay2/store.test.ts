@@ -1,3 +1,5 @@
+// Chapter 4, section 2: "The store, as Docker lays it out".
+//
 // Chapter 4, for real, as root: the image and layer stores on disk, in
 // Docker's layout, read back here file by file (not through dockling's own
 // store code), so that a learner's `ls /var/lib/docker` notes map onto

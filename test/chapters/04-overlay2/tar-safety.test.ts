@@ -1,3 +1,5 @@
+// Chapter 4, section 3: "Layer tars, whiteouts, and tars you must not trust".
+//
 // Chapter 4, for real, as root: hostile tars through the CLI. `import` and
 // `load` unpack tars that come from outside, as root; a tar whose names,
 // symlinks or hardlinks point out of the layer must be refused, name the

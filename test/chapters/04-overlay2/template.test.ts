@@ -1,3 +1,6 @@
+// Chapter 4, the commands at the top of the README (`inspect` and `image
+// inspect`), their -f templates.
+//
 // Chapter 4: the -f templates of `inspect` and `image inspect`. dockling runs
 // the part of Go's templates that scripts use ({{.Field.Path}}, {{json .X}});
 // anything else is an error, as Docker's CLI gives for a template Go cannot

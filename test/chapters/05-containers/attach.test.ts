@@ -1,3 +1,5 @@
+// Chapter 5, section 2: "What the monitor does" (attach.sock).
+//
 // Chapter 5, for real, as root: `attach` connects a terminal to a running
 // container's main process again, through its monitor's attach.sock. Under a
 // real terminal (script(1)): what is typed reaches the shell, ctrl-p ctrl-q

@@ -1,3 +1,5 @@
+// Chapter 5, "Try it": the demo steps of chapters/05-containers/demo.ts.
+//
 // Every demo step of chapter 5, run unattended and in order, in ONE state
 // root: the steps build on each other (step 1's container `web` is listed,
 // logged, entered, stopped, started again, renamed and finally removed).

@@ -1,3 +1,6 @@
+// Chapter 5, section 1: "Who holds a detached container?"; section 4:
+// "Stopping, and the PID 1 problem".
+//
 // Chapter 5, for real, as root: a detached container's life. `run -d`
 // returns as soon as the command runs and prints its ID; the container lives
 // on under its monitor; its output is kept in Docker's json-file log, split

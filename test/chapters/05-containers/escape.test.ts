@@ -1,3 +1,7 @@
+// Chapter 5, section 5: "exec: into a running container", its "The command gets
+// pipes, never the CLI's descriptors" and "CVE-2019-5736: a helper the
+// container cannot overwrite".
+//
 // Chapter 5's part of the ESCAPE SUITE: probes, run as root against real
 // containers, that a container cannot reach the host through what chapter 5
 // added (`exec` and its helper, dist/nsenter). Later chapters extend the

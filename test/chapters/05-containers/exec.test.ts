@@ -1,3 +1,5 @@
+// Chapter 5, section 5: "exec: into a running container".
+//
 // Chapter 5, for real, as root: `exec` runs another process inside a
 // running container — in all its namespaces (the same PID namespace: it sees
 // the container's PID 1; the same hostname) and its cgroup — with -e, -w,

@@ -1,3 +1,6 @@
+// Chapter 5, section 3: "The state, as it really is", its "When the keeper is
+// killed".
+//
 // Chapter 5, for real, as root: fault injection. The CLI of `run --rm
 // busybox true` is killed with SIGKILL at 30 moments spread evenly over a
 // whole run, then one more dockling command runs (ps -a), and nothing of any

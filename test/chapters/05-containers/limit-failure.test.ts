@@ -1,3 +1,6 @@
+// Chapter 5, section 1: "Who holds a detached container?" (a set-up that fails
+// under the monitor).
+//
 // Chapter 5, for real, as root: a set-up step that fails while the
 // container is under its monitor ends the run promptly, with the step's
 // error, and leaves nothing (issue 9: `run --pids-limit 5000000` wrote

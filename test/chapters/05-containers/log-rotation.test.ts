@@ -1,3 +1,6 @@
+// Chapter 5, section 2: "What the monitor does", its "Logs of any size: from
+// the end, rotated, with backpressure".
+//
 // Chapter 5, for real, as root: Docker's json-file rotation. With
 // --log-opt max-size and max-file the monitor moves <id>-json.log to .1
 // (and .1 to .2 …) before an entry would take it past max-size, keeps

@@ -1,3 +1,6 @@
+// Chapter 5, section 2: "What the monitor does", its "Logs of any size: from
+// the end, rotated, with backpressure".
+//
 // Chapter 5, for real, as root: `logs` on a log bigger than memory should
 // hold. A log of over 600 MiB (the container runs, then its json-file log is
 // made that big: a `yes` flood makes the same in seconds), and `logs`

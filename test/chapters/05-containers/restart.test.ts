@@ -1,3 +1,5 @@
+// Chapter 5, section 6: "start, restart policies".
+//
 // Chapter 5, for real, as root: restart policies. The monitor starts the
 // container again when its policy says so (after Docker's growing delay):
 // on-failure:N at most N times, always whatever the exit status — except

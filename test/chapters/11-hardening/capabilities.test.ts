@@ -1,3 +1,5 @@
+// Chapter 11, section 2: "Capabilities: root, in 41 pieces".
+//
 // Chapter 11, capabilities: root in the container holds Docker's 14
 // capabilities, not the host root's; --cap-add, --cap-drop and --privileged
 // change the set as Docker's do; --security-opt no-new-privileges sets the

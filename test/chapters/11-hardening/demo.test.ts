@@ -1,3 +1,5 @@
+// Chapter 11, "Try it": the demo steps of chapters/11-hardening/demo.ts.
+//
 // Every demo step of chapter 11, run unattended: each step's own check must
 // hold. test/run.ts runs this file with layers 1..11 (every test must pass)
 // and with layers 1..10 (every test must fail).

@@ -1,3 +1,5 @@
+// Chapter 11, section 4: "Devices: a node is only two numbers".
+//
 // Chapter 11, devices: root in the container may MAKE a node for any device
 // (mknod), as in Docker, but may OPEN only Docker's harmless few, enforced
 // by the devices cgroup: v1 rules, and a BPF program in the cgroup2 tree.

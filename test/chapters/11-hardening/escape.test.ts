@@ -1,3 +1,6 @@
+// Chapter 11, section 1: "The doors: an escape suite, open at chapter 10,
+// closed at chapter 11".
+//
 // Chapter 11's part of the ESCAPE SUITE: the doors by which root in a
 // container of chapters 1-10 reaches the host, each shown OPEN with
 // `--chapter 10` and CLOSED, with the errno Docker gives, at the chapter

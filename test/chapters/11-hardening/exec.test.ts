@@ -1,3 +1,6 @@
+// Chapter 11, section 2: "Capabilities: root, in 41 pieces", its paragraph on
+// exec (and what sections 3-6 hold an exec'd process to).
+//
 // Chapter 11, `exec`: a process started in a running container is held to
 // what the container's own processes are (runc applies the container's
 // process settings to every exec): its capability sets and no_new_privs,

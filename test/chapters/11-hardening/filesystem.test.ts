@@ -1,3 +1,6 @@
+// Chapter 11, section 5: "The filesystem and the limits: a root nothing can
+// write".
+//
 // Chapter 11, for real, as root: the container's files, hardened. A
 // read-only root (--read-only) with Docker's writable exceptions, tmpfs
 // mounts with Docker's options (--tmpfs), the size of /dev/shm

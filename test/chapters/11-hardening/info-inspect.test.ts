@@ -1,3 +1,5 @@
+// Chapter 11, section 5: "The filesystem and the limits", its "Seeing it".
+//
 // Chapter 11, for real, as root: what `inspect` and `info` say about the
 // hardening. `inspect` shows chapter 11's HostConfig fields as Docker does,
 // with Docker's defaults for a plain `run` (null, false, "", [] and 64 MiB

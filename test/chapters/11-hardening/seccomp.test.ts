@@ -1,3 +1,5 @@
+// Chapter 11, section 3: "seccomp: the system calls the kernel will hear".
+//
 // Chapter 11: the seccomp filter, in real containers.
 //
 // The probes are system calls no capability governs, so that only the

@@ -1,3 +1,6 @@
+// Chapter 11, section 5: "The filesystem and the limits", its "Limits the
+// command starts with: --ulimit".
+//
 // Chapter 11, for real, as root: --ulimit NAME=SOFT[:HARD], Docker's syntax
 // (docker/go-units), set by the init with setrlimit(2) just before execve,
 // so the command starts with them: `ulimit -n` and /proc/self/limits show

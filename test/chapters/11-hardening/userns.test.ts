@@ -1,3 +1,5 @@
+// Chapter 11, section 6: "User namespaces: root inside, nobody outside".
+//
 // Chapter 11, user namespaces: with --userns-remap, root in a container is
 // an unprivileged uid on the host. Every test runs real containers as root,
 // with a remap user the file makes itself (useradd) and subordinate ranges it

@@ -1,3 +1,6 @@
+// Chapter 4, section 4: "overlayfs: lower, upper, work, merged", its "Why `l/`:
+// one page of mount options".
+//
 // Chapter 4, for real, as root: an image of 45 layers under a state root
 // whose path is ~200 characters long. mount(2) takes at most one page (4096
 // bytes) of option data, and 46 lower dirs (init layer + 45) named by

@@ -1,3 +1,6 @@
+// Chapter 1, section 5: "Building the root"; section 6: "pivot_root, and why
+// not chroot", its "Masked and read-only kernel files".
+//
 // Chapter 1: the container's filesystem — /proc, /sys (read-only), a minimal
 // /dev of its own, and the /etc files dockling writes for it.
 import { test, describe } from 'node:test';

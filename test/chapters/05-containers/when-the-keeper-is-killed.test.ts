@@ -1,3 +1,6 @@
+// Chapter 5, section 3: "The state, as it really is", its "When the keeper is
+// killed".
+//
 // Chapter 5, for real, as root: what happens when things are killed.
 //
 // - The monitor killed (SIGKILL): the container ends with it (nsexec and

@@ -1,3 +1,6 @@
+// Chapter 5, section 2: "What the monitor does", its "Logs of any size: from
+// the end, rotated, with backpressure" (a closed pipe ends the CLI quietly).
+//
 // Chapter 5, for real, as root: dockling's stdout into a pipe that closes
 // early. The docker CLI dies of SIGPIPE there and the shell reports 141,
 // with nothing on stderr; dockling does the same (runtime/core/stdio.ts):

@@ -1,3 +1,6 @@
+// Chapter 4, section 7: "export, import, save, load", its "Packing a tree the
+// container is still changing"; section 6: "diff and commit" (commit --pause).
+//
 // Chapter 4, for real, as root: export and commit of a container that is
 // running and changing its files (issue 9, items 2 and 3).
 //   - commit pauses the container as Docker does (--pause, default true):

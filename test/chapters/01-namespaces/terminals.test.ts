@@ -1,3 +1,5 @@
+// Chapter 1, section 9: "Terminals: -t".
+//
 // Chapter 1: `run -t` under a real terminal. Node cannot easily give a child
 // a controlling terminal, so these tests run dockling inside util-linux
 // script(1), which does: the CLI's stdin and stdout are then a real pty, as

@@ -1,3 +1,5 @@
+// Chapter 4, section 7: "export, import, save, load", its "A hostile archive".
+//
 // Chapter 4's part of the ESCAPE SUITE for `load` (later chapters' escape
 // tests extend the suite; test/chapters/04-overlay2/escape.test.ts holds
 // chapter 4's other probes). The archive is the adversary here: its

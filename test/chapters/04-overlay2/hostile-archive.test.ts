@@ -1,3 +1,6 @@
+// Chapter 4, section 7: "export, import, save, load", its "A hostile archive"
+// and "Trees deeper than a path".
+//
 // Chapter 4, for real, as root: broken archives and outputs are the user's
 // input at fault, never a crash. Whatever JSON an archive's manifest.json,
 // index.json or manifests hold, `load` answers with one line naming the

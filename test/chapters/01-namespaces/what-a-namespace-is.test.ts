@@ -1,3 +1,6 @@
+// Chapter 1, section 1: "What a namespace is" (PID, mount, UTS, IPC, network,
+// cgroup).
+//
 // Chapter 1: what the namespaces isolate, seen from inside the container and
 // from the host. Every test runs the real CLI as root (test/helpers), and
 // checks after itself that nothing of the container is left on the host.

@@ -1,3 +1,6 @@
+// Chapter 5, section 8: "Names and IDs" (20 containers at once, each with its
+// own ID and name).
+//
 // Chapter 5, for real, as root: many containers at once. 20 `run -d` started
 // together (no --name) each get a unique ID and a unique generated name
 // (adjective_surname, as Docker makes them); ps lists exactly them; then 20

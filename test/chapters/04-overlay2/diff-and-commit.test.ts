@@ -1,3 +1,5 @@
+// Chapter 4, section 6: "diff and commit".
+//
 // Chapter 4, for real, as root: a container's writable layer and what is
 // made of it. `run` without --rm keeps the container (stopped) with its
 // layers; `diff` reads the upper dir alone and lists exactly what the

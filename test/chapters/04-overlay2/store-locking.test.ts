@@ -1,3 +1,6 @@
+// Chapter 4, section 2: "The store, as Docker lays it out" (changed under a
+// lock).
+//
 // Chapter 4, for real, as root: several dockling processes on one state root
 // at once. The image and layer stores are changed under a lock
 // (image/overlay2/.lock), so 5 `run`s, 5 `commit`s and 5 `rmi`s in parallel

@@ -1,3 +1,5 @@
+// Chapter 5, section 7: "CMD and ENTRYPOINT".
+//
 // Chapter 5, for real, as root: CMD vs ENTRYPOINT through real runs. Images
 // are made with `commit -c` (Dockerfile instructions, exec and shell form),
 // then run with and without arguments and --entrypoint, against Docker's
