@@ -2,6 +2,7 @@
 // container prune, inspect (with logs, attach and exec in their own files).
 import type { Command, Invocation } from '../core/layer.js';
 import { RunError, reapAbandoned } from '../core/pipeline.js';
+import { reportFailure } from '../core/failure.js';
 import { listContainers, type ContainerConfig } from '../core/containers.js';
 import { ago, formatTemplate, inspectJSON, table, templateError } from '../core/format.js';
 import { commandColumn } from './command.js';
@@ -23,7 +24,7 @@ async function each(args: string[], fn: (ref: string) => Promise<string | void>)
       process.stdout.write((out ?? ref) + '\n');
     } catch (e) {
       if (!(e instanceof RunError)) throw e;
-      process.stderr.write(`dockling: ${e.message}\n`);
+      reportFailure(e);
       code = 1;
     }
   }

@@ -15,10 +15,16 @@ import { STAGES, type Layer, type RunContext } from './layer.js';
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** A failure with the exit code Docker would give for it. */
+/**
+ * A failure with the exit code Docker would give for it. Where it stands
+ * for an error caught on the way (a missing file, a refused write), that
+ * error is its `cause` (ES2022's `{ cause }`): the message says what the
+ * user must know, the cause keeps what happened underneath, which
+ * `dockling --debug` prints (core/failure.ts).
+ */
 export class RunError extends Error {
-  constructor(public code: number, message: string) {
-    super(message);
+  constructor(public code: number, message: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
+import { reportFailure } from '../core/failure.js';
 import { listContainers, isRunning } from '../core/containers.js';
 import { ago, formatTemplate, humanSize, inspectJSON, table, templateError } from '../core/format.js';
 import { type ImageConfig } from './config.js';
@@ -28,7 +29,7 @@ function resolveOrFail(s: Stores, ref: string): string {
   try {
     return s.images.resolve(ref);
   } catch (e) {
-    if (e instanceof NoSuchImageError) throw new RunError(1, e.message);
+    if (e instanceof NoSuchImageError) throw new RunError(1, e.message, { cause: e });
     throw e;
   }
 }
@@ -37,7 +38,7 @@ export function parseRefOrFail(ref: string) {
   try {
     return withDefaultTag(parseReference(ref));
   } catch (e) {
-    if (e instanceof InvalidReferenceError) throw new RunError(1, `${e.message}: "${ref}"`);
+    if (e instanceof InvalidReferenceError) throw new RunError(1, `${e.message}: "${ref}"`, { cause: e });
     throw e;
   }
 }
@@ -252,7 +253,7 @@ const rmiCommand: Command = {
         await s.images.lockedAsync(async () => removeImage(s, ref, Boolean(inv.flags.get('force')), out));
       } catch (e) {
         if (!(e instanceof RunError)) throw e;
-        process.stderr.write(`dockling: ${e.message}\n`);
+        reportFailure(e);
         code = 1;
       }
       process.stdout.write(out.map((l) => l + '\n').join(''));
@@ -268,7 +269,7 @@ const rmiCommand: Command = {
  */
 export function tarInputError(e: unknown): never {
   const name = (e as Error)?.constructor?.name;
-  if (name === 'LayerTarError' || name === 'TarFormatError') throw new RunError(1, (e as Error).message);
+  if (name === 'LayerTarError' || name === 'TarFormatError') throw new RunError(1, (e as Error).message, { cause: e });
   throw e;
 }
 
@@ -360,7 +361,7 @@ const saveCommand: Command = {
       // (core/stdio.ts); nothing to undo.
       if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 141;
       const err = e as NodeJS.ErrnoException;
-      if (err.syscall && err.code) throw new RunError(1, `failed to save image: ${err.message}`);
+      if (err.syscall && err.code) throw new RunError(1, `failed to save image: ${err.message}`, { cause: e });
       throw e;
     }
     return 0;

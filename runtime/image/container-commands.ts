@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
+import { reportFailure } from '../core/failure.js';
 import { alive, isRunning, removeContainerDir, resolveContainer, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
 import { trace } from '../trace/trace.js';
 import type { HistoryEntry, ImageConfig } from './config.js';
@@ -22,7 +23,7 @@ function containerOrFail(stateRoot: string, ref: string): ContainerConfig {
   try {
     return resolveContainer(stateRoot, ref);
   } catch (e) {
-    if (e instanceof NoSuchContainerError) throw new RunError(1, e.message);
+    if (e instanceof NoSuchContainerError) throw new RunError(1, e.message, { cause: e });
     throw e;
   }
 }
@@ -65,7 +66,7 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
   try {
     base = s.images.get(c.Image);
   } catch (e) {
-    if (e instanceof NoSuchImageError) throw new RunError(1, `the image of container ${c.Name.slice(1)} (${c.Image}) was removed: cannot commit on top of it`);
+    if (e instanceof NoSuchImageError) throw new RunError(1, `the image of container ${c.Name.slice(1)} (${c.Image}) was removed: cannot commit on top of it`, { cause: e });
     throw e;
   }
   const dir = ownedTempDir(s.root, 'commit'); // owner-tagged: reaped if commit is killed (leftovers.ts)
@@ -211,7 +212,7 @@ const rmCommand: Command = {
         process.stdout.write(ref + '\n');
       } catch (e) {
         if (!(e instanceof RunError)) throw e;
-        process.stderr.write(`dockling: ${e.message}\n`);
+        reportFailure(e);
         code = 1;
       }
     }
