@@ -69,7 +69,7 @@ function netIO(pid: number): [number, number] {
       tx += f[8];
     }
   } catch {
-    /* gone */
+    /* the process is gone (the container just exited): no traffic to count */
   }
   return [rx, tx];
 }

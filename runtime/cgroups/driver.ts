@@ -75,7 +75,7 @@ export function readCgroupFile(file: string): string | null {
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch {
-    return null;
+    return null; // no such file: the cgroup is gone, or this kernel has no such controller file
   }
 }
 

@@ -148,7 +148,7 @@ export function haveMonitor(): boolean {
     fs.accessSync(MONITOR, fs.constants.X_OK);
     return true;
   } catch {
-    return false;
+    return false; // not there, or not executable: not built
   }
 }
 

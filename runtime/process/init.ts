@@ -257,7 +257,7 @@ function findCommand(name: string, env: string[]): string {
     try {
       st = fs.statSync(c);
     } catch {
-      continue;
+      continue; // not in this $PATH directory: the next one may have it
     }
     if (st.isDirectory()) throw new InitError(126, `exec: "${name}": is a directory`);
     if ((st.mode & 0o111) === 0) throw new InitError(126, `exec: "${name}": permission denied`);
