@@ -5,7 +5,6 @@ import { RunError, reapAbandoned } from '../core/pipeline.js';
 import { reportFailure } from '../core/failure.js';
 import { listContainers, type ContainerConfig } from '../core/containers.js';
 import { ago, formatTemplate, inspectJSON, table, templateError } from '../core/format.js';
-import { commandColumn } from './command.js';
 import { liveStatus, refreshState, statusText } from './state.js';
 import { findContainer, removeContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
 import { signalNumber } from './signals.js';
@@ -14,6 +13,13 @@ import { logsCommand } from './logs.js';
 import { attachCommand, execCommand } from './exec.js';
 
 const short = (id: string) => id.slice(0, 12);
+
+/** Docker's `docker ps` COMMAND column: the command line, quoted, cut at 20 characters. */
+function commandColumn(path: string, args: string[], noTrunc: boolean): string {
+  const line = [path, ...args].join(' ');
+  const cut = noTrunc || line.length <= 20 ? line : line.slice(0, 19) + '…';
+  return `"${cut}"`;
+}
 
 /** Run `fn` for each argument; print it on success, the error on failure; exit 1 if any failed. */
 async function each(args: string[], fn: (ref: string) => Promise<string | void>): Promise<number> {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchInit, type LaunchOptions, type LaunchedInit } from '../process/launch.js';
 import { FRAME, attach, waitForSocket } from './attach.js';
-import type { RestartPolicy } from './command.js';
+import type { RestartPolicy } from './restart-policy.js';
 import { ownerLock } from '../core/containers.js';
 import { holdLock } from '../core/files.js';
 

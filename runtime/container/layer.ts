@@ -13,7 +13,7 @@ import { readConfig, updateConfig, type ContainerConfig } from '../core/containe
 import { writeFileAtomic } from '../core/files.js';
 import { RunError } from '../core/pipeline.js';
 import { openStores } from '../image/stores.js';
-import { parseRestartPolicy, type RestartPolicy } from './command.js';
+import { parseRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { DOCKLING_BIN, haveMonitor, monitorLauncher } from './launch.js';
 import { parseDetachKeys } from './exec.js';
 import { containerCommands } from './commands.js';
