@@ -248,7 +248,7 @@ const inspectCommand: Command = {
     if (bad) throw new RunError(64, bad);
     const found: unknown[] = [];
     let code = 0;
-    const { openStores } = await import('../image/stores.js');
+    const { openStores } = await import('../image/open-stores.js');
     const { imageInspect } = await import('../image/commands.js');
     const s = openStores(inv.stateRoot);
     for (const ref of inv.args) {

@@ -2,7 +2,7 @@
 // with the state as it really is now (state.ts).
 import path from 'node:path';
 import type { ContainerConfig } from '../core/containers.js';
-import { openStores } from '../image/stores.js';
+import { openStores } from '../image/open-stores.js';
 import { containerDir, liveStatus, monitorGone, readSavedRun } from './state.js';
 
 export function containerInspect(root: string, c: ContainerConfig): Record<string, unknown> {

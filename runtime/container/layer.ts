@@ -12,7 +12,7 @@ import type { Layer, RunContext } from '../core/layer.js';
 import { readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { writeFileAtomic } from '../core/files.js';
 import { RunError } from '../core/pipeline.js';
-import { openStores } from '../image/stores.js';
+import { openStores } from '../image/open-stores.js';
 import { parseRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { DOCKLING_BIN, haveMonitor, monitorLauncher } from './launch.js';
 import { parseDetachKeys } from './exec.js';

@@ -20,7 +20,7 @@ import { extractLayer } from '../storage/extract.js';
 import { decodeConfig } from './config.js';
 import { chainID, chainIDs, sha256 } from '../core/digest.js';
 import { parseReference, familiarString, referenceString, withDefaultTag } from './reference.js';
-import type { Stores } from './stores.js';
+import type { Stores } from './open-stores.js';
 import { ownedTempDir } from './leftovers.js';
 import { removeTree } from '../storage/remove.js';
 import { writeTo } from './busybox.js';

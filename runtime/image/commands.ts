@@ -1,6 +1,6 @@
 // Chapter 4's image commands: images, image inspect, history, tag, rmi,
 // import, save, load, info. Each reads or changes the stores of
-// stores.ts; what they print follows the docker CLI.
+// open-stores.ts; what they print follows the docker CLI.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../core/layer.js';
@@ -11,8 +11,8 @@ import { ago, formatTemplate, humanSize, inspectJSON, table, templateError } fro
 import { type ImageConfig } from './config.js';
 import { chainIDs } from '../core/digest.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
-import { NoSuchImageError } from './store.js';
-import { freeUnusedLayers, type Stores } from './stores.js';
+import { NoSuchImageError } from './image-store.js';
+import { freeUnusedLayers, type Stores } from './open-stores.js';
 import { ownedTempDir } from './leftovers.js';
 import { storesWithBusybox, writeOutput, writeTo } from './busybox.js';
 import { infoCommand } from './info.js';

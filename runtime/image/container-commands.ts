@@ -10,8 +10,8 @@ import { alive, isRunning, removeContainerDir, resolveContainer, NoSuchContainer
 import { trace } from '../trace/trace.js';
 import type { HistoryEntry, ImageConfig } from './config.js';
 import { withChanges } from './change.js';
-import { NoSuchImageError } from './store.js';
-import { freeUnusedLayers, openStores, type Stores } from './stores.js';
+import { NoSuchImageError } from './image-store.js';
+import { freeUnusedLayers, openStores, type Stores } from './open-stores.js';
 import { ownedTempDir } from './leftovers.js';
 import { writeOutput, writeTo } from './busybox.js';
 import { checkFormat, formatFlag, imageInspect, parseRefOrFail, printInspect } from './commands.js';

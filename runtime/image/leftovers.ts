@@ -28,7 +28,7 @@ import path from 'node:path';
 import { trace } from '../trace/trace.js';
 import { removeTree } from '../storage/remove.js';
 import { chainIDs } from '../core/digest.js';
-import { tmpDir, type Stores } from './stores.js';
+import { tmpDir, type Stores } from './open-stores.js';
 import { startTime } from '../core/files.js';
 
 const CH = 4;
