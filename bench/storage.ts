@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openStores } from '../runtime/image/stores.js';
+import { openStores } from '../runtime/image/open-stores.js';
 import { topChainID } from '../runtime/image/layer.js';
 import { extractBench } from './extract.js';
 import { median } from './stats.js';

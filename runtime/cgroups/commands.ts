@@ -15,7 +15,7 @@ function runningContainer(root: string, ref: string): ContainerConfig {
   try {
     c = resolveContainer(root, ref);
   } catch (e) {
-    throw new RunError(1, `Error response from daemon: ${(e as Error).message}`);
+    throw new RunError(1, `Error response from daemon: ${(e as Error).message}`, { cause: e });
   }
   if (!isRunning(c) || !c.CgroupPaths) throw new RunError(1, `Error response from daemon: Container ${c.ID} is not running`);
   return c;
@@ -38,7 +38,7 @@ export const topCommand: Command = {
     try {
       out = execFileSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
     } catch (e) {
-      throw new RunError(1, `Error response from daemon: ps: ${(e as Error).message}`);
+      throw new RunError(1, `Error response from daemon: ps: ${(e as Error).message}`, { cause: e });
     }
     const [header, ...rows] = out.trimEnd().split('\n');
     const col = header.trim().split(/\s+/).indexOf('PID');
@@ -69,7 +69,7 @@ function netIO(pid: number): [number, number] {
       tx += f[8];
     }
   } catch {
-    /* gone */
+    /* the process is gone (the container just exited): no traffic to count */
   }
   return [rx, tx];
 }

@@ -66,7 +66,7 @@ export function writeCgroupFile(file: string, value: string): void {
     fs.writeFileSync(file, value);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new Error(`cgroup: cannot write "${value}" to ${file}: ${code}`);
+    throw new Error(`cgroup: cannot write "${value}" to ${file}: ${code}`, { cause: e });
   }
 }
 // #endregion write-cgroup-file
@@ -75,7 +75,7 @@ export function readCgroupFile(file: string): string | null {
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch {
-    return null;
+    return null; // no such file: the cgroup is gone, or this kernel has no such controller file
   }
 }
 
@@ -122,7 +122,7 @@ export function removeCgroupDir(dir: string): void {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || i >= 200) throw new Error(`cgroup: cannot remove ${dir}: ${code}`);
+      if (code !== 'EBUSY' || i >= 200) throw new Error(`cgroup: cannot remove ${dir}: ${code}`, { cause: e });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
     }
   }

@@ -43,7 +43,7 @@ function validate(ctx: RunContext): void {
   try {
     driver = detectDriver();
   } catch (e) {
-    throw new RunError(125, (e as Error).message);
+    throw new RunError(125, (e as Error).message, { cause: e });
   }
   cgroupState.set(ctx, { driver, limits, parent });
 }
@@ -77,13 +77,13 @@ async function limit(ctx: RunContext): Promise<void> {
     st.cgroup = st.driver.create(`dockling-${ctx.container.id}`, st.parent, (paths) => updateConfig(ctx.container, (c) => (c.CgroupPaths = paths)));
     st.cgroup.apply(st.limits);
   } catch (e) {
-    throw new RunError(125, (e as Error).message);
+    throw new RunError(125, (e as Error).message, { cause: e });
   }
   const pid = await ctx.init!.ready;
   try {
     st.cgroup.join(pid);
   } catch (e) {
-    throw new RunError(125, (e as Error).message);
+    throw new RunError(125, (e as Error).message, { cause: e });
   }
 }
 // #endregion limit-stage
@@ -113,7 +113,7 @@ async function cleanup(ctx: RunContext): Promise<void> {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
-      /* gone */
+      /* exited since cgroup.procs was read */
     }
   }
   cg.destroy();
@@ -128,7 +128,7 @@ function reap(c: ContainerConfig): void {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
-      /* gone */
+      /* exited since cgroup.procs was read */
     }
   }
   cg.destroy();

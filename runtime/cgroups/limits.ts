@@ -38,7 +38,7 @@ function flagArg(flags: Map<string, FlagValue>, name: string, shown: string, par
   try {
     return parse(String(v));
   } catch (e) {
-    if (e instanceof UnitError) throw new RunError(125, `invalid argument "${v}" for "${shown}" flag: ${e.message}`);
+    if (e instanceof UnitError) throw new RunError(125, `invalid argument "${v}" for "${shown}" flag: ${e.message}`, { cause: e });
     throw e;
   }
 }
@@ -109,7 +109,7 @@ export function limitsFromFlags(flags: Map<string, FlagValue>): Limits {
       // (listed only up to ncpu: "0-4000000000" must not make a list of 4e9)
       cpus = parseCpuset(cpuset, ncpu);
     } catch (e) {
-      throw new RunError(125, (e as Error).message);
+      throw new RunError(125, (e as Error).message, { cause: e });
     }
     const available = [...Array(ncpu).keys()];
     if (cpus.some((c) => c >= ncpu)) {

@@ -123,6 +123,7 @@ export class V2Driver implements CgroupDriver {
         if (/EBUSY/.test((e as Error).message)) {
           throw new Error(
             `cgroup v2: ${level} has processes of its own, so it cannot hand controllers to a container's cgroup ("no internal processes" rule): give --cgroup-parent an empty cgroup, e.g. --cgroup-parent /dockling`,
+            { cause: e },
           );
         }
         throw e;

@@ -1,12 +1,13 @@
 // dockling's command line: global flags, then a command from the layers that
 // are switched on, then that command's flags and arguments.
 //
-//   dockling [--root DIR] [--chapter N] [--trace] [--trace-file F] COMMAND …
+//   dockling [--root DIR] [--chapter N] [--trace] [--trace-file F] [--debug] COMMAND …
 import fs from 'node:fs';
 import { FlagError, flagHelp, parseFlags, type FlagSpec } from '../core/flags.js';
 import { ALL_LAYERS, LATEST_CHAPTER, layersUpTo } from './layers.js';
 import type { Command, Layer } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
+import { DEBUG_ENV, reportFailure } from '../core/failure.js';
 import { trace, jsonLinesSink } from '../trace/trace.js';
 import { formatRecord } from '../trace/format.js';
 import { brokenPipe, handleBrokenPipes } from '../core/stdio.js';
@@ -21,6 +22,7 @@ const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'userns-remap', kind: 'string', valueName: 'user', usage: 'Chapter 11: root in containers is a subordinate uid of this user: default (dockremap), USER[:GROUP] or UID[:GID] (dockerd\'s option; or $DOCKLING_USERNS_REMAP). The state root becomes <root>/<uid>.<gid>' },
   { name: 'trace', kind: 'bool', usage: 'Print every step that changes the host, as it happens' },
   { name: 'trace-file', kind: 'string', valueName: 'file', usage: 'Append the trace as JSON lines to a file' },
+  { name: 'debug', short: 'D', kind: 'bool', usage: 'When an error ends the command, also print the errors that caused it, with their stacks (or $DOCKLING_DEBUG)' },
   { name: 'help', kind: 'bool', usage: 'Print usage' },
   { name: 'version', short: 'v', kind: 'bool', usage: 'Print version information and quit' },
 ];
@@ -202,12 +204,16 @@ export async function main(argv: string[]): Promise<number> {
     );
   }
   setUpTrace(global.flags);
+  // Through the environment, so that every place that prints a failure
+  // (and every dockling this one starts) knows it: core/failure.ts.
+  if (global.flags.get('debug')) process.env[DEBUG_ENV] = '1';
   try {
     const root = await userNamespaceRoot(global.flags.get('userns-remap') as string | undefined, stateRoot, chapter);
     return await cmd.run({ chapter, stateRoot: root, flags: parsed.flags, args: parsed.args, layers });
   } catch (e) {
-    if (e instanceof RunError) return fail(e.message, e.code);
-    throw e;
+    if (!(e instanceof RunError)) throw e;
+    reportFailure(e);
+    return e.code;
   }
 }
 

@@ -5,7 +5,6 @@ import { RunError, reapAbandoned } from '../core/pipeline.js';
 import { listContainers, resolveContainer, type ContainerConfig } from '../core/containers.js';
 import { eachArgument, inspectCommandWith, removeContainer, rmCommand as chapter4Rm } from '../image/container-commands.js';
 import { ago, table } from '../core/format.js';
-import { commandColumn } from './command.js';
 import { canRemove, canStart, canStop, isRunning, refreshState, statusText } from './state.js';
 import { findContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
 import { signalNumber } from './signals.js';
@@ -14,6 +13,13 @@ import { logsCommand } from './logs.js';
 import { attachCommand, execCommand } from './exec.js';
 
 const short = (id: string) => id.slice(0, 12);
+
+/** Docker's `docker ps` COMMAND column: the command line, quoted, cut at 20 characters. */
+function commandColumn(path: string, args: string[], noTrunc: boolean): string {
+  const line = [path, ...args].join(' ');
+  const cut = noTrunc || line.length <= 20 ? line : line.slice(0, 19) + '…';
+  return `"${cut}"`;
+}
 
 const psCommand: Command = {
   name: 'ps',

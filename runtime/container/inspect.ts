@@ -4,7 +4,7 @@
 // the run's HostConfig and the Config as Docker shows it.
 import path from 'node:path';
 import type { ContainerConfig } from '../core/containers.js';
-import type { Stores } from '../image/stores.js';
+import type { Stores } from '../image/open-stores.js';
 import { containerInspect as layersInspect } from '../image/container-commands.js';
 import { containerDir, liveStatus, monitorGone, readSavedRun } from './state.js';
 

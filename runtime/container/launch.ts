@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchInit, type LaunchOptions, type LaunchedInit } from '../process/launch.js';
 import { FRAME, attach, waitForSocket } from './attach.js';
-import type { RestartPolicy } from './command.js';
+import type { RestartPolicy } from './restart-policy.js';
 import { ownerLock } from '../core/containers.js';
 import { holdLock } from '../core/files.js';
 
@@ -148,7 +148,7 @@ export function haveMonitor(): boolean {
     fs.accessSync(MONITOR, fs.constants.X_OK);
     return true;
   } catch {
-    return false;
+    return false; // not there, or not executable: not built
   }
 }
 

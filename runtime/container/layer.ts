@@ -10,14 +10,15 @@ import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from '../core/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
 import { afterCleanup } from '../core/pipeline.js';
-import { inBackground, launcher, origin, type Origin } from '../process/slots.js';
+import { inBackground, launcher, origin } from '../process/slots.js';
+import { withEntrypointFlag } from './entrypoint.js';
 import { imageOf } from '../image/layer.js';
 import { existingContainer } from './lifecycle.js';
 import { readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { writeFileAtomic } from '../core/files.js';
 import { RunError } from '../core/pipeline.js';
-import { openStores } from '../image/stores.js';
-import { parseRestartPolicy, type RestartPolicy } from './command.js';
+import { openStores } from '../image/open-stores.js';
+import { parseRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { DOCKLING_BIN, haveMonitor, monitorLauncher } from './launch.js';
 import { parseDetachKeys } from './exec.js';
 import { containerCommands } from './commands.js';
@@ -50,20 +51,9 @@ function policyOf(ctx: RunContext): RestartPolicy {
   try {
     return parseRestartPolicy((ctx.flags.get('restart') as string | undefined) ?? 'no');
   } catch (e) {
-    throw new RunError(125, (e as Error).message);
+    throw new RunError(125, (e as Error).message, { cause: e });
   }
 }
-
-// #region entrypoint-flag
-/**
- * --entrypoint replaces the image's ENTRYPOINT, and (Docker's rule) drops
- * its CMD too: the image's arguments were meant for its own entrypoint.
- * `--entrypoint ""` removes the entrypoint and runs the arguments alone.
- */
-export function withEntrypointFlag(from: Origin, flag: string): Origin {
-  return { ...from, entrypoint: flag ? [flag] : [], cmd: [] };
-}
-// #endregion entrypoint-flag
 
 function validate(ctx: RunContext): void {
   if (!haveMonitor()) throw new RunError(125, 'the container monitor (dist/monitor) is missing: build dockling with `npm run build`');
@@ -142,7 +132,7 @@ function imageStopSignal(ctx: RunContext): string | undefined {
   try {
     return openStores(ctx.stateRoot).images.get(imageOf.get(ctx)!.id).config.StopSignal;
   } catch {
-    return undefined;
+    return undefined; // the image was removed since: Docker's default signal then
   }
 }
 

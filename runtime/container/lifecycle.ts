@@ -7,6 +7,7 @@ import { newRunContext, Slot, type Layer, type RunContext } from '../core/layer.
 import { containerSource, type PreparedContainer } from '../process/slots.js';
 import { imageOf } from '../image/layer.js';
 import { RunError, runPipeline } from '../core/pipeline.js';
+import { reportFailure } from '../core/failure.js';
 import { alive, containersDir, listContainers, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { validateName } from '../core/ids.js';
 import { withLock, writeFileAtomic } from '../core/files.js';
@@ -109,7 +110,7 @@ export async function startContainer(root: string, chapter: number, layers: Laye
   ctx.outcome = 'keep';
   // #endregion start-existing
   const code = await runPipeline(ctx, layers);
-  if (ctx.failure) process.stderr.write(`dockling: ${ctx.failure.message}\n`);
+  if (ctx.failure) reportFailure(ctx.failure);
   return code;
 }
 
@@ -152,7 +153,7 @@ export function renameContainer(root: string, ref: string, wanted: string): void
   try {
     name = validateName(wanted);
   } catch (e) {
-    throw new RunError(1, (e as Error).message);
+    throw new RunError(1, (e as Error).message, { cause: e });
   }
   withLock(path.join(containersDir(root), '.lock'), () => {
     const c = findContainer(root, ref);

@@ -34,7 +34,7 @@ export function logFiles(dir: string, id: string): string[] {
   try {
     names = fs.readdirSync(dir);
   } catch {
-    return [];
+    return []; // no directory: the container is removed, so is its log
   }
   const rotated = names
     .map((n) => (n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)) ? Number(n.slice(base.length + 1)) : 0))

@@ -19,12 +19,13 @@
  * PROGRAM (nsexec) untouched. nsexec dies with its parent (PR_SET_PDEATHSIG)
  * and takes the container with it; its parent is now this program, so the
  * container lives as long as its monitor, however short the CLI's life.
- * Then this program:
+ * Then this program, in the steps main() labels:
  *
- *   1. listens on DIR/attach.sock, before anything runs, so that a client
+ *   1. opens DIR, its own log and the container's, and makes the
+ *      container's stdio (pipes, or with --tty a socket over which the init
+ *      sends the pty master it made inside the container);
+ *   2. listens on DIR/attach.sock, before anything runs, so that a client
  *      can attach as soon as the CLI hears that the container started;
- *   2. makes the container's stdio (pipes, or with --tty a socket over which
- *      the init sends the pty master it made inside the container);
  *   3. forks and execs PROGRAM, which becomes the container;
  *   4. copies its output to DIR/<ID>-json.log (Docker's json-file format,
  *      monitor-log.c) and to every attached client, and clients' input to
@@ -626,29 +627,44 @@ static void usage(void) {
 	exit(125);
 }
 
-// #region monitor-main
-int main(int argc, char **argv) {
-	const char *policy = "no";
-	unsigned count = 0;
+/* ---- the steps of main, as the comment at the top lists them ---- */
+
+struct options {
+	const char *policy; /* --restart */
+	unsigned count;     /* --restart-count: restarts so far */
+	char *dir;          /* DIR */
+	char **program;     /* PROGRAM [ARG...] */
+};
+
+static struct options parse_options(int argc, char **argv) {
+	struct options o = { .policy = "no" };
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--tty") == 0) opt_tty = 1;
 		else if (strcmp(argv[i], "--stdin") == 0) opt_stdin = 1;
-		else if (strcmp(argv[i], "--restart") == 0 && i + 1 < argc) policy = argv[++i];
-		else if (strcmp(argv[i], "--restart-count") == 0 && i + 1 < argc) count = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--restart") == 0 && i + 1 < argc) o.policy = argv[++i];
+		else if (strcmp(argv[i], "--restart-count") == 0 && i + 1 < argc) o.count = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--stall-ms") == 0 && i + 1 < argc) stall_ms = strtoll(argv[++i], NULL, 10);
 		else if (strncmp(argv[i], "--log-", 6) == 0 && i + 1 < argc && log_configure(argv[i], argv[i + 1]) == 0) i++;
 		else usage();
 	}
 	if (i + 2 >= argc || strcmp(argv[i + 1], "--") != 0) usage();
-	if (strcmp(policy, "no") && strcmp(policy, "always") && strcmp(policy, "unless-stopped") &&
-	    strcmp(policy, "on-failure") && strncmp(policy, "on-failure:", 11)) usage();
-	char *dir = argv[i], **program = argv + i + 2;
+	if (strcmp(o.policy, "no") && strcmp(o.policy, "always") && strcmp(o.policy, "unless-stopped") &&
+	    strcmp(o.policy, "on-failure") && strncmp(o.policy, "on-failure:", 11)) usage();
+	o.dir = argv[i], o.program = argv + i + 2;
+	return o;
+}
 
+static int json_fd = -1; /* DIR/<ID>-json.log, open (monitor-log.c) */
+
+/* Step 1, our own ground: the low fds held, the signals meant for others
+ * ignored, DIR opened with our log and the container's. -1 if DIR cannot
+ * be opened (said on stderr: without DIR there is no monitor.log). */
+static int set_up(char *dir) {
 	/* fds 0-3 are the container's to be: if the CLI left one closed, hold
 	 * it with /dev/null, or the first fd we open would land there. */
 	for (int fd = 0; fd <= 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) return 125;
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) return -1;
 	/* We outlive the CLI's terminal (SIGHUP), ^C in it (SIGINT), a `kill`
 	 * meant for the container (SIGTERM), and attach clients that go away
 	 * while we write to them (SIGPIPE). */
@@ -657,7 +673,7 @@ int main(int argc, char **argv) {
 	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0) {
 		fprintf(stderr, "monitor: %s: %s\n", dir, strerror(errno));
-		return 125;
+		return -1;
 	}
 	log_fd = openat(dir_fd, "monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	char *slash = strrchr(dir, '/'), *id = slash ? slash + 1 : dir;
@@ -666,52 +682,67 @@ int main(int argc, char **argv) {
 		slash = strrchr(dir, '/');
 		id = slash ? slash + 1 : dir;
 	}
-	int json_fd = log_open(dir_fd, id);
+	json_fd = log_open(dir_fd, id);
 	unlinkat(dir_fd, "exit.json", 0); /* a previous run's: this one has not exited */
 	for (int k = 0; k < MAX_CLIENTS; k++) clients[k].fd = -1;
+	return 0;
+}
 
-	/* The container's stdio: pipes (we read stdout and stderr apart, so the
-	 * log can tell them apart), or with --tty /dev/null and a socket for
-	 * the pty master: a tty has one stream, and the container's own. */
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 }, con[2] = { -1, -1 };
-	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC), stdio[3] = { null_fd, null_fd, null_fd };
-	int ok = (json_fd >= 0 || failed("the json log")) && (null_fd >= 0 || failed("/dev/null"));
-	if (ok && opt_tty) ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) == 0 || failed("socketpair");
+/* The container's stdio: our ends, and the child's (its 0, 1, 2, and with
+ * --tty its 4, the socket the init sends the pty master over). */
+struct stdio_ends {
+	int out[2], err[2], in[2], con[2];
+	int null_fd;
+	int child[3];
+};
+
+/* Step 1, the container's stdio: pipes (we read stdout and stderr apart,
+ * so the log can tell them apart), or with --tty /dev/null and a socket
+ * for the pty master: a tty has one stream, and the container's own.
+ * Nothing is made without the json log: the output would have nowhere to
+ * go. Returns 0 if something failed (and says what in monitor.log). */
+static int make_stdio(struct stdio_ends *s) {
+	*s = (struct stdio_ends){ .out = { -1, -1 }, .err = { -1, -1 }, .in = { -1, -1 }, .con = { -1, -1 } };
+	s->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int k = 0; k < 3; k++) s->child[k] = s->null_fd;
+	int ok = (json_fd >= 0 || failed("the json log")) && (s->null_fd >= 0 || failed("/dev/null"));
+	if (ok && opt_tty) ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->con) == 0 || failed("socketpair");
 	else if (ok) {
-		ok = (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0) || failed("pipe");
-		if (ok && opt_stdin) ok = pipe2(in, O_CLOEXEC) == 0 || failed("pipe");
-		stdio[0] = opt_stdin ? in[0] : null_fd, stdio[1] = out[1], stdio[2] = err[1];
+		ok = (pipe2(s->out, O_CLOEXEC) == 0 && pipe2(s->err, O_CLOEXEC) == 0) || failed("pipe");
+		if (ok && opt_stdin) ok = pipe2(s->in, O_CLOEXEC) == 0 || failed("pipe");
+		s->child[0] = opt_stdin ? s->in[0] : s->null_fd, s->child[1] = s->out[1], s->child[2] = s->err[1];
 	}
-	int listen_fd = ok ? listen_attach() : -1;
-	pid_t pid = listen_fd >= 0 ? start_container(program, stdio, con[1]) : -1;
-	if (listen_fd >= 0 && pid < 0) failed("fork");
-	/* Our copies of the child's ends must go, or we would never see EOF on
-	 * its output. So must fd 3: while we held the init's end of the CLI's
-	 * channel, the CLI could not see the init close it. */
-	int theirs[] = { out[1], err[1], in[0], con[1], null_fd, 3 };
+	return ok;
+}
+
+/* Step 3, once the child has its ends: ours of them must go, or we would
+ * never see EOF on its output. So must fd 3: while we held the init's end
+ * of the CLI's channel, the CLI could not see the init close it. What we
+ * keep is where clients' input goes (the stdin pipe, or the socket the pty
+ * master will come over). */
+static void close_child_ends(const struct stdio_ends *s) {
+	int theirs[] = { s->out[1], s->err[1], s->in[0], s->con[1], s->null_fd, 3 };
 	for (size_t k = 0; k < sizeof theirs / sizeof *theirs; k++)
 		if (theirs[k] >= 0) close(theirs[k]);
-	stdin_w = in[1];
+	stdin_w = s->in[1];
 	if (stdin_w >= 0) fcntl(stdin_w, F_SETFL, O_NONBLOCK);
-	/* A long-lived process keeps its cwd busy: a daemon moves to / so the
-	 * filesystem the CLI was started in can still be unmounted. */
-	if (chdir("/") < 0) complain("chdir /: %s", strerror(errno));
+	console_fd = s->con[0];
+}
 
+/* Step 4, the event loop. It runs until the container has exited and its
+ * output is drained: pipes to EOF; the pty master until read says EIO (the
+ * last slave fd is gone) or, like a pipe kept open by a stray process,
+ * until nothing came for a while. Returns the container's wait status
+ * (exit 125 if it never started), and when it ended in `finished`. */
+static int relay_until_drained(pid_t pid, int listen_fd, int out_fd, int err_fd, char finished[40]) {
 	/* A pidfd is the child as a file descriptor: it polls readable when the
 	 * child exits. No SIGCHLD handler, no self-pipe, no EINTR (Linux 5.3). */
 	int pidfd = pid > 0 ? pidfd_open(pid, 0) : -1;
 	if (pid > 0 && pidfd < 0) failed("pidfd_open (checking on the container every 100 ms instead)");
-	int out_fd = out[0], err_fd = err[0];
-	console_fd = con[0];
 	int status = 125 << 8, exited = pid < 0;
-	char finished[40];
 	long long quiet_since = 0;
 	if (pid < 0) timestamp(finished);
 
-	/* The event loop. It runs until the container has exited and its output
-	 * is drained: pipes to EOF; the pty master until read says EIO (the last
-	 * slave fd is gone) or, like a pipe kept open by a stray process, until
-	 * nothing came for a while. */
 	while (!exited || out_fd >= 0 || err_fd >= 0 || master_fd >= 0 || console_fd >= 0) {
 		struct pollfd p[7 + MAX_CLIENTS] = {
 			{ .fd = listen_fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN },
@@ -762,18 +793,47 @@ int main(int argc, char **argv) {
 		}
 		if (p[0].revents) accept_clients(listen_fd);
 	}
-	if (json_fd >= 0 && log_close() < 0) complain("writing the log: %s", strerror(errno));
+	return status;
+}
 
-	/* How it ended, as Docker reports it: the exit code, or 128+N when
-	 * signal N killed it. */
+// #region monitor-main
+/* The five steps of the comment at the top of this file, in order. */
+int main(int argc, char **argv) {
+	struct options opt = parse_options(argc, argv);
+
+	/* 1. Our ground (DIR, monitor.log, the json log), then the container's stdio. */
+	if (set_up(opt.dir) < 0) return 125;
+	struct stdio_ends io;
+	int ok = make_stdio(&io);
+
+	/* 2. The attach socket, before anything runs. */
+	int listen_fd = ok ? listen_attach() : -1;
+
+	/* 3. The container: PROGRAM forked and exec'd, its ends of the stdio
+	 *    then closed in here. */
+	pid_t pid = listen_fd >= 0 ? start_container(opt.program, io.child, io.con[1]) : -1;
+	if (listen_fd >= 0 && pid < 0) failed("fork");
+	close_child_ends(&io);
+	/* A long-lived process keeps its cwd busy: a daemon moves to / so the
+	 * filesystem the CLI was started in can still be unmounted. */
+	if (chdir("/") < 0) complain("chdir /: %s", strerror(errno));
+
+	/* 4. Its output to the log and the clients, their input to it, until
+	 *    it has exited and its output is drained. */
+	char finished[40];
+	int status = relay_until_drained(pid, listen_fd, io.out[0], io.err[0], finished);
+
+	/* 5. The end, told: the log closed; exit.json (how it ended, as Docker
+	 *    reports it: the exit code, or 128+N when signal N killed it)
+	 *    before the release steps, since "rm DIR" may be one of them; the
+	 *    clients told last; then, if the policy says so, a restart. */
+	if (json_fd >= 0 && log_close() < 0) complain("writing the log: %s", strerror(errno));
 	int code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	write_exit_record(code, sig, finished); /* before release: "rm DIR" may follow */
+	write_exit_record(code, sig, finished);
 	run_release_steps();
-
 	say_goodbye(listen_fd, code);
-
-	if (pid > 0 && restart_wanted(policy, code, count) && faccessat(dir_fd, "stopped", F_OK, 0) < 0) restart(count);
+	if (pid > 0 && restart_wanted(opt.policy, code, opt.count) && faccessat(dir_fd, "stopped", F_OK, 0) < 0) restart(opt.count);
 	return 0;
 }
 // #endregion monitor-main

@@ -32,7 +32,7 @@ export function readExit(dir: string): ExitRecord | null {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'exit.json'), 'utf8')) as ExitRecord;
   } catch {
-    return null;
+    return null; // no exit record: no monitor has written one (yet)
   }
 }
 
@@ -121,7 +121,7 @@ export function readSavedRun(dir: string): { HostConfig: Record<string, unknown>
   try {
     return JSON.parse(fs.readFileSync(hostconfigFile(dir), 'utf8'));
   } catch {
-    return null;
+    return null; // no hostconfig.json: a container made before chapter 5
   }
 }
 

@@ -55,7 +55,7 @@ export function readConfig(dir: string): ContainerConfig | null {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'config.v2.json'), 'utf8')) as ContainerConfig;
   } catch {
-    return null;
+    return null; // no config.v2.json: not (or no longer, or not yet) a container
   }
 }
 
@@ -64,7 +64,7 @@ export function listContainers(root: string): ContainerConfig[] {
   try {
     ids = fs.readdirSync(containersDir(root));
   } catch {
-    return [];
+    return []; // no containers/ yet: none made
   }
   return ids
     .filter((id) => /^[0-9a-f]{64}$/.test(id))
@@ -86,7 +86,7 @@ export function alive(pid: number): boolean {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
-    return false;
+    return false; // no /proc entry: it exited and was reaped since the signal 0
   }
 }
 
@@ -151,7 +151,7 @@ export function strandedDirs(root: string): string[] {
   try {
     names = fs.readdirSync(containersDir(root));
   } catch {
-    return [];
+    return []; // no containers/ yet: none made
   }
   return names.flatMap((n) => {
     const m = /^\.(?:creating|removing)-(\d+)-/.exec(n);

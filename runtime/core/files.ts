@@ -34,7 +34,7 @@ export function startTime(pid: number | 'self'): string | null {
     // The command name (field 2) is in parentheses and may hold spaces.
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
   } catch {
-    return null;
+    return null; // no /proc entry: the process is gone
   }
 }
 
@@ -150,7 +150,7 @@ function holderIsGone(lockDir: string): boolean {
     try {
       return Date.now() - fs.statSync(lockDir).mtimeMs > 2000;
     } catch {
-      return false;
+      return false; // the lock is gone: released meanwhile, nothing stale to break
     }
   }
   // "PID.START" (selfStamp): gone unless that very process still runs, so a

@@ -66,7 +66,7 @@ export interface RunContext {
   outcome: Outcome;
   exitCode?: number;
   /** the layer that owns a stage's failure sets this to Docker's code */
-  failure?: { code: number; message: string };
+  failure?: { code: number; message: string; cause?: unknown };
   /** each layer's own state for this run, by slot (see Slot) */
   slots: Map<Slot<unknown>, unknown>;
 }

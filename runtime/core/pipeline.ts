@@ -15,10 +15,16 @@ import { Slot, STAGES, type Layer, type RunContext } from './layer.js';
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** A failure with the exit code Docker would give for it. */
+/**
+ * A failure with the exit code Docker would give for it. Where it stands
+ * for an error caught on the way (a missing file, a refused write), that
+ * error is its `cause` (ES2022's `{ cause }`): the message says what the
+ * user must know, the cause keeps what happened underneath, which
+ * `dockling --debug` prints (core/failure.ts).
+ */
 export class RunError extends Error {
-  constructor(public code: number, message: string) {
-    super(message);
+  constructor(public code: number, message: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
@@ -53,7 +59,9 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
       }
     }
   } catch (e) {
-    ctx.failure = e instanceof RunError ? { code: e.code, message: e.message } : { code: 125, message: (e as Error).message };
+    // Anything but a RunError is unexpected: 125, with the error kept as
+    // the cause for --debug.
+    ctx.failure = e instanceof RunError ? e : new RunError(125, (e as Error).message, { cause: e });
   } finally {
     // A signal now (a second ^C, a SIGTERM sent again) must not end the CLI
     // half-way through its cleanup, leaving cgroups and mounts behind: it is

@@ -20,7 +20,7 @@ import { extractLayer } from '../storage/extract.js';
 import { decodeConfig } from './config.js';
 import { chainID, chainIDs, sha256 } from '../core/digest.js';
 import { parseReference, familiarString, referenceString, withDefaultTag } from './reference.js';
-import type { Stores } from './stores.js';
+import type { Stores } from './open-stores.js';
 import { ownedTempDir } from './leftovers.js';
 import { removeTree } from '../storage/remove.js';
 import { writeTo } from './busybox.js';
@@ -136,7 +136,8 @@ interface ManifestEntry {
 /** The most bytes of JSON load reads from one file of the archive. */
 export const JSON_MAX = 8 << 20;
 
-const bad = (what: string) => new RunError(1, `invalid archive: ${what}`);
+/** The archive at fault; `cause`, when given, is the error that found it out. */
+const bad = (what: string, cause?: unknown) => new RunError(1, `invalid archive: ${what}`, cause === undefined ? undefined : { cause });
 
 /** Open a file the archive names, inside the unpacked archive; returns its descriptor. */
 function openInArchive(dir: string, rel: string): number {
@@ -171,7 +172,7 @@ function readJSON(dir: string, rel: string): { bytes: Buffer; value: unknown } {
     try {
       return { bytes, value: JSON.parse(bytes.toString('utf8')) };
     } catch (e) {
-      throw bad(`${rel} is not valid JSON (${(e as Error).message})`);
+      throw bad(`${rel} is not valid JSON (${(e as Error).message})`, e);
     }
   } finally {
     fs.closeSync(fd);
@@ -228,7 +229,7 @@ function imageConfig(bytes: Buffer, where: string) {
   try {
     config = decodeConfig(bytes, where);
   } catch (e) {
-    throw bad((e as Error).message);
+    throw bad((e as Error).message, e);
   }
   if (!isObject(config) || !isObject(config.config) || !Array.isArray(config.history) || !config.history.every(isObject)) {
     throw bad(`${where}: the image config's "config" must be an object and its "history" a list of objects`);
@@ -241,8 +242,8 @@ function imageConfig(bytes: Buffer, where: string) {
 function tagOf(name: string, where: string): string {
   try {
     return familiarString(withDefaultTag(parseReference(name)));
-  } catch {
-    throw bad(`${where} names the image ${JSON.stringify(name)}, which is not a valid image name`);
+  } catch (e) {
+    throw bad(`${where} names the image ${JSON.stringify(name)}, which is not a valid image name`, e);
   }
 }
 
@@ -295,7 +296,7 @@ export async function loadArchive(s: Stores, file: string): Promise<string[]> {
             } catch (e) {
               // Name the layer as the archive does, not by our descriptor.
               if (!(e instanceof Error) || !['LayerTarError', 'TarFormatError'].includes(e.constructor.name)) throw e;
-              throw bad(`${layerFile}: ${e.message.replace(/^layer tar: /, '').replace(/\/proc\/self\/fd\/\d+: /, '')}`);
+              throw bad(`${layerFile}: ${e.message.replace(/^layer tar: /, '').replace(/\/proc\/self\/fd\/\d+: /, '')}`, e);
             }
             // A blob named by a digest must have it: for a plain tar that is
             // its diffID; a compressed one is hashed as it is stored.

@@ -14,7 +14,7 @@ import { findBusybox, makeBusyboxRootfs } from '../process/rootfs.js';
 import { DEFAULT_PATH } from '../process/defaults.js';
 import { goArch, type ImageConfig } from './config.js';
 import { parseReference } from './reference.js';
-import { openStores, type Stores } from './stores.js';
+import { openStores, type Stores } from './open-stores.js';
 import { ownedTempDir, reapLeftovers } from './leftovers.js';
 
 export const BUSYBOX = 'busybox:latest';

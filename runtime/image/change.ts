@@ -81,7 +81,7 @@ export function withChanges(config: RunConfig, changes: string[]): RunConfig {
   try {
     return changes.reduce(applyChange, config);
   } catch (e) {
-    if (e instanceof ChangeError) throw new RunError(1, e.message);
+    if (e instanceof ChangeError) throw new RunError(1, e.message, { cause: e });
     throw e;
   }
 }

@@ -1,17 +1,18 @@
 // Chapter 4's image commands: images, image inspect, history, tag, rmi,
 // import, save, load, info. Each reads or changes the stores of
-// stores.ts; what they print follows the docker CLI.
+// open-stores.ts; what they print follows the docker CLI.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
+import { reportFailure } from '../core/failure.js';
 import { listContainers, isRunning } from '../core/containers.js';
 import { ago, formatTemplate, humanSize, inspectJSON, table, templateError } from '../core/format.js';
 import { type ImageConfig } from './config.js';
 import { chainIDs } from '../core/digest.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
-import { NoSuchImageError } from './store.js';
-import { freeUnusedLayers, type Stores } from './stores.js';
+import { NoSuchImageError } from './image-store.js';
+import { freeUnusedLayers, type Stores } from './open-stores.js';
 import { ownedTempDir } from './leftovers.js';
 import { storesWithBusybox, writeOutput, writeTo } from './busybox.js';
 import { infoCommand } from './info.js';
@@ -28,7 +29,7 @@ function resolveOrFail(s: Stores, ref: string): string {
   try {
     return s.images.resolve(ref);
   } catch (e) {
-    if (e instanceof NoSuchImageError) throw new RunError(1, e.message);
+    if (e instanceof NoSuchImageError) throw new RunError(1, e.message, { cause: e });
     throw e;
   }
 }
@@ -37,7 +38,7 @@ export function parseRefOrFail(ref: string) {
   try {
     return withDefaultTag(parseReference(ref));
   } catch (e) {
-    if (e instanceof InvalidReferenceError) throw new RunError(1, `${e.message}: "${ref}"`);
+    if (e instanceof InvalidReferenceError) throw new RunError(1, `${e.message}: "${ref}"`, { cause: e });
     throw e;
   }
 }
@@ -269,7 +270,7 @@ const rmiCommand: Command = {
         await s.images.lockedAsync(async () => removeImage(s, ref, Boolean(inv.flags.get('force')), out));
       } catch (e) {
         if (!(e instanceof RunError)) throw e;
-        process.stderr.write(`dockling: ${e.message}\n`);
+        reportFailure(e);
         code = 1;
       }
       process.stdout.write(out.map((l) => l + '\n').join(''));
@@ -285,7 +286,7 @@ const rmiCommand: Command = {
  */
 export function tarInputError(e: unknown): never {
   const name = (e as Error)?.constructor?.name;
-  if (name === 'LayerTarError' || name === 'TarFormatError') throw new RunError(1, (e as Error).message);
+  if (name === 'LayerTarError' || name === 'TarFormatError') throw new RunError(1, (e as Error).message, { cause: e });
   throw e;
 }
 
@@ -377,7 +378,7 @@ const saveCommand: Command = {
       // (core/stdio.ts); nothing to undo.
       if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 141;
       const err = e as NodeJS.ErrnoException;
-      if (err.syscall && err.code) throw new RunError(1, `failed to save image: ${err.message}`);
+      if (err.syscall && err.code) throw new RunError(1, `failed to save image: ${err.message}`, { cause: e });
       throw e;
     }
     return 0;

@@ -61,7 +61,7 @@ export function decodeConfig(bytes: Buffer, where: string): ImageConfig {
   try {
     c = JSON.parse(bytes.toString('utf8')) as ImageConfig;
   } catch (e) {
-    throw new Error(`${where}: the image config is not JSON (${(e as Error).message})`);
+    throw new Error(`${where}: the image config is not JSON (${(e as Error).message})`, { cause: e });
   }
   if (!c || typeof c !== 'object' || !c.rootfs || !Array.isArray(c.rootfs.diff_ids) || !c.rootfs.diff_ids.every((d) => /^sha256:[0-9a-f]{64}$/.test(d))) {
     throw new Error(`${where}: the image config has no valid rootfs.diff_ids`);

@@ -5,12 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command, Layer } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
+import { reportFailure } from '../core/failure.js';
 import { alive, containersDir, isRunning, removeContainerDir, resolveContainer, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
 import { trace } from '../trace/trace.js';
 import type { HistoryEntry, ImageConfig } from './config.js';
 import { withChanges } from './change.js';
-import { NoSuchImageError } from './store.js';
-import { openStores, type Stores } from './stores.js';
+import { NoSuchImageError } from './image-store.js';
+import { openStores, type Stores } from './open-stores.js';
 import { ownedTempDir } from './leftovers.js';
 import { writeOutput, writeTo } from './busybox.js';
 import { checkFormat, formatFlag, imageInspectOrNull, inspectEach, parseRefOrFail } from './commands.js';
@@ -23,7 +24,7 @@ export function containerOrFail(stateRoot: string, ref: string): ContainerConfig
   try {
     return resolveContainer(stateRoot, ref);
   } catch (e) {
-    if (e instanceof NoSuchContainerError) throw new RunError(1, e.message);
+    if (e instanceof NoSuchContainerError) throw new RunError(1, e.message, { cause: e });
     throw e;
   }
 }
@@ -66,7 +67,7 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
   try {
     base = s.images.get(c.Image);
   } catch (e) {
-    if (e instanceof NoSuchImageError) throw new RunError(1, `the image of container ${c.Name.slice(1)} (${c.Image}) was removed: cannot commit on top of it`);
+    if (e instanceof NoSuchImageError) throw new RunError(1, `the image of container ${c.Name.slice(1)} (${c.Image}) was removed: cannot commit on top of it`, { cause: e });
     throw e;
   }
   const dir = ownedTempDir(s.root, 'commit'); // owner-tagged: reaped if commit is killed (leftovers.ts)
@@ -198,7 +199,7 @@ export async function eachArgument(args: string[], fn: (ref: string) => Promise<
       process.stdout.write((out ?? ref) + '\n');
     } catch (e) {
       if (!(e instanceof RunError)) throw e;
-      process.stderr.write(`dockling: ${e.message}\n`);
+      reportFailure(e);
       code = 1;
     }
   }

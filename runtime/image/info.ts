@@ -12,7 +12,7 @@ function osName(): string {
   try {
     return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
   } catch {
-    return 'Linux';
+    return 'Linux'; // a host without /etc/os-release: the kernel's name says enough
   }
 }
 

@@ -28,7 +28,7 @@ import path from 'node:path';
 import { trace } from '../trace/trace.js';
 import { removeTree } from '../storage/remove.js';
 import { chainIDs } from '../core/digest.js';
-import { tmpDir, type Stores } from './stores.js';
+import { tmpDir, type Stores } from './open-stores.js';
 import { startTime } from '../core/files.js';
 
 const CH = 4;
@@ -47,7 +47,7 @@ function deadTempDirs(stateRoot: string): string[] {
   try {
     names = fs.readdirSync(tmpDir(stateRoot));
   } catch {
-    return [];
+    return []; // no tmp/ yet: no command has left anything in it
   }
   return names.filter((n) => {
     const m = OWNED.exec(n);
@@ -74,7 +74,7 @@ function deadTempFiles(s: Stores): string[] {
     try {
       return fs.readdirSync(d).map((n) => path.join(d, n));
     } catch {
-      return [];
+      return []; // not made yet: nothing in it to clear
     }
   };
   const meta = path.join(s.images.home, 'imagedb/metadata/sha256');
@@ -93,7 +93,7 @@ function strayLayers(s: Stores, unlocked = false): { dirs: string[]; records: st
     try {
       return fs.readdirSync(d);
     } catch {
-      return [];
+      return []; // not made yet: nothing in it to clear
     }
   };
   // Listed before the records are read: a container's record is written

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { newRunContext, type Command } from '../core/layer.js';
 import { runPipeline, RunError } from '../core/pipeline.js';
+import { reportFailure } from '../core/failure.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 
 export const runCommand: Command = {
@@ -24,7 +25,7 @@ export const runCommand: Command = {
     // exits) has nothing left to stop, and must not turn the container's
     // status into 128+N on the way out.
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
-    if (ctx.failure) process.stderr.write(`dockling: ${ctx.failure.message}\n`);
+    if (ctx.failure) reportFailure(ctx.failure);
     return code;
   },
 };

@@ -257,7 +257,7 @@ function findCommand(name: string, env: string[]): string {
     try {
       st = fs.statSync(c);
     } catch {
-      continue;
+      continue; // not in this $PATH directory: the next one may have it
     }
     if (st.isDirectory()) throw new InitError(126, `exec: "${name}": is a directory`);
     if ((st.mode & 0o111) === 0) throw new InitError(126, `exec: "${name}": permission denied`);
@@ -271,6 +271,7 @@ function findCommand(name: string, env: string[]): string {
 // #region init-main
 function buildContainer(spec: ContainerSpec): never {
   const rootfs = spec.root.path;
+  // 1. The cgroup namespace.
   // #region cgroup-namespace
   // The cgroup namespace is made here rather than by nsexec: its root is the
   // cgroup we are in when it is made, and by now the host side has moved us
@@ -280,8 +281,13 @@ function buildContainer(spec: ContainerSpec): never {
     libc.unshare(CLONE.NEWCGROUP);
   }
   // #endregion cgroup-namespace
+  // 2. The root: the mount table made private, the rootfs made a mount
+  //    point, the spec's mounts and device nodes in it (prepareRootfs).
   prepareRootfs(spec);
+  // 3. With -t: a pseudo-terminal from the devpts just mounted in step 2.
   const slave = spec.process.terminal ? openTerminal(rootfs, spec.process.consoleSize) : -1;
+  // 4. What a new network and UTS namespace start without: loopback up,
+  //    the container's host name.
   if (spec.namespaces.includes('network')) {
     // A new network namespace has only a loopback interface, and it is down.
     step({ op: 'ifup', name: 'lo' });
@@ -291,17 +297,24 @@ function buildContainer(spec: ContainerSpec): never {
     step({ op: 'sethostname', name: spec.hostname });
     libc.sethostname(spec.hostname);
   }
+  // 5. Into the new root, the host's mounts gone; then the kernel files
+  //    the container must not use masked or made read-only.
   pivotRoot(rootfs);
   protectPaths(spec);
 
+  // 6. The working directory, and with --read-only the root made read-only.
   const { args, env, cwd } = spec.process;
   // Docker makes a missing working directory rather than failing (before
   // the root may become read-only).
   fs.mkdirSync(cwd, { recursive: true });
   if (spec.root.readonly) remountRootReadonly();
   process.chdir(cwd);
+  // 7. The command, looked up in the container's $PATH, not the host's.
   const file = findCommand(args[0], env);
 
+  // 8. What the command inherits: with -t the pty as its terminal and its
+  //    0, 1 and 2; no other descriptor; default signals; later chapters'
+  //    last steps (the hooks).
   if (slave >= 0) {
     // A new session with the pty as its controlling terminal: ^C typed by the
     // user becomes SIGINT for the command, job control works in a shell.
@@ -319,6 +332,7 @@ function buildContainer(spec: ContainerSpec): never {
   libc.cloexecFrom(3);
   libc.resetSignals();
   for (const hook of hooks.beforeExec) hook.run(spec, (e) => trace.emit(hook.chapter, e));
+  // 9. Tell the CLI, and become the command (or say why not: 126, 127).
   step({ op: 'exec', path: file, argv: args, cwd });
   send({ msg: 'exec' });
   try {

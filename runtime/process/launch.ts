@@ -196,6 +196,6 @@ export function haveNsexec(): boolean {
     fs.accessSync(NSEXEC, fs.constants.X_OK);
     return true;
   } catch {
-    return false;
+    return false; // not there, or not executable: not built
   }
 }

@@ -76,7 +76,7 @@ function userEnv(ctx: RunContext): string[] {
       try {
         bytes = fs.readFileSync(f);
       } catch (e) {
-        throw new EnvError(`open ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+        throw new EnvError(`open ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, { cause: e });
       }
       let text: string;
       try {
@@ -89,7 +89,7 @@ function userEnv(ctx: RunContext): string[] {
     const fromFlags = flags.map((e) => parseEnvEntry(e, process.env)).filter((e): e is string => e !== null);
     return mergeEnv(fromFiles, fromFlags);
   } catch (e) {
-    if (e instanceof EnvError) throw new RunError(125, e.message);
+    if (e instanceof EnvError) throw new RunError(125, e.message, { cause: e });
     throw e;
   }
 }
@@ -125,7 +125,7 @@ function validate(ctx: RunContext): void {
   try {
     name = wantedName === undefined ? undefined : validateName(wantedName);
   } catch (e) {
-    throw new RunError(125, (e as Error).message);
+    throw new RunError(125, (e as Error).message, { cause: e });
   }
   const hostname = ctx.flags.get('hostname') as string | undefined;
   if (hostname !== undefined && (hostname.length === 0 || Buffer.byteLength(hostname) > 64)) {
@@ -140,8 +140,14 @@ function validate(ctx: RunContext): void {
  * IMAGE or else the origin's Cmd (chapter 1's is `sh`; an image's is its
  * CMD, chapter 4; chapter 5 adds --entrypoint and the whole table).
  */
+export function commandParts(from: Origin, args: string[]): { entrypoint: string[] | null; cmd: string[] } {
+  return { entrypoint: from.entrypoint, cmd: args.length > 0 ? args : from.cmd };
+}
+
+/** The command line itself: ENTRYPOINT followed by CMD. */
 export function commandOf(from: Origin, args: string[]): string[] {
-  return [...(from.entrypoint ?? []), ...(args.length > 0 ? args : from.cmd)];
+  const { entrypoint, cmd } = commandParts(from, args);
+  return [...(entrypoint ?? []), ...cmd];
 }
 
 function commandToRun(ctx: RunContext, from: Origin): string[] {
@@ -175,7 +181,7 @@ function newContainer(ctx: RunContext): PreparedContainer {
         Hostname: wantedHost ?? shortId(r.id), Env: containerEnv(ctx, from, wantedHost ?? shortId(r.id), user),
         // Docker keeps the two halves apart: Entrypoint, then Cmd (the
         // arguments given, or the origin's Cmd).
-        Cmd: ctx.command.length ? ctx.command : from.cmd,
+        Cmd: commandParts(from, ctx.command).cmd,
         Entrypoint: from.entrypoint,
         Image: from.image,
         WorkingDir: cwd, Tty: Boolean(ctx.flags.get('tty')), OpenStdin: Boolean(ctx.flags.get('interactive')),
@@ -183,7 +189,7 @@ function newContainer(ctx: RunContext): PreparedContainer {
       Rootfs: rootfs, Chapter: ctx.chapter, MonitorPid: process.pid,
     }));
   } catch (e) {
-    throw new RunError(125, (e as Error).message);
+    throw new RunError(125, (e as Error).message, { cause: e });
   }
   trace.emit(CH, { op: 'mkdir', path: rec.dir, mode: 0o710 });
   const hostname = wantedHost ?? shortId(rec.id);

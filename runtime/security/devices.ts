@@ -52,7 +52,7 @@ function validate(ctx: RunContext): void {
       nodes.push(...found.nodes);
       if (!privileged) rules.push(...found.rules);
     } catch (e) {
-      throw new RunError(125, (e as Error).message);
+      throw new RunError(125, (e as Error).message, { cause: e });
     }
   }
   KEY.set(ctx, { mappings, nodes, rules, privileged });

@@ -102,7 +102,7 @@ function parseShmSize(v: string | undefined): number | undefined {
     const n = parseSize(v);
     return n === 0 ? undefined : n; // 0 means "the default", as in Docker
   } catch (e) {
-    if (e instanceof UnitError) throw new RunError(125, `invalid argument "${v}" for "--shm-size" flag: ${e.message}`);
+    if (e instanceof UnitError) throw new RunError(125, `invalid argument "${v}" for "--shm-size" flag: ${e.message}`, { cause: e });
     throw e;
   }
 }

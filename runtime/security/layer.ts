@@ -60,7 +60,7 @@ async function limit(ctx: RunContext): Promise<void> {
       await p.limit?.(ctx);
     } catch (e) {
       if (e instanceof RunError) throw e;
-      throw new RunError(125, `${p.name}: ${(e as Error).message}`);
+      throw new RunError(125, `${p.name}: ${(e as Error).message}`, { cause: e });
     }
   }
 }

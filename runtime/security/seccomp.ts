@@ -63,7 +63,7 @@ function validate(ctx: RunContext): void {
       const profile = loadProfile(opt.json);
       choice = profile ? { profile, builtin: false } : null;
     } catch (e) {
-      if (e instanceof ProfileError) throw new RunError(125, `${e.message} (in ${opt.file})`);
+      if (e instanceof ProfileError) throw new RunError(125, `${e.message} (in ${opt.file})`, { cause: e });
       throw e;
     }
   }
@@ -100,7 +100,7 @@ function prepare(ctx: RunContext): void {
   try {
     program = compile(choice, capabilities);
   } catch (e) {
-    if (e instanceof ProfileError) throw new RunError(125, e.message);
+    if (e instanceof ProfileError) throw new RunError(125, e.message, { cause: e });
     throw e;
   }
   ctx.spec.seccomp = { program: program.toString('base64') };

@@ -63,6 +63,6 @@ function readProfile(file: string): { json: string; file: string } {
     return { json: fs.readFileSync(file, 'utf8'), file };
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message;
-    throw new RunError(125, `opening seccomp profile (${file}) failed: open ${file}: ${why}`);
+    throw new RunError(125, `opening seccomp profile (${file}) failed: open ${file}: ${why}`, { cause: e });
   }
 }

@@ -78,7 +78,7 @@ function validate(ctx: RunContext): void {
       const u = parseUlimit(v);
       byName.set(u.Name, u);
     } catch (e) {
-      if (e instanceof UlimitError) throw new RunError(125, `invalid argument "${v}" for "--ulimit" flag: ${e.message}`);
+      if (e instanceof UlimitError) throw new RunError(125, `invalid argument "${v}" for "--ulimit" flag: ${e.message}`, { cause: e });
       throw e;
     }
   }

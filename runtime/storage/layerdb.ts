@@ -65,7 +65,7 @@ export class LayerStore {
         cacheID: read('cache-id'),
       };
     } catch {
-      return null;
+      return null; // no record, or a half-written one: not a layer (yet)
     }
   }
 
@@ -74,7 +74,7 @@ export class LayerStore {
     try {
       return fs.readdirSync(path.join(this.db, 'sha256')).filter((h) => /^[0-9a-f]{64}$/.test(h)).map((h) => 'sha256:' + h);
     } catch {
-      return [];
+      return []; // no layerdb yet: no layer stored
     }
   }
 

@@ -196,7 +196,7 @@ export class Overlay2Driver implements StorageDriver {
     } catch (e) {
       const code = e instanceof SyscallError ? e.code : (e as Error).message;
       const hint = code === 'EINVAL' ? ` (overlayfs refuses an upper dir on overlayfs, or without d_type or trusted xattrs; is ${this.home} on such a filesystem?)` : '';
-      throw new Error(`overlay2: cannot mount layer ${id} on ${merged}: ${code}${hint}`);
+      throw new Error(`overlay2: cannot mount layer ${id} on ${merged}: ${code}${hint}`, { cause: e });
     } finally {
       if (!fits) process.chdir(cwd);
     }

@@ -46,7 +46,7 @@ function openEntry(parentFd: number, name: string): number | null {
     return openat(parentFd, name, O_PATH | fs.constants.O_NOFOLLOW | O_CLOEXEC);
   } catch (e) {
     if (e instanceof SyscallError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return null;
-    throw new Error(`cannot open ${name}: ${(e as Error).message}`);
+    throw new Error(`cannot open ${name}: ${(e as Error).message}`, { cause: e });
   }
 }
 

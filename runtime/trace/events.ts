@@ -130,7 +130,7 @@ export function decodeRecord(line: string): TraceRecord | null {
   try {
     v = JSON.parse(line);
   } catch {
-    return null;
+    return null; // not JSON: a stray line, not a record
   }
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;

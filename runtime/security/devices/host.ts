@@ -59,12 +59,12 @@ export function hostDevice(hostPath: string, inContainer: string): DeviceSpec | 
  * every device under it. Not a device at all: Docker's error.
  */
 export function customDevice(m: DeviceMapping): { nodes: DeviceSpec[]; rules: DeviceRule[] } {
-  const fail = (why: string) => new Error(`error gathering device information while adding custom device "${m.PathOnHost}": ${why}`);
+  const fail = (why: string, cause?: unknown) => new Error(`error gathering device information while adding custom device "${m.PathOnHost}": ${why}`, cause === undefined ? undefined : { cause });
   let resolved: string;
   try {
     resolved = fs.realpathSync(m.PathOnHost);
-  } catch {
-    throw fail('no such file or directory');
+  } catch (e) {
+    throw fail('no such file or directory', e);
   }
   const one = hostDevice(resolved, m.PathInContainer);
   const nodes = one ? [one] : [];

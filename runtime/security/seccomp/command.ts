@@ -93,10 +93,10 @@ const show: Command = {
       process.stdout.write(disassemble(program));
       return 0;
     } catch (e) {
-      if (e instanceof ProfileError) throw new RunError(1, e.message);
+      if (e instanceof ProfileError) throw new RunError(1, e.message, { cause: e });
       const err = e as NodeJS.ErrnoException;
       const why: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory' };
-      if (err.code && why[err.code]) throw new RunError(1, `opening seccomp profile (${file}) failed: open ${file}: ${why[err.code]}`);
+      if (err.code && why[err.code]) throw new RunError(1, `opening seccomp profile (${file}) failed: open ${file}: ${why[err.code]}`, { cause: e });
       throw e;
     }
   },
@@ -108,7 +108,7 @@ function showContainer(stateRoot: string, ref: string): number {
   try {
     id = resolveContainer(stateRoot, ref).ID;
   } catch (e) {
-    if (e instanceof NoSuchContainerError) throw new RunError(1, `Error response from daemon: ${e.message}`);
+    if (e instanceof NoSuchContainerError) throw new RunError(1, `Error response from daemon: ${e.message}`, { cause: e });
     throw e;
   }
   const file = path.join(containersDir(stateRoot), id, 'seccomp.bpf');

@@ -121,7 +121,7 @@ export function loadProfile(json: string): Profile | null {
   try {
     raw = JSON.parse(quoteBigValues(json));
   } catch (e) {
-    throw new ProfileError(`Decoding seccomp profile failed: ${(e as Error).message}`);
+    throw new ProfileError(`Decoding seccomp profile failed: ${(e as Error).message}`, { cause: e });
   }
   const p = decode(raw);
   // Docker: "No default action specified, no syscalls listed, assume seccomp disabled"

@@ -128,7 +128,7 @@ function run(argv: string[]): void {
   trace.emit(CH, { op: 'spawn', argv });
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new RunError(125, `Error during "${DEFAULT_REMAP_USER}" user creation: ${argv.join(' ')}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
+    throw new RunError(125, `Error during "${DEFAULT_REMAP_USER}" user creation: ${argv.join(' ')}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`, { cause: r.error });
   }
 }
 

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { BIN, dockling } from '../../helpers/dockling.js';
+import fs from 'node:fs';
+import { BIN, dockling, tempRoot } from '../../helpers/dockling.js';
 
 test("125 for an empty --root (an unset variable, say): never the system's /var/lib/dockling instead", () => {
   for (const chapter of ['0', '5']) {
@@ -21,4 +22,33 @@ test('DOCKLING_ROOT set but empty is refused the same way', () => {
   const r = spawnSync(process.execPath, ['--', BIN, 'ps'], { encoding: 'utf8', env: { ...process.env, DOCKLING_ROOT: '', DOCKLING_CHAPTER: '5' } });
   assert.equal(r.status, 125, r.stderr);
   assert.match(r.stderr, /invalid --root ""/);
+});
+
+test('--debug (-D, or $DOCKLING_DEBUG) prints the error underneath a failure, with its stack; without it, the one line alone', () => {
+  const root = tempRoot('debug');
+  try {
+    // `top` of a container that is not there: the CLI's message wraps the
+    // store's NoSuchContainerError (cgroups/commands.ts), kept as its cause.
+    const line = 'dockling: Error response from daemon: No such container: nosuch\n';
+    const env = { DOCKLING_CHAPTER: '2', DOCKLING_DEBUG: '' };
+    const plain = dockling(root, ['top', 'nosuch'], { env });
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.equal(plain.stderr, line);
+    const runs = [
+      dockling(root, ['--debug', 'top', 'nosuch'], { env }),
+      dockling(root, ['-D', 'top', 'nosuch'], { env }),
+      dockling(root, ['top', 'nosuch'], { env: { ...env, DOCKLING_DEBUG: '1' } }),
+    ];
+    for (const r of runs) {
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(r.stderr.startsWith(line), r.stderr);
+      const rest = r.stderr.slice(line.length).split('\n');
+      assert.equal(rest[0], 'dockling: caused by: NoSuchContainerError: No such container: nosuch');
+      assert.match(rest[1], /^ {4}at resolveContainer /, r.stderr);
+    }
+    // The flag is in the global usage, beside --trace.
+    assert.match(dockling(root, ['--help']).stdout, /-D, --debug\s+When an error ends the command/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

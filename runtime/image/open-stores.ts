@@ -1,11 +1,13 @@
 // The three stores an image-based container needs, opened together: the
 // storage driver (files), the layer store (layerdb) and the image store
-// (imagedb, repositories.json). Chapter 4's driver is overlay2.
+// (imagedb, repositories.json, image-store.ts). Chapter 4's driver is
+// overlay2. What needs all three at once lives here too: freeing the layers
+// that no image and no container stands on.
 import path from 'node:path';
 import { Overlay2Driver } from '../storage/overlay2.js';
 import { LayerStore } from '../storage/layerdb.js';
 import type { StorageDriver } from '../storage/driver.js';
-import { ImageStore } from './store.js';
+import { ImageStore } from './image-store.js';
 import { chainIDs } from '../core/digest.js';
 
 export interface Stores {

@@ -75,8 +75,8 @@ export class ImageStore {
   bytes(id: string): Buffer {
     try {
       return fs.readFileSync(this.contentFile(id));
-    } catch {
-      throw new NoSuchImageError(`No such image: ${id}`);
+    } catch (e) {
+      throw new NoSuchImageError(`No such image: ${id}`, { cause: e });
     }
   }
 
@@ -88,7 +88,7 @@ export class ImageStore {
     try {
       return fs.readFileSync(path.join(this.metadataDir(id), 'parent'), 'utf8').trim();
     } catch {
-      return '';
+      return ''; // no parent file: an image not committed on top of another
     }
   }
 
@@ -96,7 +96,7 @@ export class ImageStore {
     try {
       return fs.readFileSync(path.join(this.metadataDir(id), 'lastUpdated'), 'utf8').trim();
     } catch {
-      return '0001-01-01T00:00:00Z';
+      return '0001-01-01T00:00:00Z'; // never tagged: Go's zero time, as Docker shows it
     }
   }
 
@@ -104,7 +104,7 @@ export class ImageStore {
     try {
       return fs.readdirSync(path.join(this.home, 'imagedb/content/sha256')).filter((h) => /^[0-9a-f]{64}$/.test(h)).map((h) => 'sha256:' + h);
     } catch {
-      return [];
+      return []; // no imagedb yet: no image stored
     }
   }
 
@@ -122,7 +122,7 @@ export class ImageStore {
       const r = JSON.parse(fs.readFileSync(this.reposFile(), 'utf8')) as Repositories;
       return r && typeof r.Repositories === 'object' ? r : { Repositories: {} };
     } catch {
-      return { Repositories: {} };
+      return { Repositories: {} }; // none written yet (writes are atomic: a file is whole or absent)
     }
   }
 
