@@ -33,7 +33,6 @@ export function execute(text: string, tree: Node[], data: unknown, missingKey: M
   let out = '';
   const vars: { name: string; value: unknown }[] = [{ name: '$', value: data }];
   let current: Arg | Command | Pipe | undefined; // the node errors name
-  let depth = 0;
 
   const at = (n: Arg | Command | Pipe) => {
     current = n;
@@ -257,14 +256,11 @@ export function execute(text: string, tree: Node[], data: unknown, missingKey: M
     const typeOf = (i: number): ParamType => (i < fixed ? fn.params[i] : fn.variadic!);
     const argv = args.map((a, i) => evalArg(dot, typeOf(i), a));
     if (final !== NO_FINAL) argv.push(validate(final, typeOf(args.length)));
-    if (++depth > 10000) fail('exceeded maximum template depth (100000)');
     try {
       return fn.fn(...argv);
     } catch (e) {
       at(node);
       return fail(`error calling ${name}: ${(e as Error).message}`);
-    } finally {
-      depth--;
     }
   }
 

@@ -47,6 +47,8 @@ export function parseTemplate(text: string): Template {
     tree = parse(text, FUNCTION_NAMES);
   } catch (e) {
     if (e instanceof ParseError) throw new TemplateError(e.message, 'parse');
+    // Parentheses nested thousands deep: Go stops at a depth of 10000 too.
+    if (e instanceof RangeError) throw new TemplateError('template: :1: max expression depth exceeded', 'parse');
     throw e;
   }
   return {
@@ -56,7 +58,7 @@ export function parseTemplate(text: string): Template {
         return execute(text, tree, data, options?.missingKey ?? 'default');
       } catch (e) {
         if (e instanceof ExecError) throw new TemplateError(e.message, 'execute');
-        if (e instanceof RangeError) throw new TemplateError(`template: : exceeded maximum template depth`, 'execute');
+        if (e instanceof RangeError) throw new TemplateError('template: : exceeded maximum template depth', 'execute');
         throw e;
       }
     },

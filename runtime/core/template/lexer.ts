@@ -195,8 +195,7 @@ export function lex(input: string): Item[] {
         emit('rightParen');
       } else if (c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) < 0x7f) emit('char');
       else {
-        const cp = input.codePointAt(pos - 1)!;
-        return fail(`unrecognized character in action: U+${cp.toString(16).toUpperCase().padStart(4, '0')}`);
+        return fail(`unrecognized character in action: ${hashU(input.codePointAt(pos - 1)!)}`);
       }
     }
   };
@@ -210,8 +209,7 @@ export function lex(input: string): Item[] {
     return input.startsWith('}}', pos);
   };
   const badCharacter = () => {
-    const cp = input.codePointAt(pos)!;
-    return fail(`bad character U+${cp.toString(16).toUpperCase().padStart(4, '0')} ${goCharQuote(String.fromCodePoint(cp))}`);
+    return fail(`bad character ${hashU(input.codePointAt(pos)!)}`);
   };
 
   const lexFieldOrVariable = (type: 'field' | 'variable'): boolean => {
@@ -286,6 +284,13 @@ export function lex(input: string): Item[] {
 }
 
 const countNewlines = (s: string) => s.split('\n').length - 1;
+
+/** Go's %#U: U+2192 '→', without the quoted character when it cannot be printed. */
+function hashU(cp: number): string {
+  const u = 'U+' + cp.toString(16).toUpperCase().padStart(4, '0');
+  const c = String.fromCodePoint(cp);
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]$/u.test(c) ? `${u} ${goCharQuote(c)}` : u;
+}
 
 /** Go's %q of a rune: 'x'. */
 export function goCharQuote(c: string): string {

@@ -156,6 +156,10 @@ describe("Go's errors, as Docker prints them", () => {
       ['{{"abc}}', 'unterminated quoted string'],
       ['{{(.X}}', 'unclosed left paren'],
       ['{{else}}', 'unexpected {{else}}'],
+      ['{{→}}', "unrecognized character in action: U+2192 '→'"],
+      ['{{}}', 'missing value for command'],
+      ['{{range $i, $e, $f := .}}{{end}}', 'too many declarations in range'],
+      [`{{${'('.repeat(20000)}1${')'.repeat(20000)}}}`, 'max expression depth exceeded'],
     ];
     for (const [t, want] of cases) {
       const line = t.startsWith('{{.Os}}\n') ? 2 : 1;
