@@ -11,7 +11,7 @@
 // template: :1:2: executing "" at <.Bogus>: map has no entry for key "Bogus"
 import { formatValue, goType } from './fmt.js';
 import { FUNCTIONS, isTrue, type ParamType, type TemplateFunction } from './funcs.js';
-import { nodeString, type Arg, type Command, type Control, type Node, type Pipe } from './parse.js';
+import { nodeString, type Arg, type Command, type Control, type Node, type Pipe, type TemplateCall, type Tree } from './parse.js';
 
 /** An execution error in Go's words, without Docker's prefix. */
 export class ExecError extends Error {}
@@ -29,12 +29,18 @@ const CONTINUE = Symbol('continue');
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function execute(text: string, tree: Node[], data: unknown, missingKey: MissingKey = 'default'): string {
-  let out = '';
-  const vars: { name: string; value: unknown }[] = [{ name: '$', value: data }];
-  let current: Arg | Command | Pipe | undefined; // the node errors name
+// {{template}} may call itself: Go stops at a depth of 100000, dockling
+// sooner, before JavaScript's stack runs out.
+const MAX_TEMPLATE_DEPTH = 1000;
 
-  const at = (n: Arg | Command | Pipe) => {
+export function execute(text: string, tree: Tree, data: unknown, missingKey: MissingKey = 'default'): string {
+  let out = '';
+  let vars: { name: string; value: unknown }[] = [{ name: '$', value: data }];
+  let depth = 0;
+  let running = ''; // the template being run: "" is the text itself, as Docker names it
+  let current: Arg | Command | Pipe | TemplateCall | undefined; // the node errors name
+
+  const at = (n: Arg | Command | Pipe | TemplateCall) => {
     current = n;
   };
   const fail = (message: string): never => {
@@ -45,7 +51,7 @@ export function execute(text: string, tree: Node[], data: unknown, missingKey: M
     const column = pos - (before.lastIndexOf('\n') + 1);
     let context = nodeString(current);
     if (context.length > 20) context = context.slice(0, 20) + '...';
-    throw new ExecError(`template: :${line}:${column}: executing "" at <${context}>: ${message}`);
+    throw new ExecError(`template: :${line}:${column}: executing ${JSON.stringify(running)} at <${context}>: ${message}`);
   };
 
   const varValue = (name: string) => {
@@ -62,7 +68,7 @@ export function execute(text: string, tree: Node[], data: unknown, missingKey: M
     fail(`undefined variable: ${name}`);
   };
 
-  walkList(data, tree);
+  walkList(data, tree.root);
   return out;
 
   function walkList(dot: unknown, list: Node[]) {
@@ -92,6 +98,25 @@ export function execute(text: string, tree: Node[], data: unknown, missingKey: M
       case 'range':
         walkRange(dot, node);
         return;
+      case 'template': {
+        // A named template runs with its own variables: $ is the pipeline's value.
+        at(node);
+        const list = tree.defined.get(node.name);
+        if (!list) return fail(`template "${node.name}" not defined`);
+        if (depth >= MAX_TEMPLATE_DEPTH) fail(`exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`);
+        const value = node.pipe ? evalPipeline(dot, node.pipe) : undefined;
+        const [savedVars, savedName] = [vars, running];
+        vars = [{ name: '$', value }];
+        running = node.name;
+        depth++;
+        try {
+          walkList(value, list);
+        } finally {
+          [vars, running] = [savedVars, savedName];
+          depth--;
+        }
+        return;
+      }
       case 'break':
         throw BREAK;
       case 'continue':

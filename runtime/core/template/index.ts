@@ -8,7 +8,7 @@
 //   t.execute(container)                                       // may throw TemplateError
 import { execute, ExecError, type MissingKey } from './exec.js';
 import { FUNCTIONS } from './funcs.js';
-import { parse, ParseError, type Node } from './parse.js';
+import { parse, ParseError, type Tree } from './parse.js';
 
 /**
  * A template that Go would refuse to parse, or that failed on its data.
@@ -42,7 +42,7 @@ const FUNCTION_NAMES = new Set(Object.keys(FUNCTIONS));
 
 /** Parses a template as Docker's CLI does; throws TemplateError. */
 export function parseTemplate(text: string): Template {
-  let tree: Node[];
+  let tree: Tree;
   try {
     tree = parse(text, FUNCTION_NAMES);
   } catch (e) {

@@ -26,7 +26,14 @@ export type Node =
   | { kind: 'text'; pos: number; text: string }
   | { kind: 'action'; pos: number; pipe: Pipe }
   | Control
-  | { kind: 'break' | 'continue'; pos: number };
+  | { kind: 'break' | 'continue'; pos: number }
+  | TemplateCall;
+
+/** {{template "name" pipeline}}: runs a named template with dot set to the pipeline's value. */
+export interface TemplateCall { kind: 'template'; pos: number; name: string; pipe?: Pipe }
+
+/** A parsed template: its text's tree, and the templates {{define}} and {{block}} name ("" is the text itself). */
+export interface Tree { root: Node[]; defined: Map<string, Node[]> }
 
 export interface Control { kind: 'if' | 'with' | 'range'; pos: number; pipe: Pipe; list: Node[]; elseList?: Node[] }
 
@@ -36,8 +43,9 @@ type Marker = { kind: 'end' | 'else'; pos: number };
 export class ParseError extends Error {}
 
 /** How Go prints a node in "executing \"\" at <…>". */
-export function nodeString(a: Arg | Command): string {
+export function nodeString(a: Arg | Command | TemplateCall): string {
   if ('args' in a) return a.args.map((x) => (x.kind === 'pipe' ? `(${nodeString(x)})` : nodeString(x))).join(' ');
+  if (a.kind === 'template') return `{{template ${goQuote(a.name)}${a.pipe ? ' ' + nodeString(a.pipe) : ''}}}`;
   switch (a.kind) {
     case 'field': return a.ident.map((f) => '.' + f).join('');
     case 'variable': return a.ident.join('.');
@@ -54,7 +62,7 @@ export function nodeString(a: Arg | Command): string {
 }
 
 /** Parses a template; `functions` are the names a call may use. */
-export function parse(text: string, functions: Set<string>): Node[] {
+export function parse(text: string, functions: Set<string>): Tree {
   const items = lex(text);
   let at = 0; // the next item
   let furthest = 0; // the furthest item read: Go names its line in errors
@@ -106,15 +114,62 @@ export function parse(text: string, functions: Set<string>): Node[] {
     return item;
   };
 
-  // The top level: text and actions; a stray {{end}} or {{else}} is an error.
+  // The top level: text, actions and {{define}}s; a stray {{end}} or {{else}} is an error.
+  const defined = new Map<string, Node[]>();
   const root: Node[] = [];
   while (peek().type !== 'eof') {
+    if (peek().type === 'leftDelim') {
+      const mark = at;
+      next();
+      const word = nextNonSpace();
+      if (word.type === 'keyword' && word.val === 'define') {
+        definition();
+        continue;
+      }
+      at = mark;
+    }
     const n = textOrAction();
     if (n === null) continue;
     if (n.kind === 'end' || n.kind === 'else') fail(`unexpected {{${n.kind}}}`);
     root.push(n as Node);
   }
-  return root;
+  add('', root);
+  return { root, defined };
+
+  // A template may be defined twice only if one of the definitions is empty.
+  function add(name: string, list: Node[]) {
+    const empty = (l: Node[]) => l.every((n) => n.kind === 'text' && n.text.trim() === '');
+    const before = defined.get(name);
+    if (before === undefined || empty(before)) defined.set(name, list);
+    else if (!empty(list)) fail(`template: multiple definition of template ${goQuote(name)}`);
+  }
+
+  // {{define "name"}}…{{end}}: its own variables ($ only) and no enclosing range.
+  function definition() {
+    const context = 'define clause';
+    const name = nextNonSpace();
+    if (name.type !== 'string' && name.type !== 'rawString') unexpected(name, context);
+    expect('rightDelim', context);
+    const [list, end] = nested(() => itemList());
+    if (end.kind !== 'end') fail(`unexpected {{${end.kind}}} in ${context}`);
+    add(unquote(name.val), list);
+  }
+
+  function nested<T>(parse: () => T): T {
+    const [savedVars, savedDepth] = [vars.splice(1), rangeDepth];
+    rangeDepth = 0;
+    try {
+      return parse();
+    } finally {
+      vars.splice(1, vars.length, ...savedVars);
+      rangeDepth = savedDepth;
+    }
+  }
+
+  function templateName(item: Item, context: string): string {
+    if (item.type !== 'string' && item.type !== 'rawString') unexpected(item, context);
+    return unquote(item.val);
+  }
 
   function textOrAction(): Node | Marker | null {
     const item = nextNonSpace();
@@ -153,9 +208,22 @@ export function parse(text: string, functions: Set<string>): Node[] {
           if (rangeDepth === 0) fail(`{{${item.val}}} outside {{range}}`);
           return { kind: item.val, pos: item.pos };
         }
-        default:
-          // define, template, block: named templates, which --format has no use for.
-          return fail(`{{${item.val}}} is not supported by dockling's templates`);
+        case 'template': {
+          const name = templateName(nextNonSpace(), 'template clause');
+          if (nextNonSpace().type === 'rightDelim') return { kind: 'template', pos: item.pos, name };
+          backup();
+          return { kind: 'template', pos: item.pos, name, pipe: pipeline('template clause', 'rightDelim') };
+        }
+        case 'block': {
+          // {{block "name" pipeline}}…{{end}}: defines the template and runs it here.
+          const context = 'block clause';
+          const name = templateName(nextNonSpace(), context);
+          const pipe = pipeline(context, 'rightDelim');
+          const [list, end] = nested(() => itemList());
+          if (end.kind !== 'end') fail(`unexpected {{${end.kind}}} in ${context}`);
+          add(name, list);
+          return { kind: 'template', pos: item.pos, name, pipe };
+        }
       }
     }
     backup();

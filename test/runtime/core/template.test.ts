@@ -99,6 +99,17 @@ describe("Go's documented examples", () => {
     assert.equal(run(`{{html "<a href='x'>&"}} {{js "it's <b>"}} {{urlquery "a b&c"}}`), "&lt;a href=&#39;x&#39;&gt;&amp; it\\'s \\u003Cb\\u003E a+b%26c");
   });
 
+  test('define, template and block: named templates with their own $', () => {
+    const t = '{{define "T1"}}ONE{{end}}{{define "T2"}}TWO {{template "T1"}}{{end}}{{define "T3"}}{{template "T1"}} {{template "T2"}}{{end}}{{template "T3"}}';
+    assert.equal(run(t), 'ONE TWO ONE');
+    assert.equal(run('{{block "list" .A}}{{range .}}[{{.}}]{{end}}{{end}}', { A: [1, 2] }), '[1][2]');
+    assert.equal(run('{{define "x"}}{{$}}{{end}}{{template "x" 5}}'), '5');
+    assert.match(error('{{define "x"}}{{.A.B}}{{end}}{{template "x" .}}', { A: 1 }), /template: :1:18: executing "x" at <\.A\.B>: can't evaluate field B in type int$/);
+    assert.match(error('{{template "nope"}}'), /:1:2: executing "" at <\{\{template "nope"\}\}>: template "nope" not defined$/);
+    assert.match(error('{{define "r"}}{{template "r"}}{{end}}{{template "r"}}'), /exceeded maximum template depth/);
+    assert.equal(templateError('{{define "x"}}a{{end}}{{define "x"}}b{{end}}'), 'template parsing error: template: :1: template: multiple definition of template "x"');
+  });
+
   test('literals: strings with escapes, raw strings, characters, numbers in Go syntax, booleans', () => {
     assert.equal(run('{{"a\\tb"}}|{{`a\\tb`}}|{{\'a\'}}|{{0x1F}}|{{0o17}}|{{1_000}}|{{1.5}}|{{true}}'), 'a\tb|a\\tb|97|31|15|1000|1.5|true');
   });
