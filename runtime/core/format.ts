@@ -86,3 +86,28 @@ export function formatTemplate(template: string, value: unknown): string {
     throw e;
   }
 }
+
+/**
+ * docker/cli's inspect with -f, whole: the template is parsed first (a bad
+ * one is exit 64 before anything is printed), then run on each document;
+ * a document it fails on is an error line and the others still print. An
+ * empty result is one empty line; `-f json` is the documents as compact
+ * JSON. Exit status 1 if any document failed, with the errors joined.
+ */
+export function inspectTemplate(format: string, objects: unknown[]): { stdout: string; errors: string[] } {
+  if (format === 'json') return { stdout: JSON.stringify(objects) + '\n', errors: [] };
+  const bad = templateError(format);
+  if (bad) throw new RunError(64, bad);
+  const template = parseTemplate(format);
+  let stdout = '';
+  const errors: string[] = [];
+  for (const o of objects) {
+    try {
+      stdout += template.execute(o, { missingKey: 'error' }) + '\n';
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      errors.push(e.message);
+    }
+  }
+  return { stdout: stdout || '\n', errors };
+}

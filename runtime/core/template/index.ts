@@ -1,8 +1,9 @@
 // Docker's --format and -f templates: Go's text/template with docker/cli's
 // extra functions, its "table" directive, and its tabwriter. This folder
 // is written from Go's documentation of text/template and fmt: lexer.ts,
-// parse.ts, exec.ts (the language), fmt.ts (how values print), funcs.ts
-// (the functions), and this file, which is what commands use:
+// parse.ts, exec.ts (the language: actions, pipelines, variables, if/with/
+// range, define/template/block), fmt.ts (how values print), funcs.ts (the
+// functions), and this file, which is what commands use:
 //
 //   const t = parseTemplate('{{.Name}}\t{{.State.Status}}');  // may throw TemplateError
 //   t.execute(container)                                       // may throw TemplateError

@@ -5,7 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatDirective, parseTemplate, tabwrite, TemplateError } from '../../../runtime/core/template/index.js';
-import { formatTemplate, templateError } from '../../../runtime/core/format.js';
+import { formatTemplate, inspectTemplate, templateError } from '../../../runtime/core/format.js';
 
 const run = (text: string, data: unknown = null) => parseTemplate(text).execute(data);
 const error = (text: string, data: unknown = null, missingKey: 'default' | 'error' = 'default'): string => {
@@ -197,6 +197,16 @@ describe("Go's errors, as Docker prints them", () => {
     assert.equal(formatTemplate('{{.State.Status}} {{json .Id}}', { State: { Status: 'exited' }, Id: 'abc' }), 'exited "abc"');
     assert.throws(() => formatTemplate('{{.Bogus}}', {}), (e: any) => e.code === 1 && /map has no entry for key "Bogus"/.test(e.message));
     assert.throws(() => formatTemplate('{{', {}), (e: any) => e.code === 64);
+  });
+
+  test("inspectTemplate: docker/cli's inspect -f over several documents", () => {
+    assert.deepEqual(inspectTemplate('{{.Name}}', [{ Name: 'a' }, {}, { Name: 'c' }]), {
+      stdout: 'a\nc\n',
+      errors: ['template parsing error: template: :1:2: executing "" at <.Name>: map has no entry for key "Name"'],
+    });
+    assert.deepEqual(inspectTemplate('{{.X}}', [{}]).stdout, '\n');
+    assert.deepEqual(inspectTemplate('json', [{ a: 1 }]), { stdout: '[{"a":1}]\n', errors: [] });
+    assert.throws(() => inspectTemplate('{{', [{}]), (e: any) => e.code === 64);
   });
 });
 
