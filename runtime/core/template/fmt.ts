@@ -132,7 +132,6 @@ function formatVerb(v: unknown, verb: string, f: Flags): string {
   if (typeof v === 'string') return formatString(v, verb, f);
   if (typeof v === 'boolean') return verb === 'v' || verb === 't' ? pad(String(v), f, false) : badVerb(v, verb);
   if (typeof v === 'number') return Number.isInteger(v) && !'eEfFgG'.includes(verb) ? formatInt(v, verb, f) : formatFloat(v, verb, f);
-  if (typeof v === 'function') return verb === 'v' || verb === 'p' ? pad('0xc000000000', f) : badVerb(v, verb);
   return badVerb(v, verb);
 }
 
