@@ -1,7 +1,10 @@
 // How Docker's CLI prints things, so that dockling's output lines up with
 // Docker's: tables (Go's tabwriter as the docker CLI sets it up: columns at
 // least 10 wide, 3 spaces of padding), human durations ("2 minutes ago")
-// and sizes in decimal units ("4.26MB"), and inspect's JSON.
+// and sizes in decimal units ("4.26MB"), inspect's JSON, and -f's Go
+// templates (the engine is in ./template/).
+import { RunError } from './pipeline.js';
+import { parseTemplate, TemplateError } from './template/index.js';
 
 /** A table of left-aligned columns; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -49,44 +52,62 @@ export function humanSize(bytes: number): string {
 export const inspectJSON = (objects: unknown[]) => JSON.stringify(objects, null, 4) + '\n';
 
 // #region template-check
-const ACTION = /^\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/;
-
 /**
- * Is this template one formatTemplate can run? The error in the words of
- * Docker's CLI (Go's text/template parser behind "template parsing error"),
- * or null. Checked before anything is looked up, as Docker parses the
- * template first: a typo must not print the literal text and exit 0.
+ * Is this a template Go's text/template can parse? The error in the words
+ * of Docker's CLI ("template parsing error: template: :1: unclosed
+ * action"), or null. Checked before anything is looked up, as Docker
+ * parses the template first: a typo must not print the literal text and
+ * exit 0.
  */
 export function templateError(template: string): string | null {
-  for (let at = template.indexOf('{{'); at >= 0; at = template.indexOf('{{', at + 2)) {
-    const line = template.slice(0, at).split('\n').length;
-    const end = template.indexOf('}}', at + 2);
-    if (end < 0) return `template parsing error: template: :${line}: unclosed action`;
-    const action = template.slice(at, end + 2);
-    if (!ACTION.test(action)) {
-      return `template parsing error: template: :${line}: ${JSON.stringify(action)} is not supported here: dockling's templates are field paths, {{.State.Status}} or {{json .Config}}`;
-    }
-    at = end;
+  try {
+    parseTemplate(template);
+    return null;
+  } catch (e) {
+    if (e instanceof TemplateError) return e.message;
+    throw e;
   }
-  return null;
 }
 // #endregion template-check
 
 /**
- * The part of Go templates that `inspect -f` is mostly used for:
- * `{{.State.ExitCode}}`, `{{json .Config}}`, `{{.Id}}` (field paths, with
- * an optional `json`); anything else is an error.
+ * inspect's -f: the template run on one inspect document. A name the
+ * document does not have is an error (exit 1), as in Docker: docker/cli
+ * runs the template on its typed structs first, and when a name is no
+ * field there it runs it again on the raw JSON with Go's
+ * missingkey=error, whose words are the ones the user sees:
+ * `map has no entry for key "Bogus"`.
  */
 export function formatTemplate(template: string, value: unknown): string {
-  const bad = templateError(template);
-  if (bad) throw new Error(bad);
-  return template.replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_, json: string | undefined, p: string) => {
-    let v: unknown = value;
-    for (const key of p.split('.').filter(Boolean)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
-    if (json) return JSON.stringify(v ?? null);
-    if (v === undefined || v === null) return '<no value>';
-    if (Array.isArray(v)) return `[${v.join(' ')}]`;
-    if (typeof v === 'object') return `map[${Object.entries(v).map(([k, x]) => `${k}:${x}`).join(' ')}]`;
-    return String(v);
-  }).replace(/\\n/g, '\n');
+  try {
+    return parseTemplate(template).execute(value, { missingKey: 'error' });
+  } catch (e) {
+    if (e instanceof TemplateError) throw new RunError(e.exitCode, e.message);
+    throw e;
+  }
+}
+
+/**
+ * docker/cli's inspect with -f, whole: the template is parsed first (a bad
+ * one is exit 64 before anything is printed), then run on each document;
+ * a document it fails on is an error line and the others still print. An
+ * empty result is one empty line; `-f json` is the documents as compact
+ * JSON. Exit status 1 if any document failed, with the errors joined.
+ */
+export function inspectTemplate(format: string, objects: unknown[]): { stdout: string; errors: string[] } {
+  if (format === 'json') return { stdout: JSON.stringify(objects) + '\n', errors: [] };
+  const bad = templateError(format);
+  if (bad) throw new RunError(64, bad);
+  const template = parseTemplate(format);
+  let stdout = '';
+  const errors: string[] = [];
+  for (const o of objects) {
+    try {
+      stdout += template.execute(o, { missingKey: 'error' }) + '\n';
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      errors.push(e.message);
+    }
+  }
+  return { stdout: stdout || '\n', errors };
 }
