@@ -7,7 +7,7 @@ import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { reportFailure } from '../core/failure.js';
 import { listContainers, isRunning } from '../core/containers.js';
-import { ago, formatTemplate, humanSize, inspectJSON, table, templateError } from '../core/format.js';
+import { ago, humanSize, inspectJSON, inspectTemplate, table, templateError } from '../core/format.js';
 import { type ImageConfig } from './config.js';
 import { chainIDs } from '../core/digest.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
@@ -109,7 +109,7 @@ export function imageInspect(s: Stores, id: string): Record<string, unknown> {
   };
 }
 
-export const formatFlag = { name: 'format', short: 'f', kind: 'string' as const, usage: 'Format the output using the given Go template (field paths: {{.Id}}, {{json .Config}})' };
+export const formatFlag = { name: 'format', short: 'f', kind: 'string' as const, usage: 'Format output using a custom template: \'json\' prints in JSON format, \'TEMPLATE\' prints output using the given Go template' };
 
 /** Docker parses -f's template before looking anything up: a bad one is exit 64 (docker/cli's inspect). */
 export function checkFormat(format: string | undefined): void {
@@ -135,8 +135,16 @@ export function inspectEach(refs: string[], format: string | undefined, kind: 'i
     process.stderr.write(`Error: No such ${kind}: ${ref}\n`);
     code = 1;
   }
-  process.stdout.write(format ? found.map((o) => formatTemplate(format, o) + '\n').join('') : inspectJSON(found));
-  return code;
+  if (!format) {
+    process.stdout.write(inspectJSON(found));
+    return code;
+  }
+  // Each document through the template; one it fails on is an error line
+  // and the others still print (docker/cli's inspect).
+  const { stdout, errors } = inspectTemplate(format, found);
+  process.stdout.write(stdout);
+  for (const e of errors) process.stderr.write(`dockling: ${e}\n`);
+  return errors.length ? 1 : code;
 }
 
 /** An image's inspect document, or null if there is no such image. */
