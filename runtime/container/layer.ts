@@ -65,6 +65,11 @@ function validate(ctx: RunContext): void {
   const image = origin.get(ctx);
   if (entrypoint !== undefined && image && !existing) {
     origin.set(ctx, withEntrypointFlag(image, entrypoint));
+    // Chapter 1 would blame the image for having no CMD; it may well have
+    // one, which --entrypoint dropped (Docker's rule): say so.
+    if (!entrypoint && ctx.command.length === 0) {
+      throw new RunError(125, `No command specified: --entrypoint "" removes the image's ENTRYPOINT and, as in Docker, its CMD too: name the program to run after the image`);
+    }
   } else if (entrypoint && ctx.flags.has('rootfs') && !existing) {
     ctx.command = [entrypoint, ...ctx.command];
   }

@@ -64,6 +64,9 @@ test('--entrypoint "" removes the ENTRYPOINT: the arguments alone run; without a
     // image's CMD is not taken either; then [""] is reset: nothing to run.
     const none = expectCode(c.dk(['run', '--rm', '--entrypoint', '', 'ep-clear']), 125);
     assert.match(none.stderr, /no command specified/i);
+    // The image has a CMD: the message must not say it lacks one.
+    assert.match(none.stderr, /--entrypoint "" removes the image's ENTRYPOINT and, as in Docker, its CMD too/);
+    assert.doesNotMatch(none.stderr, /gives no CMD/);
     assert.deepEqual(c.ok(['ps', '-a', '-q']), '', 'the refused run made no container');
   } finally {
     await c.cleanup();
