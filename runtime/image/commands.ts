@@ -17,6 +17,7 @@ import { ownedTempDir } from './leftovers.js';
 import { storesWithBusybox, writeOutput, writeTo } from './busybox.js';
 import { infoCommand } from './info.js';
 import { withChanges } from './change.js';
+import { nowRFC3339Nano } from '../core/time.js';
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
@@ -323,7 +324,7 @@ const importCommand: Command = {
     try {
       const id = await s.images.lockedAsync(async () => {
         const layer = await s.layers.register(input.file, null).catch(tarInputError);
-        const created = new Date().toISOString();
+        const created = nowRFC3339Nano();
         const message = inv.flags.get('message') as string | undefined;
         const config: ImageConfig = {
           architecture: (await import('./config.js')).goArch(), os: 'linux', created, config: runConfig,

@@ -16,6 +16,7 @@ import { ownedTempDir } from './leftovers.js';
 import { writeOutput, writeTo } from './busybox.js';
 import { checkFormat, formatFlag, imageInspectOrNull, inspectEach, parseRefOrFail } from './commands.js';
 import { thawAbandoned, whileFrozen } from '../cgroups/freezer.js';
+import { nowRFC3339Nano } from '../core/time.js';
 
 const CH = 4;
 
@@ -87,7 +88,7 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
     // #endregion commit-pause
     return await s.images.lockedAsync(async () => {
       const layer = await s.layers.register(tarFile, m.parent);
-      const created = new Date().toISOString();
+      const created = nowRFC3339Nano();
       const step: HistoryEntry = { created, created_by: [c.Path, ...c.Args].join(' ') };
       if (opts.author) step.author = opts.author;
       if (opts.message) step.comment = opts.message;

@@ -18,6 +18,7 @@ import { haveNsexec, launchInit, NSEXEC, type LaunchedInit } from './launch.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 import { runCommand, rootfsCommand, warnIfUnhardened } from './commands.js';
 import { containerSource, inBackground, launcher, origin, type Origin, type PreparedContainer } from './slots.js';
+import { nowRFC3339Nano } from '../core/time.js';
 
 const CH = 1;
 
@@ -171,7 +172,7 @@ function newContainer(ctx: RunContext): PreparedContainer {
   const command = commandToRun(ctx, from);
   const cwd = wantedCwd ?? (from.workingDir || '/');
 
-  const now = new Date().toISOString();
+  const now = nowRFC3339Nano();
   let rec;
   try {
     rec = createContainer(ctx.stateRoot, name, (r) => ({
@@ -270,7 +271,7 @@ async function start(ctx: RunContext): Promise<void> {
   await init.start(ctx.spec);
   ctx.started = true;
   updateConfig(ctx.container, (c) => {
-    c.State = { ...c.State, Status: 'running', Running: true, Pid: init.pid, StartedAt: new Date().toISOString() };
+    c.State = { ...c.State, Status: 'running', Running: true, Pid: init.pid, StartedAt: nowRFC3339Nano() };
   });
 }
 
@@ -353,7 +354,7 @@ async function cleanup(ctx: RunContext): Promise<void> {
   if (ctx.outcome === 'keep') {
     const code = ctx.failure?.code ?? ctx.exitCode ?? 125;
     updateConfig(ctx.container, (c) => {
-      c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: new Date().toISOString() };
+      c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRFC3339Nano() };
     });
     return;
   }
