@@ -54,9 +54,13 @@ function prepare(ctx: RunContext): void {
   ctx.spec.mounts.push(...driver.mounts());
   if (driver.version === 1) ctx.spec.readonlyPaths = [...ctx.spec.readonlyPaths, '/sys/fs/cgroup'];
   updateConfig(ctx.container, (c) => {
+    // As Docker records them: --cpus as NanoCpus (the period and quota it
+    // becomes are the kernel's business), --cpu-period/--cpu-quota as given.
     c.HostConfig = {
+      ...c.HostConfig,
       Memory: limits.memory ?? 0, MemorySwap: limits.memorySwap ?? 0, MemoryReservation: limits.memoryReservation ?? 0,
-      CpuShares: limits.cpuShares ?? 0, CpuPeriod: limits.cpuPeriod ?? 0, CpuQuota: limits.cpuQuota ?? 0,
+      CpuShares: limits.cpuShares ?? 0, NanoCpus: limits.nanoCpus ?? 0,
+      CpuPeriod: (ctx.flags.get('cpu-period') as number | undefined) ?? 0, CpuQuota: (ctx.flags.get('cpu-quota') as number | undefined) ?? 0,
       CpusetCpus: limits.cpusetCpus ?? '', PidsLimit: limits.pidsLimit ?? null, CgroupParent: ctx.flags.get('cgroup-parent') ?? '',
     };
   });

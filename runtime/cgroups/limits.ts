@@ -14,6 +14,8 @@ export interface Limits {
   /** CFS bandwidth: quota µs per period µs (from --cpus or --cpu-quota/--cpu-period) */
   cpuQuota?: number;
   cpuPeriod?: number;
+  /** --cpus in billionths of a CPU, as Docker records it (NanoCpus); the quota above is what it becomes */
+  nanoCpus?: number;
   cpuShares?: number;
   /** the kernel's list format, e.g. "0-1" */
   cpusetCpus?: string;
@@ -95,6 +97,7 @@ export function limitsFromFlags(flags: Map<string, FlagValue>): Limits {
   // #endregion kernel-ranges
 
   if (nanoCpus) {
+    l.nanoCpus = nanoCpus;
     l.cpuPeriod = DEFAULT_PERIOD;
     l.cpuQuota = quotaFor(nanoCpus, DEFAULT_PERIOD);
   } else {

@@ -16,7 +16,7 @@ import { ownedTempDir } from './leftovers.js';
 import { writeOutput, writeTo } from './busybox.js';
 import { checkFormat, formatFlag, imageInspectOrNull, inspectEach, parseRefOrFail } from './commands.js';
 import { thawAbandoned, whileFrozen } from '../cgroups/freezer.js';
-import { nowRFC3339Nano } from '../core/time.js';
+import { goTime, nowRFC3339Nano } from '../core/time.js';
 
 const CH = 4;
 
@@ -241,14 +241,15 @@ export function containerInspect(s: Stores, c: ContainerConfig): Record<string, 
   const m = s.layers.getMount(c.ID);
   return {
     Id: c.ID,
-    Created: c.Created,
+    Created: goTime(c.Created), // Go's form: nanoseconds, no trailing zeros (core/time.ts)
     Path: c.Path,
     Args: c.Args,
-    State: { ...c.State, Running: isRunning(c) },
+    State: { ...c.State, Running: isRunning(c), StartedAt: goTime(c.State.StartedAt), FinishedAt: goTime(c.State.FinishedAt) },
     Image: c.Image ?? '',
     Name: c.Name,
     Driver: c.Driver ?? '',
-    GraphDriver: m ? { Data: s.driver.metadata(m.mountID), Name: s.driver.name } : null,
+    // A --rootfs container has no layers: Docker's empty GraphDriver then.
+    GraphDriver: m ? { Data: s.driver.metadata(m.mountID), Name: s.driver.name } : { Data: null, Name: '' },
     HostConfig: c.HostConfig ?? {},
     Config: c.Config,
   };

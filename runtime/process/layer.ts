@@ -187,6 +187,15 @@ function newContainer(ctx: RunContext): PreparedContainer {
         Image: from.image,
         WorkingDir: cwd, Tty: Boolean(ctx.flags.get('tty')), OpenStdin: Boolean(ctx.flags.get('interactive')),
       },
+      // What every container gets (the spec below), in the words of
+      // Docker's HostConfig: its own network namespace with only loopback
+      // is Docker's --network none; "private" IPC and cgroup namespaces;
+      // "" for PID and UTS is Docker's "a namespace of its own"; /dev/shm's
+      // size=65536k and the masked and read-only /proc paths of defaults.ts.
+      HostConfig: {
+        NetworkMode: 'none', IpcMode: 'private', PidMode: '', UTSMode: '', CgroupnsMode: 'private',
+        ShmSize: 64 * 1024 * 1024, MaskedPaths: [...MASKED_PATHS], ReadonlyPaths: [...READONLY_PATHS],
+      },
       Rootfs: rootfs, Chapter: ctx.chapter, MonitorPid: process.pid,
     }));
   } catch (e) {
