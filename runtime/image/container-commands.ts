@@ -96,6 +96,7 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
         ...base,
         created,
         container: c.ID,
+        container_config: { ...c.Config }, // as Docker's commit keeps it: image inspect's ContainerConfig
         config: withChanges({ ...base.config, Env: imageEnv(c), Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir === '/' ? (base.config.WorkingDir ?? '') : c.Config.WorkingDir }, opts.changes ?? []),
         rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, layer.diffID] },
         history: [...base.history, step],
