@@ -25,7 +25,6 @@ const DOCKER_ORDER = [
   'GraphDriver', 'Mounts', 'Config', 'NetworkSettings',
 ];
 
-// #region hostconfig-table
 /**
  * Docker's HostConfig, key by key in its order (moby's HostConfig struct,
  * then its Resources), with what Docker shows for a flag not given: null
@@ -104,7 +103,6 @@ const HOST_CONFIG: [string, unknown][] = [
   ['ReadonlyPaths', null],
   ['Init', undefined], //            left out unless --init (a Go *bool, omitempty)
 ];
-// #endregion hostconfig-table
 
 /** NetworkSettings as Docker shows a container with no network endpoint: chapter 6 fills it in. */
 const NETWORK_SETTINGS = {
@@ -113,6 +111,7 @@ const NETWORK_SETTINGS = {
   GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: {},
 };
 
+// #region hostconfig-overlay
 /** The layers' record laid over Docker's table, in Docker's order (a record Docker has no key for goes last). */
 function hostConfig(recorded: Record<string, unknown>): Record<string, unknown> {
   const known = new Set(HOST_CONFIG.map(([k]) => k));
@@ -125,6 +124,7 @@ function hostConfig(recorded: Record<string, unknown>): Record<string, unknown> 
   for (const [k, v] of Object.entries(recorded)) if (!known.has(k)) out[k] = v;
   return out;
 }
+// #endregion hostconfig-overlay
 
 export function containerInspect(s: Stores, root: string, c: ContainerConfig): Record<string, unknown> {
   const dir = containerDir(root, c.ID);
@@ -161,7 +161,6 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
     ExecIDs: null,
     HostConfig: hostConfig(saved?.HostConfig ?? c.HostConfig ?? {}),
     Mounts: [], //                     volumes and bind mounts: chapter 7
-    // #region inspect-config
     Config: {
       Hostname: c.Config.Hostname,
       Domainname: '',
@@ -183,7 +182,6 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
       StopSignal: config.StopSignal,
       StopTimeout: config.StopTimeout,
     },
-    // #endregion inspect-config
     NetworkSettings: { ...NETWORK_SETTINGS, ...((extra.NetworkSettings as Record<string, unknown> | undefined) ?? {}) },
   };
   // Docker's order, chapter 5's fields among chapter 4's; dockling's own last.

@@ -79,7 +79,6 @@ const imagesCommand: Command = {
   },
 };
 
-// #region image-inspect
 /**
  * `image inspect`'s object for one image, shaped like Docker's (the Engine
  * API's ImageInspect, as dockerd 20.10 answers it): its config's fields
@@ -136,7 +135,6 @@ function dockerRunConfig(config: RunConfig): Record<string, unknown> {
     ...optional('StopSignal'), ...optional('StopTimeout'), ...optional('Shell'),
   };
 }
-// #endregion image-inspect
 
 export const formatFlag = { name: 'format', short: 'f', kind: 'string' as const, usage: 'Format the output using the given Go template (field paths: {{.Id}}, {{json .Config}})' };
 

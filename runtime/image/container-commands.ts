@@ -111,7 +111,12 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
 }
 // #endregion commit
 
-/** The container's env as an image keeps it: without what each run adds anew. */
+/**
+ * The container's env as an image keeps it: Config.Env is Docker's record
+ * (env.ts), without what each start adds anew. (A container made before
+ * the record was kept this way holds its process's env: HOSTNAME and the
+ * default HOME are left out of that.)
+ */
 function imageEnv(c: ContainerConfig): string[] {
   return c.Config.Env.filter((e) => !e.startsWith('HOSTNAME=') && e !== 'HOME=/root');
 }
