@@ -14,8 +14,6 @@ export interface Limits {
   /** CFS bandwidth: quota µs per period µs (from --cpus or --cpu-quota/--cpu-period) */
   cpuQuota?: number;
   cpuPeriod?: number;
-  /** --cpus in billionths of a CPU, as Docker records it (NanoCpus); the quota above is what it becomes */
-  nanoCpus?: number;
   cpuShares?: number;
   /** the kernel's list format, e.g. "0-1" */
   cpusetCpus?: string;
@@ -97,7 +95,6 @@ export function limitsFromFlags(flags: Map<string, FlagValue>): Limits {
   // #endregion kernel-ranges
 
   if (nanoCpus) {
-    l.nanoCpus = nanoCpus;
     l.cpuPeriod = DEFAULT_PERIOD;
     l.cpuQuota = quotaFor(nanoCpus, DEFAULT_PERIOD);
   } else {
