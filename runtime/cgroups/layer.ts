@@ -8,7 +8,7 @@ import { updateConfig, type ContainerConfig } from '../core/containers.js';
 import { detectDriver } from './detect.js';
 import { limitsFromFlags, type Limits } from './limits.js';
 import type { CgroupDriver, ContainerCgroup } from './driver.js';
-import { bytesSize } from './units.js';
+import { bytesSize, parseNanoCpus } from './units.js';
 import { topCommand, statsCommand } from './commands.js';
 import { RUN_FLAGS } from './flags.js';
 
@@ -53,10 +53,15 @@ function prepare(ctx: RunContext): void {
   // The container sees its own cgroup at /sys/fs/cgroup, read-only.
   ctx.spec.mounts.push(...driver.mounts());
   if (driver.version === 1) ctx.spec.readonlyPaths = [...ctx.spec.readonlyPaths, '/sys/fs/cgroup'];
+  const cpus = ctx.flags.get('cpus') as string | undefined;
   updateConfig(ctx.container, (c) => {
+    // As Docker records them: --cpus as NanoCpus (the period and quota it
+    // becomes are the kernel's business), --cpu-period/--cpu-quota as given.
     c.HostConfig = {
+      ...c.HostConfig,
       Memory: limits.memory ?? 0, MemorySwap: limits.memorySwap ?? 0, MemoryReservation: limits.memoryReservation ?? 0,
-      CpuShares: limits.cpuShares ?? 0, CpuPeriod: limits.cpuPeriod ?? 0, CpuQuota: limits.cpuQuota ?? 0,
+      CpuShares: limits.cpuShares ?? 0, NanoCpus: cpus === undefined ? 0 : parseNanoCpus(cpus), // (checked in validate)
+      CpuPeriod: (ctx.flags.get('cpu-period') as number | undefined) ?? 0, CpuQuota: (ctx.flags.get('cpu-quota') as number | undefined) ?? 0,
       CpusetCpus: limits.cpusetCpus ?? '', PidsLimit: limits.pidsLimit ?? null, CgroupParent: ctx.flags.get('cgroup-parent') ?? '',
     };
   });

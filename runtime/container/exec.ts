@@ -28,6 +28,7 @@ import { findContainer } from './lifecycle.js';
 import { containerDir, isRunning } from './state.js';
 import { FRAME, attach } from './attach.js';
 import { detachKeyFilter } from './launch.js';
+import { mergeEnv, processEnv } from '../process/env.js';
 
 const CH = 5;
 export const NSENTER = fileURLToPath(new URL('./nsenter', import.meta.url));
@@ -63,8 +64,8 @@ export const execCommand: Command = {
     if (tty && interactive && !process.stdin.isTTY) throw new RunError(1, 'the input device is not a TTY');
     const user = inv.flags.get('user') as string | undefined;
     if (user !== undefined && !/^\d+(:\d+)?$/.test(user)) throw new RunError(1, `unable to find user ${user}: only numeric UID[:GID] is supported (there is no /etc/passwd lookup yet)`);
-    const env = [...c.Config.Env, ...((inv.flags.get('env') as string[] | undefined) ?? []).map(parseEnvFlag).filter((e): e is string => e !== null)];
-    if (tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+    // Docker's exec: the container's recorded env with the defaults of a start (TERM with exec's -t), then exec's -e.
+    const env = mergeEnv(processEnv(c.Config.Env, c.Config.Hostname, tty), ((inv.flags.get('env') as string[] | undefined) ?? []).map(parseEnvFlag).filter((e): e is string => e !== null));
     // What later layers hold the exec'd process to (chapter 11: the
     // container's capabilities, no_new_privs, rlimits, seccomp filter).
     const settings: ExecSettings = {};

@@ -17,6 +17,7 @@ import { containerOrFail, removeContainer, removeRunningRefusal } from '../image
 import { readSavedRun } from './state.js';
 import { signalNumber } from './signals.js';
 import { thawAbandoned } from '../cgroups/freezer.js';
+import { processEnv } from '../process/env.js';
 
 const CH = 5;
 
@@ -126,7 +127,8 @@ function reuseContainer(ctx: RunContext): PreparedContainer {
     x.MonitorPid = process.pid;
   });
   const command = [...(c.Config.Entrypoint ?? []), ...c.Config.Cmd];
-  return { rec, rootfs: c.Rootfs, command, cwd: c.Config.WorkingDir, hostname: c.Config.Hostname, env: c.Config.Env };
+  // Config.Env and WorkingDir are Docker's record: the process gets them with each start's defaults (env.ts).
+  return { rec, rootfs: c.Rootfs, command, cwd: c.Config.WorkingDir || '/', hostname: c.Config.Hostname, env: processEnv(c.Config.Env, c.Config.Hostname, c.Config.Tty) };
 }
 
 export async function removeOne(root: string, layers: Layer[], ref: string, force: boolean): Promise<void> {

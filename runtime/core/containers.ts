@@ -39,7 +39,7 @@ export interface ContainerConfig {
   MonitorPid: number;
   /** the container's cgroup directories, by controller (chapter 2) */
   CgroupPaths?: Record<string, string>;
-  /** the limits it was given, in Docker's HostConfig names (chapter 2) */
+  /** what each layer applied, in Docker's HostConfig names: namespaces (chapter 1), limits (chapter 2)… */
   HostConfig?: Record<string, unknown>;
 }
 

@@ -12,6 +12,7 @@ import { abandonment, containersDir, listContainers, ownerLock, readConfig, remo
 import { withLockIfFree } from './files.js';
 import { trace } from '../trace/trace.js';
 import { Slot, STAGES, type Layer, type RunContext } from './layer.js';
+import { nowRFC3339Nano } from './time.js';
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -126,7 +127,7 @@ export function reapAbandoned(stateRoot: string, layers: Layer[]): void {
       }
       // Docker's words for a container whose shim died: exited, 137.
       updateConfig({ id: c.ID, name: c.Name.slice(1), dir }, (x) => {
-        x.State = { ...x.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code ?? 137, FinishedAt: new Date().toISOString() };
+        x.State = { ...x.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code ?? 137, FinishedAt: nowRFC3339Nano() };
       });
     });
   }

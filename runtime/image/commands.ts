@@ -8,7 +8,7 @@ import { RunError } from '../core/pipeline.js';
 import { reportFailure } from '../core/failure.js';
 import { listContainers, isRunning } from '../core/containers.js';
 import { ago, humanSize, inspectJSON, inspectTemplate, table, templateError } from '../core/format.js';
-import { type ImageConfig } from './config.js';
+import { type ImageConfig, type RunConfig } from './config.js';
 import { chainIDs } from '../core/digest.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';
 import { NoSuchImageError } from './image-store.js';
@@ -17,6 +17,7 @@ import { ownedTempDir } from './leftovers.js';
 import { storesWithBusybox, writeOutput, writeTo } from './busybox.js';
 import { infoCommand } from './info.js';
 import { withChanges } from './change.js';
+import { goTime, nowRFC3339Nano } from '../core/time.js';
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
@@ -78,34 +79,60 @@ const imagesCommand: Command = {
   },
 };
 
-/** `image inspect`'s object for one image, shaped like Docker's. */
+/**
+ * `image inspect`'s object for one image, shaped like Docker's (the Engine
+ * API's ImageInspect, as dockerd 20.10 answers it): its config's fields
+ * under Docker's names, ContainerConfig (the container a commit came from,
+ * or Docker's empty config), sizes, where its layers are, and when it was
+ * last tagged. Times are printed as Go prints them (core/time.ts).
+ */
 export function imageInspect(s: Stores, id: string): Record<string, unknown> {
   const c = s.images.get(id);
   const chains = chainIDs(c.rootfs.diff_ids);
   const top = chains.length ? s.layers.get(chains[chains.length - 1]) : null;
+  const size = imageSize(s, c);
   return {
     Id: id,
     RepoTags: s.images.namesOf(id),
-    RepoDigests: [],
+    RepoDigests: [], //             digests come from a registry (chapter 8)
     Parent: s.images.parent(id),
     Comment: c.comment ?? '',
-    Created: c.created,
+    Created: goTime(c.created),
     Container: c.container ?? '',
-    DockerVersion: '',
+    ContainerConfig: dockerRunConfig(c.container_config ?? {}),
+    DockerVersion: c.docker_version ?? '',
     Author: c.author ?? '',
-    Config: {
-      Hostname: '', Domainname: '', User: c.config.User ?? '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
-      ExposedPorts: c.config.ExposedPorts, Tty: false, OpenStdin: false, StdinOnce: false,
-      Env: c.config.Env ?? null, Cmd: c.config.Cmd ?? null, Image: '', Volumes: c.config.Volumes ?? null,
-      WorkingDir: c.config.WorkingDir ?? '', Entrypoint: c.config.Entrypoint ?? null, OnBuild: null, Labels: c.config.Labels ?? null,
-      StopSignal: c.config.StopSignal,
-    },
+    Config: dockerRunConfig(c.config),
     Architecture: c.architecture,
+    ...(c.variant ? { Variant: c.variant } : {}),
     Os: c.os,
-    Size: imageSize(s, c),
+    Size: size,
+    VirtualSize: size, //           the same number since Docker 1.10's content-addressed layers
     GraphDriver: { Data: top ? s.driver.metadata(top.cacheID) : null, Name: s.driver.name },
     RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
-    Metadata: { LastTagTime: s.images.lastTagTime(id) },
+    Metadata: { LastTagTime: goTime(s.images.lastTagTime(id)) },
+  };
+}
+
+/**
+ * A config in Docker's container.Config shape: every key Docker prints, in
+ * its order, with Go's empty value where the image says nothing; the keys
+ * Go leaves out when empty (ExposedPorts, StopSignal…) only when set.
+ */
+function dockerRunConfig(config: RunConfig): Record<string, unknown> {
+  const rc = config as RunConfig & Record<string, unknown>;
+  const optional = (k: string) => (rc[k] !== undefined && rc[k] !== null && rc[k] !== '' && rc[k] !== false ? { [k]: rc[k] } : {});
+  return {
+    Hostname: rc.Hostname ?? '', Domainname: rc.Domainname ?? '', User: rc.User ?? '',
+    AttachStdin: rc.AttachStdin ?? false, AttachStdout: rc.AttachStdout ?? false, AttachStderr: rc.AttachStderr ?? false,
+    ...optional('ExposedPorts'),
+    Tty: rc.Tty ?? false, OpenStdin: rc.OpenStdin ?? false, StdinOnce: rc.StdinOnce ?? false,
+    Env: rc.Env ?? null, Cmd: rc.Cmd ?? null,
+    ...optional('Healthcheck'), ...optional('ArgsEscaped'),
+    Image: rc.Image ?? '', Volumes: rc.Volumes ?? null, WorkingDir: rc.WorkingDir ?? '', Entrypoint: rc.Entrypoint ?? null,
+    ...optional('NetworkDisabled'), ...optional('MacAddress'),
+    OnBuild: rc.OnBuild ?? null, Labels: rc.Labels ?? null,
+    ...optional('StopSignal'), ...optional('StopTimeout'), ...optional('Shell'),
   };
 }
 
@@ -331,7 +358,7 @@ const importCommand: Command = {
     try {
       const id = await s.images.lockedAsync(async () => {
         const layer = await s.layers.register(input.file, null).catch(tarInputError);
-        const created = new Date().toISOString();
+        const created = nowRFC3339Nano();
         const message = inv.flags.get('message') as string | undefined;
         const config: ImageConfig = {
           architecture: (await import('./config.js')).goArch(), os: 'linux', created, config: runConfig,

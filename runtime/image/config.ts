@@ -37,6 +37,10 @@ export interface ImageConfig {
   history: HistoryEntry[];
   /** Docker keeps which container a commit came from */
   container?: string;
+  /** and that container's config, as it was (Docker's "ContainerConfig") */
+  container_config?: RunConfig & Record<string, unknown>;
+  docker_version?: string;
+  variant?: string;
   comment?: string;
 }
 

@@ -16,6 +16,7 @@ import { ownedTempDir } from './leftovers.js';
 import { writeOutput, writeTo } from './busybox.js';
 import { checkFormat, formatFlag, imageInspectOrNull, inspectEach, parseRefOrFail } from './commands.js';
 import { thawAbandoned, whileFrozen } from '../cgroups/freezer.js';
+import { goTime, nowRFC3339Nano } from '../core/time.js';
 
 const CH = 4;
 
@@ -87,7 +88,7 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
     // #endregion commit-pause
     return await s.images.lockedAsync(async () => {
       const layer = await s.layers.register(tarFile, m.parent);
-      const created = new Date().toISOString();
+      const created = nowRFC3339Nano();
       const step: HistoryEntry = { created, created_by: [c.Path, ...c.Args].join(' ') };
       if (opts.author) step.author = opts.author;
       if (opts.message) step.comment = opts.message;
@@ -95,6 +96,7 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
         ...base,
         created,
         container: c.ID,
+        container_config: { ...c.Config }, // as Docker's commit keeps it: image inspect's ContainerConfig
         config: withChanges({ ...base.config, Env: imageEnv(c), Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir === '/' ? (base.config.WorkingDir ?? '') : c.Config.WorkingDir }, opts.changes ?? []),
         rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, layer.diffID] },
         history: [...base.history, step],
@@ -109,7 +111,12 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
 }
 // #endregion commit
 
-/** The container's env as an image keeps it: without what each run adds anew. */
+/**
+ * The container's env as an image keeps it: Config.Env is Docker's record
+ * (env.ts), without what each start adds anew. (A container made before
+ * the record was kept this way holds its process's env: HOSTNAME and the
+ * default HOME are left out of that.)
+ */
 function imageEnv(c: ContainerConfig): string[] {
   return c.Config.Env.filter((e) => !e.startsWith('HOSTNAME=') && e !== 'HOME=/root');
 }
@@ -240,14 +247,15 @@ export function containerInspect(s: Stores, c: ContainerConfig): Record<string, 
   const m = s.layers.getMount(c.ID);
   return {
     Id: c.ID,
-    Created: c.Created,
+    Created: goTime(c.Created), // Go's form: nanoseconds, no trailing zeros (core/time.ts)
     Path: c.Path,
     Args: c.Args,
-    State: { ...c.State, Running: isRunning(c) },
+    State: { ...c.State, Running: isRunning(c), StartedAt: goTime(c.State.StartedAt), FinishedAt: goTime(c.State.FinishedAt) },
     Image: c.Image ?? '',
     Name: c.Name,
     Driver: c.Driver ?? '',
-    GraphDriver: m ? { Data: s.driver.metadata(m.mountID), Name: s.driver.name } : null,
+    // A --rootfs container has no layers: Docker's empty GraphDriver then.
+    GraphDriver: m ? { Data: s.driver.metadata(m.mountID), Name: s.driver.name } : { Data: null, Name: '' },
     HostConfig: c.HostConfig ?? {},
     Config: c.Config,
   };

@@ -14,6 +14,7 @@ import { trace } from '../trace/trace.js';
 import { decodeConfig, encodeConfig, type ImageConfig } from './config.js';
 import { sha256 } from '../core/digest.js';
 import { familiarName, familiarString, parseReference, isImageIdLike, type Reference } from './reference.js';
+import { nowRFC3339Nano } from '../core/time.js';
 
 const CH = 4;
 const hex = (id: string) => id.replace(/^sha256:/, '');
@@ -140,7 +141,7 @@ export class ImageStore {
     (r.Repositories[repo] ??= {})[key] = id;
     this.saveRepos(r);
     fs.mkdirSync(this.metadataDir(id), { recursive: true });
-    writeFileAtomic(path.join(this.metadataDir(id), 'lastUpdated'), new Date().toISOString());
+    writeFileAtomic(path.join(this.metadataDir(id), 'lastUpdated'), nowRFC3339Nano());
   }
 
   /** Remove a name; returns the image it pointed at, or null. */

@@ -8,6 +8,8 @@
 // Env files are read first and -e flags after them, so a flag wins over a
 // file; within each, a later value for the same name replaces an earlier one.
 
+import { DEFAULT_PATH } from './defaults.js';
+
 export class EnvError extends Error {}
 
 const WHITESPACE = /\s/;
@@ -58,3 +60,30 @@ export function envValue(env: string[], name: string): string | undefined {
   const e = env.find((x) => x.startsWith(name + '='));
   return e?.slice(name.length + 1);
 }
+
+const nameOf = (entry: string) => entry.slice(0, entry.indexOf('=') < 0 ? entry.length : entry.indexOf('='));
+
+// #region recorded-env
+/**
+ * The environment as Docker records it in the container's Config.Env (what
+ * `inspect` shows and `commit` keeps): the user's entries, then the image's
+ * that the user did not set (moby's merge of the two configs). What each
+ * start adds anew (HOSTNAME, TERM, HOME) is not part of it.
+ */
+export function recordedEnv(image: string[], user: string[]): string[] {
+  const names = new Set(user.map(nameOf));
+  return [...user, ...image.filter((e) => !names.has(nameOf(e)))];
+}
+
+/**
+ * The environment the process gets from that record, as Docker's daemon
+ * makes it at each start (or exec): its defaults PATH, HOSTNAME and, with
+ * a terminal, TERM, each replaced in its place by the record's value or
+ * followed by the record's other entries; then HOME, only if nobody set it
+ * (runc's rule).
+ */
+export function processEnv(recorded: string[], hostname: string, tty: boolean): string[] {
+  const env = mergeEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, ...(tty ? ['TERM=xterm'] : [])], recorded);
+  return env.some((e) => e.startsWith('HOME=')) ? env : [...env, 'HOME=/root'];
+}
+// #endregion recorded-env

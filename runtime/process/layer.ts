@@ -12,12 +12,13 @@ import { createContainer, removeContainerDir, updateConfig } from '../core/conta
 import { shortId, validateName } from '../core/ids.js';
 import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
-import { DEFAULT_DEVICES, DEFAULT_MOUNTS, DEFAULT_PATH, DEFAULT_SYMLINKS, MASKED_PATHS, READONLY_PATHS, hostsFile, resolvConf } from './defaults.js';
-import { EnvError, mergeEnv, parseEnvEntry, parseEnvFile } from './env.js';
+import { DEFAULT_DEVICES, DEFAULT_MOUNTS, DEFAULT_SYMLINKS, MASKED_PATHS, READONLY_PATHS, hostsFile, resolvConf } from './defaults.js';
+import { EnvError, mergeEnv, parseEnvEntry, parseEnvFile, processEnv, recordedEnv } from './env.js';
 import { haveNsexec, launchInit, NSEXEC, type LaunchedInit } from './launch.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 import { runCommand, rootfsCommand, warnIfUnhardened } from './commands.js';
 import { containerSource, inBackground, launcher, origin, type Origin, type PreparedContainer } from './slots.js';
+import { nowRFC3339Nano } from '../core/time.js';
 
 const CH = 1;
 
@@ -94,15 +95,9 @@ function userEnv(ctx: RunContext): string[] {
   }
 }
 
-/** The container's environment: Docker's defaults, then the user's. */
+/** The container's environment: Docker's record of it (the image's and the user's), and the defaults each start adds. */
 function containerEnv(ctx: RunContext, from: Origin, hostname: string, user: string[]): string[] {
-  // Docker's order: the image's env, HOSTNAME, TERM with -t, then the user's.
-  const image = from.env;
-  const base = mergeEnv(image.some((e) => e.startsWith('PATH=')) ? image : [`PATH=${DEFAULT_PATH}`, ...image], [`HOSTNAME=${hostname}`]);
-  if (ctx.flags.get('tty')) base.push('TERM=xterm');
-  const env = mergeEnv(base, user);
-  // HOME is set last, and only if nobody set it (runc's rule).
-  return env.some((e) => e.startsWith('HOME=')) ? env : [...env, 'HOME=/root'];
+  return processEnv(recordedEnv(from.env, user), hostname, Boolean(ctx.flags.get('tty')));
 }
 
 const checked = new Slot<Checked>('process');
@@ -171,20 +166,32 @@ function newContainer(ctx: RunContext): PreparedContainer {
   const command = commandToRun(ctx, from);
   const cwd = wantedCwd ?? (from.workingDir || '/');
 
-  const now = new Date().toISOString();
+  const now = nowRFC3339Nano();
   let rec;
   try {
     rec = createContainer(ctx.stateRoot, name, (r) => ({
       ID: r.id, Name: '/' + r.name, Created: now, Path: command[0], Args: command.slice(1),
       State: { Status: 'created', Running: false, Pid: 0, ExitCode: 0, StartedAt: '', FinishedAt: '' },
       Config: {
-        Hostname: wantedHost ?? shortId(r.id), Env: containerEnv(ctx, from, wantedHost ?? shortId(r.id), user),
+        // Env and WorkingDir as Docker records them: what the image and the
+        // user said ("" when neither gave a directory); the process gets
+        // them with the defaults of each start (containerEnv, cwd "/").
+        Hostname: wantedHost ?? shortId(r.id), Env: recordedEnv(from.env, user),
         // Docker keeps the two halves apart: Entrypoint, then Cmd (the
         // arguments given, or the origin's Cmd).
         Cmd: commandParts(from, ctx.command).cmd,
         Entrypoint: from.entrypoint,
         Image: from.image,
-        WorkingDir: cwd, Tty: Boolean(ctx.flags.get('tty')), OpenStdin: Boolean(ctx.flags.get('interactive')),
+        WorkingDir: wantedCwd ?? from.workingDir, Tty: Boolean(ctx.flags.get('tty')), OpenStdin: Boolean(ctx.flags.get('interactive')),
+      },
+      // What every container gets (the spec below), in the words of
+      // Docker's HostConfig: its own network namespace with only loopback
+      // is Docker's --network none; "private" IPC and cgroup namespaces;
+      // "" for PID and UTS is Docker's "a namespace of its own"; /dev/shm's
+      // size=65536k and the masked and read-only /proc paths of defaults.ts.
+      HostConfig: {
+        NetworkMode: 'none', IpcMode: 'private', PidMode: '', UTSMode: '', CgroupnsMode: 'private',
+        ShmSize: 64 * 1024 * 1024, MaskedPaths: [...MASKED_PATHS], ReadonlyPaths: [...READONLY_PATHS],
       },
       Rootfs: rootfs, Chapter: ctx.chapter, MonitorPid: process.pid,
     }));
@@ -270,7 +277,7 @@ async function start(ctx: RunContext): Promise<void> {
   await init.start(ctx.spec);
   ctx.started = true;
   updateConfig(ctx.container, (c) => {
-    c.State = { ...c.State, Status: 'running', Running: true, Pid: init.pid, StartedAt: new Date().toISOString() };
+    c.State = { ...c.State, Status: 'running', Running: true, Pid: init.pid, StartedAt: nowRFC3339Nano() };
   });
 }
 
@@ -353,7 +360,7 @@ async function cleanup(ctx: RunContext): Promise<void> {
   if (ctx.outcome === 'keep') {
     const code = ctx.failure?.code ?? ctx.exitCode ?? 125;
     updateConfig(ctx.container, (c) => {
-      c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: new Date().toISOString() };
+      c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRFC3339Nano() };
     });
     return;
   }

@@ -9,8 +9,10 @@
 // layout.
 //
 // test/run.ts runs this file with layers 1..11 (every test must pass) and
-// with layers 1..10 (every test must fail: there HostConfig has none of
-// these fields and `info` no Security Options).
+// with layers 1..10 (every test must fail: there HostConfig shows Docker's
+// empty values for these fields, as if no flag had been sent (`Ulimits`
+// null, not the [] the CLI sends), nothing --read-only or --ulimit chose,
+// and `info` no Security Options).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dockling, rootOrSkip } from '../../helpers/dockling.ts';
