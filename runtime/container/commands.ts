@@ -3,7 +3,7 @@
 import type { Command, Invocation } from '../core/layer.js';
 import { RunError, reapAbandoned } from '../core/pipeline.js';
 import { listContainers, resolveContainer, type ContainerConfig } from '../core/containers.js';
-import { eachArgument, inspectCommandWith, removeContainer, rmCommand as chapter4Rm } from '../image/container-commands.js';
+import { eachArgument, inspectCommandWith, isGone, removeContainer, rmCommand as chapter4Rm } from '../image/container-commands.js';
 import { ago, table } from '../core/format.js';
 import { canRemove, canStart, canStop, isRunning, refreshState, statusText } from './state.js';
 import { findContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
@@ -173,7 +173,8 @@ const rmCommand: Command = {
   ],
   async run(inv) {
     reapAbandoned(inv.stateRoot, inv.layers);
-    return eachArgument(inv.args, (ref) => removeOne(inv.stateRoot, inv.layers, ref, Boolean(inv.flags.get('force'))));
+    const force = Boolean(inv.flags.get('force'));
+    return eachArgument(inv.args, async (ref) => (force && isGone(inv.stateRoot, ref) ? null : removeOne(inv.stateRoot, inv.layers, ref, force)));
   },
 };
 

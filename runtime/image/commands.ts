@@ -276,12 +276,15 @@ function removeImage(s: Stores, refOrId: string, force: boolean, out: string[]):
     if (names.length > 1 && !force) throw new RunError(1, `conflict: unable to delete ${short(id)} (must be forced) - image is referenced in multiple repositories`);
     if (children.length) throw new RunError(1, `conflict: unable to delete ${short(id)} (cannot be forced) - image has dependent child images`);
     if (users.length && !force) throw new RunError(1, `conflict: unable to delete ${short(id)} (must be forced) - image is being used by stopped container ${short(users[0].ID)}`);
+    // A running container's image cannot go, even forced: refuse before
+    // untagging anything, so that nothing has changed (Docker's answer).
+    const running = users.find(isRunning);
+    if (running) throw new RunError(1, `conflict: unable to delete ${short(id)} (cannot be forced) - image is being used by running container ${short(running.ID)}`);
     for (const n of names) {
       s.images.untag(parseReference(n));
       out.push(`Untagged: ${n}`);
     }
   }
-  if (users.some(isRunning)) throw new RunError(1, `conflict: unable to delete ${short(id)} (cannot be forced) - image is being used by running container ${short(users.find(isRunning)!.ID)}`);
   const top = chainIDs(s.images.get(id).rootfs.diff_ids).at(-1) ?? null;
   s.images.delete(id);
   out.push(`Deleted: ${id}`);
@@ -305,6 +308,9 @@ const rmiCommand: Command = {
         await s.images.lockedAsync(async () => removeImage(s, ref, Boolean(inv.flags.get('force')), out));
       } catch (e) {
         if (!(e instanceof RunError)) throw e;
+        // `rmi -f` of an image that is not there: the wanted end state
+        // holds, and the docker CLI skips it silently (exit 0).
+        if (inv.flags.get('force') && e.cause instanceof NoSuchImageError) continue;
         reportFailure(e);
         code = 1;
       }

@@ -195,15 +195,31 @@ export const removeRunningRefusal = (c: ContainerConfig) => `cannot remove conta
 /**
  * Run `fn` for each argument of a command that takes several containers
  * (rm; chapter 5's stop, start, kill…), as the docker CLI does: print it
- * (or what `fn` returns) on success, the error on failure and go on; exit 1
- * if any failed.
+ * (or what `fn` returns; nothing when it returns null) on success, the error
+ * on failure and go on; exit 1 if any failed.
  */
-export async function eachArgument(args: string[], fn: (ref: string) => Promise<string | void>): Promise<number> {
+/**
+ * `rm -f` of a container that does not exist is not an error: the docker
+ * CLI skips "No such container" when forced (the wanted end state, no such
+ * container, holds), silently and with exit 0. An ambiguous ID prefix is
+ * still an error.
+ */
+export function isGone(stateRoot: string, ref: string): boolean {
+  try {
+    resolveContainer(stateRoot, ref);
+    return false;
+  } catch (e) {
+    // Not found means gone; "Multiple IDs found" is the caller's to report.
+    return e instanceof NoSuchContainerError && e.message.startsWith('No such container');
+  }
+}
+
+export async function eachArgument(args: string[], fn: (ref: string) => Promise<string | void | null>): Promise<number> {
   let code = 0;
   for (const ref of args) {
     try {
       const out = await fn(ref);
-      process.stdout.write((out ?? ref) + '\n');
+      if (out !== null) process.stdout.write((out ?? ref) + '\n');
     } catch (e) {
       if (!(e instanceof RunError)) throw e;
       reportFailure(e);
@@ -222,6 +238,7 @@ export const rmCommand: Command = {
   minArgs: 1,
   async run(inv) {
     return eachArgument(inv.args, async (ref) => {
+      if (inv.flags.get('force') && isGone(inv.stateRoot, ref)) return null;
       const c = containerOrFail(inv.stateRoot, ref);
       if (isRunning(c)) {
         if (!inv.flags.get('force')) throw new RunError(1, removeRunningRefusal(c));

@@ -234,6 +234,22 @@ test("rm refuses a running container (Docker's message, exit 1); rm -f removes i
   }
 });
 
+test('rmi -f of the image a running container uses is refused, before anything is untagged', { skip }, async () => {
+  try {
+    c.ok(['tag', 'busybox', 'lab/pinned:1']);
+    c.runD(['--name', 'pinner', 'lab/pinned:1', 'sleep', '60']);
+    const id = c.inspect('pinner', '{{.Image}}');
+    const before = c.ok(['images', '--no-trunc']);
+    const r = expectCode(c.dk(['rmi', '-f', id]), 1);
+    assert.match(r.stderr, /conflict: unable to delete [0-9a-f]{12} \(cannot be forced\) - image is being used by running container [0-9a-f]{12}/);
+    assert.equal(r.stdout, '', 'nothing untagged');
+    assert.equal(c.ok(['images', '--no-trunc']), before, 'every name is still there');
+  } finally {
+    await c.cleanup();
+    c.dk(['rmi', 'lab/pinned:1']);
+  }
+});
+
 test('container prune -f removes the stopped containers only', { skip }, async () => {
   try {
     const up = [c.runD(['busybox', 'sleep', '60']), c.runD(['busybox', 'sleep', '60'])];
