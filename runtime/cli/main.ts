@@ -189,7 +189,9 @@ export async function main(argv: string[]): Promise<number> {
       parsed.flags.delete(f.name);
     }
   } catch (e) {
-    if (e instanceof FlagError) return fail(`${e.message}\nSee 'dockling ${cmd.name} --help'.`, cmd.usageExitCode ?? 1);
+    // The docker CLI answers every bad flag with status 125 (its flag
+    // error handler's StatusError), whatever the command.
+    if (e instanceof FlagError) return fail(`${e.message}\nSee 'dockling ${cmd.name} --help'.`, 125);
     throw e;
   }
   if (parsed.flags.get('help')) {
@@ -202,6 +204,10 @@ export async function main(argv: string[]): Promise<number> {
       `"dockling ${cmd.name}" requires at least ${needs} argument${needs > 1 ? 's' : ''}.\nSee 'dockling ${cmd.name} --help'.\n\nUsage:  dockling ${cmd.usage}\n\n${cmd.summary}`,
       cmd.usageExitCode ?? 1,
     );
+  }
+  if (cmd.maxArgs !== undefined && parsed.args.length > cmd.maxArgs) {
+    const what = cmd.maxArgs === 0 ? 'accepts no arguments' : `requires at most ${cmd.maxArgs} argument${cmd.maxArgs > 1 ? 's' : ''}`;
+    return fail(`"dockling ${cmd.name}" ${what}.\nSee 'dockling ${cmd.name} --help'.\n\nUsage:  dockling ${cmd.usage}\n\n${cmd.summary}`, 1);
   }
   setUpTrace(global.flags);
   // Through the environment, so that every place that prints a failure

@@ -26,6 +26,7 @@ const psCommand: Command = {
   aliases: ['container ls', 'container list'],
   summary: 'List containers',
   usage: 'ps [OPTIONS]',
+  maxArgs: 0,
   flags: [
     { name: 'all', short: 'a', kind: 'bool', usage: 'Show all containers (default shows just running)' },
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only display container IDs' },
@@ -195,6 +196,7 @@ const pruneCommand: Command = {
   name: 'container prune',
   summary: 'Remove all stopped containers',
   usage: 'container prune [OPTIONS]',
+  maxArgs: 0,
   flags: [{ name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' }],
   async run(inv) {
     if (!inv.flags.get('force')) {

@@ -132,7 +132,9 @@ export interface Command {
   /** stop flag parsing at the first argument (like `run IMAGE CMD -x`) */
   stopAtFirstArg?: boolean;
   minArgs?: number;
-  /** exit code for a bad command line (Docker: 125 for run, 1 elsewhere) */
+  /** at most this many arguments (ps: none), as the docker CLI checks */
+  maxArgs?: number;
+  /** exit code for too few arguments (Docker: 125 for run, 1 elsewhere; a bad flag is 125 for all) */
   usageExitCode?: number;
   run(inv: Invocation): Promise<number>;
 }

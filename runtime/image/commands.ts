@@ -49,6 +49,7 @@ const imagesCommand: Command = {
   aliases: ['image ls', 'image list'],
   summary: 'List images',
   usage: 'images [OPTIONS] [REPOSITORY[:TAG]]',
+  maxArgs: 1,
   flags: [
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only show image IDs' },
     { name: 'all', short: 'a', kind: 'bool', usage: 'Show all images (default hides intermediate images)' },

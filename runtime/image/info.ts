@@ -35,6 +35,7 @@ export const infoCommand: Command = {
   aliases: ['system info'],
   summary: 'Display system-wide information',
   usage: 'info',
+  maxArgs: 0,
   flags: [],
   async run(inv) {
     const s = await storesWithBusybox(inv.stateRoot);

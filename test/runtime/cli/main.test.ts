@@ -52,3 +52,24 @@ test('--debug (-D, or $DOCKLING_DEBUG) prints the error underneath a failure, wi
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("usage errors as the docker CLI gives them: a bad flag is 125 for every command; extra arguments are refused (1)", () => {
+  const root = tempRoot('usage');
+  try {
+    const env = { DOCKLING_CHAPTER: '5' };
+    for (const argv of [['images', '--bogus'], ['ps', '--bogus'], ['top', '--bogus', 'x'], ['logs', '-z', 'x'], ['rm', '--bogus', 'x']]) {
+      const r = dockling(root, argv, { env });
+      assert.equal(r.code, 125, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^dockling: unknown (shorthand )?flag: .*\\nSee 'dockling ${argv[0]} --help'\\.\\n$`));
+    }
+    const ps = dockling(root, ['ps', 'extra'], { env });
+    assert.equal(ps.code, 1);
+    assert.match(ps.stderr, /^dockling: "dockling ps" accepts no arguments\.\nSee 'dockling ps --help'\.\n\nUsage:  dockling ps \[OPTIONS\]\n/);
+    assert.equal(ps.stdout, '', 'nothing listed');
+    const images = dockling(root, ['images', 'a', 'b'], { env });
+    assert.equal(images.code, 1);
+    assert.match(images.stderr, /"dockling images" requires at most 1 argument\./);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
