@@ -10,16 +10,23 @@ import { detectDriver } from './detect.js';
 import { bytesSize, decimalSize } from './units.js';
 import type { CgroupStats } from './driver.js';
 
-function runningContainer(root: string, ref: string): ContainerConfig {
-  let c: ContainerConfig;
+function containerOrFail(root: string, ref: string): ContainerConfig {
   try {
-    c = resolveContainer(root, ref);
+    return resolveContainer(root, ref);
   } catch (e) {
     throw new RunError(1, `Error response from daemon: ${(e as Error).message}`, { cause: e });
   }
+}
+
+function runningContainer(root: string, ref: string): ContainerConfig {
+  const c = containerOrFail(root, ref);
   if (!isRunning(c) || !c.CgroupPaths) throw new RunError(1, `Error response from daemon: Container ${c.ID} is not running`);
   return c;
 }
+
+/** A stopped container has no cgroup: docker stats shows it as a row of zeros. */
+const NOTHING: CgroupStats = { cpuNs: 0, memoryUsage: 0, memoryLimit: 0, pids: 0, pidsLimit: null, oomKills: 0, blkioRead: 0, blkioWrite: 0 };
+const live = (c: ContainerConfig) => isRunning(c) && Boolean(c.CgroupPaths);
 
 export const topCommand: Command = {
   name: 'top',
@@ -76,7 +83,9 @@ function netIO(pid: number): [number, number] {
 
 function sample(cs: ContainerConfig[]): Sample[] {
   const driver = detectDriver();
-  return cs.map((c) => ({ c, s: driver.open(c.CgroupPaths!).stats(), at: process.hrtime.bigint(), net: netIO(c.State.Pid) }));
+  return cs.map((c) => (live(c)
+    ? { c, s: driver.open(c.CgroupPaths!).stats(), at: process.hrtime.bigint(), net: netIO(c.State.Pid) }
+    : { c, s: NOTHING, at: process.hrtime.bigint(), net: [0, 0] as [number, number] }));
 }
 
 const pct = (x: number) => `${x.toFixed(2)}%`;
@@ -91,7 +100,7 @@ function table(prev: Sample[], now: Sample[]): string {
     const limit = n.s.memoryLimit ?? os.totalmem();
     return [
       shortId(n.c.ID), n.c.Name.slice(1), pct(Math.max(0, cpu)),
-      `${bytesSize(n.s.memoryUsage)} / ${bytesSize(limit)}`, pct((n.s.memoryUsage / limit) * 100),
+      `${bytesSize(n.s.memoryUsage)} / ${bytesSize(limit)}`, pct(limit ? (n.s.memoryUsage / limit) * 100 : 0),
       `${decimalSize(n.net[0])} / ${decimalSize(n.net[1])}`, `${decimalSize(n.s.blkioRead)} / ${decimalSize(n.s.blkioWrite)}`,
       String(n.s.pids),
     ];
@@ -108,8 +117,10 @@ export const statsCommand: Command = {
   usage: 'stats [OPTIONS] [CONTAINER...]',
   flags: [{ name: 'no-stream', kind: 'bool', usage: 'Disable streaming stats and only pull the first result' }],
   async run(inv) {
+    // Named containers are shown whatever their state (a stopped one as
+    // zeros, as docker stats does); without names, the running ones.
     const pick = (): ContainerConfig[] =>
-      inv.args.length ? inv.args.map((r) => runningContainer(inv.stateRoot, r)) : listContainers(inv.stateRoot).filter((c) => isRunning(c) && c.CgroupPaths);
+      inv.args.length ? inv.args.map((r) => containerOrFail(inv.stateRoot, r)) : listContainers(inv.stateRoot).filter(live);
     const noStream = Boolean(inv.flags.get('no-stream'));
     let prev = sample(pick());
     // CPU % needs two readings; Docker's --no-stream also waits for a second one.

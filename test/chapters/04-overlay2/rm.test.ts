@@ -152,3 +152,17 @@ test('rm -f and rmi -f of what is not there: nothing to do, nothing said, status
   const rmi = expectCode(dockling(root(), ['rmi', '-f', 'nosuch:1']), 0);
   assert.deepEqual([rmi.stdout, rmi.stderr], ['', '']);
 });
+
+test('stats --no-stream of a kept (stopped) container: a row of zeros, as docker stats shows one', { skip }, () => {
+  ok(root(), ['run', '--name', 'idle', 'busybox', 'true']);
+  try {
+    const r = expectCode(dockling(root(), ['stats', '--no-stream', 'idle']), 0);
+    const [head, row, ...rest] = r.stdout.trimEnd().split('\n');
+    assert.match(head, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
+    assert.deepEqual(rest, []);
+    assert.match(row, /^[0-9a-f]{12}\s+idle\s+0\.00%\s+0B \/ 0B\s+0\.00%\s+0B \/ 0B\s+0B \/ 0B\s+0$/);
+    expectCode(dockling(root(), ['stats', '--no-stream', 'nosuch']), 1);
+  } finally {
+    rmQuietly(root(), 'idle');
+  }
+});
