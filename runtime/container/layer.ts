@@ -112,7 +112,8 @@ function prepare(ctx: RunContext): void {
   writeFileAtomic(path.join(ctx.container.dir, 'restart'), restart.join('\0'));
   fs.rmSync(path.join(ctx.container.dir, 'stopped'), { force: true });
   launcher.set(ctx, monitorLauncher({
-    dir: ctx.container.dir, detached: Boolean(inBackground.get(ctx)), restart: policy, restartCount,
+    dir: ctx.container.dir, detached: Boolean(inBackground.get(ctx)),
+    openStdin: existingContainer.get(ctx)?.Config.OpenStdin ?? Boolean(ctx.flags.get('interactive')), restart: policy, restartCount,
     log: monitorLogArgs(hostConfig.LogConfig),
     onMonitor: (pid) => updateConfig(ctx.container, (x) => (x.MonitorPid = pid)),
     // A foreground run cleans up itself: it holds the owner lock until its

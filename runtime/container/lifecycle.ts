@@ -87,7 +87,7 @@ export async function stopContainer(root: string, c: ContainerConfig, graceSec: 
  * Start an existing container: the same pipeline as `run`, with the flags
  * it was run with, on its kept writable layer.
  */
-export async function startContainer(root: string, chapter: number, layers: Layer[], c: ContainerConfig, opts: { attach: boolean; restartAttempt?: boolean }): Promise<number> {
+export async function startContainer(root: string, chapter: number, layers: Layer[], c: ContainerConfig, opts: { attach: boolean; interactive?: boolean; restartAttempt?: boolean }): Promise<number> {
   const saved = readSavedRun(containerDir(root, c.ID));
   if (!saved) throw new RunError(1, `container ${c.Name.slice(1)} was made before chapter 5 (no hostconfig.json): it cannot be started again`);
   if (opts.restartAttempt) {
@@ -99,7 +99,10 @@ export async function startContainer(root: string, chapter: number, layers: Laye
   flags.delete('name');
   if (opts.attach) flags.delete('detach');
   else flags.set('detach', true);
-  if (!opts.attach) flags.delete('interactive');
+  // -i is this CLI's: it relays its stdin only with `start -a -i`. The
+  // container's own stdin stays open either way (its OpenStdin: the
+  // monitor keeps it for whoever attaches later).
+  if (!(opts.attach && opts.interactive)) flags.delete('interactive');
   const ctx = newRunContext({ chapter, stateRoot: root, flags, image: saved.Run.image, command: saved.Run.command });
   // #region start-existing
   // The pipeline of `run`, told that the container exists: chapter 1
