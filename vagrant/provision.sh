@@ -22,8 +22,12 @@ fi
 #   tar             GNU tar: the peer of dockling's layer extraction (tests, bench)
 #   skopeo, umoci   third-party OCI tools that must read `dockling save` archives
 #   qemu-system-x86 the cgroup-v2-only test guest (test/vm/, `npm run vm -- CMD`), TCG: no KVM needed
+#   docker.io       dockerd 20.10 and its client: the differential test
+#                   (test/chapters/05-containers/docker-differential.test.ts) runs the same
+#                   commands against both; it starts a daemon of its own, in a network
+#                   namespace of its own, and stops it (the package must not start one: below)
 #   nodejs, npm     only when no Node >= 20 is installed (Debian 13's is 20)
-packages=(busybox-static util-linux iproute2 gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86)
+packages=(busybox-static util-linux iproute2 gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86 docker.io)
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if (( node_major < 20 )); then packages+=(nodejs npm); fi
 
@@ -33,8 +37,25 @@ for p in "${packages[@]}"; do
 done
 if (( ${#missing[@]} > 0 )); then
   export DEBIAN_FRONTEND=noninteractive
+  # docker.io's install would start dockerd (and containerd) on the machine:
+  # a docker0 bridge and NAT rules on its uplink, for nothing (the test runs
+  # its own). invoke-rc.d and deb-systemd-invoke ask /usr/sbin/policy-rc.d
+  # first; while apt runs, one of ours refuses every start (101: "action
+  # forbidden"). A machine that has its own policy keeps it.
+  policy=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# provision.sh: no service starts while it installs packages\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ -n $policy ]]; then rm -f "$policy"; trap - EXIT; fi
+  # Nor at the next boot, where systemd runs (the Vagrant VM; CI has none).
+  if [[ " ${missing[*]} " == *" docker.io "* && -d /run/systemd/system ]]; then
+    systemctl disable --quiet docker.service docker.socket containerd.service 2>/dev/null || true
+  fi
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')
