@@ -202,7 +202,7 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.args.length < needs) {
     return fail(
       `"dockling ${cmd.name}" requires at least ${needs} argument${needs > 1 ? 's' : ''}.\nSee 'dockling ${cmd.name} --help'.\n\nUsage:  dockling ${cmd.usage}\n\n${cmd.summary}`,
-      cmd.usageExitCode ?? 1,
+      1, // the docker CLI's: too few arguments is 1, for run too (a bad flag is 125)
     );
   }
   if (cmd.maxArgs !== undefined && parsed.args.length > cmd.maxArgs) {

@@ -134,8 +134,6 @@ export interface Command {
   minArgs?: number;
   /** at most this many arguments (ps: none), as the docker CLI checks */
   maxArgs?: number;
-  /** exit code for too few arguments (Docker: 125 for run, 1 elsewhere; a bad flag is 125 for all) */
-  usageExitCode?: number;
   run(inv: Invocation): Promise<number>;
 }
 

@@ -309,10 +309,10 @@ const rmiCommand: Command = {
         await s.images.lockedAsync(async () => removeImage(s, ref, Boolean(inv.flags.get('force')), out));
       } catch (e) {
         if (!(e instanceof RunError)) throw e;
-        // `rmi -f` of an image that is not there: the wanted end state
-        // holds, and the docker CLI skips it silently (exit 0).
-        if (inv.flags.get('force') && e.cause instanceof NoSuchImageError) continue;
         reportFailure(e);
+        // `rmi -f` of an image that is not there: the wanted end state
+        // holds, and the docker CLI says so but exits 0.
+        if (inv.flags.get('force') && e.cause instanceof NoSuchImageError) continue;
         code = 1;
       }
       process.stdout.write(out.map((l) => l + '\n').join(''));

@@ -199,9 +199,9 @@ export const removeRunningRefusal = (c: ContainerConfig) => `cannot remove conta
  * on failure and go on; exit 1 if any failed.
  */
 /**
- * `rm -f` of a container that does not exist is not an error: the docker
- * CLI skips "No such container" when forced (the wanted end state, no such
- * container, holds), silently and with exit 0. An ambiguous ID prefix is
+ * `rm -f` of a container that does not exist is not a failure: the docker
+ * CLI prints "No such container" when forced but goes on, and exits 0 (the
+ * wanted end state, no such container, holds). An ambiguous ID prefix is
  * still an error.
  */
 export function isGone(stateRoot: string, ref: string): boolean {
@@ -210,7 +210,9 @@ export function isGone(stateRoot: string, ref: string): boolean {
     return false;
   } catch (e) {
     // Not found means gone; "Multiple IDs found" is the caller's to report.
-    return e instanceof NoSuchContainerError && e.message.startsWith('No such container');
+    if (!(e instanceof NoSuchContainerError) || !e.message.startsWith('No such container')) return false;
+    reportFailure(e);
+    return true;
   }
 }
 

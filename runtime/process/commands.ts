@@ -14,7 +14,6 @@ export const runCommand: Command = {
   flags: [],
   stopAtFirstArg: true,
   minArgs: 1,
-  usageExitCode: 125,
   async run(inv) {
     // With --rootfs there is no IMAGE: every argument is the command.
     const [image, ...command] = inv.flags.has('rootfs') ? ['', ...inv.args] : inv.args;

@@ -152,8 +152,8 @@ describe('chapter 1: failures of dockling itself (125) and of the command line',
     assert.match(bad.stderr, /invalid argument "maybe" for "--rm" flag/);
   });
 
-  test('125 for run without an image, with the usage', () => {
-    const r = expectCode(dockling(root(), ['run']), 125);
+  test('1 for run without an image, with the usage (the docker CLI: a missing argument is 1, a bad flag 125)', () => {
+    const r = expectCode(dockling(root(), ['run']), 1);
     assert.match(r.stderr, /"dockling run" requires at least 1 argument/);
     assert.match(r.stderr, /Usage:\s+dockling run \[OPTIONS\] IMAGE \[COMMAND\] \[ARG\.\.\.\]/);
   });

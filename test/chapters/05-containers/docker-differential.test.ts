@@ -238,16 +238,6 @@ const KNOWN: Record<string, Partial<Record<Field, string>>> = {
     stdout: 'issue 13: the version command',
     stderr: 'issue 13: the version command',
   },
-  'rm-f-nosuch': { code: 'issue 13: rm -f nosuch exits 0 in Docker (it still prints the error)' },
-  'rmi-f-nosuch': { code: 'issue 13: rmi -f nosuch exits 0 in Docker (it still prints the error)' },
-  'ps-bad-flag': { code: 'issue 13: usage errors (unknown flag) exit 125 for every command' },
-  'logs-bad-flag': { code: 'issue 13: usage errors (unknown flag) exit 125 for every command' },
-  'ps-extra-arg': {
-    code: 'issue 13: ps extra-arg is refused by Docker',
-    stdout: 'issue 13: ps extra-arg is refused by Docker',
-    stderr: 'issue 13: ps extra-arg is refused by Docker',
-  },
-  'run-no-image': { code: 'issue 13, usage exit codes: a missing argument exits 1 in Docker (20.10 and 28 alike), an unknown flag 125; dockling gives 125' },
   'images-q': { stdout: 'found here: images -q prints one line per row (an image with two tags twice, docker 20.10 and 28 alike); dockling prints each ID once' },
   'ps-command-quoting': {
     stdout: 'found here: ps COMMAND quotes an argument that holds spaces as a shell would (sh -c \'trap \\"exit 7\\" …\'); dockling joins the arguments bare',
