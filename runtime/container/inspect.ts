@@ -50,7 +50,7 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
     Config: {
       Hostname: c.Config.Hostname,
       Domainname: '',
-      User: '',
+      User: (c.Config as { User?: string }).User ?? '',
       AttachStdin: c.Config.OpenStdin,
       AttachStdout: true,
       AttachStderr: true,

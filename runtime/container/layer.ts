@@ -25,6 +25,7 @@ import { containerCommands } from './commands.js';
 import { hostconfigFile, readExit, readSavedRun, type SavedRun } from './state.js';
 import { signalNumber } from './signals.js';
 import { monitorLogArgs, parseLogConfig, type LogConfig } from './log-config.js';
+import { prepareUser, USER_FLAGS } from './run-user.js';
 
 const CH = 5;
 export const DOCKER_INIT = fileURLToPath(new URL('./dockling-init', import.meta.url));
@@ -39,6 +40,7 @@ const RUN_FLAGS: FlagSpec[] = [
   { name: 'detach-keys', kind: 'string', usage: 'Override the key sequence for detaching a container' },
   { name: 'log-driver', kind: 'string', usage: 'Logging driver for the container (json-file or none)' },
   { name: 'log-opt', kind: 'stringArray', usage: 'Log driver options (max-size, max-file)' },
+  ...USER_FLAGS,
 ];
 
 /** The log's config: a new container's from its flags, a started one's as it was made. */
@@ -106,6 +108,7 @@ function prepare(ctx: RunContext): void {
   const restart = [process.execPath, '--', DOCKLING_BIN, '--root', ctx.stateRoot, '--chapter', String(ctx.chapter), 'start', '--restart-attempt', ctx.container.id];
   writeFileAtomic(path.join(ctx.container.dir, 'restart'), restart.join('\0'));
   fs.rmSync(path.join(ctx.container.dir, 'stopped'), { force: true });
+  prepareUser(ctx); // USER or --user (run-user.ts)
   launcher.set(ctx, monitorLauncher({
     dir: ctx.container.dir, detached: Boolean(inBackground.get(ctx)), restart: policy, restartCount,
     log: monitorLogArgs(hostConfig.LogConfig),

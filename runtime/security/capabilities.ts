@@ -136,7 +136,10 @@ export const capabilities: HardeningPart = {
   },
   prepare(ctx: RunContext) {
     const list = chosen.get(ctx)!;
-    // No USER yet (issue 13): the command runs as root, uid 0.
+    // The sets for root. A USER or --user may name someone else, but only
+    // the container's /etc/passwd says who, and the init reads it: the
+    // init's capset (init/capabilities.ts) empties the effective and
+    // permitted sets when the user it became is not root.
     ctx.spec.process.capabilities = capabilitySets(list, 0);
     ctx.spec.process.noNewPrivileges = securityOpts(ctx).noNewPrivileges;
     const given = securityOpts(ctx).given;
