@@ -34,7 +34,11 @@ export function prepareUser(ctx: RunContext): void {
   const kept = existingContainer.get(ctx) ? (readConfig(ctx.container.dir)?.Config as { User?: string } | undefined)?.User : undefined;
   const user = flag ?? kept ?? imageUser(ctx);
   const groupAdd = (ctx.flags.get('group-add') as string[] | undefined) ?? [];
-  updateConfig(ctx.container, (x) => ((x.Config as { User?: string }).User = user));
+  updateConfig(ctx.container, (x) => {
+    (x.Config as { User?: string }).User = user;
+    // for `exec`, which joins the same groups (Docker's HostConfig.GroupAdd)
+    x.HostConfig = { ...(x.HostConfig ?? {}), GroupAdd: groupAdd.length ? groupAdd : null };
+  });
   // Did the image or -e set HOME? If not, the init sets the user's own.
   const given = [...(origin.get(ctx)?.env ?? []), ...((ctx.flags.get('env') as string[] | undefined) ?? [])];
   const home = !given.some((e) => /^HOME(=|$)/.test(e));
