@@ -439,6 +439,22 @@ static int numeric(const char *s, unsigned long *out) {
 	return parse_id(s, out) == 0 && *out <= 0x7fffffff;
 }
 
+/* The container's file, or NULL when it has none (no entries, as in runc).
+ * Opened without blocking and used only if it is a regular file: a FIFO or
+ * a device planted there must not hang us. */
+static FILE *open_inside(const char *path) {
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) return NULL;
+		fail(126, "unable to read %s: %s", path, errtext(errno));
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) fail(126, "unable to read %s: not a regular file", path);
+	FILE *f = fdopen(fd, "r");
+	if (!f) fail(126, "unable to read %s: %s", path, errtext(errno));
+	return f;
+}
+
 /* Next line's fields (split at ':'), up to max; the count, or -1 at the end. */
 static int next_entry(FILE *f, char *line, size_t size, char **field, int max) {
 	if (!f || !fgets(line, size, f)) return -1;
@@ -457,7 +473,7 @@ static int next_entry(FILE *f, char *line, size_t size, char **field, int max) {
 static int find_group(const char *want, gid_t *gid) {
 	unsigned long n;
 	int is_num = numeric(want, &n);
-	FILE *f = fopen("/etc/group", "re");
+	FILE *f = open_inside("/etc/group");
 	char line[8192], *fld[4];
 	int k, found = 0;
 	unsigned long g;
@@ -488,7 +504,7 @@ static void resolve_user(struct options *o) {
 	int found = 0;
 	o->uid = 0;
 	o->gid = 0;
-	FILE *f = fopen("/etc/passwd", "re");
+	FILE *f = open_inside("/etc/passwd");
 	char line[8192], *fld[7];
 	int k;
 	while ((k = next_entry(f, line, sizeof line, fld, 7)) >= 0) {
@@ -511,7 +527,7 @@ static void resolve_user(struct options *o) {
 		if (!find_group(group, &o->gid)) fail(126, "unable to find group %s: no matching entries in group file", group);
 	} else if (name[0]) {
 		/* No group given: the user's supplementary groups, those that list it. */
-		FILE *g = fopen("/etc/group", "re");
+		FILE *g = open_inside("/etc/group");
 		char *gf[4];
 		unsigned long gid;
 		while ((k = next_entry(g, line, sizeof line, gf, 4)) >= 0) {

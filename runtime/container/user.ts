@@ -104,13 +104,24 @@ export function resolveUser(spec: string, groupAdd: string[], passwd: string, gr
 }
 // #endregion resolve-user
 
-/** A file of the container's, read from inside it (a missing one reads as empty, as in runc). */
+/**
+ * A file of the container's, read from inside it (a missing one reads as
+ * empty, as in runc). Opened without blocking and read only if it is a
+ * regular file: a FIFO or a device planted there must not hang the init.
+ */
 function readInside(file: string): string {
+  let fd: number;
   try {
-    return fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw new Error(`unable to read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new Error(`unable to read ${file}: not a regular file`);
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
