@@ -131,6 +131,27 @@ function permittedSet(): bigint {
   return m ? BigInt('0x' + m[1]) : 0n;
 }
 
+/**
+ * runc's fixStdioPermissions: the user must own its stdin, stdout and
+ * stderr (with -t, the pty: or it could not reopen /dev/tty, nor would
+ * `tty` and `ls -l $(tty)` look right). Only the owner changes; /dev/null
+ * is left alone. EINVAL and EPERM (a file system that refuses) are
+ * ignored, as runc ignores them: the descriptors stay usable either way.
+ */
+function ownStdio(uid: number): void {
+  const devNull = fs.statSync('/dev/null').rdev;
+  for (const fd of [0, 1, 2]) {
+    const st = fs.fstatSync(fd);
+    if (st.uid === uid || (st.isCharacterDevice() && st.rdev === devNull)) continue;
+    try {
+      fs.fchownSync(fd, uid, st.gid);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EINVAL' && code !== 'EPERM') throw e;
+    }
+  }
+}
+
 // #region switch-user
 /**
  * The init's hook (before execve): look the user up and become it. The
@@ -155,6 +176,7 @@ export function switchUser(spec: ContainerSpec, step: (e: TraceEvent) => void): 
     if (i >= 0) env.splice(i, 1);
     env.push(`HOME=${u.home}`);
   }
+  ownStdio(u.uid);
   const permitted = permittedSet();
   libc.setKeepCaps();
   step({ op: 'setid', call: 'setgroups', arg: `[${u.groups.join(', ')}]` });

@@ -28,6 +28,8 @@ test('run -u: a UID, a name, UID:GID, --group-add; HOME from passwd; a non-root 
     assert.equal(run(['--user', '1000:1000', 'busybox', 'id']), 'uid=1000 gid=1000\n');
     assert.equal(run(['-u', 'nobody:root', 'busybox', 'id']), 'uid=65534(nobody) gid=0(root)\n');
     assert.equal(run(['-u', 'nobody', '--group-add', 'tty', '--group-add', '4242', 'busybox', 'id', '-G']), '65534 5 4242\n');
+    // With -t the user owns its terminal (runc's fixStdioPermissions).
+    assert.equal(c.ok(['run', '--rm', '-t', '-u', 'nobody', 'busybox', 'stat', '-L', '-c', '%U', '/proc/self/fd/0'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'nobody\r\n');
     // -e HOME wins over the passwd entry.
     assert.equal(run(['-u', 'nobody', '-e', 'HOME=/x', 'busybox', 'sh', '-c', 'echo $HOME']), '/x\n');
     // Root keeps its capabilities; another user has none in force (its
