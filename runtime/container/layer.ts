@@ -79,6 +79,7 @@ function validate(ctx: RunContext): void {
 
 // #region monitored-prepare
 function prepare(ctx: RunContext): void {
+  prepareUser(ctx); // USER or --user, and --group-add in HostConfig (run-user.ts)
   const c = readConfig(ctx.container.dir)!;
   const saved = existingContainer.get(ctx) ? readSavedRun(ctx.container.dir) : null;
   const policy = policyOf(ctx);
@@ -108,7 +109,6 @@ function prepare(ctx: RunContext): void {
   const restart = [process.execPath, '--', DOCKLING_BIN, '--root', ctx.stateRoot, '--chapter', String(ctx.chapter), 'start', '--restart-attempt', ctx.container.id];
   writeFileAtomic(path.join(ctx.container.dir, 'restart'), restart.join('\0'));
   fs.rmSync(path.join(ctx.container.dir, 'stopped'), { force: true });
-  prepareUser(ctx); // USER or --user (run-user.ts)
   launcher.set(ctx, monitorLauncher({
     dir: ctx.container.dir, detached: Boolean(inBackground.get(ctx)), restart: policy, restartCount,
     log: monitorLogArgs(hostConfig.LogConfig),

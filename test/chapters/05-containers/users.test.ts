@@ -67,9 +67,12 @@ test('the image’s USER applies to run and exec, and is the container’s Confi
     c.ok(['start', 'u1']);
     assert.equal(c.ok(['exec', 'u1', 'id', '-u']), '1000\n');
     // -u is recorded as given: a name stays a name.
-    c.runD(['--name', 'u2', '-u', 'nobody', 'busybox', 'sleep', '600']);
+    c.runD(['--name', 'u2', '-u', 'nobody', '--group-add', '4242', 'busybox', 'sleep', '600']);
     assert.equal(c.inspect('u2', '{{.Config.User}}'), 'nobody');
+    assert.equal(c.inspect('u2', '{{json .HostConfig.GroupAdd}}'), '["4242"]');
+    // exec: the container's user and its --group-add groups, as Docker's exec.
     assert.equal(c.ok(['exec', 'u2', 'id', '-u']), '65534\n');
+    assert.equal(c.ok(['exec', 'u2', 'id', '-G']), '65534 4242\n');
   } finally {
     await c.cleanup();
   }
