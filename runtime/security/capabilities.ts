@@ -117,7 +117,11 @@ function containerList(c: ContainerConfig): string[] | null {
   return tweakCapabilities((h.CapAdd as string[] | null) ?? [], (h.CapDrop as string[] | null) ?? [], Boolean(h.Privileged));
 }
 
-/** --user's UID, if a number was given (names are issue 13's). */
+/**
+ * --user's UID, if a number was given. A name (or the container's own
+ * USER) is resolved by nsenter inside the container, which then empties
+ * the effective and permitted sets itself for any uid but 0.
+ */
 function uidOf(user: FlagValue | undefined): number {
   return typeof user === 'string' && /^\d+/.test(user) ? Number(/^\d+/.exec(user)![0]) : 0;
 }
