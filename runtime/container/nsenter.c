@@ -498,6 +498,7 @@ static void resolve_user(struct options *o) {
 	snprintf(spec, sizeof spec, "%s", o->user_spec);
 	char *group = strchr(spec, ':');
 	if (group) *group++ = '\0';
+	if (!spec[0]) strcpy(spec, "0"); /* no user (only groups): root, as runc */
 	unsigned long n = 0, id;
 	int is_num = numeric(spec, &n);
 	char name[256] = "", home[PATH_MAX] = "/";

@@ -72,7 +72,8 @@ function numeric(s: string, what: string): number {
  * --group-add's groups, by name or number.
  */
 export function resolveUser(spec: string, groupAdd: string[], passwd: string, group: string): ExecUser {
-  const [userPart, groupPart] = spec.includes(':') ? [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)] : [spec, undefined];
+  const [given, groupPart] = spec.includes(':') ? [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)] : [spec, undefined];
+  const userPart = given === '' ? '0' : given; // no user (only --group-add, or ":group"): root, as runc
   const users = parsePasswd(passwd);
   const groups = parseGroup(group);
   const u: ExecUser = { uid: 0, gid: 0, groups: [], home: '/' };
@@ -83,7 +84,7 @@ export function resolveUser(spec: string, groupAdd: string[], passwd: string, gr
     name = entry.name;
   } else if (isNumber(userPart)) {
     u.uid = numeric(userPart, 'uid');
-  } else if (userPart !== '') {
+  } else {
     throw new Error(`unable to find user ${userPart}: no matching entries in passwd file`);
   }
   if (groupPart !== undefined && groupPart !== '') {
