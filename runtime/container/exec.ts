@@ -51,7 +51,7 @@ export const execCommand: Command = {
     { name: 'detach', short: 'd', kind: 'bool', usage: 'Detached mode: run command in the background' },
     { name: 'env', short: 'e', kind: 'stringArray', usage: 'Set environment variables' },
     { name: 'workdir', short: 'w', kind: 'string', usage: 'Working directory inside the container' },
-    { name: 'user', short: 'u', kind: 'string', usage: 'Username or UID (format: "<uid>[:<gid>]")' },
+    { name: 'user', short: 'u', kind: 'string', usage: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
   ],
   stopAtFirstArg: true,
   minArgs: 2,
@@ -62,10 +62,18 @@ export const execCommand: Command = {
     const tty = Boolean(inv.flags.get('tty'));
     const interactive = Boolean(inv.flags.get('interactive'));
     if (tty && interactive && !process.stdin.isTTY) throw new RunError(1, 'the input device is not a TTY');
-    const user = inv.flags.get('user') as string | undefined;
-    if (user !== undefined && !/^\d+(:\d+)?$/.test(user)) throw new RunError(1, `unable to find user ${user}: only numeric UID[:GID] is supported (there is no /etc/passwd lookup yet)`);
-    // Docker's exec: the container's recorded env with the defaults of a start (TERM with exec's -t), then exec's -e.
-    const env = mergeEnv(processEnv(c.Config.Env, c.Config.Hostname, tty), ((inv.flags.get('env') as string[] | undefined) ?? []).map(parseEnvFlag).filter((e): e is string => e !== null));
+    // -u, else the container's own user (its USER or run --user), as
+    // Docker's exec does; nsenter looks it up inside the container.
+    const user = (inv.flags.get('user') as string | undefined) ?? (c.Config as { User?: string }).User ?? '';
+    const groupAdd = ((c.HostConfig?.GroupAdd as string[] | null | undefined) ?? []);
+    const given = ((inv.flags.get('env') as string[] | undefined) ?? []).map(parseEnvFlag).filter((e): e is string => e !== null);
+    // Docker's exec: the container's recorded env with the defaults of a
+    // start (TERM with exec's -t), then exec's -e.
+    const env = mergeEnv(processEnv(c.Config.Env, c.Config.Hostname, tty), given);
+    // HOME=/root is the default for root that processEnv added when nobody
+    // set HOME: another user gets its own home from its passwd entry, as
+    // runc sets it.
+    const home = user !== '' && ![...c.Config.Env, ...given].some((e) => e.startsWith('HOME='));
     // What later layers hold the exec'd process to (chapter 11: the
     // container's capabilities, no_new_privs, rlimits, seccomp filter).
     const settings: ExecSettings = {};
@@ -74,7 +82,7 @@ export const execCommand: Command = {
       NSENTER,
       ...(tty ? ['--tty'] : []),
       '--cwd', (inv.flags.get('workdir') as string | undefined) ?? (c.Config.WorkingDir || '/'),
-      ...(user ? ['--user', user] : []),
+      ...(user || groupAdd.length ? ['--user', user, ...(home ? ['--home'] : []), ...groupAdd.flatMap((g) => ['--group-add', g])] : []),
       ...Object.values(c.CgroupPaths ?? {}).flatMap((p) => ['--cgroup', path.join(p, 'cgroup.procs')]),
       ...settingsArgs(settings),
       String(c.State.Pid), '--', ...command,

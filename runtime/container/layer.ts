@@ -25,6 +25,7 @@ import { containerCommands } from './commands.js';
 import { hostconfigFile, readExit, readSavedRun, type SavedRun } from './state.js';
 import { signalNumber } from './signals.js';
 import { monitorLogArgs, parseLogConfig, type LogConfig } from './log-config.js';
+import { prepareUser, USER_FLAGS } from './run-user.js';
 
 const CH = 5;
 export const DOCKER_INIT = fileURLToPath(new URL('./dockling-init', import.meta.url));
@@ -39,6 +40,7 @@ const RUN_FLAGS: FlagSpec[] = [
   { name: 'detach-keys', kind: 'string', usage: 'Override the key sequence for detaching a container' },
   { name: 'log-driver', kind: 'string', usage: 'Logging driver for the container (json-file or none)' },
   { name: 'log-opt', kind: 'stringArray', usage: 'Log driver options (max-size, max-file)' },
+  ...USER_FLAGS,
 ];
 
 /** The log's config: a new container's from its flags, a started one's as it was made. */
@@ -82,6 +84,7 @@ function validate(ctx: RunContext): void {
 
 // #region monitored-prepare
 function prepare(ctx: RunContext): void {
+  prepareUser(ctx); // USER or --user, and --group-add in HostConfig (run-user.ts)
   const c = readConfig(ctx.container.dir)!;
   const saved = existingContainer.get(ctx) ? readSavedRun(ctx.container.dir) : null;
   const policy = policyOf(ctx);

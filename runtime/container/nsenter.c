@@ -1,7 +1,7 @@
 /*
  * nsenter: how `docker exec` gets into a container that is already running.
  *
- *   nsenter [--tty] [--cwd DIR] [--user UID[:GID]] [--cgroup PROCSFILE]...
+ *   nsenter [--tty] [--cwd DIR] [--user USER[:GROUP]] [--home] [--group-add GROUP]... [--cgroup PROCSFILE]...
  *           [--caps BND:EFF:PRM:INH:AMB] [--no-new-privs]
  *           [--rlimit NAME=SOFT:HARD]... [--seccomp-fd FD]
  *           PID [--] PROGRAM [ARG...]
@@ -101,6 +101,8 @@ extern char **environ;
 #define CONSOLE_FD 4
 #define MAX_CGROUPS 32
 #define MAX_RLIMITS 16
+#define NGROUPS_MAX_OURS 256
+#define MAX_GROUP_ADD 32
 /* The kernel's limit on a classic BPF program (BPF_MAXINSNS). */
 #define MAX_FILTER 4096
 
@@ -113,8 +115,14 @@ struct options {
 	int tty;
 	const char *cwd;
 	int user; /* was --user given? */
+	const char *user_spec; /* as given: NAME|UID[:GROUP|GID], resolved inside the container */
+	int set_home; /* --home: HOME from the user's passwd entry */
 	uid_t uid;
 	gid_t gid;
+	gid_t groups[NGROUPS_MAX_OURS];
+	int ngroups;
+	const char *group_add[MAX_GROUP_ADD];
+	int ngroup_add;
 	const char *cgroups[MAX_CGROUPS];
 	int ncgroups;
 	const char *pid;
@@ -263,20 +271,15 @@ static void parse_args(int argc, char **argv, struct options *o) {
 		} else if (strcmp(a, "--cwd") == 0 && i + 1 < argc) {
 			o->cwd = argv[++i];
 		} else if (strcmp(a, "--user") == 0 && i + 1 < argc) {
-			/* Numbers only: names are looked up by the caller in the
-			 * container's /etc/passwd, which we could not trust to parse
-			 * here any better than it can. */
-			char spec[64];
-			unsigned long uid, gid = 0;
-			snprintf(spec, sizeof spec, "%s", argv[++i]);
-			char *colon = strchr(spec, ':');
-			if (colon) *colon = '\0';
-			if (parse_id(spec, &uid) < 0 || (colon && parse_id(colon + 1, &gid) < 0))
-				die("--user wants numbers, UID or UID:GID, not \"%s\"", argv[i]);
+			/* A name or a number, and maybe ":group": looked up once we are
+			 * inside the container (resolve_user), in its own files. */
 			o->user = 1;
-			o->uid = uid;
-			/* No GID: group 0, as runc gives a UID that has no passwd entry. */
-			o->gid = gid;
+			o->user_spec = argv[++i];
+		} else if (strcmp(a, "--home") == 0) {
+			o->set_home = 1;
+		} else if (strcmp(a, "--group-add") == 0 && i + 1 < argc) {
+			if (o->ngroup_add == MAX_GROUP_ADD) die("more than %d --group-add", MAX_GROUP_ADD);
+			o->group_add[o->ngroup_add++] = argv[++i];
 		} else if (strcmp(a, "--cgroup") == 0 && i + 1 < argc) {
 			if (o->ncgroups == MAX_CGROUPS) die("more than %d --cgroup files", MAX_CGROUPS);
 			o->cgroups[o->ncgroups++] = argv[++i];
@@ -297,7 +300,7 @@ static void parse_args(int argc, char **argv, struct options *o) {
 	if (i < argc) o->pid = argv[i++];
 	if (i < argc && strcmp(argv[i], "--") == 0) i++;
 	if (!o->pid || i >= argc) {
-		fprintf(stderr, "usage: nsenter [--tty] [--cwd DIR] [--user UID[:GID]] [--cgroup PROCSFILE]... PID -- PROGRAM [ARG...]\n");
+		fprintf(stderr, "usage: nsenter [--tty] [--cwd DIR] [--user USER[:GROUP]] [--home] [--group-add GROUP]... [--cgroup PROCSFILE]... PID -- PROGRAM [ARG...]\n");
 		exit(125);
 	}
 	unsigned long pid;
@@ -425,12 +428,130 @@ static int open_terminal(const struct options *o) {
 
 // #region nsenter-user
 /*
- * --user: supplementary groups first, then the group, then the user: once
- * we are not root, we may change none of them. An empty group list (runc
- * would add the user's groups from the container's /etc/group).
+ * --user, looked up the way runc's init does (Docker's rules, as in
+ * container/user.ts for `run`): in the container's /etc/passwd and
+ * /etc/group. We are in its mount namespace by now, and "/" is its root:
+ * a symlink there resolves inside the container, never to a host file.
+ * Parsed by hand: glibc's getpwnam would load NSS modules named by the
+ * container's /etc/nsswitch.conf, that is run the container's code as root.
+ */
+static int numeric(const char *s, unsigned long *out) {
+	return parse_id(s, out) == 0 && *out <= 0x7fffffff;
+}
+
+/* The container's file, or NULL when it has none (no entries, as in runc).
+ * Opened without blocking and used only if it is a regular file: a FIFO or
+ * a device planted there must not hang us. */
+static FILE *open_inside(const char *path) {
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) return NULL;
+		fail(126, "unable to read %s: %s", path, errtext(errno));
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) fail(126, "unable to read %s: not a regular file", path);
+	FILE *f = fdopen(fd, "r");
+	if (!f) fail(126, "unable to read %s: %s", path, errtext(errno));
+	return f;
+}
+
+/* Next line's fields (split at ':'), up to max; the count, or -1 at the end. */
+static int next_entry(FILE *f, char *line, size_t size, char **field, int max) {
+	if (!f || !fgets(line, size, f)) return -1;
+	line[strcspn(line, "\n")] = '\0';
+	int n = 0;
+	for (char *p = line; n < max;) {
+		field[n++] = p;
+		p = strchr(p, ':');
+		if (!p) break;
+		*p++ = '\0';
+	}
+	return n;
+}
+
+/* A group by name or number in /etc/group: 1 found (its gid in *gid), 0 not. */
+static int find_group(const char *want, gid_t *gid) {
+	unsigned long n;
+	int is_num = numeric(want, &n);
+	FILE *f = open_inside("/etc/group");
+	char line[8192], *fld[4];
+	int k, found = 0;
+	unsigned long g;
+	while ((k = next_entry(f, line, sizeof line, fld, 4)) >= 0) {
+		if (k < 3 || !numeric(fld[2], &g)) continue;
+		if (is_num ? g == n : strcmp(fld[0], want) == 0) {
+			*gid = g;
+			found = 1;
+			break;
+		}
+	}
+	if (f) fclose(f);
+	if (!found && is_num) {
+		*gid = n;
+		found = 1;
+	}
+	return found;
+}
+
+static void resolve_user(struct options *o) {
+	char spec[256];
+	snprintf(spec, sizeof spec, "%s", o->user_spec);
+	char *group = strchr(spec, ':');
+	if (group) *group++ = '\0';
+	if (!spec[0]) strcpy(spec, "0"); /* no user (only groups): root, as runc */
+	unsigned long n = 0, id;
+	int is_num = numeric(spec, &n);
+	char name[256] = "", home[PATH_MAX] = "/";
+	int found = 0;
+	o->uid = 0;
+	o->gid = 0;
+	FILE *f = open_inside("/etc/passwd");
+	char line[8192], *fld[7];
+	int k;
+	while ((k = next_entry(f, line, sizeof line, fld, 7)) >= 0) {
+		unsigned long gid;
+		if (k < 4 || !numeric(fld[2], &id) || !numeric(fld[3], &gid)) continue;
+		if (is_num ? id == n : strcmp(fld[0], spec) == 0) {
+			o->uid = id;
+			o->gid = gid;
+			snprintf(name, sizeof name, "%s", fld[0]);
+			if (k > 5 && fld[5][0]) snprintf(home, sizeof home, "%s", fld[5]);
+			found = 1;
+			break;
+		}
+	}
+	if (f) fclose(f);
+	if (!found && is_num) o->uid = n;
+	else if (!found && spec[0]) fail(126, "unable to find user %s: no matching entries in passwd file", spec);
+	o->ngroups = 0;
+	if (group && group[0]) {
+		if (!find_group(group, &o->gid)) fail(126, "unable to find group %s: no matching entries in group file", group);
+	} else if (name[0]) {
+		/* No group given: the user's supplementary groups, those that list it. */
+		FILE *g = open_inside("/etc/group");
+		char *gf[4];
+		unsigned long gid;
+		while ((k = next_entry(g, line, sizeof line, gf, 4)) >= 0) {
+			if (k < 4 || !numeric(gf[2], &gid)) continue;
+			for (char *m = strtok(gf[3], ","); m; m = strtok(NULL, ","))
+				if (strcmp(m, name) == 0 && o->ngroups < NGROUPS_MAX_OURS) o->groups[o->ngroups++] = gid;
+		}
+		if (g) fclose(g);
+	}
+	for (int j = 0; j < o->ngroup_add; j++) {
+		gid_t gid;
+		if (!find_group(o->group_add[j], &gid)) fail(126, "Unable to find group %s: no matching entries in group file", o->group_add[j]);
+		if (o->ngroups < NGROUPS_MAX_OURS) o->groups[o->ngroups++] = gid;
+	}
+	if (o->set_home && setenv("HOME", home, 1) < 0) fail(126, "setenv HOME: %s", errtext(errno));
+}
+
+/*
+ * Then: supplementary groups first, then the group, then the user: once
+ * we are not root, we may change none of them.
  */
 static void set_user(const struct options *o) {
-	if (setgroups(0, NULL) < 0) fail(126, "setgroups: %s", errtext(errno));
+	if (setgroups(o->ngroups, o->groups) < 0) fail(126, "setgroups: %s", errtext(errno));
 	if (setgid(o->gid) < 0) fail(126, "setgid %u: %s", (unsigned)o->gid, errtext(errno));
 	if (setuid(o->uid) < 0) fail(126, "setuid %u: %s", (unsigned)o->uid, errtext(errno));
 }
@@ -478,7 +599,12 @@ static void drop_bounding_set(const struct options *o) {
 static void set_capabilities(const struct options *o) {
 	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2];
-	const struct capsets *c = &o->caps;
+	struct capsets user = o->caps;
+	/* A user other than root, named or numbered (resolved in the
+	 * container), keeps only the bounding set, as in `run` (the init's
+	 * capset, security/init/capabilities.ts). */
+	if (getuid() != 0) user.effective = user.permitted = user.ambient = 0;
+	const struct capsets *c = &user;
 	for (int w = 0; w < 2; w++) {
 		data[w].effective = (unsigned)(c->effective >> (32 * w));
 		data[w].permitted = (unsigned)(c->permitted >> (32 * w));
@@ -580,7 +706,7 @@ static void own_dev_null(void) {
 
 // #region nsenter-child
 /* Everything the child does inside the container, up to exec. */
-static void run_child(const struct options *o, const int cgroup_fds[], int parent_alive) {
+static void run_child(struct options *o, const int cgroup_fds[], int parent_alive) {
 	error_fd = fcntl(2, F_DUPFD_CLOEXEC, 5);
 	if (error_fd < 0) error_fd = 2;
 	/* The PID pipe is the parent's to write and close: our copy would keep
@@ -589,6 +715,7 @@ static void run_child(const struct options *o, const int cgroup_fds[], int paren
 	own_dev_null();
 
 	join_cgroups(o, cgroup_fds);
+	if (o->user) resolve_user(o); /* before the pty is given to the user */
 	int slave = o->tty ? open_terminal(o) : -1;
 
 	/* Docker's exec fails on a missing working directory (where `run`

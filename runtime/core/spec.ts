@@ -48,6 +48,18 @@ export interface ProcessSpec {
   terminal: boolean;
   /** window size to start the terminal with */
   consoleSize?: { rows: number; cols: number };
+  /**
+   * chapter 5: the user to run as, as given (USER or --user: "name",
+   * "uid", "name:group", "uid:gid") and --group-add's groups. The init
+   * looks the names up in the container's /etc/passwd and /etc/group, from
+   * inside its root (container/user.ts). Absent: root, as before.
+   */
+  user?: {
+    spec: string;
+    groupAdd: string[];
+    /** HOME is chapter 1's default (/root), not given: the passwd entry's home replaces it */
+    home: boolean;
+  };
   // The fields below are chapter 11's (hardening). A spec without them is
   // carried out as before: the command keeps every privilege of root.
   /** the capability sets the command starts with, by name ("CAP_CHOWN") */

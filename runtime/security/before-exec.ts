@@ -15,10 +15,13 @@
 //   more, so it goes last, after the capabilities are gone, and so has the
 //   fewest of our own steps to allow.
 //
-// There is no USER yet (issue 13): the command runs as root. When there is,
-// setgroups/setgid/setuid go between the bounding set and capset, with
-// PR_SET_KEEPCAPS so that setuid leaves the permitted set for capset to
-// trim, as nsenter does for `exec --user`.
+// The user (USER, --user) is chapter 5's hook, run just before this one
+// (container/user.ts): it has already called setgroups/setgid/setuid, with
+// PR_SET_KEEPCAPS and its permitted set made effective again, so every step
+// here can still be taken; capset then leaves a non-root user none in force
+// (init/capabilities.ts). runc switches user between the bounding set and
+// capset, as nsenter does for `exec --user`: the sets after execve are the
+// same either way.
 //
 // Only small init-side files are imported here: this is bundled into the
 // init, which starts on every `run`.

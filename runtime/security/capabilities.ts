@@ -117,7 +117,11 @@ function containerList(c: ContainerConfig): string[] | null {
   return tweakCapabilities((h.CapAdd as string[] | null) ?? [], (h.CapDrop as string[] | null) ?? [], Boolean(h.Privileged));
 }
 
-/** --user's UID, if a number was given (names are issue 13's). */
+/**
+ * --user's UID, if a number was given. A name (or the container's own
+ * USER) is resolved by nsenter inside the container, which then empties
+ * the effective and permitted sets itself for any uid but 0.
+ */
 function uidOf(user: FlagValue | undefined): number {
   return typeof user === 'string' && /^\d+/.test(user) ? Number(/^\d+/.exec(user)![0]) : 0;
 }
@@ -136,7 +140,10 @@ export const capabilities: HardeningPart = {
   },
   prepare(ctx: RunContext) {
     const list = chosen.get(ctx)!;
-    // No USER yet (issue 13): the command runs as root, uid 0.
+    // The sets for root. A USER or --user may name someone else, but only
+    // the container's /etc/passwd says who, and the init reads it: the
+    // init's capset (init/capabilities.ts) empties the effective and
+    // permitted sets when the user it became is not root.
     ctx.spec.process.capabilities = capabilitySets(list, 0);
     ctx.spec.process.noNewPrivileges = securityOpts(ctx).noNewPrivileges;
     const given = securityOpts(ctx).given;

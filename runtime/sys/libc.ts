@@ -512,3 +512,35 @@ export function seccompSetModeFilter(program: Buffer, flags: number): void {
   // With TSYNC, a positive return is the ID of a thread that could not be synchronized.
   if (ret > 0) throw new Error(`seccomp SECCOMP_SET_MODE_FILTER: thread ${ret} could not take the filter (SECCOMP_FILTER_FLAG_TSYNC)`);
 }
+
+// --- chapter 5: the container's user (USER, run --user) ---
+
+const PR_SET_KEEPCAPS = 8;
+const _setgroups = fn('int setgroups(size_t size, const uint32_t *list)');
+const _setgid = fn('int setgid(uint32_t gid)');
+const _setuid = fn('int setuid(uint32_t uid)');
+const _getuid = fn('uint32_t getuid(void)');
+
+/**
+ * setgroups(2): the supplementary groups. glibc's setgroups, setgid and
+ * setuid change every thread of the process (its "setxid" broadcast), not
+ * only the calling one: Node's other threads become the user too.
+ */
+export function setgroups(gids: number[]): void {
+  const list = Buffer.alloc(Math.max(4, gids.length * 4));
+  gids.forEach((g, i) => list.writeUInt32LE(g, i * 4));
+  check(_setgroups(gids.length, list), 'setgroups', gids.join(',') || '(none)');
+}
+export function setgid(gid: number): void {
+  check(_setgid(gid), 'setgid', String(gid));
+}
+export function setuid(uid: number): void {
+  check(_setuid(uid), 'setuid', String(uid));
+}
+export function getuid(): number {
+  return Number(_getuid());
+}
+/** prctl(PR_SET_KEEPCAPS, 1): setuid away from 0 keeps the permitted set (execve resets it). */
+export function setKeepCaps(): void {
+  check(_prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), 'prctl', 'PR_SET_KEEPCAPS 1');
+}

@@ -46,6 +46,8 @@ export type TraceEvent =
   | { op: 'prctl'; option: string; arg: string }
   // capset(2): the effective, permitted and inheritable sets, by name.
   | { op: 'capset'; effective: string[]; permitted: string[]; inheritable: string[] }
+  // setgroups(2), setgid(2), setuid(2): the container's user (chapter 5)
+  | { op: 'setid'; call: string; arg: string }
   // setrlimit(2)
   | { op: 'setrlimit'; resource: string; soft: number; hard: number }
   // seccomp(SECCOMP_SET_MODE_FILTER): a classic BPF program of N instructions.
@@ -95,6 +97,7 @@ const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
   rename: { from: 's', to: 's' },
   prctl: { option: 's', arg: 's' },
   capset: { effective: 'a', permitted: 'a', inheritable: 'a' },
+  setid: { call: 's', arg: 's' },
   setrlimit: { resource: 's', soft: 'n', hard: 'n' },
   seccomp: { instructions: 'n', flags: 'a' },
   bpf: { cmd: 's', prog: 's', target: 's', instructions: 'n' },

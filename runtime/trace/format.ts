@@ -59,6 +59,8 @@ export function formatEvent(e: TraceEvent): string {
       return `prctl(${e.option}${e.arg ? ', ' + e.arg : ''})`;
     case 'capset':
       return `capset(effective=${caps(e.effective)}, permitted=${caps(e.permitted)}, inheritable=${caps(e.inheritable)})`;
+    case 'setid':
+      return `${e.call}(${e.arg})`;
     case 'setrlimit':
       return `setrlimit(${e.resource}, {soft: ${limit(e.soft)}, hard: ${limit(e.hard)}})`;
     case 'seccomp':

@@ -55,8 +55,14 @@ export function dropBoundingSet(spec: ContainerSpec, step: (e: TraceEvent) => vo
 // #region capset
 /** The effective, permitted and inheritable sets; then the ambient set. */
 export function setCapabilities(spec: ContainerSpec, step: (e: TraceEvent) => void): void {
-  const caps = spec.process.capabilities;
-  if (!caps) return;
+  const spec_ = spec.process.capabilities;
+  if (!spec_) return;
+  // A user other than root (USER or --user, which chapter 5's hook has
+  // switched to by now, names looked up in the container) keeps only the
+  // bounding set: its effective and permitted sets are emptied, as Docker
+  // asks for a non-root user (capabilitySets in ../capabilities.ts). Known
+  // only here: a name's uid is the container's /etc/passwd's to say.
+  const caps = libc.getuid() === 0 ? spec_ : { ...spec_, effective: [], permitted: [], ambient: [] };
   step({ op: 'capset', effective: caps.effective, permitted: caps.permitted, inheritable: caps.inheritable });
   libc.capset(capabilityMask(caps.effective), capabilityMask(caps.permitted), capabilityMask(caps.inheritable));
   step({ op: 'prctl', option: 'PR_CAP_AMBIENT_CLEAR_ALL', arg: caps.ambient.join(',') });

@@ -12,7 +12,7 @@ import { Tracer, jsonLinesSink } from '../../../runtime/trace/trace.js';
 const ALL_OPS: TraceOp[] = [
   'spawn', 'unshare', 'mount', 'umount', 'pivot_root', 'chdir', 'mknod', 'symlink', 'mkdir',
   'rmdir', 'remove', 'write', 'sethostname', 'ifup', 'pty', 'exec', 'signal', 'exit',
-  'extract', 'pack', 'setxattr', 'rename', 'prctl', 'capset', 'setrlimit', 'seccomp', 'bpf',
+  'extract', 'pack', 'setxattr', 'rename', 'prctl', 'capset', 'setid', 'setrlimit', 'seccomp', 'bpf',
   'chown', 'chmod',
 ];
 
@@ -48,6 +48,7 @@ function eventOf(text: fc.Arbitrary<string>, texts: fc.Arbitrary<string[]>): fc.
     rename: fc.record({ op: fc.constant('rename'), from: text, to: text }),
     prctl: fc.record({ op: fc.constant('prctl'), option: text, arg: text }),
     capset: fc.record({ op: fc.constant('capset'), effective: texts, permitted: texts, inheritable: texts }),
+    setid: fc.record({ op: fc.constant('setid'), call: text, arg: text }),
     setrlimit: fc.record({ op: fc.constant('setrlimit'), resource: text, soft: int, hard: int }),
     seccomp: fc.record({ op: fc.constant('seccomp'), instructions: int, flags: texts }),
     bpf: fc.record({ op: fc.constant('bpf'), cmd: text, prog: text, target: text, instructions: int }),
