@@ -92,14 +92,18 @@ const startCommand: Command = {
   usage: 'start [OPTIONS] CONTAINER [CONTAINER...]',
   flags: [
     { name: 'attach', short: 'a', kind: 'bool', usage: 'Attach STDOUT/STDERR and forward signals' },
+    { name: 'interactive', short: 'i', kind: 'bool', usage: "Attach container's STDIN" },
     { name: 'restart-attempt', kind: 'bool', usage: '(used by the monitor for restart policies)' },
   ],
   minArgs: 1,
   async run(inv) {
-    if (inv.flags.get('attach')) {
+    // `start -i` attaches as `start -a -i` does (the docker CLI's rule).
+    const interactive = Boolean(inv.flags.get('interactive'));
+    if (inv.flags.get('attach') || interactive) {
+      if (inv.args.length > 1) throw new RunError(1, 'you cannot start and attach multiple containers at once');
       const c = findContainer(inv.stateRoot, inv.args[0]);
       if (!canStart(c)) throw new RunError(1, `container ${inv.args[0]} is already running: use \`dockling attach\``);
-      return startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: true });
+      return startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: true, interactive });
     }
     return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);

@@ -34,6 +34,8 @@ export interface MonitorOptions {
   detachKeys?: Buffer;
   /** called when they are typed: the container is its monitor's from then on */
   onDetach?(): void;
+  /** send this CLI's stdin to the container (a foreground run -i, start -a -i); the monitor keeps its stdin open either way */
+  sendStdin: boolean;
   /** a foreground run took the owner lock: call letGo once its cleanup is over */
   onOwner?(letGo: () => void): void;
 }
@@ -69,7 +71,7 @@ export function monitorLauncher(m: MonitorOptions) {
     }
     a.send(FRAME.owner, '');
     let detached = false;
-    if (opts.stdin) {
+    if (opts.stdin && m.sendStdin) {
       const keys = opts.terminal ? m.detachKeys : undefined;
       const typed = keys ? detachKeyFilter(keys, () => {
         // ctrl-p ctrl-q: let go of the terminal, leave the container to its

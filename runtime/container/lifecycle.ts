@@ -86,20 +86,32 @@ export async function stopContainer(root: string, c: ContainerConfig, graceSec: 
  * Start an existing container: the same pipeline as `run`, with the flags
  * it was run with, on its kept writable layer.
  */
-export async function startContainer(root: string, chapter: number, layers: Layer[], c: ContainerConfig, opts: { attach: boolean; restartAttempt?: boolean }): Promise<number> {
+export async function startContainer(root: string, chapter: number, layers: Layer[], c: ContainerConfig, opts: { attach: boolean; interactive?: boolean; restartAttempt?: boolean }): Promise<number> {
   const saved = readSavedRun(containerDir(root, c.ID));
   if (!saved) throw new RunError(1, `container ${c.Name.slice(1)} was made before chapter 5 (no hostconfig.json): it cannot be started again`);
-  if (opts.restartAttempt) {
-    saved.Run.restartCount++;
+  // #region restart-count
+  // The monitor's restart counts; a start by hand (start, restart) begins
+  // the policy again from nothing, as Docker's does (its restart manager
+  // is reset and RestartCount set to 0), and so does its back-off.
+  const count = opts.restartAttempt ? saved.Run.restartCount + 1 : 0;
+  if (!opts.restartAttempt) fs.rmSync(path.join(containerDir(root, c.ID), 'restart-delay'), { force: true });
+  if (count !== saved.Run.restartCount) {
+    saved.Run.restartCount = count;
     writeFileAtomic(path.join(containerDir(root, c.ID), 'hostconfig.json'), JSON.stringify(saved));
-    updateConfig({ id: c.ID, name: c.Name.slice(1), dir: containerDir(root, c.ID) }, (x) => ((x as unknown as Record<string, unknown>).RestartCount = saved.Run.restartCount));
+    updateConfig({ id: c.ID, name: c.Name.slice(1), dir: containerDir(root, c.ID) }, (x) => ((x as unknown as Record<string, unknown>).RestartCount = count));
   }
+  // #endregion restart-count
   const flags = new Map(Object.entries(saved.Run.flags));
   flags.delete('name');
   if (opts.attach) flags.delete('detach');
   else flags.set('detach', true);
-  if (!opts.attach) flags.delete('interactive');
+  // #region keep-stdin
+  // -i stays: the monitor keeps the container's stdin open whoever is
+  // attached (none, with a plain `start`), so a later `attach` can type
+  // into it. Whether this CLI sends its own stdin is `start -i`'s choice.
   const ctx = newRunContext({ chapter, stateRoot: root, flags, image: saved.Run.image, command: saved.Run.command });
+  attachStdin.set(ctx, Boolean(opts.attach && opts.interactive));
+  // #endregion keep-stdin
   // #region start-existing
   // The pipeline of `run`, told that the container exists: chapter 1
   // takes it as it is instead of making a new one, chapter 4 mounts its
@@ -113,6 +125,9 @@ export async function startContainer(root: string, chapter: number, layers: Laye
   if (ctx.failure) reportFailure(ctx.failure);
   return code;
 }
+
+/** `start -a -i`: this CLI sends its stdin to the container (without -i it only shows its output). */
+export const attachStdin = new Slot<boolean>('attach-stdin');
 
 /** `start`: the container that is started again. */
 export const existingContainer = new Slot<ContainerConfig>('existing');
