@@ -69,7 +69,12 @@ export async function stopContainer(root: string, c: ContainerConfig, graceSec: 
   } catch {
     /* already gone */
   }
-  const after = await waitUntilDone(root, c.ID, graceSec * 1000);
+  const first = Math.min(graceSec, 1);
+  let after = await waitUntilDone(root, c.ID, first * 1000);
+  if (after && isRunning(after) && graceSec > first) {
+    if (process.stderr.isTTY) process.stderr.write(stopHint(c, sig, graceSec - first));
+    after = await waitUntilDone(root, c.ID, (graceSec - first) * 1000);
+  }
   if (after && isRunning(after) && alive(after.State.Pid)) {
     // PID 1 ignored the signal (no handler: the kernel drops it for PID 1).
     try {
@@ -79,6 +84,15 @@ export async function stopContainer(root: string, c: ContainerConfig, graceSec: 
     }
     await waitUntilDone(root, c.ID, 10_000);
   }
+}
+
+/**
+ * Said on a terminal while `stop` waits: a learner otherwise sees nothing
+ * for ten seconds. Docker says nothing; a script's stderr is no terminal.
+ */
+function stopHint(c: ContainerConfig, sig: string, leftSec: number): string {
+  return `dockling: ${c.Name.slice(1)}: PID 1 did not exit on ${sig} (PID 1 ignores a signal it has no handler for); ` +
+    `SIGKILL in ${leftSec} s. To stop at once: run it with --init, or use stop -t / --stop-timeout\n`;
 }
 // #endregion stop
 
