@@ -351,6 +351,8 @@ async function cleanup(ctx: RunContext): Promise<void> {
   // something worth keeping (chapter 4's writable layer) makes the outcome
   // 'keep': the container stays, stopped, with its exit code, until `rm`.
   if (ctx.outcome === 'keep') {
+    // Stopped on purpose before its command (`create`): it stays as made, created.
+    if (ctx.until && !ctx.started && !ctx.failure) return;
     const code = ctx.failure?.code ?? ctx.exitCode ?? 125;
     updateConfig(ctx.container, (c) => {
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: new Date().toISOString() };
