@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from '../core/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
 import { afterCleanup } from '../core/pipeline.js';
-import { inBackground, launcher, origin } from '../process/slots.js';
+import { inBackground, launcher, origin, stdinNotSent } from '../process/slots.js';
 import { withEntrypointFlag } from './entrypoint.js';
 import { imageOf } from '../image/layer.js';
-import { attachStdin, existingContainer } from './lifecycle.js';
+import { existingContainer } from './lifecycle.js';
 import { readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { writeFileAtomic } from '../core/files.js';
 import { RunError } from '../core/pipeline.js';
@@ -109,7 +109,7 @@ function prepare(ctx: RunContext): void {
   launcher.set(ctx, monitorLauncher({
     dir: ctx.container.dir, detached: Boolean(inBackground.get(ctx)), restart: policy, restartCount,
     log: monitorLogArgs(hostConfig.LogConfig),
-    sendStdin: existingContainer.get(ctx) ? Boolean(attachStdin.get(ctx)) : true,
+    sendStdin: !stdinNotSent.get(ctx),
     onMonitor: (pid) => updateConfig(ctx.container, (x) => (x.MonitorPid = pid)),
     // A foreground run cleans up itself: it holds the owner lock until its
     // cleanup is over (runPipeline lets go), so no other command reaps the

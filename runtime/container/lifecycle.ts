@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { newRunContext, Slot, type Layer, type RunContext } from '../core/layer.js';
-import { containerSource, type PreparedContainer } from '../process/slots.js';
+import { containerSource, stdinNotSent, type PreparedContainer } from '../process/slots.js';
 import { imageOf } from '../image/layer.js';
 import { RunError, runPipeline } from '../core/pipeline.js';
 import { reportFailure } from '../core/failure.js';
@@ -124,7 +124,7 @@ export async function startContainer(root: string, chapter: number, layers: Laye
   // attached (none, with a plain `start`), so a later `attach` can type
   // into it. Whether this CLI sends its own stdin is `start -i`'s choice.
   const ctx = newRunContext({ chapter, stateRoot: root, flags, image: saved.Run.image, command: saved.Run.command });
-  attachStdin.set(ctx, Boolean(opts.attach && opts.interactive));
+  if (!(opts.attach && opts.interactive)) stdinNotSent.set(ctx, true);
   // #endregion keep-stdin
   // #region start-existing
   // The pipeline of `run`, told that the container exists: chapter 1
@@ -139,9 +139,6 @@ export async function startContainer(root: string, chapter: number, layers: Laye
   if (ctx.failure) reportFailure(ctx.failure);
   return code;
 }
-
-/** `start -a -i`: this CLI sends its stdin to the container (without -i it only shows its output). */
-export const attachStdin = new Slot<boolean>('attach-stdin');
 
 /** `start`: the container that is started again. */
 export const existingContainer = new Slot<ContainerConfig>('existing');

@@ -17,7 +17,7 @@ import { EnvError, mergeEnv, parseEnvEntry, parseEnvFile } from './env.js';
 import { haveNsexec, launchInit, NSEXEC, type LaunchedInit } from './launch.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 import { runCommand, rootfsCommand, warnIfUnhardened } from './commands.js';
-import { containerSource, inBackground, launcher, origin, type Origin, type PreparedContainer } from './slots.js';
+import { containerSource, inBackground, launcher, origin, stdinNotSent, type Origin, type PreparedContainer } from './slots.js';
 
 const CH = 1;
 
@@ -202,7 +202,7 @@ function prepare(ctx: RunContext): void {
   // mean nothing on a pipe, and the pty would never see the end of input.
   // (Not for a command run in the background: nothing is attached then.
   // Hence here, after every layer's validate, and before anything is made.)
-  if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY && !inBackground.get(ctx)) {
+  if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY && !inBackground.get(ctx) && !stdinNotSent.get(ctx)) {
     throw new RunError(1, 'the input device is not a TTY (drop -t to pipe input into the container)');
   }
   const { rec, rootfs, command, cwd, hostname, env } = (containerSource.get(ctx) ?? newContainer)(ctx);
@@ -263,7 +263,7 @@ async function start(ctx: RunContext): Promise<void> {
   const forward = (sig: NodeJS.Signals) => init.signal(sig);
   signalProxy.set(ctx, forward);
   for (const sig of PROXIED) process.on(sig, forward);
-  if (ctx.spec.process.terminal && ctx.flags.get('interactive')) {
+  if (ctx.spec.process.terminal && ctx.flags.get('interactive') && !stdinNotSent.get(ctx)) {
     const { enterRawMode } = await import('./terminal.js');
     terminalRestore.set(ctx, enterRawMode());
   }

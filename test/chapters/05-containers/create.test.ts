@@ -53,6 +53,10 @@ test('create: the ID; ps -a says Created; nothing runs, nothing is mounted, no c
     assert.equal(c.ok(['start', 'bg']), 'bg\n');
     await c.untilLogs('bg', /bg-ran/);
     assert.match(c.status('bg')!, /^Up /);
+    // start -a without -i sends no stdin: no terminal needed, even for -it; -i needs one.
+    c.track(c.ok(['create', '-it', '--name', 'tt', 'busybox', 'echo', 'tt-ran']).trim());
+    assert.match(expectCode(c.dk(['start', '-a', 'tt']), 0).stdout, /tt-ran/);
+    assert.match(expectCode(c.dk(['start', '-a', '-i', 'tt']), 1).stderr, /the input device is not a TTY/);
     // A bad flag makes nothing.
     const before = containerDirs(c.root()).length;
     expectCode(c.dk(['create', '--restart', 'bogus', 'busybox', 'true']), 125);
