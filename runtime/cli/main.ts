@@ -93,7 +93,7 @@ export function commandsOf(layers: Layer[]): Map<string, { cmd: Command; layer: 
 
 /** The flags layers add to a command: to `run` (runFlags) and to `exec` (execFlags). */
 function layerFlags(cmd: Command, layers: Layer[]): FlagSpec[] {
-  const of = (l: Layer) => (cmd.name === 'run' ? l.runFlags : cmd.name === 'exec' ? (l.execFlags ?? []) : []);
+  const of = (l: Layer) => (cmd.name === 'run' || cmd.name === 'create' ? l.runFlags : cmd.name === 'exec' ? (l.execFlags ?? []) : []);
   return layers.flatMap((l) => of(l).map((f) => ({ ...f, chapter: l.chapter })));
 }
 

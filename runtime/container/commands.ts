@@ -1,8 +1,10 @@
 // Chapter 5's commands: ps, stop, start, restart, kill, wait, rm, rename,
 // container prune, inspect (with logs, attach and exec in their own files).
 import type { Command, Invocation } from '../core/layer.js';
-import { RunError, reapAbandoned } from '../core/pipeline.js';
-import { listContainers, resolveContainer, type ContainerConfig } from '../core/containers.js';
+import { RunError, reapAbandoned, runPipeline } from '../core/pipeline.js';
+import { newRunContext } from '../core/layer.js';
+import { reportFailure } from '../core/failure.js';
+import { listContainers, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { eachArgument, inspectCommandWith, isGone, removeContainer, rmCommand as chapter4Rm } from '../image/container-commands.js';
 import { ago, table } from '../core/format.js';
 import { canRemove, canStart, canStop, isRunning, refreshState, statusText } from './state.js';
@@ -98,9 +100,10 @@ const startCommand: Command = {
   ],
   minArgs: 1,
   async run(inv) {
-    // -i attaches too (docker/cli's start: --attach or --interactive).
+    // `start -i` attaches as `start -a -i` does (the docker CLI's rule).
     const interactive = Boolean(inv.flags.get('interactive'));
     if (inv.flags.get('attach') || interactive) {
+      if (inv.args.length > 1) throw new RunError(1, 'you cannot start and attach multiple containers at once');
       const c = findContainer(inv.stateRoot, inv.args[0]);
       if (!canStart(c)) throw new RunError(1, `container ${inv.args[0]} is already running: use \`dockling attach\``);
       return startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: true, interactive });
@@ -112,6 +115,44 @@ const startCommand: Command = {
     });
   },
 };
+
+// #region create
+/**
+ * Docker's create: `run` without running. The pipeline of `run` goes up
+ * to `prepare` and stops there, kept: the record, the writable layer and
+ * the hostconfig are made, then cleanup unmounts the root (chapter 4) and
+ * nothing else is left (the cgroup and the init come at later stages).
+ * The state stays `created`, with no CLI or monitor answering for it
+ * (MonitorPid 0), which tells the reaper it waits for `start` on purpose.
+ */
+const createCommand: Command = {
+  name: 'create',
+  aliases: ['container create'],
+  summary: 'Create a new container',
+  usage: 'create [OPTIONS] IMAGE [COMMAND] [ARG...]',
+  // It takes the flags of `run` from every layer, as `run` does (cli/main.ts).
+  flags: [],
+  stopAtFirstArg: true,
+  minArgs: 1,
+  async run(inv) {
+    if (inv.flags.has('detach')) throw new RunError(125, 'unknown flag: --detach (create never runs the container: start it with `dockling start`)');
+    const [image, ...command] = inv.flags.has('rootfs') ? ['', ...inv.args] : inv.args;
+    const flags = new Map(inv.flags);
+    // Started later, it starts in the background unless `start -a` says otherwise (lifecycle.ts).
+    flags.set('detach', true);
+    const ctx = newRunContext({ chapter: inv.chapter, stateRoot: inv.stateRoot, flags, image, command });
+    ctx.until = { stage: 'prepare', outcome: 'keep' };
+    const code = await runPipeline(ctx, inv.layers);
+    if (ctx.failure) {
+      reportFailure(ctx.failure);
+      return code;
+    }
+    updateConfig(ctx.container, (x) => (x.MonitorPid = 0));
+    process.stdout.write(ctx.container.id + '\n');
+    return 0;
+  },
+};
+// #endregion create
 
 const restartCommand: Command = {
   name: 'restart',
@@ -230,7 +271,7 @@ const inspectCommand: Command = {
 };
 
 export const containerCommands: Command[] = [
-  psCommand, logsCommand, attachCommand, execCommand, stopCommand, startCommand, restartCommand, killCommand,
+  psCommand, logsCommand, attachCommand, execCommand, createCommand, stopCommand, startCommand, restartCommand, killCommand,
   waitCommand, rmCommand, renameCommand, pruneCommand, inspectCommand,
 ];
 

@@ -26,12 +26,6 @@ export interface MonitorOptions {
   detached: boolean;
   restart: RestartPolicy;
   restartCount: number;
-  /**
-   * The container's stdin stays open (it was made with -i), whether or not
-   * this CLI attaches to it: a container started again without -a keeps it
-   * for a later `attach`, as Docker's does.
-   */
-  openStdin?: boolean;
   /** the log's config, as the monitor's options (log-config.ts) */
   log?: string[];
   /** called with the monitor's PID as soon as it is started */
@@ -40,6 +34,8 @@ export interface MonitorOptions {
   detachKeys?: Buffer;
   /** called when they are typed: the container is its monitor's from then on */
   onDetach?(): void;
+  /** send this CLI's stdin to the container (a foreground run -i, start -a -i); the monitor keeps its stdin open either way */
+  sendStdin: boolean;
   /** a foreground run took the owner lock: call letGo once its cleanup is over */
   onOwner?(letGo: () => void): void;
 }
@@ -48,7 +44,7 @@ export interface MonitorOptions {
 export function monitorLauncher(m: MonitorOptions) {
   return async (opts: LaunchOptions): Promise<LaunchedInit> => {
     const policy = m.restart.Name === 'on-failure' && m.restart.MaximumRetryCount ? `on-failure:${m.restart.MaximumRetryCount}` : m.restart.Name;
-    const argv = [MONITOR, ...(opts.terminal ? ['--tty'] : []), ...((m.openStdin ?? opts.stdin) ? ['--stdin'] : []), '--restart', policy, '--restart-count', String(m.restartCount), ...(m.log ?? []), m.dir, '--'];
+    const argv = [MONITOR, ...(opts.terminal ? ['--tty'] : []), ...(opts.stdin ? ['--stdin'] : []), '--restart', policy, '--restart-count', String(m.restartCount), ...(m.log ?? []), m.dir, '--'];
     const init = await launchInit({ ...opts, supervisor: argv });
     // From now on the monitor answers for the container: if this CLI dies,
     // the container is not "abandoned" while its monitor lives.
@@ -75,7 +71,7 @@ export function monitorLauncher(m: MonitorOptions) {
     }
     a.send(FRAME.owner, '');
     let detached = false;
-    if (opts.stdin) {
+    if (opts.stdin && m.sendStdin) {
       const keys = opts.terminal ? m.detachKeys : undefined;
       const typed = keys ? detachKeyFilter(keys, () => {
         // ctrl-p ctrl-q: let go of the terminal, leave the container to its

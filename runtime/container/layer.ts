@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from '../core/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
 import { afterCleanup } from '../core/pipeline.js';
-import { inBackground, launcher, origin } from '../process/slots.js';
+import { inBackground, launcher, origin, stdinNotSent } from '../process/slots.js';
 import { withEntrypointFlag } from './entrypoint.js';
 import { imageOf } from '../image/layer.js';
 import { existingContainer } from './lifecycle.js';
@@ -116,8 +116,9 @@ function prepare(ctx: RunContext): void {
   fs.rmSync(path.join(ctx.container.dir, 'stopped'), { force: true });
   launcher.set(ctx, monitorLauncher({
     dir: ctx.container.dir, detached: Boolean(inBackground.get(ctx)),
-    openStdin: existingContainer.get(ctx)?.Config.OpenStdin ?? Boolean(ctx.flags.get('interactive')), restart: policy, restartCount,
+    restart: policy, restartCount,
     log: monitorLogArgs(hostConfig.LogConfig),
+    sendStdin: !stdinNotSent.get(ctx),
     onMonitor: (pid) => updateConfig(ctx.container, (x) => (x.MonitorPid = pid)),
     // A foreground run cleans up itself: it holds the owner lock until its
     // cleanup is over (runPipeline lets go), so no other command reaps the

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { newRunContext, Slot, type Layer, type RunContext } from '../core/layer.js';
-import { containerSource, type PreparedContainer } from '../process/slots.js';
+import { containerSource, stdinNotSent, type PreparedContainer } from '../process/slots.js';
 import { imageOf } from '../image/layer.js';
 import { RunError, runPipeline } from '../core/pipeline.js';
 import { reportFailure } from '../core/failure.js';
@@ -70,7 +70,12 @@ export async function stopContainer(root: string, c: ContainerConfig, graceSec: 
   } catch {
     /* already gone */
   }
-  const after = await waitUntilDone(root, c.ID, graceSec * 1000);
+  const first = Math.min(graceSec, 1);
+  let after = await waitUntilDone(root, c.ID, first * 1000);
+  if (after && isRunning(after) && graceSec > first) {
+    if (process.stderr.isTTY) process.stderr.write(stopHint(c, sig, graceSec - first));
+    after = await waitUntilDone(root, c.ID, (graceSec - first) * 1000);
+  }
   if (after && isRunning(after) && alive(after.State.Pid)) {
     // PID 1 ignored the signal (no handler: the kernel drops it for PID 1).
     try {
@@ -81,6 +86,15 @@ export async function stopContainer(root: string, c: ContainerConfig, graceSec: 
     await waitUntilDone(root, c.ID, 10_000);
   }
 }
+
+/**
+ * Said on a terminal while `stop` waits: a learner otherwise sees nothing
+ * for ten seconds. Docker says nothing; a script's stderr is no terminal.
+ */
+function stopHint(c: ContainerConfig, sig: string, leftSec: number): string {
+  return `dockling: ${c.Name.slice(1)}: PID 1 did not exit on ${sig} (PID 1 ignores a signal it has no handler for); ` +
+    `SIGKILL in ${leftSec} s. To stop at once: run it with --init, or use stop -t / --stop-timeout\n`;
+}
 // #endregion stop
 
 /**
@@ -90,20 +104,29 @@ export async function stopContainer(root: string, c: ContainerConfig, graceSec: 
 export async function startContainer(root: string, chapter: number, layers: Layer[], c: ContainerConfig, opts: { attach: boolean; interactive?: boolean; restartAttempt?: boolean }): Promise<number> {
   const saved = readSavedRun(containerDir(root, c.ID));
   if (!saved) throw new RunError(1, `container ${c.Name.slice(1)} was made before chapter 5 (no hostconfig.json): it cannot be started again`);
-  if (opts.restartAttempt) {
-    saved.Run.restartCount++;
+  // #region restart-count
+  // The monitor's restart counts; a start by hand (start, restart) begins
+  // the policy again from nothing, as Docker's does (its restart manager
+  // is reset and RestartCount set to 0), and so does its back-off.
+  const count = opts.restartAttempt ? saved.Run.restartCount + 1 : 0;
+  if (!opts.restartAttempt) fs.rmSync(path.join(containerDir(root, c.ID), 'restart-delay'), { force: true });
+  if (count !== saved.Run.restartCount) {
+    saved.Run.restartCount = count;
     writeFileAtomic(path.join(containerDir(root, c.ID), 'hostconfig.json'), JSON.stringify(saved));
-    updateConfig({ id: c.ID, name: c.Name.slice(1), dir: containerDir(root, c.ID) }, (x) => ((x as unknown as Record<string, unknown>).RestartCount = saved.Run.restartCount));
+    updateConfig({ id: c.ID, name: c.Name.slice(1), dir: containerDir(root, c.ID) }, (x) => ((x as unknown as Record<string, unknown>).RestartCount = count));
   }
+  // #endregion restart-count
   const flags = new Map(Object.entries(saved.Run.flags));
   flags.delete('name');
   if (opts.attach) flags.delete('detach');
   else flags.set('detach', true);
-  // -i is this CLI's: it relays its stdin only with `start -a -i`. The
-  // container's own stdin stays open either way (its OpenStdin: the
-  // monitor keeps it for whoever attaches later).
-  if (!(opts.attach && opts.interactive)) flags.delete('interactive');
+  // #region keep-stdin
+  // -i stays: the monitor keeps the container's stdin open whoever is
+  // attached (none, with a plain `start`), so a later `attach` can type
+  // into it. Whether this CLI sends its own stdin is `start -i`'s choice.
   const ctx = newRunContext({ chapter, stateRoot: root, flags, image: saved.Run.image, command: saved.Run.command });
+  if (!(opts.attach && opts.interactive)) stdinNotSent.set(ctx, true);
+  // #endregion keep-stdin
   // #region start-existing
   // The pipeline of `run`, told that the container exists: chapter 1
   // takes it as it is instead of making a new one, chapter 4 mounts its

@@ -588,15 +588,39 @@ static int restart_wanted(const char *policy, int code, unsigned count) {
 	return max == 0 || count < max; /* on-failure, on-failure:0: no limit */
 }
 
-/* Docker restarts a container after 100 ms, 200 ms, 400 ms... (capped): a
- * container that fails at once does not spin the machine. "Restart" means
- * running the CLI's own start path again (DIR/restart, an argv separated by
- * NULs), which sets up cgroups and mounts and starts a new monitor. We
- * become it with execv, so no process of the old run lingers. */
-static void restart(unsigned count) {
-	long ms = count > 6 ? 10000 : 100L << count;
-	if (ms > 10000) ms = 10000;
-	sleep_ms(ms);
+// #region restart-delay
+/* Docker's restart manager waits before each restart: 100 ms, then twice
+ * the last delay, up to a minute, so a container that fails at once does
+ * not spin the machine; a container that ran 10 s or more starts the
+ * back-off from 100 ms again. Each restart is a new monitor, so the last
+ * delay is kept in DIR/restart-delay (a start by hand deletes it).
+ * "Restart" means running the CLI's own start path again (DIR/restart, an
+ * argv separated by NULs), which sets up cgroups and mounts and starts a
+ * new monitor. We become it with execv, so no process of the old run
+ * lingers. */
+static long next_restart_delay(long long ran_ms) {
+	long last = 0;
+	char text[32];
+	int fd = openat(dir_fd, "restart-delay", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, text, sizeof text - 1);
+		close(fd);
+		if (n > 0) text[n] = 0, last = strtol(text, NULL, 10);
+	}
+	if (ran_ms >= 10000) last = 0;
+	long ms = last <= 0 ? 100 : last >= 30000 ? 60000 : last * 2;
+	fd = openat(dir_fd, "restart-delay", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		int n = snprintf(text, sizeof text, "%ld\n", ms);
+		if (write_all(fd, text, (size_t)n) < 0) complain("restart-delay: %s", strerror(errno));
+		close(fd);
+	}
+	return ms;
+}
+
+static void restart(long long ran_ms) {
+	sleep_ms(next_restart_delay(ran_ms));
+// #endregion restart-delay
 	/* DIR/stopped: `stop` was meant, and the policy does not undo it. */
 	if (faccessat(dir_fd, "stopped", F_OK, 0) == 0) return;
 	int fd = openat(dir_fd, "restart", O_RDONLY | O_CLOEXEC);
@@ -811,6 +835,7 @@ int main(int argc, char **argv) {
 
 	/* 3. The container: PROGRAM forked and exec'd, its ends of the stdio
 	 *    then closed in here. */
+	long long started_ms = now_ms();
 	pid_t pid = listen_fd >= 0 ? start_container(opt.program, io.child, io.con[1]) : -1;
 	if (listen_fd >= 0 && pid < 0) failed("fork");
 	close_child_ends(&io);
@@ -833,7 +858,7 @@ int main(int argc, char **argv) {
 	write_exit_record(code, sig, finished);
 	run_release_steps();
 	say_goodbye(listen_fd, code);
-	if (pid > 0 && restart_wanted(opt.policy, code, opt.count) && faccessat(dir_fd, "stopped", F_OK, 0) < 0) restart(opt.count);
+	if (pid > 0 && restart_wanted(opt.policy, code, opt.count) && faccessat(dir_fd, "stopped", F_OK, 0) < 0) restart(now_ms() - started_ms);
 	return 0;
 }
 // #endregion monitor-main

@@ -227,7 +227,9 @@ export const ownerLock = (dir: string) => path.join(dir, '.owner');
 export function abandonment(c: ContainerConfig): 'remove' | 'release' | null {
   if (alive(c.MonitorPid) || alive(c.State.Pid)) return null;
   if (c.Chapter < 5) return c.State.Status !== 'exited' ? 'remove' : null;
-  if (c.State.Status === 'created' || c.HostConfig?.AutoRemove) return 'remove';
+  // A created container with no CLI (MonitorPid 0) was made by `create` on purpose: it waits for `start`.
+  if (c.State.Status === 'created') return c.MonitorPid !== 0 ? 'remove' : null;
+  if (c.HostConfig?.AutoRemove) return 'remove';
   return c.State.Status === 'running' ? 'release' : null;
 }
 // #endregion abandoned
@@ -249,5 +251,5 @@ export function abandonedContainers(root: string): ContainerConfig[] {
  */
 function abandoned(c: ContainerConfig): boolean {
   if (alive(c.MonitorPid) || alive(c.State.Pid)) return false;
-  return c.Chapter < 5 ? c.State.Status !== 'exited' : c.State.Status === 'created';
+  return c.Chapter < 5 ? c.State.Status !== 'exited' : c.State.Status === 'created' && c.MonitorPid !== 0;
 }

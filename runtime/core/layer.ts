@@ -64,6 +64,13 @@ export interface RunContext {
   started?: boolean;
   /** what becomes of the container when the run ends (see Outcome) */
   outcome: Outcome;
+  /**
+   * Run the stages only up to this one, then clean up with this outcome
+   * (if every layer got through it). `create` is `run` until `prepare`,
+   * kept: the container is made, nothing of it runs. Without it, every
+   * stage runs.
+   */
+  until?: { stage: Stage; outcome: Outcome };
   exitCode?: number;
   /** the layer that owns a stage's failure sets this to Docker's code */
   failure?: { code: number; message: string; cause?: unknown };

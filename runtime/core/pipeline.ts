@@ -58,6 +58,13 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
           throw new RunError(128 + (os.constants.signals[interrupted] ?? 0), `${interrupted} before the container started: everything made for it is removed`);
         }
       }
+      // Told to stop here (`create`): what the stages so far made is the
+      // container, with the outcome asked for; cleanup still runs.
+      if (ctx.until?.stage === stage) {
+        ctx.outcome = ctx.until.outcome;
+        ctx.exitCode = 0;
+        break;
+      }
     }
   } catch (e) {
     // Anything but a RunError is unexpected: 125, with the error kept as

@@ -17,7 +17,7 @@ import { EnvError, mergeEnv, parseEnvEntry, parseEnvFile, processEnv, recordedEn
 import { haveNsexec, launchInit, NSEXEC, type LaunchedInit } from './launch.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 import { runCommand, rootfsCommand, warnIfUnhardened } from './commands.js';
-import { containerSource, inBackground, launcher, origin, type Origin, type PreparedContainer } from './slots.js';
+import { containerSource, inBackground, launcher, origin, stdinNotSent, type Origin, type PreparedContainer } from './slots.js';
 import { nowRFC3339Nano } from '../core/time.js';
 
 const CH = 1;
@@ -209,7 +209,7 @@ function prepare(ctx: RunContext): void {
   // mean nothing on a pipe, and the pty would never see the end of input.
   // (Not for a command run in the background: nothing is attached then.
   // Hence here, after every layer's validate, and before anything is made.)
-  if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY && !inBackground.get(ctx)) {
+  if (ctx.flags.get('tty') && ctx.flags.get('interactive') && !process.stdin.isTTY && !inBackground.get(ctx) && !stdinNotSent.get(ctx)) {
     throw new RunError(1, 'the input device is not a TTY (drop -t to pipe input into the container)');
   }
   const { rec, rootfs, command, cwd, hostname, env } = (containerSource.get(ctx) ?? newContainer)(ctx);
@@ -270,7 +270,7 @@ async function start(ctx: RunContext): Promise<void> {
   const forward = (sig: NodeJS.Signals) => init.signal(sig);
   signalProxy.set(ctx, forward);
   for (const sig of PROXIED) process.on(sig, forward);
-  if (ctx.spec.process.terminal && ctx.flags.get('interactive')) {
+  if (ctx.spec.process.terminal && ctx.flags.get('interactive') && !stdinNotSent.get(ctx)) {
     const { enterRawMode } = await import('./terminal.js');
     terminalRestore.set(ctx, enterRawMode());
   }
@@ -358,6 +358,8 @@ async function cleanup(ctx: RunContext): Promise<void> {
   // something worth keeping (chapter 4's writable layer) makes the outcome
   // 'keep': the container stays, stopped, with its exit code, until `rm`.
   if (ctx.outcome === 'keep') {
+    // Stopped on purpose before its command (`create`): it stays as made, created.
+    if (ctx.until && !ctx.started && !ctx.failure) return;
     const code = ctx.failure?.code ?? ctx.exitCode ?? 125;
     updateConfig(ctx.container, (c) => {
       c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: code, FinishedAt: nowRFC3339Nano() };

@@ -50,4 +50,11 @@ export const launcher = new Slot<(opts: LaunchOptions) => Promise<LaunchedInit>>
  * relays its stdio (set by chapter 5's `run -d`, and by its detach keys).
  */
 export const inBackground = new Slot<true>('in-background');
+
+/**
+ * With -i, the container's stdin is kept open, but this CLI does not send
+ * its own into it (chapter 5's `start -a` without -i: another `attach`
+ * may type): no TTY check, no raw mode here.
+ */
+export const stdinNotSent = new Slot<true>('stdin-not-sent');
 // #endregion chapter-1-slots

@@ -188,6 +188,70 @@ test("typing `exit 5` ends the container, and attach returns its exit status", {
   }
 });
 
+/** `run -it --name att busybox sh` under a terminal, and `exit` typed: the container stops. */
+async function runItAndExit(): Promise<void> {
+  const t = terminal(docklingLine(c.root(), ['run', '-it', '--name', 'att', 'busybox', 'sh']));
+  try {
+    const end = Date.now() + 15_000;
+    while (!/^first-3$/m.test(t.output()) && t.child.exitCode === null && Date.now() < end) {
+      t.type('echo first-$((1+2))\n');
+      await sleep(400);
+    }
+    assert.match(t.output(), /^first-3$/m, t.output());
+    c.track(c.inspect('att', '{{.Id}}'));
+    t.type('exit\n');
+    assert.equal(await t.finish(10_000), 0, t.output());
+  } finally {
+    await t.finish(0);
+  }
+  assert.match(c.status('att')!, /^Exited \(0\) /);
+}
+
+test('the seed\'s sequence: run -it, exit, start, attach: what is typed reaches the shell again (its stdin stays open)', { skip }, async () => {
+  try {
+    await runItAndExit();
+    // `start` alone: no terminal of its own; the monitor keeps stdin open.
+    assert.equal(expectCode(c.dk(['start', 'att']), 0).stdout, 'att\n');
+    assert.match(c.status('att')!, /^Up /);
+    const t = await attachAndType([], 'echo hi-$((6*7))\n', /^hi-42$/m);
+    t.type('exit 3\n');
+    assert.equal(await t.finish(10_000), 3, t.output());
+    // The same after `restart` of a `run -dit` container.
+    c.ok(['rm', 'att']);
+    await runDit();
+    c.ok(['restart', '-t', '1', 'att']);
+    const t2 = await attachAndType([], 'echo re-$((2*4))\n', /^re-8$/m);
+    t2.type('\x10\x11');
+    assert.equal(await t2.finish(10_000), 0, t2.output());
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('start -a -i under a terminal attaches its stdin; exit ends it with the shell\'s status', { skip }, async () => {
+  try {
+    await runItAndExit();
+    const t = terminal(docklingLine(c.root(), ['start', '-a', '-i', 'att']));
+    try {
+      const end = Date.now() + 15_000;
+      while (!/^ai-12$/m.test(t.output()) && t.child.exitCode === null && Date.now() < end) {
+        t.type('echo ai-$((3*4))\n');
+        await sleep(400);
+      }
+      assert.match(t.output(), /^ai-12$/m, t.output());
+      t.type('exit 4\n');
+      assert.equal(await t.finish(10_000), 4, t.output());
+    } finally {
+      await t.finish(0);
+    }
+    assert.match(c.status('att')!, /^Exited \(4\) /);
+    const r = expectCode(c.dk(['start', '-a', 'att', 'att']), 1);
+    assert.match(r.stderr, /you cannot start and attach multiple containers at once/);
+  } finally {
+    await c.cleanup();
+  }
+});
+
 test('attach without a terminal (--no-stdin): new output only, stdout and stderr apart; the exit status at the end', { skip }, async () => {
   try {
     c.runD(['--name', 'nt', 'busybox', 'sh', '-c', 'i=0; while :; do echo out-$i; echo err-$i >&2; i=$((i+1)); sleep 0.2; done']);

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { rootOrSkip, until } from '../../helpers/dockling.js';
 import { expectCode } from '../../helpers/chapter.js';
-import { ID, alive, chapter5, lines, psRows } from './helpers.js';
+import { ID, SCRIPT, alive, chapter5, docklingLine, lines, psRows, terminal } from './helpers.js';
 
 const skip = rootOrSkip();
 const c = chapter5('ch5-detach');
@@ -139,6 +139,22 @@ test('stop: 143 for a PID 1 that handles SIGTERM, or with --init; 137 after the 
     assert.equal(c.inspect('bare', '{{.State.ExitCode}} {{.State.Running}} {{.State.Status}}'), '137 false exited');
     // Stopping a stopped container is no error.
     assert.equal(c.ok(['stop', 'bare']), 'bare\n');
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('stop of a PID 1 that ignores SIGTERM says so on a terminal (and why, and what to do); to a script, nothing', { skip: skip || (SCRIPT ? false : 'needs util-linux script(1) for a real terminal') }, async () => {
+  try {
+    c.runD(['--name', 'bare', 'busybox', 'sleep', '60']);
+    const r = expectCode(c.dk(['stop', '-t', '2', 'bare']), 0);
+    assert.equal(r.stdout, 'bare\n');
+    assert.equal(r.stderr, '', 'stderr is no terminal here: stop stays quiet, as docker does');
+    c.ok(['start', 'bare']);
+    const t = terminal(docklingLine(c.root(), ['stop', '-t', '3', 'bare']));
+    assert.equal(await t.finish(15_000), 0, t.output());
+    assert.match(t.output(), /bare: PID 1 did not exit on SIGTERM .*SIGKILL in 2 s.*--init.*--stop-timeout/);
+    assert.equal(c.ok(['wait', 'bare']), '137\n');
   } finally {
     await c.cleanup();
   }

@@ -41,6 +41,46 @@ test('--restart on-failure:2 with a command that fails: it runs exactly 3 times,
   }
 });
 
+test('`restart` (and `start`) of an on-failure:2 container applies the policy again from a count of 0, as Docker does', { skip }, async () => {
+  try {
+    const id = c.runD(['--restart', 'on-failure:2', '--name', 'flaky', 'busybox', 'sh', '-c', 'echo attempt; exit 1']);
+    const dir = path.join(c.root(), 'containers', id);
+    const settled = () => c.inspect('flaky', '{{.RestartCount}} {{.State.Status}}') === '2 exited' && processesMentioning(dir).length === 0;
+    await until(settled, 30_000, 'the first restarts to end');
+    assert.equal(expectCode(c.dk(['restart', 'flaky']), 0).stdout, 'flaky\n');
+    // The by-hand start resets the count; the policy then restarts twice more.
+    await until(() => lines(c.logsOf('flaky').stdout).length === 6 && settled(), 30_000, 'the policy to apply again after restart');
+    c.ok(['start', 'flaky']);
+    await until(() => lines(c.logsOf('flaky').stdout).length === 9 && settled(), 30_000, 'the policy to apply again after start');
+    await sleep(1500); // and no more
+    assert.equal(lines(c.logsOf('flaky').stdout).length, 9);
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('the restart back-off doubles from 100 ms and starts again from 100 ms after a run of 10 s or more', { skip }, async () => {
+  try {
+    // Runs 1-5 fail at once (delays 100, 200, 400, 800, 1600 ms); run 6 lasts
+    // 10 s; without the reset the delay before run 7 would be 3200 ms.
+    const script = 'n=$(cat /n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /n; echo start $n; if [ $n = 6 ]; then sleep 10.5; echo end $n; fi; exit 1';
+    const id = c.runD(['--restart', 'on-failure:6', '--name', 'slow', 'busybox', 'sh', '-c', script]);
+    const dir = path.join(c.root(), 'containers', id);
+    await until(() => c.inspect('slow', '{{.RestartCount}} {{.State.Status}}') === '6 exited' && processesMentioning(dir).length === 0, 60_000, 'the restarts to end');
+    const at = new Map<string, number>();
+    for (const l of lines(c.logsOf('slow', ['-t']).stdout)) {
+      const [stamp, ...words] = l.split(' ');
+      at.set(words.join(' '), Date.parse(stamp));
+    }
+    const gap = (from: string, to: string) => at.get(to)! - at.get(from)!;
+    assert.ok(gap('start 4', 'start 5') >= 800, `the delay before run 5 did not grow: ${gap('start 4', 'start 5')} ms`);
+    assert.ok(gap('start 5', 'start 6') >= 1600, `the delay before run 6 did not grow: ${gap('start 5', 'start 6')} ms`);
+    assert.ok(gap('end 6', 'start 7') < 2500, `after 10 s of uptime the delay did not start again from 100 ms: ${gap('end 6', 'start 7')} ms`);
+  } finally {
+    await c.cleanup();
+  }
+});
+
 test('--restart on-failure does not restart a command that succeeds', { skip }, async () => {
   try {
     const id = c.runD(['--restart', 'on-failure', '--name', 'fine', 'busybox', 'sh', '-c', 'echo once']);
