@@ -128,47 +128,6 @@ test('--detach-keys ctrl-x,x detaches; ctrl-p ctrl-q no longer does', { skip }, 
   }
 });
 
-test('the seed\'s sequence: run -it, exit, start, attach: typed keys reach the shell again; restart and start -a -i too', { skip }, async () => {
-  try {
-    const first = terminal(docklingLine(c.root(), ['run', '-it', '--name', 'att', 'busybox', 'sh']));
-    try {
-      await first.waitFor(/\/ # /, 20_000);
-      first.type('exit\n');
-      assert.equal(await first.finish(10_000), 0, first.output());
-    } finally {
-      await first.finish(0);
-    }
-    assert.match(c.status('att')!, /^Exited \(0\) /);
-    // `start` alone: the container runs in the background, its stdin kept
-    // open for whoever attaches (it was made with -i).
-    assert.equal(c.ok(['start', 'att']), 'att\n');
-    const t = await attachAndType([], 'echo back-$((40+2))\n', /^back-42$/m);
-    t.type('\x10\x11');
-    assert.equal(await t.finish(10_000), 0, t.output());
-    // restart: the same again.
-    assert.equal(c.ok(['restart', '-t', '1', 'att']), 'att\n');
-    const r = await attachAndType([], 'echo again-$((5*5))\n', /^again-25$/m);
-    r.type('exit 3\n');
-    assert.equal(await r.finish(10_000), 3, r.output());
-    // start -a -i: this terminal is the container's, at once.
-    const ai = terminal(docklingLine(c.root(), ['start', '-a', '-i', 'att']));
-    try {
-      const end = Date.now() + 10_000;
-      while (!/^ai-7$/m.test(ai.output()) && ai.child.exitCode === null && Date.now() < end) {
-        ai.type('echo ai-$((3+4))\n');
-        await new Promise((res) => setTimeout(res, 300));
-      }
-      assert.match(ai.output(), /^ai-7$/m);
-      ai.type('exit 4\n');
-      assert.equal(await ai.finish(10_000), 4, ai.output());
-    } finally {
-      await ai.finish(0);
-    }
-  } finally {
-    await c.cleanup();
-  }
-});
-
 test("typing `exit 5` ends the container, and attach returns its exit status", { skip }, async () => {
   try {
     await runDit();
