@@ -11,6 +11,7 @@
 // of a restart count).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { rootOrSkip, until } from '../../helpers/dockling.js';
 import { expectCode } from '../../helpers/chapter.js';
@@ -75,7 +76,9 @@ test('the restart back-off doubles from 100 ms and starts again from 100 ms afte
     const gap = (from: string, to: string) => at.get(to)! - at.get(from)!;
     assert.ok(gap('start 4', 'start 5') >= 800, `the delay before run 5 did not grow: ${gap('start 4', 'start 5')} ms`);
     assert.ok(gap('start 5', 'start 6') >= 1600, `the delay before run 6 did not grow: ${gap('start 5', 'start 6')} ms`);
-    assert.ok(gap('end 6', 'start 7') < 2500, `after 10 s of uptime the delay did not start again from 100 ms: ${gap('end 6', 'start 7')} ms`);
+    // The delay the monitor chose before run 7 (it keeps the last one in
+    // DIR/restart-delay): read, not timed, so a loaded machine cannot fail it.
+    assert.equal(fs.readFileSync(path.join(dir, 'restart-delay'), 'utf8').trim(), '100', 'after 10 s of uptime the delay did not start again from 100 ms');
   } finally {
     await c.cleanup();
   }
