@@ -153,5 +153,24 @@ export function flagHelp(specs: FlagSpec[]): string {
     return [left, s.usage + ch] as const;
   });
   const w = Math.max(0, ...rows.map(([l]) => l.length));
-  return rows.map(([l, r]) => `  ${l.padEnd(w)}   ${r}`).join('\n');
+  // A help screen fits an 80-column terminal: the text of a flag wraps at
+  // word boundaries, its next lines start under its first.
+  const room = Math.max(20, HELP_WIDTH - (2 + w + 3));
+  const indent = ' '.repeat(2 + w + 3);
+  return rows.map(([l, r]) => `  ${l.padEnd(w)}   ${wrapWords(r, room).join('\n' + indent)}`).join('\n');
+}
+
+const HELP_WIDTH = 80;
+
+/** Words into lines of at most `width` characters (a longer word gets a line of its own). */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
 }

@@ -170,6 +170,19 @@ describe('flagHelp', () => {
     assert.match(rows[1], /^ {6}--rm +Remove$/);
     assert.match(rows[2], /^ {2}-w, --workdir dir +Working directory$/);
   });
+
+  test('fits 80 columns: long text wraps at words, under its first line, and no word is lost', () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[a-z]{1,12}$/), { minLength: 1, maxLength: 40 }), fc.stringMatching(/^[a-z][a-z-]{0,24}$/), (words, name) => {
+        const text = words.join(' ');
+        const rows = flagHelp([{ name, kind: 'string', usage: text }]).split('\n');
+        for (const r of rows) assert.ok(r.length <= 80, `${r.length} columns: ${r}`);
+        const col = 2 + `    --${name} string`.length + 3; // the text column: after the flag's column and 3 spaces
+        for (const r of rows.slice(1)) assert.equal(r.search(/\S/), col, 'a continuation starts under the text');
+        assert.equal(rows.map((r, i) => (i === 0 ? r.slice(col) : r.trim())).join(' '), text);
+      }),
+    );
+  });
 });
 
 // --- properties -------------------------------------------------------------
