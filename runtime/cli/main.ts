@@ -1,15 +1,17 @@
 // dockling's command line: global flags, then a command from the layers that
 // are switched on, then that command's flags and arguments.
 //
-//   dockling [--root DIR] [--chapter N] [--trace] [--trace-file F] [--debug] COMMAND …
+//   dockling [--root DIR] [--chapter N] [--trace[=verbose]] [--trace-file F] [--debug] COMMAND …
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FlagError, flagHelp, parseFlags, type FlagSpec } from '../core/flags.js';
 import { ALL_LAYERS, LATEST_CHAPTER, layersUpTo } from './layers.js';
 import type { Command, Layer } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { DEBUG_ENV, reportFailure } from '../core/failure.js';
 import { trace, jsonLinesSink } from '../trace/trace.js';
-import { formatRecord } from '../trace/format.js';
+import { formatRecord, formatShort, wantColour } from '../trace/format.js';
 import { brokenPipe, handleBrokenPipes } from '../core/stdio.js';
 
 // bin/dockling.js asks, when the command is over, whether stdout broke: then
@@ -20,8 +22,8 @@ const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', valueName: 'dir', usage: 'State root (default /var/lib/dockling, or $DOCKLING_ROOT)' },
   { name: 'chapter', kind: 'int', valueName: 'N', usage: `Run with the layers of chapters 1..N only (default ${LATEST_CHAPTER}, or $DOCKLING_CHAPTER)` },
   { name: 'userns-remap', kind: 'string', valueName: 'user', usage: 'Chapter 11: root in containers is a subordinate uid of this user: default (dockremap), USER[:GROUP] or UID[:GID] (dockerd\'s option; or $DOCKLING_USERNS_REMAP). The state root becomes <root>/<uid>.<gid>' },
-  { name: 'trace', kind: 'bool', usage: 'Print every step that changes the host, as it happens' },
-  { name: 'trace-file', kind: 'string', valueName: 'file', usage: 'Append the trace as JSON lines to a file' },
+  { name: 'trace', kind: 'string', valueName: 'verbose', noOptDefault: 'true', usage: 'Print every step that changes the host, as it happens, under a heading per stage, with short IDs; =verbose: every step whole (full paths and IDs)' },
+  { name: 'trace-file', kind: 'string', valueName: 'file', usage: 'Append the trace as JSON lines to a file (whole, as --trace=verbose)' },
   { name: 'debug', short: 'D', kind: 'bool', usage: 'When an error ends the command, also print the errors that caused it, with their stacks (or $DOCKLING_DEBUG)' },
   { name: 'help', kind: 'bool', usage: 'Print usage' },
   { name: 'version', short: 'v', kind: 'bool', usage: 'Print version information and quit' },
@@ -121,20 +123,42 @@ function usage(commands: Map<string, { cmd: Command; layer: Layer }>, chapter: n
   ].join('\n');
 }
 
-function setUpTrace(flags: Map<string, unknown>): void {
-  if (flags.get('trace')) trace.attach((r) => process.stderr.write(formatRecord(r) + '\n'));
+// #region trace-flag
+/**
+ * --trace's form: the short one (`--trace`, or any of pflag's spellings of
+ * true), `verbose`, or none (`--trace=false`).
+ */
+function traceMode(flags: Map<string, unknown>): 'short' | 'verbose' | undefined {
+  const v = flags.get('trace') as string | undefined;
+  if (v === undefined) return undefined;
+  if (v === 'verbose') return 'verbose';
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return 'short';
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return undefined;
+  throw new FlagError(`invalid argument ${JSON.stringify(v)} for "--trace" flag: use --trace, or --trace=verbose for every step whole`);
+}
+
+function setUpTrace(flags: Map<string, unknown>, stateRoot: string): void {
+  const mode = traceMode(flags);
+  if (mode === 'verbose') trace.attach((r) => process.stderr.write(formatRecord(r) + '\n'));
+  if (mode === 'short') {
+    const form = { stateRoot: path.resolve(stateRoot), programDir: path.dirname(fileURLToPath(import.meta.url)), colour: wantColour(process.stderr) };
+    trace.attach((r) => process.stderr.write(formatShort(r, form) + '\n'));
+  }
+  // The file is for programs (tests, the walkthrough): JSON, every field whole.
   const file = flags.get('trace-file') as string | undefined;
   if (file) {
     const fd = fs.openSync(file, 'a');
     trace.attach(jsonLinesSink((line) => fs.writeSync(fd, line)));
   }
 }
+// #endregion trace-flag
 
 export async function main(argv: string[]): Promise<number> {
   handleBrokenPipes();
   let global;
   try {
     global = parseFlags(argv, GLOBAL_FLAGS, false);
+    traceMode(global.flags);
   } catch (e) {
     if (e instanceof FlagError) return fail(`${e.message}\nSee 'dockling --help'.`, 125);
     throw e;
@@ -209,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
     const what = cmd.maxArgs === 0 ? 'accepts no arguments' : `requires at most ${cmd.maxArgs} argument${cmd.maxArgs > 1 ? 's' : ''}`;
     return fail(`"dockling ${cmd.name}" ${what}.\nSee 'dockling ${cmd.name} --help'.\n\nUsage:  dockling ${cmd.usage}\n\n${cmd.summary}`, 1);
   }
-  setUpTrace(global.flags);
+  setUpTrace(global.flags, stateRoot);
   // Through the environment, so that every place that prints a failure
   // (and every dockling this one starts) knows it: core/failure.ts.
   if (global.flags.get('debug')) process.env[DEBUG_ENV] = '1';

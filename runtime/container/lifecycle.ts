@@ -12,6 +12,7 @@ import { alive, containersDir, listContainers, resolveContainer, updateConfig, t
 import { validateName } from '../core/ids.js';
 import { withLock, writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
+import { signalName } from '../trace/format.js';
 import { canRemove, canStop, containerDir, hasEnded, isRunning, liveStatus, refreshState } from './state.js';
 import { containerOrFail, removeContainer, removeRunningRefusal } from '../image/container-commands.js';
 import { readSavedRun } from './state.js';
@@ -30,7 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Send a signal to the container's PID 1 (the kernel delivers it inside the PID namespace). */
 export function signalContainer(c: ContainerConfig, sig: string | number): void {
-  trace.emit(CH, { op: 'signal', pid: c.State.Pid, signal: String(sig) });
+  trace.emit(CH, { op: 'signal', pid: c.State.Pid, signal: signalName(sig) });
   process.kill(c.State.Pid, sig);
 }
 

@@ -21,6 +21,12 @@ export interface FlagSpec {
   valueName?: string;
   /** the chapter whose layer adds this flag (set by the layer registry) */
   chapter?: number;
+  /**
+   * pflag's NoOptDefVal: the value of the flag given alone (`--trace` is
+   * `--trace=true`). Another value must then be joined with "=": the next
+   * argument is never taken as the flag's (`--trace=verbose`).
+   */
+  noOptDefault?: string;
 }
 
 export interface Parsed {
@@ -96,6 +102,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[], interspersed: bool
       const shown = `--${name}`;
       if (eq >= 0) set(flags, spec, shown, a.slice(eq + 1));
       else if (spec.kind === 'bool') flags.set(spec.name, true);
+      else if (spec.noOptDefault !== undefined) set(flags, spec, shown, spec.noOptDefault);
       else if (i < argv.length) set(flags, spec, shown, argv[i++]);
       else throw new FlagError(`flag needs an argument: ${shown}`);
       continue;
@@ -148,7 +155,8 @@ export function formatFlags(flags: Map<string, FlagValue>): string[] {
 /** Help text lines for a set of flags, in Docker's two-column style. */
 export function flagHelp(specs: FlagSpec[]): string {
   const rows = specs.map((s) => {
-    const left = `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.kind === 'bool' ? '' : ' ' + (s.valueName ?? (s.kind === 'stringArray' ? 'list' : s.kind))}`;
+    const value = s.valueName ?? (s.kind === 'stringArray' ? 'list' : s.kind);
+    const left = `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.kind === 'bool' ? '' : s.noOptDefault !== undefined ? `[=${value}]` : ' ' + value}`;
     const ch = s.chapter ? ` (chapter ${s.chapter})` : '';
     return [left, s.usage + ch] as const;
   });

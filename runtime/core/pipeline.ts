@@ -11,7 +11,7 @@ import path from 'node:path';
 import { abandonment, containersDir, listContainers, ownerLock, readConfig, removeContainerDir, strandedDirs, updateConfig } from './containers.js';
 import { withLockIfFree } from './files.js';
 import { trace } from '../trace/trace.js';
-import { Slot, STAGES, type Layer, type RunContext } from './layer.js';
+import { Slot, STAGES, type Layer, type RunContext, type Stage } from './layer.js';
 import { nowRFC3339Nano } from './time.js';
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -52,6 +52,7 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
     for (const stage of STAGES) {
       if (stage === 'cleanup') break;
       if (stage === 'wait') listen(false);
+      heading(stage, ordered);
       for (const layer of ordered) {
         await layer.stages[stage]?.(ctx);
         if (interrupted && stage !== 'wait') {
@@ -76,6 +77,7 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
     // only noted, as during setup, until cleanup is done.
     listen(false);
     listen(true);
+    heading('cleanup', ordered);
     for (const layer of [...ordered].reverse()) {
       try {
         await layer.stages.cleanup?.(ctx);
@@ -92,6 +94,15 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
   return ctx.exitCode ?? 125;
 }
 // #endregion run-pipeline
+
+/**
+ * Tell the trace that a stage begins, so that `--trace` can print the
+ * steps under the stage that took them. Only for a stage some layer fills:
+ * at chapter 1 there is no `limit` or `network` to announce.
+ */
+function heading(stage: Stage, layers: Layer[]): void {
+  if (layers.some((l) => l.stages[stage])) trace.emit(0, { op: 'stage', name: stage });
+}
 
 // #region reap-abandoned
 /**

@@ -61,10 +61,15 @@ const mapArg = (maps: IdMapping[]) => maps.map((m) => `${m.containerID} ${m.host
 /** nsexec's arguments before PROGRAM: the flag letters, then the two maps with "U". */
 function nsexecArgs(letters: string, idMappings: LaunchOptions['idMappings']): string[] {
   if (!idMappings) return [letters];
+  return [letters + 'U', mapArg(idMappings.uid), mapArg(idMappings.gid)];
+}
+
+/** The maps as nsexec's mapper writes them, once nsexec has unshared. */
+function traceIdMaps(idMappings: LaunchOptions['idMappings']): void {
+  if (!idMappings) return;
   for (const [file, maps] of [['uid_map', idMappings.uid], ['gid_map', idMappings.gid]] as const) {
     trace.emit(11, { op: 'write', path: `/proc/<nsexec>/${file}`, value: mapArg(maps).replaceAll(',', '\n') });
   }
-  return [letters + 'U', mapArg(idMappings.uid), mapArg(idMappings.gid)];
 }
 // #endregion userns-args
 
@@ -89,9 +94,13 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   // container with them: nobody else could hold its output.
   const letters = flags.map((f) => f[0]).join('') + (opts.supervisor ? 'D' : '');
   const userns = opts.idMappings ? ['CLONE_NEWUSER'] : [];
-  trace.emit(1, { op: 'unshare', flags: [...userns, ...flags.map((f) => f[1])], by: 'nsexec' });
   const argv = [...(opts.supervisor ?? []), NSEXEC, ...nsexecArgs(letters, opts.idMappings), process.execPath, INIT_JS];
+  // In the order they happen: we start nsexec, nsexec makes the namespaces
+  // (and, with a user namespace, its mapper writes the maps). nsexec reports
+  // nothing itself; we tell its steps for it, after the spawn that causes them.
   trace.emit(1, { op: 'spawn', argv });
+  trace.emit(1, { op: 'unshare', flags: [...userns, ...flags.map((f) => f[1])], by: 'nsexec' });
+  traceIdMaps(opts.idMappings);
 
   // With -t, a socketpair for the console (SCM_RIGHTS needs a unix socket,
   // and koffi is only loaded on this path).

@@ -289,6 +289,8 @@ const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SI
 // #endregion proxy-signals
 
 const signalProxy = new Slot<(sig: NodeJS.Signals) => void>('signal-proxy');
+/** `wait` saw the command's end: its PID 1 is gone. */
+const commandEnded = new Slot<boolean>('command-ended');
 const terminalRestore = new Slot<() => void>('restore-terminal');
 
 async function wait(ctx: RunContext): Promise<void> {
@@ -300,6 +302,7 @@ async function wait(ctx: RunContext): Promise<void> {
     relay = relayTerminal(init.ptyMaster, Boolean(ctx.flags.get('interactive')));
   }
   const status = await init.exited;
+  commandEnded.set(ctx, true);
   if (relay) {
     await relay.drain();
     relay.restore();
@@ -341,7 +344,11 @@ async function cleanup(ctx: RunContext): Promise<void> {
     // channel, still open, would keep this CLI alive too. Hanging up ends
     // that wait: the init reads end-of-file and exits.
     init.hangUp();
-    init.signal('SIGKILL');
+    // PID 1 is killed only if it may still be there. Once its end was seen
+    // (under chapter 5's monitor, which lingers a moment after a clean
+    // exit), PID 1 and its namespace are gone, and its number may be
+    // another process's by now.
+    if (!commandEnded.get(ctx)) init.signal('SIGKILL');
     init.child.kill('SIGKILL');
     // Wait for our child (nsexec, or its supervisor) itself: `init.exited`
     // of a command run in the background never resolves, and awaiting it

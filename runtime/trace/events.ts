@@ -12,6 +12,10 @@
 export type TraceSide = 'host' | 'init';
 
 export type TraceEvent =
+  // A stage of the run pipeline begins (core/layer.ts, STAGES). Not a change
+  // to the host, but where the changes that follow belong: `--trace` prints
+  // it as a heading.
+  | { op: 'stage'; name: string }
   // A fresh process was started (nsexec and the init, a helper).
   | { op: 'spawn'; argv: string[] }
   // New namespaces for a process: which clone flags, made by whom.
@@ -73,6 +77,7 @@ export type TraceRecord = TraceEvent & {
 // a: string[], S: string or null), so that a record read back from the wire
 // is known to be whole before anyone formats it.
 const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
+  stage: { name: 's' },
   spawn: { argv: 'a' },
   unshare: { flags: 'a', by: 's' },
   mount: { source: 's', target: 's', fstype: 's', flags: 'a', data: 's' },

@@ -6,11 +6,11 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeRecord, encodeRecord, type TraceEvent, type TraceOp, type TraceRecord } from '../../../runtime/trace/events.js';
-import { formatEvent, formatRecord } from '../../../runtime/trace/format.js';
+import { formatEvent, formatRecord, signalName } from '../../../runtime/trace/format.js';
 import { Tracer, jsonLinesSink } from '../../../runtime/trace/trace.js';
 
 const ALL_OPS: TraceOp[] = [
-  'spawn', 'unshare', 'mount', 'umount', 'pivot_root', 'chdir', 'mknod', 'symlink', 'mkdir',
+  'stage', 'spawn', 'unshare', 'mount', 'umount', 'pivot_root', 'chdir', 'mknod', 'symlink', 'mkdir',
   'rmdir', 'remove', 'write', 'sethostname', 'ifup', 'pty', 'exec', 'signal', 'exit',
   'extract', 'pack', 'setxattr', 'rename', 'prctl', 'capset', 'setid', 'setrlimit', 'seccomp', 'bpf',
   'chown', 'chmod',
@@ -24,6 +24,7 @@ const int = fc.integer({ min: -1, max: 1 << 20 });
 
 function eventOf(text: fc.Arbitrary<string>, texts: fc.Arbitrary<string[]>): fc.Arbitrary<TraceEvent> {
   const byOp: { [K in TraceOp]: fc.Arbitrary<Extract<TraceEvent, { op: K }>> } = {
+    stage: fc.record({ op: fc.constant('stage'), name: text }),
     spawn: fc.record({ op: fc.constant('spawn'), argv: texts }),
     unshare: fc.record({ op: fc.constant('unshare'), flags: texts, by: text }),
     mount: fc.record({ op: fc.constant('mount'), source: text, target: text, fstype: text, flags: texts, data: text }),
@@ -171,8 +172,9 @@ describe('formatEvent / formatRecord', () => {
           case 'sethostname': case 'ifup': has(q(e.name)); break;
           case 'pty': has(e.master); has(e.slave); break;
           case 'exec': has(q(e.path)); e.argv.map(q).forEach(has); has(e.cwd); break;
-          case 'signal': has(String(e.pid)); has(e.signal); break;
-          case 'exit': has(String(e.code)); if (e.signal) has(e.signal); break;
+          case 'stage': has(e.name); break;
+          case 'signal': has(String(e.pid)); has(signalName(e.signal)); break;
+          case 'exit': has(String(e.code)); if (e.signal) has(signalName(e.signal)); break;
         }
       }),
       { numRuns: 1000 },
