@@ -203,7 +203,9 @@ export function formatShort(r: TraceRecord, form: ShortForm = {}): string {
   const t = r.t.toFixed(1).padStart(7) + 'ms';
   const side = r.side.padEnd(4);
   const ch = (r.chapter ? `ch${r.chapter}` : 'core').padEnd(4);
-  const step = formatEvent(shortEvent(r, form));
+  const e = shortEvent(r, form);
+  // In a spawn, $ROOT stays outside the quotes: it stands for the variable.
+  const step = e.op === 'spawn' ? `spawn ${e.argv.map((w) => (/^\$ROOT(\/[\w@%+=:,./-]*)?$/.test(w) ? w : shellWord(w))).join(' ')}` : formatEvent(e);
   return `${paint(ANSI.dim, t)} ${paint(r.side === 'init' ? ANSI.yellow : ANSI.green, side)} ${paint(ANSI.dim, ch)} ${step}`;
 }
 
