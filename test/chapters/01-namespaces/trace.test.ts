@@ -1,8 +1,9 @@
 // Chapter 1, section 10: "The trace".
 //
 // Chapter 1: --trace narrates every step that changes the host, as it
-// happens; --trace-file writes the same events as JSON lines, which
-// runtime/trace/events.ts decodes.
+// happens, under a heading per stage and with short IDs; --trace=verbose
+// prints every step whole; --trace-file writes the same events as JSON
+// lines, which runtime/trace/events.ts decodes.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -16,10 +17,10 @@ const root = useStateRoot('trace');
 
 const NAMESPACE_FLAGS = ['CLONE_NEWPID', 'CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'CLONE_NEWNET', 'CLONE_NEWCGROUP'];
 
-describe('chapter 1: --trace', { skip }, () => {
+describe('chapter 1: --trace=verbose', { skip }, () => {
   // One traced run, shared by the tests below (made by whichever runs first).
   let shared: Result | undefined;
-  const traced = () => (shared ??= dockling(root(), ['--trace', 'run', '--rm', '--hostname', 'box', 'busybox', 'echo', 'hello']));
+  const traced = () => (shared ??= dockling(root(), ['--trace=verbose', 'run', '--rm', '--hostname', 'box', 'busybox', 'echo', 'hello']));
   const traceLines = () => expectCode(traced(), 0).stderr.trimEnd().split('\n');
   const line = (re: RegExp) => {
     const lines = traceLines();
@@ -69,7 +70,50 @@ describe('chapter 1: --trace', { skip }, () => {
   test('--trace also narrates a failed run (and the exit code is unchanged)', () => {
     const f = expectCode(dockling(root(), ['--trace', 'run', '--rm', 'busybox', 'sh', '-c', 'exit 3']), 3);
     assert.match(f.stderr, /exited: status 3/);
-    assert.match(f.stderr, /rm -rf "[^"]+\/containers\/[0-9a-f]{64}"/);
+    assert.match(f.stderr, /rm -rf "\$ROOT\/containers\/[0-9a-f]{12}"/);
+  });
+});
+
+describe('chapter 1: --trace, for reading', { skip }, () => {
+  test('a heading per stage, in the order of the run, each above its steps; $ROOT and 12-character IDs; no colour into a pipe', () => {
+    const r = expectCode(dockling(root(), ['--trace', 'run', '--rm', '--hostname', 'box', 'busybox', 'echo', 'hello']), 0);
+    assert.equal(r.stdout, 'hello\n');
+    assert.ok(!r.stderr.includes('\x1b'), 'colour on stderr, which is a pipe here');
+    const lines = r.stderr.trimEnd().split('\n');
+    // The headings: chapter 1 fills these stages (limit and network are
+    // later chapters'), and each comes once, in STAGES' order.
+    const headings = lines.filter((l) => l.startsWith('── ')).map((l) => l.split(' ')[1]);
+    assert.deepEqual(headings, ['validate', 'prepare', 'create', 'start', 'wait', 'cleanup'], r.stderr);
+    // Every other line is a step: "time side chapter step".
+    for (const l of lines.filter((x) => !x.startsWith('── '))) assert.match(l, /^\s*\d+\.\dms (host|init) (ch\d+|core) +\S/, l);
+    // Each step under the stage that took it.
+    const stageOf = (re: RegExp) => {
+      const i = lines.findIndex((l) => re.test(l));
+      assert.ok(i >= 0, `no line matches ${re}:\n${r.stderr}`);
+      return { at: i, stage: lines.slice(0, i).filter((l) => l.startsWith('── ')).at(-1)?.split(' ')[1] };
+    };
+    assert.equal(stageOf(/host ch1 +mkdir\("\$ROOT\/containers\/[0-9a-f]{12}", 0710\)$/).stage, 'prepare');
+    const spawn = stageOf(/host ch1 +spawn nsexec pmuin node init\.js$/);
+    const unshare = stageOf(/host ch1 +unshare\(CLONE_NEWPID\|[A-Z_|]+\) +by nsexec$/);
+    assert.equal(spawn.stage, 'create');
+    assert.equal(unshare.stage, 'create');
+    assert.ok(spawn.at < unshare.at, "nsexec's unshare is printed before the spawn that causes it");
+    assert.equal(stageOf(/init ch1 +mount\("proc", "\$ROOT\/rootfs\/busybox\/proc", "proc", /).stage, 'start');
+    assert.equal(stageOf(/init ch1 +execve\("\/bin\/echo", \["echo", "hello"\]\)/).stage, 'start');
+    assert.equal(stageOf(/host ch1 +exited: status 0$/).stage, 'wait');
+    assert.equal(stageOf(/host ch1 +rm -rf "\$ROOT\/containers\/[0-9a-f]{12}"$/).stage, 'cleanup');
+    // Short: no 64-hex ID, no state root written out.
+    assert.doesNotMatch(r.stderr, /[0-9a-f]{64}/);
+    assert.ok(!r.stderr.includes(root()), r.stderr);
+    // A clean exit ends with the removal, not with a kill of a PID that is gone.
+    assert.doesNotMatch(r.stderr, /kill\(/);
+  });
+
+  test('--trace=false traces nothing; a --trace value other than verbose is a usage error (125)', () => {
+    const off = expectCode(dockling(root(), ['--trace=false', 'run', '--rm', 'busybox', 'true']), 0);
+    assert.equal(off.stderr, '');
+    const bad = expectCode(dockling(root(), ['--trace=loud', 'run', '--rm', 'busybox', 'true']), 125);
+    assert.match(bad.stderr, /invalid argument "loud" for "--trace" flag/);
   });
 });
 
@@ -93,7 +137,10 @@ describe('chapter 1: --trace-file', { skip }, () => {
       };
       // The order of a container's making.
       const order = [
+        first('stage', (x) => x.op === 'stage' && x.name === 'prepare'),
         first('mkdir', (x) => x.op === 'mkdir' && /\/containers\/[0-9a-f]{64}$/.test(x.path)),
+        first('stage', (x) => x.op === 'stage' && x.name === 'create'),
+        first('spawn'),
         first('unshare'),
         first('mount'),
         first('mknod'),
@@ -101,6 +148,7 @@ describe('chapter 1: --trace-file', { skip }, () => {
         first('pivot_root'),
         first('exec'),
         first('exit'),
+        first('stage', (x) => x.op === 'stage' && x.name === 'cleanup'),
         first('remove'),
       ];
       assert.deepEqual([...order].sort((a, b) => a - b), order, `steps out of order: ${order.map((i) => records[i].op).join(', ')}`);
