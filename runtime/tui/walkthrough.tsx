@@ -82,11 +82,18 @@ function Walkthrough({ chapter, dir, steps, stateRoot }: Props) {
         </Box>
         <Box flexDirection="column" width="55%" borderStyle="round" paddingX={1}>
           <Text dimColor>trace: what dockling did to the host</Text>
-          {events.map((e, i) => (
-            <Text key={i} wrap="truncate-end" color={e.side === 'init' ? 'yellow' : 'green'}>
-              {e.side} {formatEvent(e)}
-            </Text>
-          ))}
+          {events.map((e, i) =>
+            e.op === 'stage' ? (
+              // where a stage of the run begins: a heading, as --trace prints it
+              <Text key={i} wrap="truncate-end" bold color="cyan">
+                {formatEvent(e)}
+              </Text>
+            ) : (
+              <Text key={i} wrap="truncate-end" color={e.side === 'init' ? 'yellow' : 'green'}>
+                {e.side} {formatEvent(e)}
+              </Text>
+            ),
+          )}
         </Box>
       </Box>
       {phase.kind === 'ready' && <Text>Enter: run this step · n/p: next/previous · q: quit</Text>}
