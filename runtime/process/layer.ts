@@ -344,10 +344,10 @@ async function cleanup(ctx: RunContext): Promise<void> {
     // channel, still open, would keep this CLI alive too. Hanging up ends
     // that wait: the init reads end-of-file and exits.
     init.hangUp();
-    // PID 1 is killed only if it may still be there. Once its end was seen
-    // (under chapter 5's monitor, which lingers a moment after a clean
-    // exit), PID 1 and its namespace are gone, and its number may be
-    // another process's by now.
+    // PID 1 is killed only if it may still be there. Once `wait` has seen
+    // its end (a supervisor may linger a moment after it, so our child is
+    // still running), PID 1 and its namespace are gone, and its number may
+    // be another process's by now.
     if (!commandEnded.get(ctx)) init.signal('SIGKILL');
     init.child.kill('SIGKILL');
     // Wait for our child (nsexec, or its supervisor) itself: `init.exited`
