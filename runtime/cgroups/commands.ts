@@ -6,6 +6,7 @@ import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { isRunning, listContainers, resolveContainer, type ContainerConfig } from '../core/containers.js';
 import { shortId } from '../core/ids.js';
+import { tabwrite } from '../core/template/index.js';
 import { detectDriver } from './detect.js';
 import { bytesSize, decimalSize } from './units.js';
 import type { CgroupStats } from './driver.js';
@@ -48,10 +49,20 @@ export const topCommand: Command = {
       throw new RunError(1, `Error response from daemon: ps: ${(e as Error).message}`, { cause: e });
     }
     const [header, ...rows] = out.trimEnd().split('\n');
-    const col = header.trim().split(/\s+/).indexOf('PID');
+    const titles = header.trim().split(/\s+/);
+    const col = titles.indexOf('PID');
     if (col < 0) throw new RunError(1, 'Error response from daemon: Couldn\'t find PID field in ps output');
-    const mine = rows.filter((r) => pids.has(Number(r.trim().split(/\s+/)[col])));
-    process.stdout.write([header, ...mine].join('\n') + '\n');
+    // Docker's daemon splits each row into as many fields as there are
+    // titles, the overhanging words of the last one (the command and its
+    // arguments) joined by one space; its CLI lays them out with Go's
+    // tabwriter, columns at least 20 wide and 3 apart.
+    const table = [titles.join('\t')];
+    for (const row of rows) {
+      const fields = row.trim().split(/\s+/);
+      if (!pids.has(Number(fields[col]))) continue;
+      table.push([...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')].join('\t'));
+    }
+    process.stdout.write(tabwrite(table.join('\n'), { minWidth: 20, padding: 3 }) + '\n');
     return 0;
   },
 };

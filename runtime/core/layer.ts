@@ -72,6 +72,8 @@ export interface RunContext {
    */
   until?: { stage: Stage; outcome: Outcome };
   exitCode?: number;
+  /** the stage running now, or the one that failed (set by the pipeline) */
+  stage?: Stage;
   /** the layer that owns a stage's failure sets this to Docker's code */
   failure?: { code: number; message: string; cause?: unknown };
   /** each layer's own state for this run, by slot (see Slot) */

@@ -52,6 +52,7 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
     for (const stage of STAGES) {
       if (stage === 'cleanup') break;
       if (stage === 'wait') listen(false);
+      ctx.stage = stage;
       heading(stage, ordered);
       for (const layer of ordered) {
         await layer.stages[stage]?.(ctx);

@@ -24,7 +24,12 @@ export const runCommand: Command = {
     // exits) has nothing left to stop, and must not turn the container's
     // status into 128+N on the way out.
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
-    if (ctx.failure) reportFailure(ctx.failure);
+    if (ctx.failure) {
+      reportFailure(ctx.failure);
+      // The docker CLI adds this line to an error of the container's
+      // creation (its flags, its name, its image), not to one of its start.
+      if (ctx.stage === 'validate' || ctx.stage === 'prepare') process.stderr.write(`See 'dockling ${this.name} --help'.\n`);
+    }
     return code;
   },
 };

@@ -131,6 +131,8 @@ describe('chapter 1: names (--name)', { skip }, () => {
         r.stderr,
         new RegExp(`Conflict\\. The container name "/${name}" is already in use by container "[0-9a-f]{64}"\\. You have to remove \\(or rename\\) that container to be able to reuse that name\\.`),
       );
+      // An error of the container's creation ends as the docker CLI's does.
+      assert.match(r.stderr, /\nSee 'dockling run --help'\.\n$/, 'the help line after a creation error');
       // While it runs, a third one is refused too.
       const third = expectCode(run(['--name', name, 'busybox', 'true']), 125);
       assert.match(third.stderr, /Conflict\. The container name/);

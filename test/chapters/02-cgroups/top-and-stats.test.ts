@@ -42,6 +42,9 @@ labTest('top NAME lists exactly the container\'s processes: those in its cgroup,
   assert.equal(r.code, 0, r.stderr);
   const [header] = r.stdout.split('\n');
   assert.match(header, /\bUID\b.*\bPID\b.*\bPPID\b.*\bCMD\b/, 'ps -ef\'s header, as docker top shows by default');
+  // docker top's layout: Go's tabwriter, columns at least 20 wide, 3 apart
+  assert.match(header, /^UID {17}PID {17}PPID {16}C {19}STIME {15}TTY {17}TIME {16}CMD$/, 'docker top\'s column layout');
+  assert.match(r.stdout, /^\S+ +\d+ +\d+ +\d+ +\S+ +\S+ +\S+ {3,}sleep 1001$/m, 'a row\'s cells padded as the header\'s, the command whole');
   const listed = psPids(r.stdout);
   assert.deepEqual(listed, cgroupProcs(cfg), 'top must list what the cgroup holds');
   assert.deepEqual(listed, pids, 'top must list the container\'s three processes');

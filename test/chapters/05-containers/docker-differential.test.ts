@@ -242,8 +242,6 @@ const KNOWN: Record<string, Partial<Record<Field, string>>> = {
   'ps-command-quoting': {
     stdout: 'found here: ps COMMAND quotes an argument that holds spaces as a shell would (sh -c \'trap \\"exit 7\\" …\'); dockling joins the arguments bare',
   },
-  top: { stdout: 'found here: docker top lays its columns out with Go\'s tabwriter (each cell padded, columns apart by several spaces); dockling passes ps\'s own layout, one space between some columns' },
-  'run-name-conflict': { stderr: 'found here: a run error ends with "See \'docker run --help\'." in docker 20.10 (28: "Run \'docker run --help\' for more information"); dockling prints no such line' },
   'rename-to-taken': {
     stderr: 'found here: docker says "Error when allocating new name: Conflict…" and then "failed to rename container named dt3"; dockling prints the conflict alone',
   },
