@@ -7,7 +7,8 @@ import { reportFailure } from '../core/failure.js';
 import { listContainers, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { eachArgument, inspectCommandWith, isGone, removeContainer, rmCommand as chapter4Rm } from '../image/container-commands.js';
 import { ago, table } from '../core/format.js';
-import { canRemove, canStart, canStop, isRunning, refreshState, statusText } from './state.js';
+import { canRemove, canStart, canStop, isPaused, isRunning, refreshState, statusText } from './state.js';
+import { pauseCommands, thawAfterSignal } from './pause.js';
 import { findContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
 import { signalNumber } from './signals.js';
 import { containerInspect } from './inspect.js';
@@ -110,6 +111,7 @@ const startCommand: Command = {
     }
     return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
+      if (isPaused(c)) throw new RunError(1, 'Error response from daemon: cannot start a paused container, try unpause instead');
       if (!canStart(c)) return;
       await startOrFail(inv, ref, c, Boolean(inv.flags.get('restart-attempt')));
     });
@@ -185,6 +187,9 @@ const killCommand: Command = {
       const c = findContainer(inv.stateRoot, ref);
       if (!canStop(c)) throw new RunError(1, `Cannot kill container: ${ref}: container ${c.ID} is not running`);
       signalContainer(c, n);
+      // SIGKILL or its stop signal ends a paused container: thawed to act on it (pause.ts)
+      const stopSignal = signalNumber(((c.Config as Record<string, unknown>).StopSignal as string | undefined) ?? 'SIGTERM');
+      if (n === 9 || n === stopSignal) thawAfterSignal(c);
     });
   },
 };
@@ -272,7 +277,7 @@ const inspectCommand: Command = {
 
 export const containerCommands: Command[] = [
   psCommand, logsCommand, attachCommand, execCommand, createCommand, stopCommand, startCommand, restartCommand, killCommand,
-  waitCommand, rmCommand, renameCommand, pruneCommand, inspectCommand,
+  waitCommand, rmCommand, renameCommand, pruneCommand, inspectCommand, ...pauseCommands,
 ];
 
 
