@@ -191,10 +191,12 @@ const systemDfCommand: Command = {
         return [n.slice(0, at), n.slice(at + 1), short(i.id), ago(s.images.get(i.id).created), humanSize(i.size), humanSize(i.shared), humanSize(i.size - i.shared), String(i.containers)];
       });
     });
+    // as ps shows it: quoted, cut at 20 characters with an ellipsis
+    const command = (line: string) => `"${line.length <= 20 ? line : line.slice(0, 19) + '…'}"`;
     const status = (c: ContainerConfig, running: boolean) =>
       running ? `Up ${humanDuration(Date.now() - Date.parse(c.State.StartedAt))}` : c.State.Status === 'created' ? 'Created' : `Exited (${c.State.ExitCode}) ${ago(c.State.FinishedAt)}`;
     const containerRows = containers.map(({ c, size, running }) => [
-      short(c.ID), c.Config.Image, `"${[c.Path, ...c.Args].join(' ').slice(0, 19)}"`, '0', humanSize(size), ago(c.Created), status(c, running), c.Name.slice(1),
+      short(c.ID), c.Config.Image, command([c.Path, ...c.Args].join(' ')), '0', humanSize(size), ago(c.Created), status(c, running), c.Name.slice(1),
     ]);
     process.stdout.write([
       `Images space usage:\n\n${table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE', 'CONTAINERS'], imageRows)}`,
