@@ -191,7 +191,8 @@ const written = (n: number) => ALL_LAYERS.some((l) => l.chapter === n);
 /** "comes with chapter 8 (registries)", and what this run has instead. */
 function comesWith(what: string, n: number, chapter: number): string {
   if (!written(n)) return `${what} comes with chapter ${n} (${CHAPTER_TITLES[n]}), which is not written yet`;
-  return `${what} comes with chapter ${n} (${CHAPTER_TITLES[n]}); this run has ${chapter === 0 ? 'no chapter' : `chapters 1..${chapter}`}`;
+  const has = chapter === 0 ? 'no chapter' : chapter === 1 ? 'chapter 1' : `chapters 1..${chapter}`;
+  return `${what} comes with chapter ${n} (${CHAPTER_TITLES[n]}); this run has ${has}`;
 }
 
 /** The future `run` flag an unknown-flag error names, if it is one. */
@@ -306,7 +307,7 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseFlags(rest, [...specs, ...later], !cmd.stopAtFirstArg);
     for (const f of later) {
       if (!parsed.flags.has(f.name)) continue;
-      process.stderr.write(`dockling: warning: ${comesWith(`${f.short ? `-${f.short}/` : ''}--${f.name}`, f.chapter!, chapter)}: it is ignored\n`);
+      process.stderr.write(`dockling: warning: ${comesWith(`${f.short ? `-${f.short}/` : ''}--${f.name}`, f.chapter!, chapter)}, so it is ignored\n`);
       parsed.flags.delete(f.name);
     }
   } catch (e) {
