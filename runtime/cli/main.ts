@@ -275,13 +275,13 @@ export async function main(argv: string[]): Promise<number> {
   // Two-word commands ("image inspect", "container rm"): the group word
   // and the next one name the command together.
   const two = `${name} ${rest[0]}`;
-  if (name && rest.length && (allCommands.has(two) || two in FUTURE_COMMANDS)) [name, ...rest] = [two, ...rest.slice(1)];
+  if (name && rest.length && (allCommands.has(two) || Object.hasOwn(FUTURE_COMMANDS, two))) [name, ...rest] = [two, ...rest.slice(1)];
   if (!name || global.flags.get('help')) {
     process.stdout.write(usage(commands, chapter));
     return 0;
   }
   // A group word alone (or with --help): its commands, as docker prints them.
-  if (name in GROUPS && (rest.length === 0 || rest[0] === '--help')) {
+  if (Object.hasOwn(GROUPS, name) && (rest.length === 0 || rest[0] === '--help')) {
     process.stderr.write(groupUsage(name, commands));
     return 0;
   }
@@ -290,9 +290,9 @@ export async function main(argv: string[]): Promise<number> {
     // The docker CLI's unknown command is status 1; a command of a later
     // chapter is one this run does not have, so it is refused the same way,
     // saying where it comes from.
-    const later = allCommands.get(name)?.layer.chapter ?? FUTURE_COMMANDS[name];
+    const later = allCommands.get(name)?.layer.chapter ?? (Object.hasOwn(FUTURE_COMMANDS, name) ? FUTURE_COMMANDS[name] : undefined);
     if (later !== undefined) return fail(`${comesWith(`'${name}'`, later, chapter)}.\nSee 'dockling --help'`, 1);
-    if (name in GROUPS) return fail(`'${name} ${rest[0]}' is not a dockling command.\nSee 'dockling ${name} --help'`, 1);
+    if (Object.hasOwn(GROUPS, name)) return fail(`'${name} ${rest[0]}' is not a dockling command.\nSee 'dockling ${name} --help'`, 1);
     return fail(`'${name}' is not a dockling command.\nSee 'dockling --help'`, 1);
   }
   const { cmd } = found;

@@ -96,10 +96,12 @@ test("commands of chapters not written yet say which chapter brings them, with t
         assert.equal(r.stderr, `dockling: ${says}, which is not written yet.\nSee 'dockling --help'\n`);
       }
     }
-    // A command no chapter brings is unknown, as before.
-    const r = dockling(root, ['frobnicate'], { env: { DOCKLING_CHAPTER: '5' } });
-    assert.equal(r.code, 1);
-    assert.equal(r.stderr, "dockling: 'frobnicate' is not a dockling command.\nSee 'dockling --help'\n");
+    // A command no chapter brings is unknown, as before (the names of a JavaScript object's own properties too).
+    for (const name of ['frobnicate', 'constructor', '__proto__', 'toString']) {
+      const r = dockling(root, [name, 'x'], { env: { DOCKLING_CHAPTER: '5' } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, `dockling: '${name}' is not a dockling command.\nSee 'dockling --help'\n`);
+    }
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
