@@ -281,8 +281,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // A group word alone (or with --help): its commands, as docker prints them.
+  // (Alone, on stderr: the docker CLI's ShowHelp for a group; asked with --help, on stdout.)
   if (Object.hasOwn(GROUPS, name) && (rest.length === 0 || rest[0] === '--help')) {
-    process.stderr.write(groupUsage(name, commands));
+    (rest.length ? process.stdout : process.stderr).write(groupUsage(name, commands));
     return 0;
   }
   const found = commands.get(name);
