@@ -8,6 +8,7 @@ import { listContainers, isRunning, type ContainerConfig } from '../core/contain
 import { chainIDs } from '../core/digest.js';
 import { ago, humanDuration, humanSize, table } from '../core/format.js';
 import { walkLayer } from '../storage/walk.js';
+import { isFrozen } from '../cgroups/freezer.js';
 import { freeUnusedLayers, type Stores } from './open-stores.js';
 import { storesWithBusybox } from './busybox.js';
 import { parseReference } from './reference.js';
@@ -136,7 +137,8 @@ const imagePruneCommand: Command = {
  * - Local Volumes (chapter 7) and Build Cache (chapter 9): none yet.
  */
 function diskUsage(s: Stores): { images: ImageUsage[]; layersSize: number; containers: { c: ContainerConfig; size: number; running: boolean }[] } {
-  const containers = listContainers(s.root).map((c) => ({ c, size: c.Image ? writableLayerSize(s, c.ID) : 0, running: isRunning(c) }));
+  // Docker counts a container active when its state is "running": a paused one (its cgroup frozen) is not.
+  const containers = listContainers(s.root).map((c) => ({ c, size: c.Image ? writableLayerSize(s, c.ID) : 0, running: isRunning(c) && !isFrozen(c.CgroupPaths) }));
   const ids = s.images.list();
   const chainsOf = new Map(ids.map((id) => [id, chainIDs(s.images.get(id).rootfs.diff_ids)]));
   const holders = new Map<string, number>();
@@ -194,7 +196,7 @@ const systemDfCommand: Command = {
     // as ps shows it: quoted, cut at 20 characters with an ellipsis
     const command = (line: string) => `"${line.length <= 20 ? line : line.slice(0, 19) + '…'}"`;
     const status = (c: ContainerConfig, running: boolean) =>
-      running ? `Up ${humanDuration(Date.now() - Date.parse(c.State.StartedAt))}` : c.State.Status === 'created' ? 'Created' : `Exited (${c.State.ExitCode}) ${ago(c.State.FinishedAt)}`;
+      running || isRunning(c) ? `Up ${humanDuration(Date.now() - Date.parse(c.State.StartedAt))}${running ? '' : ' (Paused)'}` : c.State.Status === 'created' ? 'Created' : `Exited (${c.State.ExitCode}) ${ago(c.State.FinishedAt)}`;
     const containerRows = containers.map(({ c, size, running }) => [
       short(c.ID), c.Config.Image, command([c.Path, ...c.Args].join(' ')), '0', humanSize(size), ago(c.Created), status(c, running), c.Name.slice(1),
     ]);

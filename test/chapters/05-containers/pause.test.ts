@@ -48,6 +48,8 @@ test('pause freezes every process (the counter stops, the cgroup is FROZEN), ps 
     assert.deepEqual(counted('count-a'), frozenAt, 'the counter went on counting while paused');
     assert.match(c.status('count-a')!, /^Up .* \(Paused\)$/);
     assert.equal(c.inspect('count-a', '{{.State.Status}} {{.State.Paused}} {{.State.Running}}'), 'paused true true');
+    // system df counts a container active when it is "running", as Docker: a paused one is not.
+    assert.match(c.ok(['system', 'df']), /^Containers\s+2\s+0\s/m);
     // `container unpause`: the group form; the count resumes where it stopped.
     assert.equal(c.ok(['container', 'unpause', 'count-a']), 'count-a\n');
     assert.equal(freezerState(a), 'THAWED');
@@ -58,6 +60,7 @@ test('pause freezes every process (the counter stops, the cgroup is FROZEN), ps 
     assert.equal(after[frozenAt.length], last + 1, 'after unpause the counter did not go on from where it stopped');
     assert.match(c.status('count-a')!, /^Up [^(]*$/);
     assert.equal(c.inspect('count-a', '{{.State.Status}} {{.State.Paused}}'), 'running false');
+    assert.match(c.ok(['system', 'df']), /^Containers\s+2\s+1\s/m);
     // The other stays paused until it is unpaused itself.
     assert.match(c.status('count-b')!, /\(Paused\)$/);
     assert.equal(c.ok(['unpause', 'count-b']), 'count-b\n');
