@@ -27,17 +27,21 @@ interface Freezer {
   thaw: string;
   /** true once every process of the cgroup is stopped */
   frozen: () => boolean;
+  /** true from the moment a freeze was asked for until the thaw (FREEZING counts) */
+  asked: () => boolean;
 }
 
 /** The freezer of a container's cgroup, from its saved paths; null if it has none. */
 function freezerOf(paths: Record<string, string> | undefined): Freezer | null {
   if (paths?.freezer) {
     const file = path.join(paths.freezer, 'freezer.state');
-    return { file, freeze: 'FROZEN', thaw: 'THAWED', frozen: () => readCgroupFile(file) === 'FROZEN' };
+    const state = () => readCgroupFile(file);
+    return { file, freeze: 'FROZEN', thaw: 'THAWED', frozen: () => state() === 'FROZEN', asked: () => state() === 'FROZEN' || state() === 'FREEZING' };
   }
   if (paths?.unified && fs.existsSync(path.join(paths.unified, 'cgroup.freeze'))) {
     const events = path.join(paths.unified, 'cgroup.events');
-    return { file: path.join(paths.unified, 'cgroup.freeze'), freeze: '1', thaw: '0', frozen: () => /^frozen 1$/m.test(readCgroupFile(events) ?? '') };
+    const file = path.join(paths.unified, 'cgroup.freeze');
+    return { file, freeze: '1', thaw: '0', frozen: () => /^frozen 1$/m.test(readCgroupFile(events) ?? ''), asked: () => readCgroupFile(file) === '1' };
   }
   return null;
 }
@@ -46,6 +50,43 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The file that records "the command with this PID froze the container". */
 const recordOf = (containerDir: string) => path.join(containerDir, 'frozen-by');
+
+// #region pause
+/** Can this container's cgroup be frozen at all? */
+export const hasFreezer = (paths: Record<string, string> | undefined): boolean => freezerOf(paths) !== null;
+
+/**
+ * Is the cgroup frozen, or being frozen? The kernel's freezer state is the
+ * record of a pause: it cannot outlive the cgroup, so a container that
+ * exited, or was started again in a new cgroup, is never "paused" by
+ * mistake.
+ */
+export function isFrozen(paths: Record<string, string> | undefined): boolean {
+  return freezerOf(paths)?.asked() ?? false;
+}
+
+/** Freeze the cgroup and wait until every process of it is stopped (`pause`). */
+export async function freeze(paths: Record<string, string> | undefined): Promise<void> {
+  const fz = freezerOf(paths);
+  if (!fz) throw new Error('its cgroup has no freezer');
+  writeCgroupFile(fz.file, fz.freeze);
+  // The kernel stops the tasks one by one: wait until all are (a task in
+  // an uninterruptible sleep stops only when it wakes up).
+  for (let waited = 0; !fz.frozen(); waited += 10) {
+    if (waited > 30_000) {
+      writeCgroupFile(fz.file, fz.thaw); // not left half frozen
+      throw new Error(`its cgroup is not frozen after 30 s (${fz.file})`);
+    }
+    await sleep(10);
+  }
+}
+
+/** Let the cgroup's processes run again (`unpause`; and `stop`, `kill`, `rm -f` before they signal). */
+export function thaw(paths: Record<string, string> | undefined): void {
+  const fz = freezerOf(paths);
+  if (fz) writeCgroupFile(fz.file, fz.thaw);
+}
+// #endregion pause
 
 // #region freeze
 /**
@@ -56,6 +97,9 @@ const recordOf = (containerDir: string) => path.join(containerDir, 'frozen-by');
 export async function whileFrozen<T>(paths: Record<string, string> | undefined, containerDir: string, f: () => Promise<T>): Promise<T> {
   const fz = freezerOf(paths);
   if (!fz) throw new Error('cannot pause the container: its cgroup has no freezer (use --pause=false to commit without pausing)');
+  // Paused already (`pause`): it is a still tree as it is, and it stays
+  // paused after, as Docker's commit leaves a paused container.
+  if (fz.asked()) return f();
   // PID and start time: a PID alone may be another process's by the time
   // someone reads this record.
   const me = selfStamp();

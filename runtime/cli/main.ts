@@ -89,9 +89,121 @@ export function commandsOf(layers: Layer[]): Map<string, { cmd: Command; layer: 
       for (const n of names) m.set(n, { cmd, layer }); // a replaced name keeps its place in the help
     }
   }
+  addGroupNames(m);
   return m;
 }
 // #endregion command-table
+
+// #region command-groups
+/**
+ * Docker's management commands: `docker container run` is `docker run`,
+ * `docker image rm` is `docker rmi`. Which top-level command each group
+ * word stands for is Docker's list; a command a chapter registers under
+ * one of these names gets its group name here, whichever chapter (or
+ * helper file) registers it, so that a new container command (`cp`) has
+ * `container cp` without anyone remembering to add it. A command that
+ * names its group form itself (`image inspect`, `container prune`, or an
+ * alias such as `container ls`) keeps it.
+ */
+const GROUPS: Record<string, { summary: string; words: Record<string, string> }> = {
+  container: {
+    summary: 'Manage containers',
+    words: {
+      ...Object.fromEntries(['attach', 'commit', 'cp', 'create', 'diff', 'exec', 'export', 'inspect', 'kill', 'logs', 'pause', 'port', 'rename',
+        'restart', 'rm', 'run', 'start', 'stats', 'stop', 'top', 'unpause', 'update', 'wait'].map((w) => [w, w])),
+      ls: 'ps', list: 'ps', ps: 'ps',
+    },
+  },
+  image: {
+    summary: 'Manage images',
+    words: { build: 'build', history: 'history', import: 'import', load: 'load', pull: 'pull', push: 'push', rm: 'rmi', save: 'save', tag: 'tag', ls: 'images' },
+  },
+  system: { summary: 'Manage Docker', words: { info: 'info', df: 'system df', prune: 'system prune', events: 'events' } },
+};
+
+/** Give every command its group names (`container top` for `top`) where no command has them already. */
+function addGroupNames(m: Map<string, { cmd: Command; layer: Layer }>): void {
+  for (const [group, { words }] of Object.entries(GROUPS)) {
+    for (const [word, target] of Object.entries(words)) {
+      const full = `${group} ${word}`;
+      const found = m.get(target);
+      if (found && !m.has(full)) m.set(full, found);
+    }
+  }
+}
+
+/**
+ * `dockling container` alone: its commands, as `docker container` prints
+ * them (on stderr, status 0: the docker CLI's ShowHelp for a group).
+ */
+function groupUsage(group: string, commands: Map<string, { cmd: Command; layer: Layer }>): string {
+  const seen = new Set<Command>();
+  const rows: [string, string][] = [];
+  for (const [n, { cmd }] of commands) {
+    if (!n.startsWith(group + ' ') || seen.has(cmd)) continue;
+    seen.add(cmd); // one line per command, under the first of its group names (`ls`, not `list`)
+    rows.push([n.slice(group.length + 1), cmd.summary]);
+  }
+  rows.sort(([a], [b]) => a.localeCompare(b));
+  const w = Math.max(8, ...rows.map(([n]) => n.length));
+  return [
+    '',
+    `Usage:  dockling ${group} COMMAND`,
+    '',
+    GROUPS[group].summary,
+    '',
+    'Commands:',
+    ...rows.map(([n, s]) => `  ${n.padEnd(w)}  ${s}`),
+    '',
+    `Run 'dockling ${group} COMMAND --help' for more information on a command.`,
+    '',
+  ].join('\n');
+}
+// #endregion command-groups
+
+// #region later-chapters
+/** The book's chapters (shared/DESIGN.md), for "comes with chapter N (title)". */
+const CHAPTER_TITLES: Record<number, string> = {
+  1: 'namespaces', 2: 'cgroups', 3: 'aufs', 4: 'overlay2', 5: 'containers', 6: 'networking',
+  7: 'volumes', 8: 'registries', 9: 'builds', 10: 'engine', 11: 'hardening',
+};
+
+/**
+ * Docker commands and `run` flags whose chapter is not written yet: asked
+ * for, they say which chapter brings them instead of "unknown". (A written
+ * chapter's commands and flags are found in its layer.)
+ */
+const FUTURE_COMMANDS: Record<string, number> = {
+  network: 6, port: 6, 'container port': 6,
+  volume: 7,
+  pull: 8, push: 8, login: 8, logout: 8, search: 8, 'image pull': 8, 'image push': 8,
+  build: 9, builder: 9, 'image build': 9,
+};
+const FUTURE_RUN_FLAGS: { name: string; short?: string; chapter: number }[] = [
+  { name: 'publish', short: 'p', chapter: 6 }, { name: 'publish-all', short: 'P', chapter: 6 }, { name: 'network', chapter: 6 },
+  { name: 'net', chapter: 6 }, { name: 'network-alias', chapter: 6 }, { name: 'ip', chapter: 6 }, { name: 'ip6', chapter: 6 },
+  { name: 'dns', chapter: 6 }, { name: 'dns-search', chapter: 6 }, { name: 'dns-option', chapter: 6 }, { name: 'add-host', chapter: 6 },
+  { name: 'expose', chapter: 6 }, { name: 'link', chapter: 6 }, { name: 'mac-address', chapter: 6 },
+  { name: 'volume', short: 'v', chapter: 7 }, { name: 'mount', chapter: 7 }, { name: 'volumes-from', chapter: 7 }, { name: 'volume-driver', chapter: 7 },
+  { name: 'pull', chapter: 8 },
+];
+
+const written = (n: number) => ALL_LAYERS.some((l) => l.chapter === n);
+
+/** "comes with chapter 8 (registries)", and what this run has instead. */
+function comesWith(what: string, n: number, chapter: number): string {
+  if (!written(n)) return `${what} comes with chapter ${n} (${CHAPTER_TITLES[n]}), which is not written yet`;
+  const has = chapter === 0 ? 'no chapter' : chapter === 1 ? 'chapter 1' : `chapters 1..${chapter}`;
+  return `${what} comes with chapter ${n} (${CHAPTER_TITLES[n]}); this run has ${has}`;
+}
+
+/** The future `run` flag an unknown-flag error names, if it is one. */
+function futureFlag(e: FlagError): (typeof FUTURE_RUN_FLAGS)[number] | undefined {
+  const long = /^unknown flag: --(.+)$/.exec(e.message)?.[1];
+  const short = /^unknown shorthand flag: '(.)'/.exec(e.message)?.[1];
+  return FUTURE_RUN_FLAGS.find((f) => f.name === long || (short !== undefined && f.short === short));
+}
+// #endregion later-chapters
 
 /** The flags layers add to a command: to `run` (runFlags) and to `exec` (execFlags). */
 function layerFlags(cmd: Command, layers: Layer[]): FlagSpec[] {
@@ -186,16 +298,27 @@ export async function main(argv: string[]): Promise<number> {
   let [name, ...rest] = global.args;
   // Two-word commands ("image inspect", "container rm"): the group word
   // and the next one name the command together.
-  if (name && rest.length && allCommands.has(`${name} ${rest[0]}`)) [name, ...rest] = [`${name} ${rest[0]}`, ...rest.slice(1)];
+  const two = `${name} ${rest[0]}`;
+  if (name && rest.length && (allCommands.has(two) || Object.hasOwn(FUTURE_COMMANDS, two))) [name, ...rest] = [two, ...rest.slice(1)];
   if (!name || global.flags.get('help')) {
     process.stdout.write(usage(commands, chapter));
-    return name ? 0 : global.flags.get('help') ? 0 : 0;
+    return 0;
+  }
+  // A group word alone (or with --help): its commands, as docker prints them.
+  // (Alone, on stderr: the docker CLI's ShowHelp for a group; asked with --help, on stdout.)
+  if (Object.hasOwn(GROUPS, name) && (rest.length === 0 || rest[0] === '--help')) {
+    (rest.length ? process.stdout : process.stderr).write(groupUsage(name, commands));
+    return 0;
   }
   const found = commands.get(name);
   if (!found) {
-    const later = ALL_LAYERS.find((l) => l.commands.some((c) => c.name === name || c.aliases?.includes(name)));
-    const hint = later ? ` (added in chapter ${later.chapter}; this is --chapter ${chapter})` : '';
-    return fail(`'${name}' is not a dockling command${hint}.\nSee 'dockling --help'`, 1);
+    // The docker CLI's unknown command is status 1; a command of a later
+    // chapter is one this run does not have, so it is refused the same way,
+    // saying where it comes from.
+    const later = allCommands.get(name)?.layer.chapter ?? (Object.hasOwn(FUTURE_COMMANDS, name) ? FUTURE_COMMANDS[name] : undefined);
+    if (later !== undefined) return fail(`${comesWith(`'${name}'`, later, chapter)}.\nSee 'dockling --help'`, 1);
+    if (Object.hasOwn(GROUPS, name)) return fail(`'${name} ${rest[0]}' is not a dockling command.\nSee 'dockling ${name} --help'`, 1);
+    return fail(`'${name}' is not a dockling command.\nSee 'dockling --help'`, 1);
   }
   const { cmd } = found;
   const specs = flagsFor(cmd, layers);
@@ -209,13 +332,17 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseFlags(rest, [...specs, ...later], !cmd.stopAtFirstArg);
     for (const f of later) {
       if (!parsed.flags.has(f.name)) continue;
-      process.stderr.write(`dockling: warning: ${f.short ? `-${f.short}/` : ''}--${f.name} comes with chapter ${f.chapter}; at --chapter ${chapter} it is ignored\n`);
+      process.stderr.write(`dockling: warning: ${comesWith(`${f.short ? `-${f.short}/` : ''}--${f.name}`, f.chapter!, chapter)}, so it is ignored\n`);
       parsed.flags.delete(f.name);
     }
   } catch (e) {
     // The docker CLI answers every bad flag with status 125 (its flag
     // error handler's StatusError), whatever the command.
-    if (e instanceof FlagError) return fail(`${e.message}\nSee 'dockling ${cmd.name} --help'.`, 125);
+    if (e instanceof FlagError) {
+      const future = cmd.name === 'run' || cmd.name === 'create' ? futureFlag(e) : undefined;
+      const what = future ? comesWith(`${future.short ? `-${future.short}/` : ''}--${future.name}`, future.chapter, chapter) : e.message;
+      return fail(`${what}\nSee 'dockling ${cmd.name} --help'.`, 125);
+    }
     throw e;
   }
   if (parsed.flags.get('help')) {

@@ -5,9 +5,11 @@ import { RunError, reapAbandoned, runPipeline } from '../core/pipeline.js';
 import { newRunContext } from '../core/layer.js';
 import { reportFailure } from '../core/failure.js';
 import { listContainers, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
-import { eachArgument, inspectCommandWith, isGone, removeContainer, rmCommand as chapter4Rm } from '../image/container-commands.js';
+import { eachArgument, inspectCommandWith, isGone, rmCommand as chapter4Rm } from '../image/container-commands.js';
 import { ago, table } from '../core/format.js';
-import { canRemove, canStart, canStop, isRunning, refreshState, statusText } from './state.js';
+import { canStart, canStop, isPaused, isRunning, refreshState, statusText } from './state.js';
+import { pauseCommands, thawAfterSignal } from './pause.js';
+import { pruneCommands } from './prune.js';
 import { findContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
 import { signalNumber } from './signals.js';
 import { containerInspect } from './inspect.js';
@@ -110,6 +112,7 @@ const startCommand: Command = {
     }
     return eachArgument(inv.args, async (ref) => {
       const c = findContainer(inv.stateRoot, ref);
+      if (isPaused(c)) throw new RunError(1, 'Error response from daemon: cannot start a paused container, try unpause instead');
       if (!canStart(c)) return;
       await startOrFail(inv, ref, c, Boolean(inv.flags.get('restart-attempt')));
     });
@@ -185,6 +188,9 @@ const killCommand: Command = {
       const c = findContainer(inv.stateRoot, ref);
       if (!canStop(c)) throw new RunError(1, `Cannot kill container: ${ref}: container ${c.ID} is not running`);
       signalContainer(c, n);
+      // SIGKILL or its stop signal ends a paused container: thawed to act on it (pause.ts)
+      const stopSignal = signalNumber(((c.Config as Record<string, unknown>).StopSignal as string | undefined) ?? 'SIGTERM');
+      if (n === 9 || n === stopSignal) thawAfterSignal(c);
     });
   },
 };
@@ -236,33 +242,6 @@ const renameCommand: Command = {
   },
 };
 
-const pruneCommand: Command = {
-  name: 'container prune',
-  summary: 'Remove all stopped containers',
-  usage: 'container prune [OPTIONS]',
-  maxArgs: 0,
-  flags: [{ name: 'force', short: 'f', kind: 'bool', usage: 'Do not prompt for confirmation' }],
-  async run(inv) {
-    if (!inv.flags.get('force')) {
-      process.stdout.write('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
-      const answer = await new Promise<string>((resolve) => {
-        process.stdin.once('data', (d) => resolve(String(d)));
-        process.stdin.once('end', () => resolve(''));
-      });
-      process.stdin.pause();
-      if (!/^y(es)?$/i.test(answer.trim())) return 0;
-    }
-    const gone: string[] = [];
-    for (const c of listContainers(inv.stateRoot).map((x) => refreshState(inv.stateRoot, x))) {
-      if (!canRemove(c, false)) continue; // prune removes only what rm would without -f
-      removeContainer(inv.stateRoot, inv.layers, c);
-      gone.push(c.ID);
-    }
-    process.stdout.write(`${gone.length ? `Deleted Containers:\n${gone.join('\n')}\n\n` : ''}Total reclaimed space: 0B\n`);
-    return 0;
-  },
-};
-
 // Chapter 4's inspect, showing a container with chapter 5's fields.
 const inspectCommand: Command = {
   ...inspectCommandWith((s, root, ref) => containerInspect(s, root, refreshState(root, resolveContainer(root, ref)))),
@@ -272,7 +251,7 @@ const inspectCommand: Command = {
 
 export const containerCommands: Command[] = [
   psCommand, logsCommand, attachCommand, execCommand, createCommand, stopCommand, startCommand, restartCommand, killCommand,
-  waitCommand, rmCommand, renameCommand, pruneCommand, inspectCommand,
+  waitCommand, rmCommand, renameCommand, ...pruneCommands, inspectCommand, ...pauseCommands,
 ];
 
 

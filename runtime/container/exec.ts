@@ -25,7 +25,7 @@ import type { ExecSettings } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
 import { trace } from '../trace/trace.js';
 import { findContainer } from './lifecycle.js';
-import { containerDir, isRunning } from './state.js';
+import { containerDir, isPaused, isRunning } from './state.js';
 import { FRAME, attach } from './attach.js';
 import { detachKeyFilter } from './launch.js';
 import { mergeEnv, processEnv } from '../process/env.js';
@@ -59,6 +59,7 @@ export const execCommand: Command = {
     const [ref, ...command] = inv.args;
     const c = findContainer(inv.stateRoot, ref);
     if (!isRunning(c)) throw new RunError(1, `container ${c.ID} is not running`);
+    if (isPaused(c)) throw new RunError(1, `Error response from daemon: Container ${ref} is paused, unpause the container before exec`);
     const tty = Boolean(inv.flags.get('tty'));
     const interactive = Boolean(inv.flags.get('interactive'));
     if (tty && interactive && !process.stdin.isTTY) throw new RunError(1, 'the input device is not a TTY');
@@ -245,6 +246,7 @@ export const attachCommand: Command = {
   async run(inv) {
     const c = findContainer(inv.stateRoot, inv.args[0]);
     if (!isRunning(c)) throw new RunError(1, 'You cannot attach to a stopped container, start it first');
+    if (isPaused(c)) throw new RunError(1, 'You cannot attach to a paused container, unpause it first');
     const dir = containerDir(inv.stateRoot, c.ID);
     if (!fs.existsSync(path.join(dir, 'attach.sock'))) throw new RunError(1, `container ${inv.args[0]} has no monitor to attach to (it was not started by chapter 5, or its monitor is gone)`);
     const keys = parseDetachKeys((inv.flags.get('detach-keys') as string | undefined) ?? 'ctrl-p,ctrl-q');

@@ -16,7 +16,7 @@ import type { ContainerConfig } from '../core/containers.js';
 import type { Stores } from '../image/open-stores.js';
 import { goTime } from '../core/time.js';
 import { containerInspect as layersInspect } from '../image/container-commands.js';
-import { containerDir, liveStatus, monitorGone, readSavedRun } from './state.js';
+import { containerDir, isPaused, liveStatus, monitorGone, readSavedRun } from './state.js';
 
 /** The fields of `docker inspect`, in the order Docker prints them. */
 const DOCKER_ORDER = [
@@ -129,6 +129,7 @@ function hostConfig(recorded: Record<string, unknown>): Record<string, unknown> 
 export function containerInspect(s: Stores, root: string, c: ContainerConfig): Record<string, unknown> {
   const dir = containerDir(root, c.ID);
   const status = liveStatus(c); // read once: Status, Running and Pid must agree
+  const paused = status === 'running' && isPaused(c);
   const saved = readSavedRun(dir);
   const extra = c as unknown as Record<string, unknown>;
   const config = c.Config as ContainerConfig['Config'] & Record<string, unknown>;
@@ -137,9 +138,9 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
   const doc: Record<string, unknown> = {
     ...layersInspect(s, c),
     State: {
-      Status: status,
+      Status: paused ? 'paused' : status, // Docker's StateString: running and paused is "paused"
       Running: status === 'running',
-      Paused: false,
+      Paused: paused,
       Restarting: false,
       OOMKilled: Boolean((c.State as unknown as Record<string, unknown>).OOMKilled),
       Dead: status === 'dead',

@@ -13,12 +13,13 @@ import { validateName } from '../core/ids.js';
 import { withLock, writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
 import { signalName } from '../trace/format.js';
-import { canRemove, canStop, containerDir, hasEnded, isRunning, liveStatus, refreshState } from './state.js';
+import { canRemove, canStop, containerDir, hasEnded, isPaused, isRunning, liveStatus, refreshState } from './state.js';
 import { containerOrFail, removeContainer, removeRunningRefusal } from '../image/container-commands.js';
 import { readSavedRun } from './state.js';
 import { signalNumber } from './signals.js';
 import { thawAbandoned } from '../cgroups/freezer.js';
 import { processEnv } from '../process/env.js';
+import { thawAfterSignal } from './pause.js';
 
 const CH = 5;
 
@@ -71,6 +72,7 @@ export async function stopContainer(root: string, c: ContainerConfig, graceSec: 
   } catch {
     /* already gone */
   }
+  thawAfterSignal(c); // a paused container acts on the signal once thawed (pause.ts)
   const first = Math.min(graceSec, 1);
   let after = await waitUntilDone(root, c.ID, first * 1000);
   if (after && isRunning(after) && graceSec > first) {
@@ -160,7 +162,7 @@ function reuseContainer(ctx: RunContext): PreparedContainer {
 
 export async function removeOne(root: string, layers: Layer[], ref: string, force: boolean): Promise<void> {
   let c = findContainer(root, ref);
-  if (!canRemove(c, force)) throw new RunError(1, removeRunningRefusal(c));
+  if (!canRemove(c, force)) throw new RunError(1, isPaused(c) ? `cannot remove container "${c.Name}": container is paused and must be unpaused first` : removeRunningRefusal(c));
   if (isRunning(c)) {
     // A commit killed while it held the container frozen (chapter 4): a
     // frozen task cannot act on SIGKILL until it is thawed.
@@ -171,6 +173,7 @@ export async function removeOne(root: string, layers: Layer[], ref: string, forc
     } catch {
       /* gone */
     }
+    thawAfterSignal(c); // as stop: a frozen task dies of SIGKILL only once thawed (v1)
     c = (await waitUntilDone(root, c.ID, 10_000)) ?? c;
   }
   if (!fs.existsSync(containerDir(root, c.ID))) return; // --rm got there first

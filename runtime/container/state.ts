@@ -21,6 +21,7 @@ import path from 'node:path';
 import { alive, readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { ago, humanDuration } from '../core/format.js';
 import type { FlagValue } from '../core/flags.js';
+import { isFrozen } from '../cgroups/freezer.js';
 
 export interface ExitRecord {
   ExitCode: number;
@@ -77,6 +78,13 @@ export const monitorGone = (c: ContainerConfig) => c.State.Status === 'running' 
 /** Running: its PID 1 is alive, or it just exited and its monitor is recording the end. */
 export const isRunning = (c: ContainerConfig): boolean => liveStatus(c) === 'running';
 
+/**
+ * Paused: running, with its cgroup frozen (`pause`, or a `commit` packing
+ * it: Docker shows that as paused too). The kernel's freezer state is the
+ * record (pause.ts says why); a paused container is still running.
+ */
+export const isPaused = (c: ContainerConfig): boolean => isRunning(c) && isFrozen(c.CgroupPaths);
+
 /** Over: it is not running and its monitor is done (the exit recorded, what it held released). */
 export const hasEnded = (c: ContainerConfig): boolean => !isRunning(c) && !alive(c.MonitorPid);
 
@@ -97,7 +105,7 @@ export const canRemove = (c: ContainerConfig, force: boolean): boolean => force 
 export function statusText(c: ContainerConfig, now = Date.now()): string {
   switch (liveStatus(c)) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(c.State.StartedAt))}${monitorGone(c) ? ' (monitor gone: output is lost, the exit will not be recorded)' : ''}`;
+      return `Up ${humanDuration(now - Date.parse(c.State.StartedAt))}${isPaused(c) ? ' (Paused)' : ''}${monitorGone(c) ? ' (monitor gone: output is lost, the exit will not be recorded)' : ''}`;
     case 'exited':
       return `Exited (${c.State.ExitCode}) ${ago(c.State.FinishedAt, now)}`;
     case 'dead':

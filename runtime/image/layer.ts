@@ -17,6 +17,7 @@ import { freeUnusedLayers, openStores, type Stores } from './open-stores.js';
 import { chainIDs } from '../core/digest.js';
 import { imageCommands } from './commands.js';
 import { containerCommands } from './container-commands.js';
+import { pruneCommands } from './prune.js';
 import { reapLeftovers } from './leftovers.js';
 
 const CH = 4;
@@ -146,7 +147,7 @@ export const imagesLayer: Layer = {
   chapter: CH,
   name: 'overlay2',
   runFlags: [],
-  commands: [...imageCommands, ...containerCommands],
+  commands: [...imageCommands, ...containerCommands, ...pruneCommands],
   stages: { validate, prepare, start, cleanup },
   reap,
   release,

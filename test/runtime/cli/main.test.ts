@@ -73,3 +73,36 @@ test("usage errors as the docker CLI gives them: a bad flag is 125 for every com
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("commands of chapters not written yet say which chapter brings them, with the docker CLI's unknown-command status (1), at every --chapter", () => {
+  const root = tempRoot('later');
+  try {
+    const cases: [string[], string][] = [
+      [['pull', 'alpine'], "'pull' comes with chapter 8 (registries)"],
+      [['push', 'x'], "'push' comes with chapter 8 (registries)"],
+      [['login'], "'login' comes with chapter 8 (registries)"],
+      [['search', 'x'], "'search' comes with chapter 8 (registries)"],
+      [['image', 'pull', 'x'], "'image pull' comes with chapter 8 (registries)"],
+      [['network', 'ls'], "'network' comes with chapter 6 (networking)"],
+      [['port', 'x'], "'port' comes with chapter 6 (networking)"],
+      [['container', 'port', 'x'], "'container port' comes with chapter 6 (networking)"],
+      [['volume', 'ls'], "'volume' comes with chapter 7 (volumes)"],
+      [['build', '.'], "'build' comes with chapter 9 (builds)"],
+    ];
+    for (const chapter of ['0', '5', '11']) {
+      for (const [argv, says] of cases) {
+        const r = dockling(root, argv, { env: { DOCKLING_CHAPTER: chapter } });
+        assert.equal(r.code, 1, `${argv.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stderr, `dockling: ${says}, which is not written yet.\nSee 'dockling --help'\n`);
+      }
+    }
+    // A command no chapter brings is unknown, as before (the names of a JavaScript object's own properties too).
+    for (const name of ['frobnicate', 'constructor', '__proto__', 'toString']) {
+      const r = dockling(root, [name, 'x'], { env: { DOCKLING_CHAPTER: '5' } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, `dockling: '${name}' is not a dockling command.\nSee 'dockling --help'\n`);
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
