@@ -240,14 +240,22 @@ const historyCommand: Command = {
       return { h, size };
     });
     entries.reverse();
-    // Only the newest entry is an image of its own; the daemon names the
-    // others "<missing>" (their configs were never stored apart).
+    // The daemon's IDs: the image's on the newest entry, then its parent's
+    // (the image it was committed on, if that is still here), and the
+    // parent's parent…; below the last image it knows, "<missing>" (their
+    // configs were never stored apart).
+    const ids: string[] = [];
+    for (let cur = id; ids.length < entries.length; cur = s.images.parent(cur)) {
+      ids.push(cur);
+      const parent = s.images.parent(cur);
+      if (!parent || !s.images.exists(parent)) break;
+    }
     const rows = entries.map(({ h, size }, i) => {
       const created = Date.parse(h.created);
       const createdAt = Number.isNaN(created) ? '' : localRFC3339(created);
       const createdBy = (h.created_by ?? '').replaceAll('\t', ' ');
       return {
-        ID: i > 0 ? '<missing>' : noTrunc ? id : short(id),
+        ID: i >= ids.length ? '<missing>' : noTrunc ? ids[i] : short(ids[i]),
         CreatedAt: createdAt,
         CreatedSince: !human ? createdAt : Number.isNaN(created) || created <= EPOCH_2000 ? 'N/A' : ago(h.created),
         CreatedBy: noTrunc || createdBy.length <= 45 ? createdBy : createdBy.slice(0, 44) + '…',
