@@ -6,7 +6,7 @@ import os from 'node:os';
 import type { Command, Layer } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { formatTemplate, templateError } from '../core/format.js';
-import { docklingVersion } from '../process/version.js';
+import { docklingVersion, versionDocument } from '../process/version.js';
 import { isRunning, listContainers } from '../core/containers.js';
 import { cgroupMode, cgroupModeReason } from '../cgroups/detect.js';
 import { storesWithBusybox } from './busybox.js';
@@ -71,6 +71,8 @@ export async function infoDocument(stateRoot: string, chapter: number, layers: L
     ServerVersion: `dockling ${docklingVersion()} (chapters 1..${chapter})`,
     SecurityOptions: securityOptionNames(security),
     Warnings: null,
+    // docker/cli adds the client's side: `version`'s Client block
+    ClientInfo: { Debug: false, ...versionDocument(chapter, layers).Client, Plugins: [], Warnings: null },
     // for the text only: why this cgroup version ("hybrid: … using v1")
     CgroupReason: cgroupModeReason(mountinfo),
     SecurityLines: security,
