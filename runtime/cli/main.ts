@@ -10,8 +10,8 @@ import { RunError } from '../core/pipeline.js';
 import { DEBUG_ENV, reportFailure } from '../core/failure.js';
 import { trace, jsonLinesSink } from '../trace/trace.js';
 import { formatRecord } from '../trace/format.js';
-import { docklingVersion } from '../process/version.js';
 import { brokenPipe, handleBrokenPipes } from '../core/stdio.js';
+import { docklingVersion } from '../process/version.js';
 
 // bin/dockling.js asks, when the command is over, whether stdout broke: then
 // the CLI exits 141 quietly, as the docker CLI killed by SIGPIPE does.
