@@ -8,6 +8,7 @@ import { isRunning, listContainers, resolveContainer, type ContainerConfig } fro
 import { shortId } from '../core/ids.js';
 import { tabwrite } from '../core/template/index.js';
 import { detectDriver } from './detect.js';
+import { formatList } from '../core/list-format.js';
 import { bytesSize, decimalSize } from './units.js';
 import type { CgroupStats } from './driver.js';
 
@@ -67,8 +68,13 @@ export const topCommand: Command = {
   },
 };
 
-interface Sample {
+/** A container to show, and the name the user gave it on the command line, if any. */
+interface Named {
   c: ContainerConfig;
+  named?: string;
+}
+
+interface Sample extends Named {
   s: CgroupStats;
   at: bigint;
   net: [number, number];
@@ -92,58 +98,84 @@ function netIO(pid: number): [number, number] {
   return [rx, tx];
 }
 
-function sample(cs: ContainerConfig[]): Sample[] {
+function sample(cs: Named[]): Sample[] {
   const driver = detectDriver();
-  return cs.map((c) => (live(c)
-    ? { c, s: driver.open(c.CgroupPaths!).stats(), at: process.hrtime.bigint(), net: netIO(c.State.Pid) }
-    : { c, s: NOTHING, at: process.hrtime.bigint(), net: [0, 0] as [number, number] }));
+  return cs.map(({ c, named }) => (live(c)
+    ? { c, named, s: driver.open(c.CgroupPaths!).stats(), at: process.hrtime.bigint(), net: netIO(c.State.Pid) }
+    : { c, named, s: NOTHING, at: process.hrtime.bigint(), net: [0, 0] as [number, number] }));
 }
 
 const pct = (x: number) => `${x.toFixed(2)}%`;
 
 // #region stats-table
-function table(prev: Sample[], now: Sample[]): string {
-  const rows = now.map((n) => {
-    const p = prev.find((x) => x.c.ID === n.c.ID);
-    // CPU % as docker stats shows it: CPU time used over wall time elapsed,
-    // where 100% is one whole CPU.
-    const cpu = p ? ((n.s.cpuNs - p.s.cpuNs) / Number(n.at - p.at)) * 100 : 0;
-    const limit = n.s.memoryLimit ?? os.totalmem();
-    return [
-      shortId(n.c.ID), n.c.Name.slice(1), pct(Math.max(0, cpu)),
-      `${bytesSize(n.s.memoryUsage)} / ${bytesSize(limit)}`, pct(limit ? (n.s.memoryUsage / limit) * 100 : 0),
-      `${decimalSize(n.net[0])} / ${decimalSize(n.net[1])}`, `${decimalSize(n.s.blkioRead)} / ${decimalSize(n.s.blkioWrite)}`,
-      String(n.s.pids),
-    ];
-  });
-  const head = ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [head, ...rows].map((r) => r.map((x, i) => (i === r.length - 1 ? x : x.padEnd(widths[i]))).join('   ')).join('\n') + '\n';
+/**
+ * One row of `docker stats`, by the names its --format knows: from two
+ * samples of the container's cgroup. `Container` is what the user named
+ * it (the full ID when none was named), as in docker/cli.
+ */
+function statsRow(prev: Sample[], n: Sample, trunc: boolean): Record<string, string> {
+  const p = prev.find((x) => x.c.ID === n.c.ID);
+  // CPU % as docker stats shows it: CPU time used over wall time elapsed,
+  // where 100% is one whole CPU.
+  const cpu = p ? ((n.s.cpuNs - p.s.cpuNs) / Number(n.at - p.at)) * 100 : 0;
+  const limit = n.s.memoryLimit ?? os.totalmem();
+  return {
+    Container: n.named ?? n.c.ID,
+    Name: n.c.Name.slice(1) || '--',
+    ID: trunc ? shortId(n.c.ID) : n.c.ID,
+    CPUPerc: pct(Math.max(0, cpu)),
+    MemUsage: `${bytesSize(n.s.memoryUsage)} / ${bytesSize(limit)}`,
+    MemPerc: pct(limit ? (n.s.memoryUsage / limit) * 100 : 0),
+    NetIO: `${decimalSize(n.net[0])} / ${decimalSize(n.net[1])}`,
+    BlockIO: `${decimalSize(n.s.blkioRead)} / ${decimalSize(n.s.blkioWrite)}`,
+    PIDs: String(n.s.pids),
+  };
 }
+
+// docker/cli's stats table: the default format and each field's header.
+const STATS_TABLE = 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';
+const STATS_HEADER = {
+  Container: 'CONTAINER', Name: 'NAME', ID: 'CONTAINER ID', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT',
+  MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS',
+};
 // #endregion stats-table
 
 export const statsCommand: Command = {
   name: 'stats',
   summary: "Display a live stream of container(s) resource usage statistics",
   usage: 'stats [OPTIONS] [CONTAINER...]',
-  flags: [{ name: 'no-stream', kind: 'bool', usage: 'Disable streaming stats and only pull the first result' }],
+  flags: [
+    { name: 'all', short: 'a', kind: 'bool', usage: 'Show all containers (default shows just running)' },
+    { name: 'format', kind: 'string', usage: "Format output using a custom template: 'table' (the default), 'table TEMPLATE' (a table with headers), 'json', or a Go TEMPLATE" },
+    { name: 'no-stream', kind: 'bool', usage: 'Disable streaming stats and only pull the first result' },
+    { name: 'no-trunc', kind: 'bool', usage: 'Do not truncate output' },
+  ],
   async run(inv) {
+    const given = inv.flags.get('format') as string | undefined;
+    const format = given && given !== 'table' ? given : STATS_TABLE;
+    const trunc = !inv.flags.get('no-trunc');
     // Named containers are shown whatever their state (a stopped one as
-    // zeros, as docker stats does); without names, the running ones.
-    const pick = (): ContainerConfig[] =>
-      inv.args.length ? inv.args.map((r) => containerOrFail(inv.stateRoot, r)) : listContainers(inv.stateRoot).filter(live);
+    // zeros, as docker stats does); without names, the running ones, or
+    // with -a every container, the stopped ones as zeros.
+    const pick = (): Named[] =>
+      inv.args.length
+        ? inv.args.map((r) => ({ c: containerOrFail(inv.stateRoot, r), named: r }))
+        : listContainers(inv.stateRoot).filter((c) => inv.flags.get('all') || live(c)).map((c) => ({ c }));
+    const render = (prev: Sample[], now: Sample[]) => formatList(format, STATS_HEADER, now.map((n) => statsRow(prev, n, trunc)));
     const noStream = Boolean(inv.flags.get('no-stream'));
+    // A template that cannot work fails now, not after the first second.
+    render([], []);
     let prev = sample(pick());
     // CPU % needs two readings; Docker's --no-stream also waits for a second one.
     await new Promise((r) => setTimeout(r, noStream ? 500 : 1000));
     for (;;) {
       const now = sample(pick());
       if (noStream) {
-        process.stdout.write(table(prev, now));
+        process.stdout.write(render(prev, now));
         return 0;
       }
       // Clear the screen and home the cursor, then redraw, like docker stats.
-      process.stdout.write('\x1b[2J\x1b[H' + table(prev, now));
+      process.stdout.write('\x1b[2J\x1b[H' + render(prev, now));
       prev = now;
       await new Promise((r) => setTimeout(r, 1000));
     }

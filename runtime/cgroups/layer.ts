@@ -5,7 +5,8 @@
 import { Slot, type Layer, type RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { updateConfig, type ContainerConfig } from '../core/containers.js';
-import { detectDriver } from './detect.js';
+import fs from 'node:fs';
+import { cgroupMode, detectDriver } from './detect.js';
 import { limitsFromFlags, type Limits } from './limits.js';
 import type { CgroupDriver, ContainerCgroup } from './driver.js';
 import { bytesSize, parseNanoCpus } from './units.js';
@@ -147,4 +148,9 @@ export const cgroupsLayer: Layer = {
   stages: { validate, prepare, limit, wait, cleanup },
   reap,
   release: reap, // a stopped container has no cgroup (the next start makes it again)
+  // docker info's two cgroup lines, for version's Server block
+  version() {
+    const mode = cgroupMode(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
+    return { CgroupDriver: mode === 'none' ? 'none' : 'cgroupfs', CgroupVersion: mode === 'v2' ? '2' : '1' };
+  },
 };

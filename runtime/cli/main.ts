@@ -13,6 +13,7 @@ import { DEBUG_ENV, reportFailure } from '../core/failure.js';
 import { trace, jsonLinesSink } from '../trace/trace.js';
 import { formatRecord, formatShort, wantColour } from '../trace/format.js';
 import { brokenPipe, handleBrokenPipes } from '../core/stdio.js';
+import { docklingVersion } from '../process/version.js';
 
 // bin/dockling.js asks, when the command is over, whether stdout broke: then
 // the CLI exits 141 quietly, as the docker CLI killed by SIGPIPE does.
@@ -284,7 +285,7 @@ export async function main(argv: string[]): Promise<number> {
   if (stateRoot === '') return fail(`invalid --root "": the state root must be a directory, e.g. --root /var/lib/dockling (or leave --root out)`, 125);
 
   if (global.flags.get('version')) {
-    process.stdout.write(`dockling version 0.1.0, chapters 1..${chapter} of ${LATEST_CHAPTER}\n`);
+    process.stdout.write(`dockling version ${docklingVersion()}, chapters 1..${chapter} of ${LATEST_CHAPTER}\n`);
     return 0;
   }
   let allCommands, commands;

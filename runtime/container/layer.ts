@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../core/files.js';
 import { RunError } from '../core/pipeline.js';
 import { openStores } from '../image/open-stores.js';
 import { parseRestartPolicy, type RestartPolicy } from './restart-policy.js';
-import { DOCKLING_BIN, haveMonitor, monitorLauncher } from './launch.js';
+import { DOCKLING_BIN, haveMonitor, MONITOR, monitorLauncher } from './launch.js';
 import { parseDetachKeys } from './exec.js';
 import { containerCommands } from './commands.js';
 import { hostconfigFile, readExit, readSavedRun, type SavedRun } from './state.js';
@@ -213,4 +213,7 @@ export const containersLayer: Layer = {
   commands: containerCommands,
   stages: { validate, prepare, network: writeReleaseFile, start },
   release,
+  // for version's Server block: the keeper of each container (containerd's
+  // shim, for Docker), --init's docker-init, and the log every container gets
+  version: () => ({ Monitor: MONITOR, Init: DOCKER_INIT, LoggingDriver: 'json-file' }),
 };

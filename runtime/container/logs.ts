@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
+import type { ContainerConfig } from '../core/containers.js';
 import { findContainer } from './lifecycle.js';
 import { containerDir, hasEnded, refreshState } from './state.js';
 import { brokenPipe, writeOut } from '../core/stdio.js';
@@ -190,6 +191,50 @@ function openLog(dir: string, id: string): { fd: number; ino: number }[] {
   }
 }
 
+// #region log-details
+/**
+ * What `logs --details` prints before each line: the container's labels
+ * and environment variables that --log-opt labels=, labels-regex=, env=
+ * and env-regex= name (dockerd's json-file stores them with every line;
+ * they cannot change in a container's life, so dockling reads them from
+ * its config), as key=value pairs sorted by key, joined by commas and
+ * escaped as a URL query is. Without such options it is empty, and
+ * docker's lines still get the space that follows it.
+ */
+export function logAttributes(c: ContainerConfig): string {
+  const opts = (c.HostConfig as { LogConfig?: { Config?: Record<string, string> } } | undefined)?.LogConfig?.Config ?? {};
+  const labels = (c.Config as { Labels?: Record<string, string> | null }).Labels ?? {};
+  const env = new Map<string, string>();
+  for (const kv of c.Config.Env ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  const attrs = new Map<string, string>();
+  const pick = (names: string | undefined, from: Map<string, string>) => {
+    for (const n of names ? names.split(',') : []) if (from.has(n)) attrs.set(n, from.get(n)!);
+  };
+  const match = (pattern: string | undefined, from: Map<string, string>) => {
+    if (!pattern) return;
+    let re: RegExp;
+    try {
+      re = new RegExp(pattern);
+    } catch {
+      return; // run refused no such pattern before this was written: nothing matches one that will not compile
+    }
+    for (const [k, v] of from) if (re.test(k)) attrs.set(k, v);
+  };
+  const labelMap = new Map(Object.entries(labels));
+  pick(opts.labels, labelMap);
+  match(opts['labels-regex'], labelMap);
+  pick(opts.env, env);
+  match(opts['env-regex'], env);
+  return [...attrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${queryEscape(k)}=${queryEscape(v)}`).join(',');
+}
+
+/** Go's url.QueryEscape: letters, digits and -_.~ stay, a space is +, the rest %XX. */
+const queryEscape = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+');
+// #endregion log-details
+
 export const logsCommand: Command = {
   name: 'logs',
   aliases: ['container logs'],
@@ -201,6 +246,7 @@ export const logsCommand: Command = {
     { name: 'timestamps', short: 't', kind: 'bool', usage: 'Show timestamps' },
     { name: 'since', kind: 'string', usage: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
     { name: 'until', kind: 'string', usage: 'Show logs before a timestamp or relative' },
+    { name: 'details', kind: 'bool', usage: 'Show extra details provided to logs' },
   ],
   minArgs: 1,
   async run(inv) {
@@ -213,9 +259,12 @@ export const logsCommand: Command = {
     const until = inv.flags.has('until') ? parseSince(inv.flags.get('until') as string) : Infinity;
     const tail = (inv.flags.get('tail') as string | undefined) ?? 'all';
     if (tail !== 'all' && !/^-?\d+$/.test(tail)) throw new RunError(1, `invalid value for "tail": "${tail}" (a number or "all")`);
+    // --details: the attributes the log options asked for, then a space,
+    // before each line; the time stamp, if asked for, comes before both.
+    const details = inv.flags.get('details') ? `${logAttributes(c)} ` : '';
     const show = (e: LogEntry) => {
       if (at(e) < since || at(e) > until) return undefined;
-      const text = inv.flags.get('timestamps') ? `${e.time} ${e.log}` : e.log;
+      const text = inv.flags.get('timestamps') ? `${e.time} ${details}${e.log}` : details + e.log;
       return writeOut(e.stream === 'stderr' ? process.stderr : process.stdout, text);
     };
     // Every file opened first: a rotation while we read renames them, and

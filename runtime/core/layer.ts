@@ -177,6 +177,11 @@ export interface Layer {
    * filter, so that exec'd processes are held as the container's own are)
    */
   exec?(c: ContainerConfig, flags: Map<string, FlagValue>, settings: ExecSettings): void;
+  /**
+   * the details of this layer's component in `version`'s Server block (chapter
+   * 2: the cgroup driver and version), as docker lists containerd's and runc's
+   */
+  version?(): Record<string, string>;
   /** lines this layer adds to `info` (chapter 11: the Security Options) */
   info?(stateRoot: string): string[];
 }

@@ -48,3 +48,18 @@ function goFraction(whole: string, digits: string, offset: string): string {
   const fraction = digits.replace(/0+$/, '');
   return `${whole}${fraction ? '.' + fraction : ''}${offset}`;
 }
+
+/**
+ * Go's time.Unix(s, 0).Format(time.RFC3339): whole seconds in the local
+ * time zone, "Z" when that is UTC ("2017-01-01T12:00:03Z",
+ * "2017-01-01T13:00:03+01:00"). What docker prints for a date that is not
+ * made human (history -H=false).
+ */
+export function localRFC3339(ms: number): string {
+  const d = new Date(Math.floor(ms / 1000) * 1000);
+  const offset = -d.getTimezoneOffset(); // minutes east of UTC
+  const local = new Date(d.getTime() + offset * 60_000).toISOString().slice(0, 19);
+  if (offset === 0) return `${local}Z`;
+  const a = Math.abs(offset);
+  return `${local}${offset < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}

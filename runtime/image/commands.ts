@@ -17,7 +17,8 @@ import { ownedTempDir } from './leftovers.js';
 import { storesWithBusybox, writeOutput, writeTo } from './busybox.js';
 import { infoCommand } from './info.js';
 import { withChanges } from './change.js';
-import { goTime, nowRFC3339Nano } from '../core/time.js';
+import { goTime, localRFC3339, nowRFC3339Nano } from '../core/time.js';
+import { formatList } from '../core/list-format.js';
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
@@ -199,17 +200,34 @@ const imageInspectCommand: Command = {
   },
 };
 
+// #region history
+/**
+ * history's columns as docker/cli's formatter names them: the fields a
+ * --format template may use, and each one's header in a `table`.
+ */
+const HISTORY_HEADER = { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' };
+// docker/cli's default tables: -H=false swaps "2 hours ago" for the date.
+const HISTORY_TABLE = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+const HISTORY_TABLE_NOT_HUMAN = 'table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+// Docker's "N/A" for an entry dated before 2000 (a zero or missing date).
+const EPOCH_2000 = Date.UTC(2000, 0, 1);
+
 const historyCommand: Command = {
   name: 'history',
   aliases: ['image history'],
   summary: 'Show the history of an image',
   usage: 'history [OPTIONS] IMAGE',
   flags: [
+    { name: 'format', kind: 'string', usage: "Format output using a custom template: 'table' (the default), 'table TEMPLATE' (a table with headers), 'json', or a Go TEMPLATE" },
+    { name: 'human', short: 'H', kind: 'bool', usage: 'Print sizes and dates in human readable format (default true)' },
     { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
     { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only show image IDs' },
   ],
   minArgs: 1,
+  maxArgs: 1,
   async run(inv) {
+    const human = inv.flags.get('human') !== false;
+    const noTrunc = Boolean(inv.flags.get('no-trunc'));
     const s = await storesWithBusybox(inv.stateRoot);
     const id = resolveOrFail(s, inv.args[0]);
     const c = s.images.get(id);
@@ -217,23 +235,42 @@ const historyCommand: Command = {
     // Layers and history entries line up: each entry without empty_layer
     // made the next layer.
     let layer = 0;
-    const rows = c.history.map((h) => {
+    const entries = c.history.map((h) => {
       const size = h.empty_layer ? 0 : (s.layers.get(chains[layer++])?.size ?? 0);
       return { h, size };
     });
-    rows.reverse();
-    const trunc = (t: string) => (inv.flags.get('no-trunc') || t.length <= 45 ? t : t.slice(0, 44) + '…');
-    const idCol = (i: number) => (i === 0 ? (inv.flags.get('no-trunc') ? id : short(id)) : '<missing>');
-    if (inv.flags.get('quiet')) {
-      process.stdout.write(rows.map((_, i) => idCol(i) + '\n').join(''));
-      return 0;
+    entries.reverse();
+    // The daemon's IDs: the image's on the newest entry, then its parent's
+    // (the image it was committed on, if that is still here), and the
+    // parent's parent…; below the last image it knows, "<missing>" (their
+    // configs were never stored apart).
+    const ids: string[] = [];
+    for (let cur = id; ids.length < entries.length; cur = s.images.parent(cur)) {
+      ids.push(cur);
+      const parent = s.images.parent(cur);
+      if (!parent || !s.images.exists(parent)) break;
     }
-    process.stdout.write(
-      table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r, i) => [idCol(i), ago(r.h.created), trunc(r.h.created_by ?? ''), humanSize(r.size), r.h.comment ?? ''])),
-    );
+    const rows = entries.map(({ h, size }, i) => {
+      const created = Date.parse(h.created);
+      const createdAt = Number.isNaN(created) ? '' : localRFC3339(created);
+      const createdBy = (h.created_by ?? '').replaceAll('\t', ' ');
+      return {
+        ID: i >= ids.length ? '<missing>' : noTrunc ? ids[i] : short(ids[i]),
+        CreatedAt: createdAt,
+        CreatedSince: !human ? createdAt : Number.isNaN(created) || created <= EPOCH_2000 ? 'N/A' : ago(h.created),
+        CreatedBy: noTrunc || createdBy.length <= 45 ? createdBy : createdBy.slice(0, 44) + '…',
+        Size: human ? humanSize(size) : String(size),
+        Comment: h.comment ?? '',
+      };
+    });
+    // docker/cli: -q is the default table's stand-in; a --format wins over it.
+    const given = inv.flags.get('format') as string | undefined;
+    const format = given && given !== 'table' ? given : inv.flags.get('quiet') ? '{{.ID}}' : human ? HISTORY_TABLE : HISTORY_TABLE_NOT_HUMAN;
+    process.stdout.write(formatList(format, HISTORY_HEADER, rows));
     return 0;
   },
 };
+// #endregion history
 
 const tagCommand: Command = {
   name: 'tag',

@@ -151,4 +151,6 @@ export const imagesLayer: Layer = {
   stages: { validate, prepare, start, cleanup },
   reap,
   release,
+  // for version's Server block: docker info's "Storage Driver"
+  version: () => ({ StorageDriver: 'overlay2' }),
 };

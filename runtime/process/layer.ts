@@ -17,6 +17,7 @@ import { EnvError, mergeEnv, parseEnvEntry, parseEnvFile, processEnv, recordedEn
 import { haveNsexec, launchInit, NSEXEC, type LaunchedInit } from './launch.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 import { runCommand, rootfsCommand, warnIfUnhardened } from './commands.js';
+import { versionCommand } from './version.js';
 import { containerSource, inBackground, launcher, origin, stdinNotSent, type Origin, type PreparedContainer } from './slots.js';
 import { nowRFC3339Nano } from '../core/time.js';
 
@@ -383,7 +384,9 @@ export const namespacesLayer: Layer = {
   chapter: CH,
   name: 'namespaces',
   runFlags: RUN_FLAGS,
-  commands: [runCommand, rootfsCommand],
+  commands: [runCommand, rootfsCommand, versionCommand],
   stages: { validate, prepare, create, start, wait, cleanup },
+  // what makes the namespaces: nsexec, as runc does for Docker
+  version: () => ({ Runtime: NSEXEC }),
 };
 // #endregion layer

@@ -33,7 +33,7 @@ const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 // sooner, before JavaScript's stack runs out.
 const MAX_TEMPLATE_DEPTH = 1000;
 
-export function execute(text: string, tree: Tree, data: unknown, missingKey: MissingKey = 'default'): string {
+export function execute(text: string, tree: Tree, data: unknown, missingKey: MissingKey = 'default', functions: Record<string, TemplateFunction> = FUNCTIONS): string {
   let out = '';
   let vars: { name: string; value: unknown }[] = [{ name: '$', value: data }];
   let depth = 0;
@@ -256,7 +256,7 @@ export function execute(text: string, tree: Tree, data: unknown, missingKey: Mis
 
   function evalFunction(dot: unknown, node: Extract<Arg, { kind: 'identifier' }>, args: Arg[], final: Final): unknown {
     at(node);
-    const fn = FUNCTIONS[node.name];
+    const fn = functions[node.name];
     if (!fn) return fail(`"${node.name}" is not a defined function`);
     return evalCall(dot, fn, node, args.slice(1), final);
   }

@@ -237,3 +237,23 @@ export const FUNCTIONS: Record<string, TemplateFunction> = {
     },
   },
 };
+
+// #region header-functions
+/**
+ * docker/cli's HeaderFunctions: a `table` format's header row is the same
+ * template run on the column names, with these in place of docker's own
+ * functions so that a name comes out as it is (`{{json .ID}}` heads its
+ * column "IMAGE", not "\"IMAGE\""). pad is not replaced: the header keeps
+ * the column's alignment.
+ */
+export const HEADER_FUNCTIONS: Record<string, TemplateFunction> = {
+  ...FUNCTIONS,
+  json: { params: ['string'], fn: (v: string) => v },
+  split: { params: ['string', 'string'], fn: (v: string) => v },
+  join: { params: ['string', 'string'], fn: (v: string) => v },
+  title: { params: ['string'], fn: (v: string) => v },
+  lower: { params: ['string'], fn: (v: string) => v },
+  upper: { params: ['string'], fn: (v: string) => v },
+  truncate: { params: ['string', 'int'], fn: (v: string) => v },
+};
+// #endregion header-functions

@@ -8,7 +8,7 @@
 //   const t = parseTemplate('{{.Name}}\t{{.State.Status}}');  // may throw TemplateError
 //   t.execute(container)                                       // may throw TemplateError
 import { execute, ExecError, type MissingKey } from './exec.js';
-import { FUNCTIONS } from './funcs.js';
+import { FUNCTIONS, HEADER_FUNCTIONS } from './funcs.js';
 import { parse, ParseError, type Tree } from './parse.js';
 
 /**
@@ -34,9 +34,10 @@ export interface Template {
   /**
    * Runs the template on the data. missingkey is Go's option: 'default'
    * prints `<no value>` for a missing key, 'error' fails on it (what
-   * docker's inspect does for a name its documents do not have).
+   * docker's inspect does for a name its documents do not have). header:
+   * run it on a table's column names, with docker's header functions.
    */
-  execute(data: unknown, options?: { missingKey?: MissingKey }): string;
+  execute(data: unknown, options?: { missingKey?: MissingKey; header?: boolean }): string;
 }
 
 const FUNCTION_NAMES = new Set(Object.keys(FUNCTIONS));
@@ -56,7 +57,7 @@ export function parseTemplate(text: string): Template {
     text,
     execute(data, options) {
       try {
-        return execute(text, tree, data, options?.missingKey ?? 'default');
+        return execute(text, tree, data, options?.missingKey ?? 'default', options?.header ? HEADER_FUNCTIONS : FUNCTIONS);
       } catch (e) {
         if (e instanceof ExecError) throw new TemplateError(e.message, 'execute');
         if (e instanceof RangeError) throw new TemplateError('template: : exceeded maximum template depth', 'execute');

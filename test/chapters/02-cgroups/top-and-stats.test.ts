@@ -108,6 +108,34 @@ labTest('stats --no-stream: Docker\'s columns, the memory limit that was set, th
   await lab.assertNoLeaks();
 });
 
+labTest('stats --format: docker\'s fields from the cgroup; `table` adds their headers; --no-trunc: the full ID', async (lab) => {
+  const name = `ch2-fmt-${rand()}`;
+  const { bg, cfg } = await threeProcesses(lab, name, ['-m', '64m']);
+  const r = lab.run(['stats', '--no-stream', '--no-trunc', '--format', 'table {{.ID}}\t{{.Name}}\t{{.PIDs}}\t{{.MemUsage}}', name]);
+  assert.equal(r.code, 0, r.stderr);
+  const [head, row, ...rest] = r.stdout.trimEnd().split('\n');
+  assert.deepEqual(rest, []);
+  assert.equal(head, `CONTAINER ID${' '.repeat(64 + 3 - 12)}NAME${' '.repeat(Math.max(10, name.length + 3) - 4)}PIDS      MEM USAGE / LIMIT`);
+  const [id, rowName, pids, mem] = row.split(/\s{3,}/);
+  assert.equal(id, cfg.ID, 'the full ID with --no-trunc');
+  assert.equal(rowName, name);
+  assert.equal(pids, '3');
+  assert.match(mem, /^[\d.]+(B|KiB|MiB) \/ 64MiB$/);
+  // a plain template: one line per container, no header; .Container is the name as given
+  const plain = lab.run(['stats', '--no-stream', '--format', '{{.Container}} {{.ID}} {{.CPUPerc}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}}', name]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stdout, new RegExp(`^${name} ${cfg.ID.slice(0, 12)} \\d+\\.\\d\\d% \\d+\\.\\d\\d% \\S+ / \\S+ \\S+ / \\S+\\n$`));
+  // json: each row's fields by name
+  const json = JSON.parse(lab.run(['stats', '--no-stream', '--format', 'json', name]).stdout);
+  assert.deepEqual(Object.keys(json), ['BlockIO', 'CPUPerc', 'Container', 'ID', 'MemPerc', 'MemUsage', 'Name', 'NetIO', 'PIDs']);
+  // a template that does not parse fails at once, before any sampling
+  const bad = lab.run(['stats', '--no-stream', '--format', '{{.ID', name]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /template parsing error: template: :1: unclosed action/);
+  assert.equal((await lab.stop(bg)).code, 0);
+  await lab.assertNoLeaks();
+});
+
 labTest('stats without --no-stream redraws the table every second until interrupted', async (lab) => {
   const name = `ch2-live-${rand()}`;
   const { bg, cfg } = await threeProcesses(lab, name, ['-m', '64m']);

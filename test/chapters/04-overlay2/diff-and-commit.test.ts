@@ -136,7 +136,10 @@ test('commit: a new layer on the image, its chainID by the OCI formula, Cmd from
     assert.match(hist[1][2], /^sh -c echo hi/);
     assert.equal(hist[1].at(-1), 'first commit');
     assert.equal(hist.length - 1, cfg.history.length);
-    assert.ok(hist.slice(2).every((r) => r[0] === '<missing>'));
+    // below it, the image it was committed on (docker's parent chain), then <missing>
+    const busyboxId = ok(root(), ['image', 'inspect', '-f', '{{.Id}}', 'busybox']).trim();
+    assert.equal(hist[2][0], hex(busyboxId).slice(0, 12));
+    assert.ok(hist.slice(3).every((r) => r[0] === '<missing>'));
     assert.equal(ok(root(), ['history', '-q', '--no-trunc', 'mine:v1']).split('\n')[0], id);
 
     // A container of the new image sees the same files, and has no changes of its own.

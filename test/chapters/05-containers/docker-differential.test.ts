@@ -232,12 +232,6 @@ const ALLOWED: Record<string, Partial<Record<Field, string>>> = {
  * lead empties this table as the fixes land.
  */
 const KNOWN: Record<string, Partial<Record<Field, string>>> = {
-  'info-f': { code: 'issue 13: --format on info', stdout: 'issue 13: --format on info', stderr: 'issue 13: --format on info' },
-  'version-f': {
-    code: 'issue 13: the version command',
-    stdout: 'issue 13: the version command',
-    stderr: 'issue 13: the version command',
-  },
   'images-q': { stdout: 'found here: images -q prints one line per row (an image with two tags twice, docker 20.10 and 28 alike); dockling prints each ID once' },
   'ps-command-quoting': {
     stdout: 'found here: ps COMMAND quotes an argument that holds spaces as a shell would (sh -c \'trap \\"exit 7\\" …\'); dockling joins the arguments bare',
@@ -248,9 +242,6 @@ const KNOWN: Record<string, Partial<Record<Field, string>>> = {
   'rename-nosuch': { stderr: 'found here: docker (20.10 and 28) adds "Error: failed to rename container named nosuch"' },
   'start-nosuch': { stderr: 'found here: docker (20.10 and 28) adds "Error: failed to start containers: nosuch"' },
   'kill-nosuch': { stderr: 'found here: dockerd says "Cannot kill container: nosuch: No such container: nosuch"' },
-  'history-committed': {
-    stdout: 'found here: history of a committed image shows the parent image\'s ID on the parent\'s top row (it is a local image); dockling shows <missing> for every row below the top',
-  },
 };
 
 /** What must differ: IDs, times, sizes, the program's name, column widths. */
