@@ -187,6 +187,9 @@ export function renameContainer(root: string, ref: string, wanted: string): void
   } catch (e) {
     throw new RunError(1, (e as Error).message, { cause: e });
   }
+  // Found once before the lock too: on a state root with no container yet
+  // there is no containers/ directory to hold the lock, only the error.
+  findContainer(root, ref);
   withLock(path.join(containersDir(root), '.lock'), () => {
     const c = findContainer(root, ref);
     if (c.Name === '/' + name) throw new RunError(1, `Renaming a container with the same name as its current name`);
