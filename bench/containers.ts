@@ -85,6 +85,15 @@ export async function containerRows(bin: string, stateRoot: string, env: NodeJS.
       floor.push(performance.now() - t0);
     }
     rows.push({ label: 'ps -a with 100 containers in the state root', value: median(ps), unit: 'ms', peer: 'node -e 0', peerValue: median(floor) });
+    // The same listing through a Go template (issue 13's --format): what the
+    // template engine adds over the fixed table, in the same run.
+    const formatted: number[] = [];
+    const plain: number[] = [];
+    for (let i = 0; i < Math.min(runs, 10); i++) {
+      formatted.push(dockling(['ps', '-a', '--format', '{{.ID}} {{.Names}} {{.Status}}']).ms);
+      plain.push(dockling(['ps', '-a']).ms);
+    }
+    rows.push({ label: "ps -a --format '{{.ID}} {{.Names}} {{.Status}}' (100 containers)", value: median(formatted), unit: 'ms', peer: 'ps -a (the fixed table)', peerValue: median(plain) });
   } finally {
     if (ids.length) spawnSync(process.execPath, ['--', bin, '--root', stateRoot, 'rm', '-f', ...ids], { env });
   }
