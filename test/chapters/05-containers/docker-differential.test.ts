@@ -487,3 +487,60 @@ test('errors: unknown containers and images, bad flags, conflicts', { skip }, as
   }
   check(report);
 });
+
+test('the everyday commands: pause, --format, --filter, cp, prune, system df, version', { skip }, async () => {
+  const report: Report = { unexpected: [], stale: [], differences: [] };
+  // A host file both sides copy into a container, in this file's own directory.
+  const hostFile = path.join(tmp(), 'from-the-host.txt');
+  fs.writeFileSync(hostFile, 'from the host\n');
+  try {
+    await compare(
+      [
+        { id: 'run-d-pause', args: ['run', '-d', '--name', 'dp1', 'busybox', ...LOOP] },
+        { id: 'pause', args: ['pause', 'dp1'] },
+        { id: 'pause-again', args: ['pause', 'dp1'] },
+        { id: 'ps-paused', args: ['ps', '--format', '{{.Names}} {{.Status}}'] },
+        { id: 'inspect-paused', args: ['inspect', '-f', '{{.State.Status}} {{.State.Paused}} {{.State.Running}}', 'dp1'] },
+        { id: 'exec-paused', args: ['exec', 'dp1', 'true'] },
+        { id: 'ps-filter-paused', args: ['ps', '--filter', 'status=paused', '--format', '{{.Names}}'] },
+        { id: 'unpause', args: ['unpause', 'dp1'] },
+        { id: 'unpause-again', args: ['unpause', 'dp1'] },
+        { id: 'run-cp', args: ['run', '--name', 'dcp', 'busybox', 'sh', '-c', 'mkdir -p /data/sub && echo a > /data/a && echo b > /data/sub/b && ln -s /data/a /data/link'] },
+        { id: 'ps-format-table', args: ['ps', '-a', '--format', 'table {{.Names}}\t{{.Image}}\t{{.State}}'] },
+        { id: 'ps-filter-name', args: ['ps', '-a', '--filter', 'name=dcp', '--format', '{{.Names}} {{.Image}}'] },
+        { id: 'ps-filter-exited', args: ['ps', '-a', '--filter', 'exited=0', '--format', '{{.Names}}'] },
+        { id: 'ps-filter-status', args: ['ps', '-a', '--filter', 'status=exited', '--filter', 'status=running', '--format', '{{.Names}}'], norm: (s) => s.split('\n').filter(Boolean).sort().join('\n') },
+        { id: 'ps-filter-ancestor', args: ['ps', '-a', '--filter', 'ancestor=busybox', '--format', '{{.Names}}'], norm: (s) => s.split('\n').filter(Boolean).sort().join('\n') },
+        { id: 'ps-filter-bogus', args: ['ps', '--filter', 'bogus=1'] },
+        { id: 'ps-size', args: ['ps', '-a', '-s', '--filter', 'name=dcp', '--format', '{{.Names}} {{.Size}}'] },
+        { id: 'cp-out-tar', args: ['cp', 'dcp:/data', '-'], pipe: { tar: true } },
+        { id: 'cp-in', args: ['cp', hostFile, 'dcp:/data/'] },
+        { id: 'cp-back-tar', args: ['cp', 'dcp:/data/from-the-host.txt', '-'], pipe: { tar: true } },
+        { id: 'cp-nosuch-path', args: ['cp', 'dcp:/nosuch', '-'] },
+        { id: 'cp-nosuch-container', args: ['cp', 'nosuch:/data', '-'] },
+        { id: 'images-format', args: ['images', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}'] },
+        { id: 'images-filter-reference', args: ['images', '--filter', 'reference=busy*', '--format', '{{.Repository}}'] },
+        { id: 'images-filter-dangling', args: ['images', '--filter', 'dangling=true', '-q'] },
+        { id: 'images-digests', args: ['images', '--digests', 'busybox'] },
+        { id: 'history-format', args: ['history', '--format', '{{.CreatedBy}}|{{.Size}}', 'busybox'] },
+        { id: 'history-H-false', args: ['history', '-H=false', 'busybox'] },
+        { id: 'stats-format', args: ['stats', '--no-stream', '--format', '{{.Name}}', 'dp1'] },
+        { id: 'info-format-json-keys', args: ['info', '--format', '{{.Driver}} {{.OSType}} {{.Architecture}}'] },
+        { id: 'version-format', args: ['version', '--format', '{{.Client.APIVersion}}'] },
+        { id: 'container-alone', args: ['container'], norm: (s) => s.split('\n').slice(0, 4).join('\n') },
+        { id: 'container-ls', args: ['container', 'ls', '-a', '--format', '{{.Names}}'], norm: (s) => s.split('\n').filter(Boolean).sort().join('\n') },
+        { id: 'image-ls', args: ['image', 'ls', '--format', '{{.Repository}}'] },
+        { id: 'stop-dp1', args: ['stop', 'dp1'] },
+        { id: 'image-prune', args: ['image', 'prune', '-f'] },
+        { id: 'system-df', args: ['system', 'df'] },
+        { id: 'container-prune', args: ['container', 'prune', '-f'], norm: (s) => s.split('\n').filter(Boolean).sort().join('\n') },
+        { id: 'ps-a-after-prune', args: ['ps', '-a', '-q'] },
+      ],
+      report,
+    );
+  } finally {
+    both(['rm', '-f', 'dp1', 'dcp']);
+    await c.cleanup();
+  }
+  check(report);
+});
