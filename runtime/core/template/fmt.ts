@@ -7,6 +7,7 @@
 // Numbers: JavaScript has one number type where Go has int and float64.
 // A whole number is printed as Go prints an int (42, not 42.0 or 4.2e+01);
 // any other as Go prints a float64 (%v is %g: 0.5, 1.5e-07).
+import { GoStruct } from './struct.js';
 
 /** Go's type name for a value, as errors and %T print it. */
 export function goType(v: unknown): string {
@@ -16,6 +17,7 @@ export function goType(v: unknown): string {
   if (typeof v === 'boolean') return 'bool';
   if (Array.isArray(v)) return v.length > 0 && v.every((x) => typeof x === 'string') ? '[]string' : '[]interface {}';
   if (typeof v === 'function') return 'func';
+  if (v instanceof GoStruct) return v.type;
   return 'map[string]interface {}';
 }
 

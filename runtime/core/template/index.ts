@@ -8,7 +8,7 @@
 //   const t = parseTemplate('{{.Name}}\t{{.State.Status}}');  // may throw TemplateError
 //   t.execute(container)                                       // may throw TemplateError
 import { execute, ExecError, type MissingKey } from './exec.js';
-import { FUNCTIONS } from './funcs.js';
+import { FUNCTIONS, type TemplateFunction } from './funcs.js';
 import { parse, ParseError, type Tree } from './parse.js';
 
 /**
@@ -19,10 +19,11 @@ import { parse, ParseError, type Tree } from './parse.js';
  */
 export class TemplateError extends Error {
   constructor(
-    message: string,
+    /** Go's own error, without Docker's prefix (`ps` words it its own way) */
+    public readonly goMessage: string,
     public readonly phase: 'parse' | 'execute',
   ) {
-    super(`template parsing error: ${message}`);
+    super(`template parsing error: ${goMessage}`);
   }
   get exitCode(): number {
     return this.phase === 'parse' ? 64 : 1;
@@ -36,7 +37,7 @@ export interface Template {
    * prints `<no value>` for a missing key, 'error' fails on it (what
    * docker's inspect does for a name its documents do not have).
    */
-  execute(data: unknown, options?: { missingKey?: MissingKey }): string;
+  execute(data: unknown, options?: { missingKey?: MissingKey; functions?: Record<string, TemplateFunction> }): string;
 }
 
 const FUNCTION_NAMES = new Set(Object.keys(FUNCTIONS));
@@ -56,7 +57,7 @@ export function parseTemplate(text: string): Template {
     text,
     execute(data, options) {
       try {
-        return execute(text, tree, data, options?.missingKey ?? 'default');
+        return execute(text, tree, data, options?.missingKey ?? 'default', options?.functions ?? FUNCTIONS);
       } catch (e) {
         if (e instanceof ExecError) throw new TemplateError(e.message, 'execute');
         if (e instanceof RangeError) throw new TemplateError('template: : exceeded maximum template depth', 'execute');
@@ -124,4 +125,22 @@ export function tabwrite(text: string, opts: { minWidth?: number; padding?: numb
 // #endregion tabwriter
 
 export { formatValue, sprintf } from './fmt.js';
+export { GoStruct } from './struct.js';
+
+/**
+ * docker/cli's HeaderFunctions: a table's header row is the same template
+ * run on the column names, with the functions that would change a name
+ * (json, split, join, title, lower, upper, truncate) giving it back as it
+ * is; pad still pads, so that the header lines up with its column.
+ */
+export const HEADER_FUNCTIONS: Record<string, TemplateFunction> = {
+  ...FUNCTIONS,
+  json: { params: ['string'], fn: (v: string) => v },
+  split: { params: ['string', 'string'], fn: (v: string) => v },
+  join: { params: ['string', 'string'], fn: (v: string) => v },
+  title: { params: ['string'], fn: (v: string) => v },
+  lower: { params: ['string'], fn: (v: string) => v },
+  upper: { params: ['string'], fn: (v: string) => v },
+  truncate: { params: ['string', 'int'], fn: (v: string) => v },
+};
 export type { MissingKey } from './exec.js';
