@@ -127,6 +127,10 @@ function formatVerb(v: unknown, verb: string, f: Flags): string {
   if (Array.isArray(v)) {
     return '[' + v.map((x) => formatVerb(x, verb, f)).join(' ') + ']';
   }
+  // A Go value with methods (struct.ts) prints as the map of its fields'
+  // values (Go would print the struct's private insides).
+  if (v instanceof GoStruct) return formatVerb(v.toJSON(), verb, f);
+  if (typeof v === 'function') return pad('func', f, false);
   if (typeof v === 'object') {
     const keys = Object.keys(v).sort();
     return 'map[' + keys.map((k) => `${formatVerb(k, verb, f)}:${formatVerb((v as Record<string, unknown>)[k], verb, f)}`).join(' ') + ']';
