@@ -30,6 +30,9 @@ function goQuote(s: string): string {
   return JSON.stringify(s).replace(/\\u00([0-9a-f]{2})/g, '\\x$1').replace(/\u007f/g, '\\x7f');
 }
 
+/** dockerd's COMMAND: the path and the arguments, an argument with a space in single quotes (not escaped further). */
+const commandLine = (c: ContainerConfig) => [c.Path, ...c.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
+
 /** docker/cli's Ellipsis(s, 20): at most 20 characters, the last one "…" when cut. */
 const ellipsis = (s: string, max: number) => ([...s].length <= max ? s : [...s].slice(0, max - 1).join('') + '…');
 
@@ -318,7 +321,7 @@ export const psCommand: Command = {
     const summaries: Summary[] = shown.map((c) => {
       const sum: Summary = {
         id: c.ID, name: c.Name.slice(1), image: imageName(s, c), imageID: c.Image ?? '',
-        command: [c.Path, ...c.Args].join(' '), created: c.Created, state: liveStatus(c), status: statusText(c, now), labels: labelsOf(s, c),
+        command: commandLine(c), created: c.Created, state: liveStatus(c), status: statusText(c, now), labels: labelsOf(s, c),
       };
       if (size) {
         const rw = writableLayerSize(s, c.ID);

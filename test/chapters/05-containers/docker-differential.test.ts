@@ -238,10 +238,6 @@ const KNOWN: Record<string, Partial<Record<Field, string>>> = {
     stdout: 'issue 13: the version command',
     stderr: 'issue 13: the version command',
   },
-  'images-q': { stdout: 'found here: images -q prints one line per row (an image with two tags twice, docker 20.10 and 28 alike); dockling prints each ID once' },
-  'ps-command-quoting': {
-    stdout: 'found here: ps COMMAND quotes an argument that holds spaces as a shell would (sh -c \'trap \\"exit 7\\" …\'); dockling joins the arguments bare',
-  },
   top: { stdout: 'found here: docker top lays its columns out with Go\'s tabwriter (each cell padded, columns apart by several spaces); dockling passes ps\'s own layout, one space between some columns' },
   'run-name-conflict': { stderr: 'found here: a run error ends with "See \'docker run --help\'." in docker 20.10 (28: "Run \'docker run --help\' for more information"); dockling prints no such line' },
   'rename-to-taken': {

@@ -39,6 +39,9 @@ test('ps --format: Go templates on Docker\'s fields; `table` prints Docker\'s co
     assert.match(all[0], /^up\|Up .*\|\|\|0$/);
     assert.match(all[1], /^second\|Exited \(0\) .* ago\|web\|com\.example\.team-name=ops,tier=web\|0$/);
     assert.match(all[2], /^first\|Exited \(3\) /);
+    // dockerd's COMMAND: an argument with a space in single quotes; the CLI quotes the whole as Go does.
+    assert.equal(c.ok(['ps', '-a', '--no-trunc', '-f', 'name=first', '--format', '{{.Command}}']), `"sh -c 'printf 12345 > /five; exit 3'"\n`);
+    assert.equal(c.ok(['ps', '-a', '-f', 'name=first', '--format', '{{.Command}}']), `"sh -c 'printf 12345…"\n`);
 
     const table = lines(c.ok(['ps', '-a', '--no-trunc', '--format', 'table {{.ID}}\\t{{.Names}}\\t{{.CreatedAt}}\\t{{.Label "com.example.team-name"}}\\t{{.State}}']));
     assert.match(table[0], /^CONTAINER ID {55}NAMES {5}CREATED AT {4,}team name {3}STATE$/);
