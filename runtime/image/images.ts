@@ -28,8 +28,30 @@ export function imageSize(s: Stores, c: ImageConfig): number {
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
-// dockerd's acceptedImageFilterTags, less `until` (a time or a duration: not yet).
-const IMAGE_FILTERS = ['dangling', 'label', 'before', 'since', 'reference'];
+// dockerd's acceptedImageFilterTags.
+const IMAGE_FILTERS = ['dangling', 'label', 'before', 'since', 'reference', 'until'];
+
+const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * until=: Docker's GetTimestamp, in seconds since 1970. A Go duration
+ * ("10m", "1h30m") counts back from now; a date or time ("2026-12-04",
+ * "2026-12-04T15:00:00Z") is that instant; a number is a Unix time.
+ * (dockling reads dates with JavaScript's parser, which takes Docker's
+ * RFC 3339 forms; a malformed one gets the words Docker gives a bad number.)
+ */
+function untilTime(value: string, now = Date.now()): number {
+  const duration = /^([+-]?)((?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.test(value) && value !== '0';
+  if (duration) {
+    let ms = 0;
+    for (const [, n, unit] of value.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) ms += Number(n) * GO_UNITS[unit];
+    return Math.floor((now - (value.startsWith('-') ? -ms : ms)) / 1000);
+  }
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  const t = value.includes('-') ? Date.parse(value) : NaN;
+  if (Number.isNaN(t)) throw daemonError(`failed to parse value as time or duration: ${JSON.stringify(value)}`);
+  return Math.floor(t / 1000);
+}
 
 const IMAGES_HEADER = headerOf('*formatter.imageContext', {
   ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT',
@@ -98,6 +120,7 @@ function selectImages(s: Stores, f: Filters, all: boolean): Row[] {
   const danglingOnly = boolFilter(f, 'dangling') ?? false;
   let before = Infinity;
   for (const v of valuesOf(f, 'before')) before = Math.min(before, imageTime(s, v));
+  for (const v of valuesOf(f, 'until')) before = Math.min(before, untilTime(v));
   let since = -Infinity;
   for (const v of valuesOf(f, 'since')) since = Math.max(since, imageTime(s, v));
   const patterns = valuesOf(f, 'reference');

@@ -1,6 +1,6 @@
 // Chapter 4, `images` as a Docker user scripts it: --format (Go templates,
 // the `table` directive with Docker's column names, `json` as one object a
-// line), --filter (dangling, reference globs, label, before, since; an
+// line), --filter (dangling, reference globs, label, before, since, until; an
 // unknown key is the daemon's "invalid filter"), --digests, -q, and the
 // REPOSITORY[:TAG] argument, which is the reference filter.
 //
@@ -85,6 +85,9 @@ test('images --filter: dangling, reference globs (and the positional name), labe
   assert.deepEqual(names(['-f', 'before=app:v1']), ['busybox:latest'], 'busybox is months older; the others are as new or newer');
   assert.ok(!names(['-f', 'since=busybox']).includes('busybox:latest'));
   assert.ok(names(['-f', 'since=busybox']).includes('lab:1'));
+  assert.ok(!names(['-f', 'until=1h']).includes('lab:1'), 'until: made at least an hour ago');
+  assert.ok(names(['-f', 'until=2999-01-01']).includes('lab:1'));
+  assert.equal(expectCode(dk(['images', '-f', 'until=soon']), 1).stderr, 'dockling: Error response from daemon: failed to parse value as time or duration: "soon"\n');
 
   const bogus = expectCode(dk(['images', '-f', 'bogus=1']), 1);
   assert.equal(bogus.stderr, "dockling: Error response from daemon: invalid filter 'bogus'\n");
