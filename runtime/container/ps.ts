@@ -231,6 +231,7 @@ function selectContainers(root: string, s: Stores, all: ContainerConfig[], f: Fi
   validateFilters(f, PS_FILTERS);
   const exited = valuesOf(f, 'exited').map((v) => {
     if (!/^[+-]?\d+$/.test(v)) throw daemonError(`invalid filter 'exited=${v}': strconv.Atoi: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (BigInt(v) > 2n ** 63n - 1n || BigInt(v) < -(2n ** 63n)) throw daemonError(`invalid filter 'exited=${v}': strconv.Atoi: parsing ${JSON.stringify(v)}: value out of range`);
     return Number(v);
   });
   for (const v of valuesOf(f, 'status')) if (!STATES.includes(v)) throw daemonError(`invalid filter 'status=${v}'`);
