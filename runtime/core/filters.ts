@@ -49,10 +49,20 @@ export const daemonError = (message: string, cause?: unknown) => new RunError(1,
 /** The values of a key ([] when it is not given). */
 export const valuesOf = (f: Filters, key: string): string[] => [...(f.get(key) ?? [])];
 
-/** Go's regexp.MatchString, as far as JavaScript's RegExp agrees with it; null for a pattern it cannot compile. */
+/**
+ * Go's regexp.MatchString, as far as JavaScript's RegExp agrees with it;
+ * null for a pattern it cannot compile. Go's spellings that JavaScript
+ * lacks are translated: leading flags `(?i)` (also s, m, U is not), `\A`
+ * and `\z` (start and end of text), `(?P<name>…)` groups.
+ */
 export function regexpMatches(pattern: string, s: string): boolean | null {
+  const flags = /^\(\?([ims]+)\)/.exec(pattern);
+  const body = (flags ? pattern.slice(flags[0].length) : pattern)
+    .replace(/(^|[^\\])\\A/g, '$1^')
+    .replace(/(^|[^\\])\\z/g, '$1(?![\\s\\S])')
+    .replace(/\(\?P</g, '(?<');
   try {
-    return new RegExp(pattern).test(s);
+    return new RegExp(body, flags ? [...new Set(flags[1])].join('') : '').test(s);
   } catch {
     return null;
   }

@@ -58,6 +58,11 @@ describe('matching as the daemon does', () => {
     assert.ok(matches(f, 'status', 'anything'), 'a key not given lets everything through');
     assert.ok(!matches(parseFilters(['name=('], 'ps'), 'name', 'x'), 'a pattern that does not compile matches nothing but itself');
     assert.ok(matches(parseFilters(['name=('], 'ps'), 'name', '('));
+    // Go's spellings: leading flags, \A and \z, named groups.
+    assert.ok(matches(parseFilters(['name=(?i)^WEB'], 'ps'), 'name', 'web1'));
+    assert.ok(matches(parseFilters(['name=\\Aweb\\z'], 'ps'), 'name', 'web'));
+    assert.ok(!matches(parseFilters(['name=\\Aweb\\z'], 'ps'), 'name', 'web\n'));
+    assert.ok(matches(parseFilters(['name=(?P<x>we)b'], 'ps'), 'name', 'web'));
   });
 
   test('label: every value must hold ("k" present, "k=v" equal); nothing labelled matches no label filter', () => {
