@@ -3,7 +3,8 @@
 // is written from Go's documentation of text/template and fmt: lexer.ts,
 // parse.ts, exec.ts (the language: actions, pipelines, variables, if/with/
 // range, define/template/block), fmt.ts (how values print), funcs.ts (the
-// functions), and this file, which is what commands use:
+// functions), struct.ts (Go values with methods: the rows of `ps` and
+// `images`), and this file, which is what commands use:
 //
 //   const t = parseTemplate('{{.Name}}\t{{.State.Status}}');  // may throw TemplateError
 //   t.execute(container)                                       // may throw TemplateError
