@@ -183,6 +183,7 @@ export function renameContainer(root: string, ref: string, wanted: string): void
   } catch (e) {
     throw new RunError(1, (e as Error).message, { cause: e });
   }
+  findContainer(root, ref); // no such container: say so (and there may be no containers/ to lock)
   withLock(path.join(containersDir(root), '.lock'), () => {
     const c = findContainer(root, ref);
     if (c.Name === '/' + name) throw new RunError(1, `Renaming a container with the same name as its current name`);
