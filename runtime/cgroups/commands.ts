@@ -8,7 +8,7 @@ import { isRunning, listContainers, resolveContainer, type ContainerConfig } fro
 import { shortId } from '../core/ids.js';
 import { tabwrite } from '../core/template/index.js';
 import { detectDriver } from './detect.js';
-import { formatList } from '../core/list-format.js';
+import { formatRecords } from '../core/list-format.js';
 import { bytesSize, decimalSize } from './units.js';
 import type { CgroupStats } from './driver.js';
 
@@ -161,7 +161,7 @@ export const statsCommand: Command = {
       inv.args.length
         ? inv.args.map((r) => ({ c: containerOrFail(inv.stateRoot, r), named: r }))
         : listContainers(inv.stateRoot).filter((c) => inv.flags.get('all') || live(c)).map((c) => ({ c }));
-    const render = (prev: Sample[], now: Sample[]) => formatList(format, STATS_HEADER, now.map((n) => statsRow(prev, n, trunc)));
+    const render = (prev: Sample[], now: Sample[]) => formatRecords(format, '*formatter.statsContext', STATS_HEADER, now.map((n) => statsRow(prev, n, trunc)));
     const noStream = Boolean(inv.flags.get('no-stream'));
     // A template that cannot work fails now, not after the first second.
     render([], []);

@@ -1,13 +1,13 @@
-// Chapter 5's commands: ps, stop, start, restart, kill, wait, rm, rename,
+// Chapter 5's commands: ps (in ps.ts), stop, start, restart, kill, wait, rm, rename,
 // container prune, inspect (with logs, attach and exec in their own files).
 import type { Command, Invocation } from '../core/layer.js';
 import { RunError, reapAbandoned, runPipeline } from '../core/pipeline.js';
 import { newRunContext } from '../core/layer.js';
 import { reportFailure } from '../core/failure.js';
 import { listContainers, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
-import { eachArgument, inspectCommandWith, isGone, rmCommand as chapter4Rm } from '../image/container-commands.js';
+import { eachArgument, inspectCommandWith, isGone, removeContainer, rmCommand as chapter4Rm } from '../image/container-commands.js';
 import { ago, table } from '../core/format.js';
-import { canStart, canStop, isPaused, isRunning, refreshState, statusText } from './state.js';
+import { canRemove, canStart, canStop, isPaused, isRunning, refreshState, statusText } from './state.js';
 import { pauseCommands, thawAfterSignal } from './pause.js';
 import { pruneCommands } from './prune.js';
 import { findContainer, removeOne, renameContainer, signalContainer, startContainer, stopContainer, waitUntilDone } from './lifecycle.js';
@@ -15,50 +15,7 @@ import { signalNumber } from './signals.js';
 import { containerInspect } from './inspect.js';
 import { logsCommand } from './logs.js';
 import { attachCommand, execCommand } from './exec.js';
-
-const short = (id: string) => id.slice(0, 12);
-
-/** Docker's `docker ps` COMMAND column: the command line, quoted, cut at 20 characters. */
-function commandColumn(path: string, args: string[], noTrunc: boolean): string {
-  const line = [path, ...args].join(' ');
-  const cut = noTrunc || line.length <= 20 ? line : line.slice(0, 19) + '…';
-  return `"${cut}"`;
-}
-
-const psCommand: Command = {
-  name: 'ps',
-  aliases: ['container ls', 'container list'],
-  summary: 'List containers',
-  usage: 'ps [OPTIONS]',
-  maxArgs: 0,
-  flags: [
-    { name: 'all', short: 'a', kind: 'bool', usage: 'Show all containers (default shows just running)' },
-    { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only display container IDs' },
-    { name: 'latest', short: 'l', kind: 'bool', usage: 'Show the latest created container (includes all states)' },
-    { name: 'last', short: 'n', kind: 'int', usage: 'Show n last created containers (includes all states)' },
-    { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
-  ],
-  async run(inv) {
-    reapAbandoned(inv.stateRoot, inv.layers); // what killed CLIs and monitors left (pipeline.ts)
-    const now = Date.now();
-    let all = listContainers(inv.stateRoot).map((c) => refreshState(inv.stateRoot, c));
-    all.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
-    const last = inv.flags.get('latest') ? 1 : (inv.flags.get('last') as number | undefined);
-    if (last !== undefined && last >= 0) all = all.slice(0, last);
-    else if (!inv.flags.get('all')) all = all.filter(isRunning);
-    const noTrunc = Boolean(inv.flags.get('no-trunc'));
-    const id = (x: string) => (noTrunc ? x : short(x));
-    if (inv.flags.get('quiet')) {
-      process.stdout.write(all.map((c) => id(c.ID) + '\n').join(''));
-      return 0;
-    }
-    const rows = all.map((c) => [
-      id(c.ID), c.Config.Image || '(--rootfs)', commandColumn(c.Path, c.Args, noTrunc), ago(c.Created, now), statusText(c, now), '', c.Name.slice(1),
-    ]);
-    process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
-    return 0;
-  },
-};
+import { psCommand } from './ps.js';
 
 const timeFlag = { name: 'time', short: 't', kind: 'int' as const, usage: 'Seconds to wait before killing the container' };
 

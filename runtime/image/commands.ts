@@ -1,4 +1,4 @@
-// Chapter 4's image commands: images, image inspect, history, tag, rmi,
+// Chapter 4's image commands: images (in images.ts), image inspect, history, tag, rmi,
 // import, save, load, info. Each reads or changes the stores of
 // open-stores.ts; what they print follows the docker CLI.
 import fs from 'node:fs';
@@ -18,14 +18,10 @@ import { storesWithBusybox, writeOutput, writeTo } from './busybox.js';
 import { infoCommand } from './info.js';
 import { withChanges } from './change.js';
 import { goTime, localRFC3339, nowRFC3339Nano } from '../core/time.js';
-import { formatList } from '../core/list-format.js';
+import { formatRecords } from '../core/list-format.js';
+import { imageSize, imagesCommand } from './images.js';
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
-
-/** Size of an image: the bytes of all its layers (Docker's "SIZE"). */
-export function imageSize(s: Stores, c: ImageConfig): number {
-  return chainIDs(c.rootfs.diff_ids).reduce((n, ch) => n + (s.layers.get(ch)?.size ?? 0), 0);
-}
 
 function resolveOrFail(s: Stores, ref: string): string {
   try {
@@ -44,42 +40,6 @@ export function parseRefOrFail(ref: string) {
     throw e;
   }
 }
-
-const imagesCommand: Command = {
-  name: 'images',
-  aliases: ['image ls', 'image list'],
-  summary: 'List images',
-  usage: 'images [OPTIONS] [REPOSITORY[:TAG]]',
-  maxArgs: 1,
-  flags: [
-    { name: 'quiet', short: 'q', kind: 'bool', usage: 'Only show image IDs' },
-    { name: 'all', short: 'a', kind: 'bool', usage: 'Show all images (default hides intermediate images)' },
-    { name: 'no-trunc', kind: 'bool', usage: "Don't truncate output" },
-  ],
-  async run(inv) {
-    const s = await storesWithBusybox(inv.stateRoot);
-    const filter = inv.args[0];
-    const rows: { repo: string; tag: string; id: string; created: string; size: number }[] = [];
-    for (const id of s.images.list()) {
-      const c = s.images.get(id);
-      const names = s.images.namesOf(id);
-      for (const n of names.length ? names : ['<none>:<none>']) {
-        const at = n.lastIndexOf(':');
-        rows.push({ repo: n.slice(0, at), tag: n.slice(at + 1), id, created: c.created, size: imageSize(s, c) });
-      }
-    }
-    const shown = rows
-      .filter((r) => !filter || r.repo === filter || `${r.repo}:${r.tag}` === filter)
-      .sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || a.repo.localeCompare(b.repo) || a.tag.localeCompare(b.tag));
-    const idOf = (id: string) => (inv.flags.get('no-trunc') ? id : short(id));
-    if (inv.flags.get('quiet')) {
-      process.stdout.write([...new Set(shown.map((r) => idOf(r.id)))].map((l) => l + '\n').join(''));
-      return 0;
-    }
-    process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], shown.map((r) => [r.repo, r.tag, idOf(r.id), ago(r.created), humanSize(r.size)])));
-    return 0;
-  },
-};
 
 /**
  * `image inspect`'s object for one image, shaped like Docker's (the Engine
@@ -266,7 +226,7 @@ const historyCommand: Command = {
     // docker/cli: -q is the default table's stand-in; a --format wins over it.
     const given = inv.flags.get('format') as string | undefined;
     const format = given && given !== 'table' ? given : inv.flags.get('quiet') ? '{{.ID}}' : human ? HISTORY_TABLE : HISTORY_TABLE_NOT_HUMAN;
-    process.stdout.write(formatList(format, HISTORY_HEADER, rows));
+    process.stdout.write(formatRecords(format, '*formatter.historyContext', HISTORY_HEADER, rows));
     return 0;
   },
 };

@@ -12,6 +12,7 @@
 import { formatValue, goType } from './fmt.js';
 import { FUNCTIONS, isTrue, type ParamType, type TemplateFunction } from './funcs.js';
 import { nodeString, type Arg, type Command, type Control, type Node, type Pipe, type TemplateCall, type Tree } from './parse.js';
+import { GoStruct } from './struct.js';
 
 /** An execution error in Go's words, without Docker's prefix. */
 export class ExecError extends Error {}
@@ -234,17 +235,18 @@ export function execute(text: string, tree: Tree, data: unknown, missingKey: Mis
     let value = receiver;
     ident.forEach((name, i) => {
       const last = i === ident.length - 1;
-      value = evalField(name, last ? args : [], last ? final : NO_FINAL, value);
+      value = evalField(name, last ? args : [], last ? final : NO_FINAL, value, dot);
     });
     return value;
   }
 
-  function evalField(name: string, args: Arg[], final: Final, receiver: unknown): unknown {
+  function evalField(name: string, args: Arg[], final: Final, receiver: unknown, dot: unknown): unknown {
     if (receiver === undefined) {
       if (missingKey === 'error') fail(`nil data; no entry for key "${name}"`);
       return undefined;
     }
     if (receiver === null) fail(`nil pointer evaluating interface {}.${name}`);
+    if (receiver instanceof GoStruct) return callMethod(dot, receiver, name, args, final);
     if (isMap(receiver)) {
       if (args.length > 1 || final !== NO_FINAL) fail(`${name} is not a method but has arguments`);
       if (Object.hasOwn(receiver, name) && receiver[name] !== undefined) return receiver[name];
@@ -252,6 +254,18 @@ export function execute(text: string, tree: Tree, data: unknown, missingKey: Mis
       return undefined;
     }
     return fail(`can't evaluate field ${name} in type ${goType(receiver)}`);
+  }
+
+  // A method of a Go value (struct.ts): its arguments are strings, counted as Go counts them.
+  function callMethod(dot: unknown, receiver: GoStruct, name: string, args: Arg[], final: Final): unknown {
+    const method = Object.hasOwn(receiver.methods, name) ? receiver.methods[name] : undefined;
+    if (!method) return fail(`can't evaluate field ${name} in type ${receiver.type}`);
+    const given = args.slice(1);
+    const numIn = given.length + (final !== NO_FINAL ? 1 : 0);
+    if (numIn !== method.length) fail(`wrong number of args for ${name}: want ${method.length} got ${numIn}`);
+    const argv = given.map((a) => evalArg(dot, 'string', a) as string);
+    if (final !== NO_FINAL) argv.push(validate(final, 'string') as string);
+    return method(...argv);
   }
 
   function evalFunction(dot: unknown, node: Extract<Arg, { kind: 'identifier' }>, args: Arg[], final: Final): unknown {

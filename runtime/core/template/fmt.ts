@@ -7,6 +7,7 @@
 // Numbers: JavaScript has one number type where Go has int and float64.
 // A whole number is printed as Go prints an int (42, not 42.0 or 4.2e+01);
 // any other as Go prints a float64 (%v is %g: 0.5, 1.5e-07).
+import { GoStruct } from './struct.js';
 
 /** Go's type name for a value, as errors and %T print it. */
 export function goType(v: unknown): string {
@@ -16,6 +17,7 @@ export function goType(v: unknown): string {
   if (typeof v === 'boolean') return 'bool';
   if (Array.isArray(v)) return v.length > 0 && v.every((x) => typeof x === 'string') ? '[]string' : '[]interface {}';
   if (typeof v === 'function') return 'func';
+  if (v instanceof GoStruct) return v.type;
   return 'map[string]interface {}';
 }
 
@@ -125,6 +127,10 @@ function formatVerb(v: unknown, verb: string, f: Flags): string {
   if (Array.isArray(v)) {
     return '[' + v.map((x) => formatVerb(x, verb, f)).join(' ') + ']';
   }
+  // A Go value with methods (struct.ts) prints as the map of its fields'
+  // values (Go would print the struct's private insides).
+  if (v instanceof GoStruct) return formatVerb(v.toJSON(), verb, f);
+  if (typeof v === 'function') return pad('func', f, false);
   if (typeof v === 'object') {
     const keys = Object.keys(v).sort();
     return 'map[' + keys.map((k) => `${formatVerb(k, verb, f)}:${formatVerb((v as Record<string, unknown>)[k], verb, f)}`).join(' ') + ']';

@@ -3,12 +3,13 @@
 // is written from Go's documentation of text/template and fmt: lexer.ts,
 // parse.ts, exec.ts (the language: actions, pipelines, variables, if/with/
 // range, define/template/block), fmt.ts (how values print), funcs.ts (the
-// functions), and this file, which is what commands use:
+// functions), struct.ts (Go values with methods: the rows of `ps` and
+// `images`), and this file, which is what commands use:
 //
 //   const t = parseTemplate('{{.Name}}\t{{.State.Status}}');  // may throw TemplateError
 //   t.execute(container)                                       // may throw TemplateError
 import { execute, ExecError, type MissingKey } from './exec.js';
-import { FUNCTIONS, HEADER_FUNCTIONS } from './funcs.js';
+import { FUNCTIONS, HEADER_FUNCTIONS, type TemplateFunction } from './funcs.js';
 import { parse, ParseError, type Tree } from './parse.js';
 
 /**
@@ -19,10 +20,11 @@ import { parse, ParseError, type Tree } from './parse.js';
  */
 export class TemplateError extends Error {
   constructor(
-    message: string,
+    /** Go's own error, without Docker's prefix (`ps` words it its own way) */
+    public readonly goMessage: string,
     public readonly phase: 'parse' | 'execute',
   ) {
-    super(`template parsing error: ${message}`);
+    super(`template parsing error: ${goMessage}`);
   }
   get exitCode(): number {
     return this.phase === 'parse' ? 64 : 1;
@@ -34,10 +36,11 @@ export interface Template {
   /**
    * Runs the template on the data. missingkey is Go's option: 'default'
    * prints `<no value>` for a missing key, 'error' fails on it (what
-   * docker's inspect does for a name its documents do not have). header:
-   * run it on a table's column names, with docker's header functions.
+   * docker's inspect does for a name its documents do not have).
+   * functions: in place of Go's and docker's (a table's header row runs
+   * with HEADER_FUNCTIONS).
    */
-  execute(data: unknown, options?: { missingKey?: MissingKey; header?: boolean }): string;
+  execute(data: unknown, options?: { missingKey?: MissingKey; functions?: Record<string, TemplateFunction> }): string;
 }
 
 const FUNCTION_NAMES = new Set(Object.keys(FUNCTIONS));
@@ -57,7 +60,7 @@ export function parseTemplate(text: string): Template {
     text,
     execute(data, options) {
       try {
-        return execute(text, tree, data, options?.missingKey ?? 'default', options?.header ? HEADER_FUNCTIONS : FUNCTIONS);
+        return execute(text, tree, data, options?.missingKey ?? 'default', options?.functions ?? FUNCTIONS);
       } catch (e) {
         if (e instanceof ExecError) throw new TemplateError(e.message, 'execute');
         if (e instanceof RangeError) throw new TemplateError('template: : exceeded maximum template depth', 'execute');
@@ -125,4 +128,7 @@ export function tabwrite(text: string, opts: { minWidth?: number; padding?: numb
 // #endregion tabwriter
 
 export { formatValue, sprintf } from './fmt.js';
+export { GoStruct } from './struct.js';
+
+export { HEADER_FUNCTIONS };
 export type { MissingKey } from './exec.js';

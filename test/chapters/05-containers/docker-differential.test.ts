@@ -232,10 +232,6 @@ const ALLOWED: Record<string, Partial<Record<Field, string>>> = {
  * lead empties this table as the fixes land.
  */
 const KNOWN: Record<string, Partial<Record<Field, string>>> = {
-  'images-q': { stdout: 'found here: images -q prints one line per row (an image with two tags twice, docker 20.10 and 28 alike); dockling prints each ID once' },
-  'ps-command-quoting': {
-    stdout: 'found here: ps COMMAND quotes an argument that holds spaces as a shell would (sh -c \'trap \\"exit 7\\" …\'); dockling joins the arguments bare',
-  },
   'rename-to-taken': {
     stderr: 'found here: docker says "Error when allocating new name: Conflict…" and then "failed to rename container named dt3"; dockling prints the conflict alone',
   },
