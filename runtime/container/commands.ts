@@ -13,6 +13,7 @@ import { signalNumber } from './signals.js';
 import { containerInspect } from './inspect.js';
 import { logsCommand } from './logs.js';
 import { attachCommand, execCommand } from './exec.js';
+import { cpCommand } from './cp.js';
 
 const short = (id: string) => id.slice(0, 12);
 
@@ -272,7 +273,7 @@ const inspectCommand: Command = {
 
 export const containerCommands: Command[] = [
   psCommand, logsCommand, attachCommand, execCommand, createCommand, stopCommand, startCommand, restartCommand, killCommand,
-  waitCommand, rmCommand, renameCommand, pruneCommand, inspectCommand,
+  waitCommand, rmCommand, renameCommand, pruneCommand, inspectCommand, cpCommand,
 ];
 
 
