@@ -76,7 +76,12 @@ function openDirCreating(rootFd: number, dir: string, made: (p: string) => void)
         // The name is missing in the directory we hold: make it there.
         // (A name left by a dangling symlink is an EEXIST: refused below.)
         made(sofar);
-        fs.mkdirSync(`/proc/self/fd/${fd}/${parts[i]}`, { mode: 0o755 });
+        try {
+          fs.mkdirSync(`/proc/self/fd/${fd}/${parts[i]}`, { mode: 0o755 });
+        } catch (err) {
+          // EEXIST: the name is there but leads nowhere (a symlink to a path the root does not have).
+          throw new CopyError(`mkdir ${sofar}: ${describe(err)}${codeOf(err) === 'EEXIST' ? ' (a symlink to nowhere inside the container?)' : ''}`, { cause: err });
+        }
         next = openInRoot(rootFd, sofar, true, O_DIRECTORY);
       }
       fs.closeSync(fd);
@@ -264,8 +269,9 @@ export function unpacker(opts: UnpackOptions): { reader: TarReader; write(chunk:
       opts.warn(`skipped device node ${target}: cp does not make the container's devices on the host`);
       return;
     }
-    const parentFd = openDirCreating(opts.rootFd, inDir(parent), () => {});
+    let parentFd = -1;
     try {
+      parentFd = openDirCreating(opts.rootFd, inDir(parent), () => {});
       const at = `/proc/self/fd/${parentFd}/${last}`; // the last name, in the directory we hold
       let existing: fs.Stats | null = null;
       try {
@@ -342,7 +348,7 @@ export function unpacker(opts: UnpackOptions): { reader: TarReader; write(chunk:
       if (e instanceof CopyError) throw e;
       throw new CopyError(`${opts.show(target)}: ${describe(e)}`, { cause: e });
     } finally {
-      fs.closeSync(parentFd);
+      if (parentFd >= 0) fs.closeSync(parentFd);
     }
   };
 
@@ -350,7 +356,11 @@ export function unpacker(opts: UnpackOptions): { reader: TarReader; write(chunk:
     entry,
     data(chunk) {
       if (!file) return;
-      for (let off = 0; off < chunk.length; ) off += fs.writeSync(file.fd, chunk, off);
+      try {
+        for (let off = 0; off < chunk.length; ) off += fs.writeSync(file.fd, chunk, off);
+      } catch (e) {
+        throw new CopyError(`${opts.show(inDir(clean(rebased(file.h.name, opts.rebase)) ?? ''))}: ${describe(e)}`, { cause: e });
+      }
     },
     entryEnd() {
       if (!file) return;
@@ -359,6 +369,8 @@ export function unpacker(opts: UnpackOptions): { reader: TarReader; write(chunk:
       try {
         setMeta(fd, h); // chown before chmod: chown clears setuid bits
         fs.futimesSync(fd, h.mtime, h.mtime);
+      } catch (e) {
+        throw new CopyError(`${opts.show(inDir(clean(rebased(h.name, opts.rebase)) ?? ''))}: ${describe(e)}`, { cause: e });
       } finally {
         fs.closeSync(fd);
       }

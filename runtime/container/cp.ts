@@ -523,6 +523,8 @@ export const cpCommand: Command = {
       else throw new RunError(1, 'must specify at least one container source');
     } catch (e) {
       if (e instanceof CopyError) throw new RunError(1, e.message, { cause: e });
+      // A system call that failed where no message was made for it: still exit 1 with its words, never a stack.
+      if (codeOf(e)) throw new RunError(1, `${describe(e)}: ${(e as Error).message}`, { cause: e });
       throw e;
     }
     return 0;
