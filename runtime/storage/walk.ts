@@ -66,7 +66,7 @@ interface Frame<T> {
  * may await between entries (the walk waits where it yielded).
  */
 export function* walkLayer<T = undefined>(dir: string | number, order?: (a: string, b: string) => number, exclude?: (rel: string) => boolean): Generator<LayerEntry<T>> {
-  // A directory descriptor (chapter 5's cp, which found it inside a
+  // A directory descriptor (one a caller found by a lookup inside a
   // container's root) is walked through a descriptor of its own: the
   // caller's stays open, and stays the caller's to close.
   const rootFd = typeof dir === 'number' ? openat(dir, '.', O_PATH | fs.constants.O_DIRECTORY | O_CLOEXEC) : fs.openSync(dir, O_PATH | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
