@@ -40,7 +40,10 @@ const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
 export class CopyError extends Error {}
 
 /** The errno code of a failed system call, or undefined. */
-export const codeOf = (e: unknown): string | undefined => (e instanceof SyscallError ? e.code : (e as NodeJS.ErrnoException)?.code);
+export function codeOf(e: unknown): string | undefined {
+  const code = e instanceof SyscallError ? e.code : (e as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' ? code : undefined; // a RunError's code is an exit status, not an errno
+}
 
 // #region resolve-in-root
 /**

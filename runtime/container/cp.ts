@@ -524,7 +524,7 @@ export const cpCommand: Command = {
     } catch (e) {
       if (e instanceof CopyError) throw new RunError(1, e.message, { cause: e });
       // A system call that failed where no message was made for it: still exit 1 with its words, never a stack.
-      if (codeOf(e)) throw new RunError(1, `${describe(e)}: ${(e as Error).message}`, { cause: e });
+      if (!(e instanceof RunError) && codeOf(e)) throw new RunError(1, `${describe(e)}: ${(e as Error).message}`, { cause: e });
       throw e;
     }
     return 0;
