@@ -143,6 +143,9 @@ test('cp: Docker’s errors, exit 1, nothing copied', { skip }, () =>
     fails(['cp', 'cc:/a', 'cc:/b'], 'copying between containers is not supported');
     fails(['cp', 'a', 'b'], 'must specify at least one container source');
     fails(['cp', '', 'cc:/tmp'], 'source can not be empty');
+    // cobra's ExactArgs, as the docker CLI says it.
+    assert.match(expectCode(c.dk(['cp', 'cc:/etc']), 1).stderr, /^dockling: "dockling cp" requires exactly 2 arguments\.\n/);
+    assert.match(expectCode(c.dk(['cp', 'cc:/etc', tmp, 'x']), 1).stderr, /^dockling: "dockling cp" requires exactly 2 arguments\.\n/);
     assert.equal(inside('ls /tmp'), '', 'nothing was copied in');
     assert.deepEqual(fs.readdirSync(tmp).sort(), ['d', 'f'], 'nothing was copied out');
   }));
@@ -161,3 +164,22 @@ test('cp: a stopped container, its root mounted for the copy and unmounted after
     c.ok(['start', 'cc']);
     assert.equal(inside('cat /root/in'), 'while stopped\n');
   }));
+
+test('cp: owners: copied in, the tar’s (the host file’s); with -a, the container’s user; copied out, the caller’s', { skip }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-test-ch5-cp-owner-'));
+  try {
+    c.runD(['--name', 'cu', '-u', 'nobody', 'busybox', 'sleep', '600']);
+    const f = path.join(tmp, 'owned');
+    fs.writeFileSync(f, 'x');
+    fs.chownSync(f, 1234, 4321);
+    c.ok(['cp', f, 'cu:/tmp/plain']);
+    c.ok(['cp', '-a', f, 'cu:/tmp/archived']);
+    assert.equal(c.ok(['exec', 'cu', 'stat', '-c', '%u:%g', '/tmp/plain', '/tmp/archived']), '1234:4321\n65534:65534\n');
+    c.ok(['cp', 'cu:/tmp/plain', path.join(tmp, 'back')]);
+    const st = fs.statSync(path.join(tmp, 'back'));
+    assert.deepEqual([st.uid, st.gid], [process.getuid!(), process.getgid!()]);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await c.cleanup();
+  }
+});
