@@ -60,7 +60,7 @@ export function openInRoot(rootFd: number, p: string, follow: boolean, flags = 0
 // #endregion resolve-in-root
 
 /** A descriptor of a directory: an existing one, or a chain of new ones made 0755 as Docker's MkdirAll does. */
-function openDirCreating(rootFd: number, dir: string, made: (p: string) => void): number {
+function openDirCreating(rootFd: number, dir: string): number {
   try {
     return openInRoot(rootFd, dir, true, O_DIRECTORY);
   } catch (e) {
@@ -78,7 +78,6 @@ function openDirCreating(rootFd: number, dir: string, made: (p: string) => void)
         if (codeOf(e) !== 'ENOENT') throw e;
         // The name is missing in the directory we hold: make it there.
         // (A name left by a dangling symlink is an EEXIST: refused below.)
-        made(sofar);
         try {
           fs.mkdirSync(`/proc/self/fd/${fd}/${parts[i]}`, { mode: 0o755 });
         } catch (err) {
@@ -274,7 +273,7 @@ export function unpacker(opts: UnpackOptions): { reader: TarReader; write(chunk:
     }
     let parentFd = -1;
     try {
-      parentFd = openDirCreating(opts.rootFd, inDir(parent), () => {});
+      parentFd = openDirCreating(opts.rootFd, inDir(parent));
       const at = `/proc/self/fd/${parentFd}/${last}`; // the last name, in the directory we hold
       let existing: fs.Stats | null = null;
       try {
