@@ -351,14 +351,16 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const needs = cmd.name === 'run' && parsed.flags.has('rootfs') ? 0 : (cmd.minArgs ?? 0);
+  // cobra's ExactArgs says "exactly" (docker cp, tag, rename): min and max the same.
+  const exactly = cmd.maxArgs !== undefined && cmd.maxArgs > 0 && cmd.maxArgs === cmd.minArgs;
   if (parsed.args.length < needs) {
     return fail(
-      `"dockling ${cmd.name}" requires at least ${needs} argument${needs > 1 ? 's' : ''}.\nSee 'dockling ${cmd.name} --help'.\n\nUsage:  dockling ${cmd.usage}\n\n${cmd.summary}`,
+      `"dockling ${cmd.name}" requires ${exactly ? 'exactly' : 'at least'} ${needs} argument${needs > 1 ? 's' : ''}.\nSee 'dockling ${cmd.name} --help'.\n\nUsage:  dockling ${cmd.usage}\n\n${cmd.summary}`,
       1, // the docker CLI's: too few arguments is 1, for run too (a bad flag is 125)
     );
   }
   if (cmd.maxArgs !== undefined && parsed.args.length > cmd.maxArgs) {
-    const what = cmd.maxArgs === 0 ? 'accepts no arguments' : `requires at most ${cmd.maxArgs} argument${cmd.maxArgs > 1 ? 's' : ''}`;
+    const what = cmd.maxArgs === 0 ? 'accepts no arguments' : `requires ${exactly ? 'exactly' : 'at most'} ${cmd.maxArgs} argument${cmd.maxArgs > 1 ? 's' : ''}`;
     return fail(`"dockling ${cmd.name}" ${what}.\nSee 'dockling ${cmd.name} --help'.\n\nUsage:  dockling ${cmd.usage}\n\n${cmd.summary}`, 1);
   }
   setUpTrace(global.flags, stateRoot);

@@ -16,6 +16,7 @@ import { containerInspect } from './inspect.js';
 import { logsCommand } from './logs.js';
 import { attachCommand, execCommand } from './exec.js';
 import { psCommand } from './ps.js';
+import { cpCommand } from './cp.js';
 
 const timeFlag = { name: 'time', short: 't', kind: 'int' as const, usage: 'Seconds to wait before killing the container' };
 
@@ -208,7 +209,7 @@ const inspectCommand: Command = {
 
 export const containerCommands: Command[] = [
   psCommand, logsCommand, attachCommand, execCommand, createCommand, stopCommand, startCommand, restartCommand, killCommand,
-  waitCommand, rmCommand, renameCommand, ...pruneCommands, inspectCommand, ...pauseCommands,
+  waitCommand, rmCommand, renameCommand, ...pruneCommands, inspectCommand, ...pauseCommands, cpCommand,
 ];
 
 

@@ -65,8 +65,11 @@ interface Frame<T> {
  * is skipped, as Docker's archiver skips a file that vanished. The caller
  * may await between entries (the walk waits where it yielded).
  */
-export function* walkLayer<T = undefined>(dir: string, order?: (a: string, b: string) => number, exclude?: (rel: string) => boolean): Generator<LayerEntry<T>> {
-  const rootFd = fs.openSync(dir, O_PATH | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+export function* walkLayer<T = undefined>(dir: string | number, order?: (a: string, b: string) => number, exclude?: (rel: string) => boolean): Generator<LayerEntry<T>> {
+  // A directory descriptor (one a caller found by a lookup inside a
+  // container's root) is walked through a descriptor of its own: the
+  // caller's stays open, and stays the caller's to close.
+  const rootFd = typeof dir === 'number' ? openat(dir, '.', O_PATH | fs.constants.O_DIRECTORY | O_CLOEXEC) : fs.openSync(dir, O_PATH | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
   const stack: Frame<T>[] = [{ fd: rootFd, rel: '', names: listDir(rootFd, order), next: 0, data: undefined }];
   try {
     while (stack.length > 0) {

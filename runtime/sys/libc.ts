@@ -218,6 +218,28 @@ export function readlinkFd(fd: number): string {
   return buf.subarray(0, n).toString();
 }
 
+/** openat2(2)'s RESOLVE_* flags (linux/openat2.h): how the whole path may be resolved. */
+export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 } as const;
+// A system call new enough (Linux 5.6) to have one number on every architecture.
+const SYS_OPENAT2 = 437;
+
+/**
+ * openat2(2): open `name` relative to `dirfd` with `resolve` rules the
+ * kernel enforces on every component. With RESOLVE.IN_ROOT, `dirfd` is the
+ * root for this one lookup: "/" and ".." stop at it and absolute symlinks
+ * start from it, atomically (no window between checking a component and
+ * using it). EAGAIN (a rename elsewhere raced the lookup) is retried.
+ */
+export function openat2(dirfd: number, name: string, flags: number, resolve: number): number {
+  const how = Buffer.alloc(24); // struct open_how { u64 flags; u64 mode; u64 resolve; }
+  how.writeBigUInt64LE(BigInt(flags), 0);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  for (let attempt = 0; ; attempt++) {
+    const fd = _syscall(SYS_OPENAT2, 'int', dirfd, 'str', name, 'void *', how, 'size_t', how.length);
+    if (Number(fd) >= 0 || attempt === 20 || errno() !== os.constants.errno.EAGAIN) return check(fd, 'openat2', name);
+  }
+}
+
 export function unshare(flags: number): void {
   check(_unshare(flags), 'unshare', '0x' + flags.toString(16));
 }
