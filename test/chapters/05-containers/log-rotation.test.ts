@@ -115,7 +115,8 @@ test("bad --log-opt and --log-driver values are refused with Docker's messages, 
     ];
     for (const [flags, message] of cases) {
       const r = expectCode(c.dk(['run', '-d', ...flags, 'busybox', 'true']), 125);
-      assert.equal(r.stderr, `dockling: ${message}\n`, flags.join(' '));
+      // refused while the container is made: the docker CLI's help line follows
+      assert.equal(r.stderr, `dockling: ${message}\nSee 'dockling run --help'.\n`, flags.join(' '));
       assert.equal(r.stdout, '');
     }
     assert.equal(c.ok(['ps', '-a', '-q']), '', 'no container was made');
