@@ -76,7 +76,7 @@ test('a fork bomb under --pids-limit 16 never has more than 16 tasks', { skip },
   assert.ok(Number(peak) <= 16, `pids.peak ${peak}: ${out}`);
 });
 
-test('run -d, then stats, top and rm -f: the limit shows, the processes list, the cgroup goes', { skip }, () => {
+test('run -d, then stats, top, pause and rm -f: the limit shows, the processes list, the cgroup freezes, then goes', { skip }, () => {
   const id = ok(['run', '-d', '--name', 'smoke-d', '-m', '64m', 'busybox', 'sh', '-c', 'sleep 1001 & sleep 1002 & wait']).trim();
   assert.match(id, /^[0-9a-f]{64}$/);
   try {
@@ -87,6 +87,14 @@ test('run -d, then stats, top and rm -f: the limit shows, the processes list, th
     const top = ok(['top', 'smoke-d']);
     assert.match(top, /sleep 1001/, top);
     assert.match(top, /sleep 1002/, top);
+    // pause on v2: cgroup.freeze, the kernel's "frozen 1", ps says Paused
+    ok(['pause', 'smoke-d']);
+    const cg = mine().find((d) => fs.existsSync(path.join(d, 'cgroup.freeze')))!;
+    assert.equal(fs.readFileSync(path.join(cg, 'cgroup.freeze'), 'utf8').trim(), '1');
+    assert.match(fs.readFileSync(path.join(cg, 'cgroup.events'), 'utf8'), /^frozen 1$/m);
+    assert.match(ok(['ps', '--format', '{{.Names}} {{.State}} {{.Status}}']), /^smoke-d paused Up .*\(Paused\)$/m);
+    ok(['unpause', 'smoke-d']);
+    assert.match(fs.readFileSync(path.join(cg, 'cgroup.events'), 'utf8'), /^frozen 0$/m);
   } finally {
     ok(['rm', '-f', 'smoke-d']);
   }
