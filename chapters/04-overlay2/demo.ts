@@ -99,7 +99,7 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'history: one line per layer (and per config step)',
-    look: 'Newest first. The commit\'s step is the command the container ran; older steps say <missing> for the image ID, as in Docker.',
+    look: 'Newest first. The commit\'s step is the command the container ran; the next row is busybox\'s own top (a local image, so its ID shows); below it <missing>, a step that is no image here, as in Docker.',
     args: ['history', 'mysite:v1'],
     check(r) {
       const bad = ran(r);
@@ -108,7 +108,8 @@ export const steps: DemoStep[] = [
       if (rows.length !== 3) return `expected 3 history rows, got ${rows.length}`;
       if (!rows[0].startsWith(seen.commitId?.slice(7, 19) ?? '?')) return `the top row should show the image ID ${seen.commitId?.slice(7, 19)}`;
       if (!/sh -c echo hi/.test(rows[0])) return `the top row should show the container's command: ${rows[0]}`;
-      if (!rows[1].startsWith('<missing>')) return 'older rows should show <missing>';
+      if (!/^[0-9a-f]{12}\s/.test(rows[1]) || rows[1].startsWith(rows[0].slice(0, 12))) return `the second row should show the parent's (busybox's) image ID: ${rows[1]}`;
+      if (!rows[2].startsWith('<missing>')) return 'the oldest row should show <missing>';
       return null;
     },
   },
