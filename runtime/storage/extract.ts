@@ -169,6 +169,10 @@ class Extraction {
         return; // the body follows through data(); entryEnd() sets the metadata
       case 'symlink':
         fs.symlinkSync(h.linkname, full);
+        // The layer's size is dockerd's walk of the diff directory, which
+        // counts what lstat says of each entry but a directory: a symlink's
+        // size is the length of its target.
+        this.size += Buffer.byteLength(h.linkname);
         break;
       default:
         mknod(full, h.type === 'char' ? 'c' : h.type === 'block' ? 'b' : 'p', 0o600, h.devmajor, h.devminor);

@@ -128,7 +128,11 @@ export async function packLayer(dir: string, out: NodeJS.WritableStream, opts: P
       }
       links.set(key, r);
     }
-    if (st.isSymbolicLink()) await emit({ ...meta, name: r, type: 'symlink', linkname: readlinkFd(fd), xattrs });
+    if (st.isSymbolicLink()) {
+      const linkname = readlinkFd(fd);
+      await emit({ ...meta, name: r, type: 'symlink', linkname, xattrs });
+      size += Buffer.byteLength(linkname); // dockerd's layer size counts a symlink's target length (extract.ts)
+    }
     else if (st.isCharacterDevice() || st.isBlockDevice())
       await emit({ ...meta, name: r, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major, devminor: minor, xattrs });
     else if (st.isFIFO()) await emit({ ...meta, name: r, type: 'fifo', xattrs });

@@ -220,6 +220,11 @@ const ALLOWED: Record<string, Partial<Record<Field, string>>> = {
   'run-no-image': {
     stderr: 'the usage text: dockling\'s run has a second form (--rootfs DIR, chapter 1) and the docker 28 description ("Create and run a new container from an image"); 20.10 says "Run a command in a new container"',
   },
+  'ps-filter-bogus': { stderr: 'dockerd 20.10 capitalises "Invalid filter \'bogus\'"; dockerd 23+ says "invalid filter \'bogus\'", as dockling does' },
+  'cp-nosuch-path': {
+    stderr: 'the 20.10 client turns any 404 of GET /containers/…/archive into "No such container:path: dcp:/nosuch"; docker 23+ passes the daemon\'s own words, "Could not find the file /nosuch in container dcp", as dockling says (and as issue 13 quotes)',
+  },
+  'cp-nosuch-container': { stderr: 'as cp-nosuch-path: the 20.10 client\'s "No such container:path: nosuch:/data"; docker 23+ gives the daemon\'s "No such container: nosuch"' },
   'run-unknown-image': { stderr: 'no registry here: dockerd tries to pull (and fails on the network); dockling has no pull until chapter 8, and says so' },
   'run-unknown-command': {
     stderr: 'dockerd wraps the exec error in containerd\'s and runc\'s layers ("failed to create shim task: OCI runtime create failed: runc create failed: …"); dockling starts the process itself and gives the error at the core ("exec: \"X\": executable file not found in $PATH"); the exit code (127) is the same',
