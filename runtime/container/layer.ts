@@ -9,14 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from '../core/flags.js';
 import type { Layer, RunContext } from '../core/layer.js';
-import { afterCleanup } from '../core/pipeline.js';
+import { afterCleanup, MachineError, RunError } from '../core/pipeline.js';
 import { inBackground, launcher, origin, stdinNotSent } from '../process/slots.js';
 import { withEntrypointFlag } from './entrypoint.js';
 import { imageOf } from '../image/layer.js';
 import { existingContainer } from './lifecycle.js';
 import { readConfig, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { writeFileAtomic } from '../core/files.js';
-import { RunError } from '../core/pipeline.js';
 import { openStores } from '../image/open-stores.js';
 import { parseRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { DOCKLING_BIN, haveMonitor, MONITOR, monitorLauncher } from './launch.js';
@@ -58,7 +57,7 @@ function policyOf(ctx: RunContext): RestartPolicy {
 }
 
 function validate(ctx: RunContext): void {
-  if (!haveMonitor()) throw new RunError(125, 'the container monitor (dist/monitor) is missing: build dockling with `npm run build`');
+  if (!haveMonitor()) throw new MachineError(125, 'the container monitor (dist/monitor) is missing: build dockling with `npm run build`');
   const policy = policyOf(ctx);
   if (policy.Name !== 'no' && ctx.flags.get('rm')) throw new RunError(125, 'Conflicting options: cannot specify both --restart and --rm');
   if (ctx.flags.get('detach')) inBackground.set(ctx, true);

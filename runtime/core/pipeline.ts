@@ -30,6 +30,14 @@ export class RunError extends Error {
 }
 
 /**
+ * A failure of the machine rather than of the command line: not root, a
+ * tool not installed, dockling not built. The docker CLI's "See 'docker
+ * run --help'." would send the learner to the flags; these say what to
+ * install instead, and nothing follows them.
+ */
+export class MachineError extends RunError {}
+
+/**
  * What the CLI lets go of once every layer's cleanup is done: a later
  * layer's hold on the container (chapter 5's owner lock, which tells other
  * dockling commands that this CLI is still tearing the container down).

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { newRunContext, type Command } from '../core/layer.js';
-import { runPipeline, RunError } from '../core/pipeline.js';
+import { MachineError, runPipeline, RunError } from '../core/pipeline.js';
 import { reportFailure } from '../core/failure.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 
@@ -28,7 +28,8 @@ export const runCommand: Command = {
       reportFailure(ctx.failure);
       // The docker CLI adds this line to an error of the container's
       // creation (its flags, its name, its image), not to one of its start.
-      if (ctx.stage === 'validate' || ctx.stage === 'prepare') process.stderr.write(`See 'dockling ${this.name} --help'.\n`);
+      const creation = ctx.stage === 'validate' || ctx.stage === 'prepare';
+      if (creation && !(ctx.failure instanceof MachineError)) process.stderr.write(`See 'dockling ${this.name} --help'.\n`);
     }
     return code;
   },

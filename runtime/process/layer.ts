@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Slot, type Layer, type RunContext } from '../core/layer.js';
 import type { FlagSpec } from '../core/flags.js';
 import type { ContainerSpec } from '../core/spec.js';
-import { RunError } from '../core/pipeline.js';
+import { RunError, MachineError } from '../core/pipeline.js';
 import { createContainer, removeContainerDir, updateConfig } from '../core/containers.js';
 import { shortId, validateName } from '../core/ids.js';
 import { writeFileAtomic } from '../core/files.js';
@@ -112,8 +112,8 @@ interface Checked {
 
 /** Check everything chapter 1 is given before anything is made. */
 function validate(ctx: RunContext): void {
-  if (process.getuid?.() !== 0) throw new RunError(125, 'dockling must run as root to create namespaces (try: sudo dockling …)');
-  if (!haveNsexec()) throw new RunError(125, `${NSEXEC} is missing: build dockling with \`npm run build\` (it needs a C compiler: apt-get install gcc)`);
+  if (process.getuid?.() !== 0) throw new MachineError(125, 'dockling must run as root to create namespaces (try: sudo dockling …)');
+  if (!haveNsexec()) throw new MachineError(125, `${NSEXEC} is missing: build dockling with \`npm run build\` (it needs a C compiler: apt-get install gcc)`);
   const cwd = ctx.flags.get('workdir') as string | undefined;
   if (cwd !== undefined && !cwd.startsWith('/')) throw new RunError(125, `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
   const wantedName = ctx.flags.get('name') as string | undefined;

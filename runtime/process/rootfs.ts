@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { RunError } from '../core/pipeline.js';
+import { RunError, MachineError } from '../core/pipeline.js';
 import { trace } from '../trace/trace.js';
 
 export const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
@@ -37,9 +37,9 @@ export function isStaticElf(file: string): boolean {
 
 export function findBusybox(): string {
   const found = BUSYBOX_CANDIDATES.find((p) => fs.existsSync(p));
-  if (!found) throw new RunError(125, 'busybox not found: install the static busybox with `apt-get install busybox-static`');
+  if (!found) throw new MachineError(125, 'busybox not found: install the static busybox with `apt-get install busybox-static`');
   if (!isStaticElf(found)) {
-    throw new RunError(125, `${found} is dynamically linked and cannot run alone in a container: install \`busybox-static\` (apt-get install busybox-static)`);
+    throw new MachineError(125, `${found} is dynamically linked and cannot run alone in a container: install \`busybox-static\` (apt-get install busybox-static)`);
   }
   return found;
 }
