@@ -29,6 +29,7 @@ import path from 'node:path';
 import { openat, openat2, readlinkFd, mknod, O_PATH, RESOLVE, SyscallError } from '../sys/libc.js';
 import { TarReader, TarWriter, type TarEntry, type TarHeader } from '../storage/tar.js';
 import { walkLayer } from '../storage/walk.js';
+import { clean } from '../storage/extract.js';
 import { containerOwner, hostOwner } from '../storage/idmap.js';
 
 const O_CLOEXEC = 0o2000000;
@@ -204,16 +205,6 @@ export interface UnpackOptions {
   warn: (msg: string) => void;
 }
 
-/** "a/./b//c/../d" → "a/b/d"; null when ".." climbs above the top. */
-function clean(name: string): string | null {
-  const parts: string[] = [];
-  for (const c of name.split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c !== '..') parts.push(c);
-    else if (parts.pop() === undefined) return null;
-  }
-  return parts.join('/');
-}
 
 function rebased(name: string, r: UnpackOptions['rebase']): string {
   if (!r) return name;

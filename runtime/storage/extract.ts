@@ -60,7 +60,7 @@ const refuse = (name: string, why: string): never => {
 const PATH_MAX = 4096;
 
 /** "a/./b//c/../d" → "a/b/d"; leading "/" and "./" go; null when ".." climbs above the top. */
-function clean(name: string): string | null {
+export function clean(name: string): string | null {
   const parts: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;

@@ -234,7 +234,9 @@ export function lex(input: string): Item[] {
     return true;
   };
 
-  const lexQuote = (): boolean => {
+  // A quoted string or a character constant: up to the closing quote, a
+  // backslash escaping the next character, and neither may span a line.
+  const lexQuoted = (close: string, kind: 'string' | 'charConstant', what: string): boolean => {
     for (;;) {
       const c = input[pos++];
       if (c === '\\') {
@@ -243,28 +245,14 @@ export function lex(input: string): Item[] {
           continue;
         }
       }
-      if (c === undefined || c === '\n' || c === '\\') return fail('unterminated quoted string');
-      if (c === '"') break;
+      if (c === undefined || c === '\n' || c === '\\') return fail(`unterminated ${what}`);
+      if (c === close) break;
     }
-    emit('string');
+    emit(kind);
     return true;
   };
-
-  const lexChar = (): boolean => {
-    for (;;) {
-      const c = input[pos++];
-      if (c === '\\') {
-        if (pos < input.length && input[pos] !== '\n') {
-          pos++;
-          continue;
-        }
-      }
-      if (c === undefined || c === '\n' || c === '\\') return fail('unterminated character constant');
-      if (c === "'") break;
-    }
-    emit('charConstant');
-    return true;
-  };
+  const lexQuote = () => lexQuoted('"', 'string', 'quoted string');
+  const lexChar = () => lexQuoted("'", 'charConstant', 'character constant');
 
   // Go's numbers: a sign, 0x/0o/0b prefixes, underscores, a fraction, an exponent.
   const lexNumber = (): boolean => {
