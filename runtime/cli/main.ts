@@ -285,7 +285,8 @@ export async function main(argv: string[]): Promise<number> {
   if (stateRoot === '') return fail(`invalid --root "": the state root must be a directory, e.g. --root /var/lib/dockling (or leave --root out)`, 125);
 
   if (global.flags.get('version')) {
-    process.stdout.write(`dockling version ${docklingVersion()}, chapters 1..${chapter} of ${LATEST_CHAPTER}\n`);
+    const written = layers.map((l) => l.chapter).join(', ') || 'none';
+    process.stdout.write(`dockling version ${docklingVersion()}, --chapter ${chapter}: the layers of chapters ${written}\n`);
     return 0;
   }
   let allCommands, commands;

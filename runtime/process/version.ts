@@ -87,7 +87,8 @@ export function versionDocument(chapter: number, layers: Layer[]) {
       ApiVersion: API_VERSION,
       Arch: arch(),
       BuildTime: built,
-      Chapters: `1..${chapter}`,
+      // the chapters whose layers this run has (3 and 6 to 10 are not written yet)
+      Chapters: layers.map((l) => l.chapter).join(', ') || 'none',
       Experimental: 'false',
       KernelVersion: kernel,
       MinAPIVersion: MIN_API_VERSION,

@@ -30,7 +30,9 @@ test("version: docker's Client and Server blocks, labels aligned at column 20, t
   assert.match(r.stdout, /\n\nServer: dockling\n Engine:\n  Version:          /);
   assert.ok(lines.includes('  API version:      1.41 (minimum version 1.12)'), r.stdout);
   assert.ok(lines.includes(`  Kernel version:   ${os.release()}`), r.stdout);
-  assert.ok(lines.includes(`  Chapters:         1..${CHAPTER}`), r.stdout);
+  // the chapters whose layers are on, the unwritten ones not among them
+  const written = [1, 2, 4, 5, 11].filter((n) => n <= CHAPTER).join(', ');
+  assert.ok(lines.includes(`  Chapters:         ${written}`), r.stdout);
   // chapter 1's component: what makes the namespaces
   assert.match(r.stdout, /\n namespaces:\n  Version:          chapter 1\n  Runtime:          \S+nsexec\n/);
   // a later chapter's component only when its layer is on
