@@ -68,12 +68,22 @@ const startCommand: Command = {
       if (!canStart(c)) throw new RunError(1, `container ${inv.args[0]} is already running: use \`dockling attach\``);
       return startContainer(inv.stateRoot, inv.chapter, inv.layers, c, { attach: true, interactive });
     }
-    return eachArgument(inv.args, async (ref) => {
-      const c = findContainer(inv.stateRoot, ref);
-      if (isPaused(c)) throw new RunError(1, 'Error response from daemon: cannot start a paused container, try unpause instead');
-      if (!canStart(c)) return;
-      await startOrFail(inv, ref, c, Boolean(inv.flags.get('restart-attempt')));
+    // Each container that would not start is said as it comes; the docker
+    // CLI then names them all in one last line.
+    const failed: string[] = [];
+    const code = await eachArgument(inv.args, async (ref) => {
+      try {
+        const c = findContainer(inv.stateRoot, ref);
+        if (isPaused(c)) throw new RunError(1, 'Error response from daemon: cannot start a paused container, try unpause instead');
+        if (!canStart(c)) return;
+        await startOrFail(inv, ref, c, Boolean(inv.flags.get('restart-attempt')));
+      } catch (e) {
+        failed.push(ref);
+        throw e;
+      }
     });
+    if (failed.length) reportFailure({ message: `failed to start containers: ${failed.join(', ')}` });
+    return code;
   },
 };
 
@@ -143,7 +153,14 @@ const killCommand: Command = {
     const n = signalNumber(sig);
     if (n === null) throw new RunError(1, `Invalid signal: ${sig}`);
     return eachArgument(inv.args, async (ref) => {
-      const c = findContainer(inv.stateRoot, ref);
+      let c: ContainerConfig;
+      try {
+        c = findContainer(inv.stateRoot, ref);
+      } catch (e) {
+        // dockerd puts every kill error after the same words
+        if (e instanceof RunError) throw new RunError(e.code, `Cannot kill container: ${ref}: ${e.message}`, { cause: e });
+        throw e;
+      }
       if (!canStop(c)) throw new RunError(1, `Cannot kill container: ${ref}: container ${c.ID} is not running`);
       signalContainer(c, n);
       // SIGKILL or its stop signal ends a paused container: thawed to act on it (pause.ts)
@@ -195,7 +212,14 @@ const renameCommand: Command = {
   flags: [],
   minArgs: 2,
   async run(inv) {
-    renameContainer(inv.stateRoot, inv.args[0], inv.args[1]);
+    // The daemon's refusal, then the docker CLI's own line naming the container.
+    try {
+      renameContainer(inv.stateRoot, inv.args[0], inv.args[1]);
+    } catch (e) {
+      if (!(e instanceof RunError)) throw e;
+      reportFailure(e);
+      throw new RunError(1, `failed to rename container named ${inv.args[0]}`);
+    }
     return 0;
   },
 };

@@ -194,7 +194,7 @@ export function renameContainer(root: string, ref: string, wanted: string): void
     const c = findContainer(root, ref);
     if (c.Name === '/' + name) throw new RunError(1, `Renaming a container with the same name as its current name`);
     const holder = listContainers(root).find((x) => x.Name === '/' + name);
-    if (holder) throw new RunError(1, `Conflict. The container name "/${name}" is already in use by container "${holder.ID}". You have to remove (or rename) that container to be able to reuse that name.`);
+    if (holder) throw new RunError(1, `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${holder.ID}". You have to remove (or rename) that container to be able to reuse that name.`);
     updateConfig({ id: c.ID, name: c.Name.slice(1), dir: containerDir(root, c.ID) }, (x) => (x.Name = '/' + name));
   });
 }

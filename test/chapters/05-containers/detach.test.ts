@@ -210,7 +210,7 @@ test('kill -s HUP reaches a trap and the container lives on; kill (KILL) ends it
   }
 });
 
-test('rename: the new name finds it, the old one is free again; a taken name is refused', { skip }, async () => {
+test('rename: the new name finds it, the old one is free again; a taken name is refused; start and kill of no such container', { skip }, async () => {
   try {
     const id = c.runD(['--name', 'old', 'busybox', 'sleep', '60']);
     c.runD(['--name', 'other', 'busybox', 'sleep', '60']);
@@ -223,8 +223,13 @@ test('rename: the new name finds it, the old one is free again; a taken name is 
     const reused = c.runD(['--name', 'old', 'busybox', 'true']);
     assert.notEqual(reused, id);
     const taken = expectCode(c.dk(['rename', 'new', 'other']), 1);
-    assert.match(taken.stderr, /Conflict\. The container name "\/other" is already in use by container "[0-9a-f]{64}"/);
+    assert.match(taken.stderr, /^dockling: Error when allocating new name: Conflict\. The container name "\/other" is already in use by container "[0-9a-f]{64}"/);
+    assert.match(taken.stderr, /\ndockling: failed to rename container named new\n$/, 'the docker CLI\'s last line');
     assert.equal(c.inspect('new', '{{.Id}}'), id, 'a refused rename changes nothing');
+    // start and kill of what is not there, in the docker CLI's and dockerd's words
+    const none = expectCode(c.dk(['start', 'nosuch-a', 'nosuch-b']), 1);
+    assert.equal(none.stderr, 'dockling: No such container: nosuch-a\ndockling: No such container: nosuch-b\ndockling: failed to start containers: nosuch-a, nosuch-b\n');
+    assert.equal(expectCode(c.dk(['kill', 'nosuch-a']), 1).stderr, 'dockling: Cannot kill container: nosuch-a: No such container: nosuch-a\n');
   } finally {
     await c.cleanup();
   }
