@@ -1,7 +1,7 @@
 // Chapter 5's commands: ps (in ps.ts), stop, start, restart, kill, wait, rm, rename,
 // container prune, inspect (with logs, attach and exec in their own files).
 import type { Command, Invocation } from '../core/layer.js';
-import { RunError, reapAbandoned, runPipeline } from '../core/pipeline.js';
+import { RunError, reapAbandoned, reportRunFailure, runPipeline } from '../core/pipeline.js';
 import { newRunContext } from '../core/layer.js';
 import { reportFailure } from '../core/failure.js';
 import { listContainers, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
@@ -115,7 +115,7 @@ const createCommand: Command = {
     ctx.until = { stage: 'prepare', outcome: 'keep' };
     const code = await runPipeline(ctx, inv.layers);
     if (ctx.failure) {
-      reportFailure(ctx.failure);
+      reportRunFailure(ctx, 'create');
       return code;
     }
     updateConfig(ctx.container, (x) => (x.MonitorPid = 0));

@@ -13,6 +13,7 @@ import { withLockIfFree } from './files.js';
 import { trace } from '../trace/trace.js';
 import { Slot, STAGES, type Layer, type RunContext, type Stage } from './layer.js';
 import { nowRFC3339Nano } from './time.js';
+import { reportFailure } from './failure.js';
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -103,6 +104,21 @@ export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<num
   return ctx.exitCode ?? 125;
 }
 // #endregion run-pipeline
+
+/**
+ * Tell a failed `run` or `create`: its message (core/failure.ts), then, for
+ * a failure of the container's creation (its flags, its name, its image:
+ * the validate and prepare stages), the docker CLI's help line, which it
+ * prints after whatever its daemon refuses at create and not after a
+ * start's error. A machine's failure (MachineError) gets no help line: it
+ * already says what to install.
+ */
+export function reportRunFailure(ctx: RunContext, command: string): void {
+  if (!ctx.failure) return;
+  reportFailure(ctx.failure);
+  const creation = ctx.stage === 'validate' || ctx.stage === 'prepare';
+  if (creation && !(ctx.failure instanceof MachineError)) process.stderr.write(`See 'dockling ${command} --help'.\n`);
+}
 
 /**
  * Tell the trace that a stage begins, so that `--trace` can print the

@@ -2,8 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { newRunContext, type Command } from '../core/layer.js';
-import { MachineError, runPipeline, RunError } from '../core/pipeline.js';
-import { reportFailure } from '../core/failure.js';
+import { reportRunFailure, runPipeline, RunError } from '../core/pipeline.js';
 import { makeBusyboxRootfs } from './rootfs.js';
 
 export const runCommand: Command = {
@@ -24,13 +23,7 @@ export const runCommand: Command = {
     // exits) has nothing left to stop, and must not turn the container's
     // status into 128+N on the way out.
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
-    if (ctx.failure) {
-      reportFailure(ctx.failure);
-      // The docker CLI adds this line to an error of the container's
-      // creation (its flags, its name, its image), not to one of its start.
-      const creation = ctx.stage === 'validate' || ctx.stage === 'prepare';
-      if (creation && !(ctx.failure instanceof MachineError)) process.stderr.write(`See 'dockling ${this.name} --help'.\n`);
-    }
+    reportRunFailure(ctx, 'run');
     return code;
   },
 };

@@ -36,7 +36,8 @@ test('create: the ID; ps -a says Created; nothing runs, nothing is mounted, no c
     c.ok(['ps']);
     assert.equal(c.status('made'), 'Created');
     // The name is taken by it.
-    expectCode(c.dk(['create', '--name', 'made', 'busybox', 'true']), 125);
+    const taken = expectCode(c.dk(['create', '--name', 'made', 'busybox', 'true']), 125);
+    assert.match(taken.stderr, /Conflict\. The container name "\/made" is already in use[^\n]*\nSee 'dockling create --help'\.\n$/, 'a creation error, as docker create says it');
     const started = expectCode(c.dk(['start', '-a', 'made']), 3);
     assert.equal(started.stdout, 'made-ran\n');
     assert.match(c.status('made')!, /^Exited \(3\) /);
