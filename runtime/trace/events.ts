@@ -60,7 +60,14 @@ export type TraceEvent =
   | { op: 'bpf'; cmd: string; prog: string; target: string; instructions: number }
   // Chapter 11 (user namespaces): lchown(2): a file made the remapped root's (user namespaces)
   | { op: 'chown'; path: string; uid: number; gid: number }
-  | { op: 'chmod'; path: string; mode: number };
+  | { op: 'chmod'; path: string; mode: number }
+  // Chapter 6 (networking): iproute2 and netfilter commands, as run; `netns`
+  // is whose network namespace they ran in ('' = the host's, else the
+  // container's init PID); a sysctl write; an address leased or freed.
+  | { op: 'ip'; argv: string[]; netns: string }
+  | { op: 'iptables'; argv: string[]; netns: string }
+  | { op: 'sysctl'; key: string; value: string; netns: string }
+  | { op: 'lease'; network: string; address: string; action: string };
 
 export type TraceOp = TraceEvent['op'];
 
@@ -108,6 +115,10 @@ const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
   bpf: { cmd: 's', prog: 's', target: 's', instructions: 'n' },
   chown: { path: 's', uid: 'n', gid: 'n' },
   chmod: { path: 's', mode: 'n' },
+  ip: { argv: 'a', netns: 's' },
+  iptables: { argv: 'a', netns: 's' },
+  sysctl: { key: 's', value: 's', netns: 's' },
+  lease: { network: 's', address: 's', action: 's' },
 };
 
 function fieldOk(v: unknown, kind: 's' | 'n' | 'a' | 'S'): boolean {

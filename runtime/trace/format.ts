@@ -82,6 +82,14 @@ export function formatEvent(e: TraceEvent): string {
       return `lchown ${e.path} ${e.uid}:${e.gid}`;
     case 'chmod':
       return `chmod ${e.path} 0${e.mode.toString(8)}`;
+    case 'ip':
+      return `${inNetns(e.netns)}ip ${e.argv.map(shellWord).join(' ')}`;
+    case 'iptables':
+      return `${inNetns(e.netns)}iptables ${e.argv.map(shellWord).join(' ')}`;
+    case 'sysctl':
+      return `${inNetns(e.netns)}sysctl ${e.key}=${e.value}`;
+    case 'lease':
+      return `ipam: ${e.action} ${e.address} on ${e.network}`;
   }
 }
 
@@ -92,6 +100,9 @@ export function formatRecord(r: TraceRecord): string {
   const ch = r.chapter ? `ch${r.chapter}` : 'core';
   return `${t} ${side} ${ch.padEnd(4)} ${formatEvent(r)}`;
 }
+
+/** where a network command ran: in the container's namespace, it says whose */
+const inNetns = (netns: string) => (netns ? `[netns of ${netns}] ` : '');
 
 function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;

@@ -13,7 +13,7 @@ const ALL_OPS: TraceOp[] = [
   'stage', 'spawn', 'unshare', 'mount', 'umount', 'pivot_root', 'chdir', 'mknod', 'symlink', 'mkdir',
   'rmdir', 'remove', 'write', 'sethostname', 'ifup', 'pty', 'exec', 'signal', 'exit',
   'extract', 'pack', 'setxattr', 'rename', 'prctl', 'capset', 'setid', 'setrlimit', 'seccomp', 'bpf',
-  'chown', 'chmod',
+  'chown', 'chmod', 'ip', 'iptables', 'sysctl', 'lease',
 ];
 
 // --- arbitraries: one per op, with any text (lone surrogates included) ----------
@@ -55,6 +55,10 @@ function eventOf(text: fc.Arbitrary<string>, texts: fc.Arbitrary<string[]>): fc.
     bpf: fc.record({ op: fc.constant('bpf'), cmd: text, prog: text, target: text, instructions: int }),
     chown: fc.record({ op: fc.constant('chown'), path: text, uid: int, gid: int }),
     chmod: fc.record({ op: fc.constant('chmod'), path: text, mode: fc.integer({ min: 0, max: 0o7777 }) }),
+    ip: fc.record({ op: fc.constant('ip'), argv: texts, netns: text }),
+    iptables: fc.record({ op: fc.constant('iptables'), argv: texts, netns: text }),
+    sysctl: fc.record({ op: fc.constant('sysctl'), key: text, value: text, netns: text }),
+    lease: fc.record({ op: fc.constant('lease'), network: text, address: text, action: text }),
   };
   return fc.oneof(...ALL_OPS.map((op) => byOp[op] as fc.Arbitrary<TraceEvent>));
 }
