@@ -30,6 +30,12 @@ export interface DemoStep {
    * such as `export -o {root}/web.tar`).
    */
   args: string[];
+  /**
+   * A step that looks at the host instead of running dockling (chapter 6:
+   * `ip link`, `iptables -t nat -S`): this program and its arguments, run
+   * as they are (`args` is then empty). It changes nothing, so it has no trace.
+   */
+  host?: string[];
   /** text fed to the command's stdin (for -i steps) */
   input?: string;
   /** null when the output shows what the step is about; else what is wrong */
@@ -49,7 +55,7 @@ export function ran(r: StepResult, code = 0): string | null {
 
 /** How the step reads when printed: `dockling run --rm busybox hostname`. */
 export function commandLine(step: DemoStep): string {
-  return ['dockling', ...step.args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return (step.host ?? ['dockling', ...step.args]).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
 /** The repository's root: the nearest directory above this file with a package.json. */
@@ -80,7 +86,10 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
     const env: NodeJS.ProcessEnv = { ...process.env, DOCKLING_CHAPTER: String(opts.chapter) };
     delete env.NODE_EXTRA_CA_CERTS;
     const args = step.args.map((a) => a.replaceAll('{root}', opts.stateRoot));
-    const child = spawn(process.execPath, ['--', BIN, '--root', opts.stateRoot, '--trace-file', traceFile, ...args], {
+    const argv = step.host
+      ? step.host.map((a) => a.replaceAll('{root}', opts.stateRoot))
+      : [process.execPath, '--', BIN, '--root', opts.stateRoot, '--trace-file', traceFile, ...args];
+    const child = spawn(argv[0], argv.slice(1), {
       stdio: [step.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env,
     });
@@ -128,6 +137,7 @@ const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> =
   2: ['02-cgroups', () => import('./02-cgroups/demo.js')],
   4: ['04-overlay2', () => import('./04-overlay2/demo.js')],
   5: ['05-containers', () => import('./05-containers/demo.js')],
+  6: ['06-networking', () => import('./06-networking/demo.js')],
   11: ['11-hardening', () => import('./11-hardening/demo.js')],
 };
 

@@ -52,22 +52,37 @@ interface Outcome {
 }
 
 /** Run files under node's test runner, one file at a time, reading TAP. */
-function runNodeTests(files: string[], env: NodeJS.ProcessEnv, echo: boolean): Outcome {
+function runNodeTests(files: string[], env: NodeJS.ProcessEnv, echo: boolean, ownNetwork = false): Outcome {
   // A temporary directory of this run's own: the leak checks compare its
   // contents before and after each test, undisturbed by anything else on
   // the machine that uses /tmp at the same time.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-suite-'));
   try {
-    return runIn(files, { ...env, TMPDIR: tmp }, echo);
+    return runIn(files, { ...env, TMPDIR: tmp }, echo, ownNetwork);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-function runIn(files: string[], env: NodeJS.ProcessEnv, echo: boolean): Outcome {
+// #region own-network
+/**
+ * The chapters' tests run in a network namespace of their own holding only
+ * lo, their "host": from chapter 6 on, `run` makes a bridge, turns on
+ * forwarding and writes NAT rules, and all of that must live and die there,
+ * never on the machine's own network. (`unshare --net`, with lo brought up
+ * first, as a fresh namespace has it down.)
+ */
+function inOwnNetwork(argv: string[]): string[] {
+  return ['unshare', '--net', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...argv];
+}
+// #endregion own-network
+
+function runIn(files: string[], env: NodeJS.ProcessEnv, echo: boolean, ownNetwork: boolean): Outcome {
+  const node = [process.execPath, '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files];
+  const argv = ownNetwork ? inOwnNetwork(node) : node;
   const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files],
+    argv[0],
+    argv.slice(1),
     { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   if (echo) process.stdout.write(r.stdout);
@@ -126,13 +141,13 @@ if (only !== 'unit' && only !== 'vm') {
     const files = testFiles(path.join(TEST, 'chapters', dir)).filter((f) => only !== 'escapes' || /\/escape[^/]*\.test\.ts$/.test(f));
     if (files.length === 0) continue;
     console.log(`\n# chapter ${n} (${dir}) with layers 1..${n}: every test must pass`);
-    const o = runNodeTests(files, { DOCKLING_CHAPTER: String(n) }, true);
+    const o = runNodeTests(files, { DOCKLING_CHAPTER: String(n), DOCKLING_TEST_NETNS: '1' }, true, true);
     totalPassed += o.passed;
     totalFailed += o.failed;
     if (o.status !== 0 && o.failed === 0) problems.push(`chapter ${n}: the test runner failed`);
     if (!negative) continue;
     console.log(`\n# chapter ${n} (${dir}) with layers 1..${n - 1}: every test must fail`);
-    const neg = runNodeTests(files, { DOCKLING_CHAPTER: String(n - 1) }, false);
+    const neg = runNodeTests(files, { DOCKLING_CHAPTER: String(n - 1), DOCKLING_TEST_NETNS: '1' }, false, true);
     console.log(`# ${neg.failed} failed as they must, ${neg.passed} passed without chapter ${n}'s layer`);
     if (neg.passed > 0) {
       totalFailed += neg.passed;

@@ -16,7 +16,9 @@ fi
 #   busybox-static  the default rootfs (one static binary)
 #   gcc, libc6-dev  compile runtime/process/nsexec.c, the helper that makes the namespaces
 #   util-linux      unshare(1) and nsenter(1), for the benchmark floor and the tests
-#   iproute2        ip(8), used by tests to look at links
+#   iproute2        ip(8): chapter 6 makes bridges, veth pairs, addresses and routes with it
+#   iptables        chapter 6's NAT and forwarding rules (Debian 12's iptables is the nf_tables backend)
+#   conntrack       chapter 6's "look" step at the connections NAT is tracking
 #   runc, jq        the peer measured by `npm run bench`
 #   tmux            drives the interactive (-it) tests like a person would
 #   tar             GNU tar: the peer of dockling's layer extraction (tests, bench)
@@ -27,7 +29,7 @@ fi
 #                   commands against both; it starts a daemon of its own, in a network
 #                   namespace of its own, and stops it (the package must not start one: below)
 #   nodejs, npm     only when no Node >= 20 is installed (Debian 13's is 20)
-packages=(busybox-static util-linux iproute2 gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86 docker.io)
+packages=(busybox-static util-linux iproute2 iptables conntrack gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86 docker.io)
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if (( node_major < 20 )); then packages+=(nodejs npm); fi
 

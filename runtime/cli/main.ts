@@ -120,6 +120,7 @@ const GROUPS: Record<string, { summary: string; words: Record<string, string> }>
     words: { build: 'build', history: 'history', import: 'import', load: 'load', pull: 'pull', push: 'push', rm: 'rmi', save: 'save', tag: 'tag', ls: 'images' },
   },
   system: { summary: 'Manage Docker', words: { info: 'info', df: 'system df', prune: 'system prune', events: 'events' } },
+  network: { summary: 'Manage networks', words: {} },
 };
 
 /** Give every command its group names (`container top` for `top`) where no command has them already. */
@@ -141,7 +142,7 @@ function groupUsage(group: string, commands: Map<string, { cmd: Command; layer: 
   const seen = new Set<Command>();
   const rows: [string, string][] = [];
   for (const [n, { cmd }] of commands) {
-    if (!n.startsWith(group + ' ') || seen.has(cmd)) continue;
+    if (!n.startsWith(group + ' ') || seen.has(cmd) || cmd.hidden) continue;
     seen.add(cmd); // one line per command, under the first of its group names (`ls`, not `list`)
     rows.push([n.slice(group.length + 1), cmd.summary]);
   }
@@ -218,7 +219,7 @@ function flagsFor(cmd: Command, layers: Layer[]): FlagSpec[] {
 }
 
 function usage(commands: Map<string, { cmd: Command; layer: Layer }>, chapter: number): string {
-  const cmds = [...commands.entries()].filter(([n, { cmd }]) => n === cmd.name).map(([, v]) => v);
+  const cmds = [...commands.entries()].filter(([n, { cmd }]) => n === cmd.name && !cmd.hidden).map(([, v]) => v);
   const w = Math.max(8, ...cmds.map(({ cmd }) => cmd.name.length));
   return [
     'Usage:  dockling [OPTIONS] COMMAND',

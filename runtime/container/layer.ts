@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlagSpec } from '../core/flags.js';
-import type { Layer, RunContext } from '../core/layer.js';
+import { Slot, type Layer, type RunContext } from '../core/layer.js';
 import { afterCleanup, MachineError, RunError } from '../core/pipeline.js';
 import { inBackground, launcher, origin, stdinNotSent } from '../process/slots.js';
 import { withEntrypointFlag } from './entrypoint.js';
@@ -145,6 +145,13 @@ function imageStopSignal(ctx: RunContext): string | undefined {
   }
 }
 
+/**
+ * Steps a later layer needs the monitor to take before chapter 5's own
+ * (in reverse chapter order, as cleanup would): chapter 6's `run` of
+ * `dockling network release`, which frees leases and NAT rules.
+ */
+export const releaseFirst = new Slot<string[]>('release-first');
+
 // #region release-steps
 /**
  * The monitor's release file: what to undo when the container exits with
@@ -156,7 +163,7 @@ function imageStopSignal(ctx: RunContext): string | undefined {
  */
 function writeReleaseFile(ctx: RunContext): void {
   const c = readConfig(ctx.container.dir)!;
-  const steps: string[] = [];
+  const steps: string[] = [...(releaseFirst.get(ctx) ?? [])];
   for (const p of Object.values(c.CgroupPaths ?? {})) steps.push(`rmdir ${p}`);
   const s = c.Driver ? openStores(ctx.stateRoot) : null;
   const m = s?.layers.getMount(c.ID);

@@ -536,6 +536,43 @@ static void release_rm(const char *path) {
 		complain("release: rm %s: %s", path, strerror(errno));
 }
 
+/* "run FILE": a later chapter's own undoing, done by a program (chapter 6:
+ * its leases, NAT rules and DNS server are dockling's to free, through
+ * `dockling network release`). FILE holds its argv, NUL-separated, the
+ * program by its full path; we wait for it, so the steps after it (rm DIR)
+ * come after it. */
+static void release_run(const char *file) {
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT) complain("release: run %s: %s", file, strerror(errno));
+		return;
+	}
+	char buf[8192];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0) {
+		complain("release: run %s: empty", file);
+		return;
+	}
+	buf[n] = 0;
+	char *argv[64];
+	int argc = 0;
+	for (char *a = buf; a < buf + n && argc < 63; a += strlen(a) + 1) argv[argc++] = a;
+	argv[argc] = NULL;
+	pid_t pid = fork();
+	if (pid < 0) {
+		complain("release: run %s: fork: %s", argv[0], strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) complain("release: run %s: it failed (status %d)", argv[0], status);
+}
+
 // #region release
 /* DIR/release, written by the CLI before the container started: what to
  * undo once it is over, one step a line, in order. Each step is tried even
@@ -568,13 +605,14 @@ static void run_release_steps(void) {
 		char *path = strchr(line, ' ');
 		if (*line == 0) continue;
 		if (!path || path[1] != '/') {
-			complain("release: \"%s\": expected \"umount|rmdir|rm /absolute/path\"", line);
+			complain("release: \"%s\": expected \"umount|rmdir|rm|run /absolute/path\"", line);
 			continue;
 		}
 		*path++ = 0;
 		if (strcmp(line, "umount") == 0) release_umount(path);
 		else if (strcmp(line, "rmdir") == 0) release_rmdir(path);
 		else if (strcmp(line, "rm") == 0) release_rm(path);
+		else if (strcmp(line, "run") == 0) release_run(path);
 		else complain("release: unknown step \"%s %s\"", line, path);
 	}
 	free(text);

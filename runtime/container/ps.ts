@@ -22,6 +22,7 @@ import { NoSuchImageError } from '../image/image-store.js';
 import { imageSize } from '../image/images.js';
 import { walkLayer } from '../storage/walk.js';
 import { isPaused, liveStatus, refreshState, statusText } from './state.js';
+import { formatPorts, type PortMap } from '../core/port-map.js';
 
 /** Docker's State of a listed container: a running one whose cgroup is frozen is "paused". */
 const stateOf = (c: ContainerConfig) => (isPaused(c) ? 'paused' : liveStatus(c));
@@ -67,6 +68,15 @@ interface Summary {
   status: string;
   labels: Record<string, string>;
   size?: { rw: number; rootFs: number };
+  /** NetworkSettings.Ports and the names of NetworkSettings.Networks: empty until chapter 6 fills them in */
+  ports?: PortMap;
+  networks?: string[];
+}
+
+/** What a container's record says of its network (written by chapter 6; absent before it). */
+function networkOf(c: ContainerConfig): { ports: PortMap; networks: string[] } {
+  const n = (c as unknown as { NetworkSettings?: { Ports?: PortMap; Networks?: Record<string, { NetworkID?: string }> } }).NetworkSettings;
+  return { ports: n?.Ports ?? {}, networks: Object.keys(n?.Networks ?? {}) };
 }
 
 // #region ps-row
@@ -84,7 +94,7 @@ function containerContext(c: Summary, trunc: boolean, used?: Set<string>): GoStr
     Command: () => goQuote(trunc ? ellipsis(c.command, 20) : c.command),
     CreatedAt: () => (c.created ? goTimeString(Date.parse(c.created)) : goTimeString(0)),
     RunningFor: () => `${humanDuration(Date.now() - (c.created ? Date.parse(c.created) : 0))} ago`,
-    Ports: () => '', //          no published ports before chapter 6
+    Ports: () => formatPorts(c.ports ?? {}),
     State: () => c.state,
     Status: () => c.status,
     Size: () => {
@@ -96,7 +106,7 @@ function containerContext(c: Summary, trunc: boolean, used?: Set<string>): GoStr
     Label: (name: string) => c.labels[name] ?? '',
     Mounts: () => '', //         no volumes or bind mounts yet
     LocalVolumes: () => '0',
-    Networks: () => '', //       no networks before chapter 6
+    Networks: () => (c.networks ?? []).join(','),
   });
 }
 // #endregion ps-row
@@ -277,13 +287,44 @@ function selectContainers(root: string, s: Stores, all: ContainerConfig[], f: Fi
     if (exited.length && !(state !== 'running' && c.State.StartedAt && !c.State.StartedAt.startsWith('0001-') && exited.includes(c.State.ExitCode))) continue;
     if (!matches(f, 'status', state)) continue;
     if (!exactMatches(f, 'health', 'none')) continue;
-    if (f.has('volume') || f.has('network') || f.has('publish') || f.has('expose')) continue; // none of those yet
+    if (f.has('volume')) continue; // no volumes yet (chapter 7)
+    if (!matchesNetwork(f, c) || !matchesPort(f, 'publish', c) || !matchesPort(f, 'expose', c)) continue;
     if (ancestors && !(c.Image && ancestors.has(c.Image))) continue;
     out.push(c);
   }
   return out;
 }
 // #endregion ps-filter
+
+/** network=NAME|ID: one of the container's networks, by exact name or ID prefix. */
+function matchesNetwork(f: Filters, c: ContainerConfig): boolean {
+  const want = f.get('network');
+  if (!want) return true;
+  const n = (c as unknown as { NetworkSettings?: { Networks?: Record<string, { NetworkID?: string }> } }).NetworkSettings?.Networks ?? {};
+  return [...want].some((w) => Object.entries(n).some(([name, e]) => name === w || (e.NetworkID && e.NetworkID.startsWith(w))));
+}
+
+/**
+ * publish=PORT[/PROTO] and expose=…: Docker's port filters. `expose` is any
+ * port the container exposes, `publish` one it publishes; a range matches
+ * any port in it; the protocol is tcp unless named.
+ */
+function matchesPort(f: Filters, key: 'publish' | 'expose', c: ContainerConfig): boolean {
+  const want = f.get(key);
+  if (!want) return true;
+  const { ports } = networkOf(c);
+  const exposed = Object.keys((c.Config as { ExposedPorts?: object }).ExposedPorts ?? {});
+  const have = key === 'expose' ? [...new Set([...exposed, ...Object.keys(ports)])] : Object.entries(ports).filter(([, b]) => b && b.length).map(([k]) => k);
+  return [...want].some((w) => {
+    const m = /^(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(w);
+    if (!m) return false;
+    const [lo, hi, proto] = [Number(m[1]), Number(m[2] ?? m[1]), m[3] ?? 'tcp'];
+    return have.some((k) => {
+      const [port, p] = k.split('/');
+      return p === proto && Number(port) >= lo && Number(port) <= hi;
+    });
+  });
+}
 
 export const psCommand: Command = {
   name: 'ps',
@@ -326,6 +367,7 @@ export const psCommand: Command = {
       const sum: Summary = {
         id: c.ID, name: c.Name.slice(1), image: imageName(s, c), imageID: c.Image ?? '',
         command: commandLine(c), created: c.Created, state: stateOf(c), status: statusText(c, now), labels: labelsOf(s, c),
+        ...networkOf(c),
       };
       if (size) {
         const rw = writableLayerSize(s, c.ID);

@@ -135,6 +135,8 @@ export interface Command {
    * without this, a second definition of a name is refused (cli/main.ts).
    */
   replaces?: number;
+  /** left out of help: dockling's own plumbing (chapter 6's `network release`, run by a monitor) */
+  hidden?: boolean;
   summary: string;
   usage: string;
   flags: FlagSpec[];

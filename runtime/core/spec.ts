@@ -93,6 +93,12 @@ export interface ContainerSpec {
   hostname: string;
   process: ProcessSpec;
   namespaces: NamespaceName[];
+  /**
+   * Join this network namespace (a /proc/PID/ns/net path) instead of making
+   * one: Docker's --network container:NAME (chapter 6). As OCI's
+   * linux.namespaces entry with a `path`; `network` is then not in namespaces.
+   */
+  joinNetwork?: string;
   mounts: MountSpec[];
   devices: DeviceSpec[];
   /** symlinks made inside the container's /dev after mounts: [target, path] */

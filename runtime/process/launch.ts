@@ -36,6 +36,12 @@ const UNSHARE_FLAG: Partial<Record<NamespaceName, [string, string]>> = {
 
 export interface LaunchOptions {
   namespaces: NamespaceName[];
+  /**
+   * A network namespace to join rather than make (spec.joinNetwork): nsexec
+   * is started under util-linux's `nsenter --net=PATH`, which setns(2)es
+   * and then execs it, so nsexec and everything after it live there.
+   */
+  joinNetwork?: string;
   /** give the command the caller's stdin (-i) */
   stdin: boolean;
   /** -t: the init will send a pty master over fd 4 */
@@ -94,7 +100,10 @@ export async function launchInit(opts: LaunchOptions): Promise<LaunchedInit> {
   // container with them: nobody else could hold its output.
   const letters = flags.map((f) => f[0]).join('') + (opts.supervisor ? 'D' : '');
   const userns = opts.idMappings ? ['CLONE_NEWUSER'] : [];
-  const argv = [...(opts.supervisor ?? []), NSEXEC, ...nsexecArgs(letters, opts.idMappings), process.execPath, INIT_JS];
+  // (a full path: the monitor execv(2)s its PROGRAM without a PATH search)
+  const nsenter = ['/usr/bin/nsenter', '/bin/nsenter'].find((p) => fs.existsSync(p)) ?? 'nsenter';
+  const join = opts.joinNetwork ? [nsenter, `--net=${opts.joinNetwork}`, '--'] : [];
+  const argv = [...(opts.supervisor ?? []), ...join, NSEXEC, ...nsexecArgs(letters, opts.idMappings), process.execPath, INIT_JS];
   // In the order they happen: we start nsexec, nsexec makes the namespaces
   // (and, with a user namespace, its mapper writes the maps). nsexec reports
   // nothing itself; we tell its steps for it, after the spawn that causes them.

@@ -260,6 +260,7 @@ async function create(ctx: RunContext): Promise<void> {
   warnIfUnhardened(ctx.chapter);
   ctx.init = await (launcher.get(ctx) ?? launchInit)({
     namespaces: ctx.spec.namespaces,
+    joinNetwork: ctx.spec.joinNetwork,
     stdin: Boolean(ctx.flags.get('interactive')),
     terminal: ctx.spec.process.terminal,
   });

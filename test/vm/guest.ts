@@ -25,7 +25,13 @@ const BUSYBOX = '/bin/busybox';
 
 // The modules the guest needs, roots only: their dependencies are read
 // from each .ko's modinfo and loaded first.
-const ROOT_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay', 'fuse', 'veth'];
+// Chapter 6 adds the bridge and what iptables (nf_tables backend) needs for
+// its NAT and filter rules.
+const ROOT_MODULES = [
+  'virtio_pci', '9pnet_virtio', '9p', 'overlay', 'fuse', 'veth',
+  'bridge', 'nf_tables', 'nft_compat', 'nft_chain_nat', 'nf_nat', 'nf_conntrack',
+  'xt_addrtype', 'xt_conntrack', 'xt_MASQUERADE', 'xt_nat', 'xt_tcpudp',
+];
 
 /** Why this machine cannot boot the guest, or undefined when it can. */
 export function missing(): string | undefined {
