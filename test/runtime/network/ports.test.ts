@@ -216,6 +216,15 @@ describe('allocateHostPorts, toPortMap, toPortBindings', () => {
     assert.equal(formatPorts(map), '9000/tcp, 127.0.0.1:100->53/udp, 0.0.0.0:101->80/tcp, 0.0.0.0:102->443/tcp, 0.0.0.0:100->8080/tcp');
     assert.deepEqual(new Set(allocatedKeys(map)), new Set(['0.0.0.0/tcp/102', '127.0.0.1/udp/100', '0.0.0.0/tcp/101', '0.0.0.0/tcp/100']));
   });
+  test('exact ports before ranges: -p 8000-8010:81 -p 8000:80 gives 8000 to 80, whatever the order written', async () => {
+    const published = await allocateHostPorts(parsePublish(['8000-8010:81', '8000:80']), new Set(), [100, 200], { inUse: async () => false });
+    assert.deepEqual(published.map((p) => [p.containerPort, p.hostPort]), [[81, 8001], [80, 8000]]);
+  });
+  test('the ephemeral search goes on after the last pick, and skips ports the host holds', async () => {
+    const busy = new Set([101]);
+    const published = await allocateHostPorts(parsePublish(['80', '81', '82']), new Set(), [100, 200], { after: 99, inUse: async (_ip, _p, n) => busy.has(n) });
+    assert.deepEqual(published.map((p) => p.hostPort), [100, 102, 103]);
+  });
   test('a port another container holds, or the host holds, fails the whole allocation', async () => {
     const requests = parsePublish(['8080:80']);
     const e1 = await runErrorAsync(() => allocateHostPorts(requests, new Set(['0.0.0.0/tcp/8080']), [100, 200], { inUse: async () => false }));
