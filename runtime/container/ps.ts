@@ -22,7 +22,7 @@ import { NoSuchImageError } from '../image/image-store.js';
 import { imageSize } from '../image/images.js';
 import { walkLayer } from '../storage/walk.js';
 import { isPaused, liveStatus, refreshState, statusText } from './state.js';
-import { formatPorts, type PortMap } from '../core/port-map.js';
+import { formatPorts, type PortMapLike as PortMap } from '../core/port-map.js';
 
 /** Docker's State of a listed container: a running one whose cgroup is frozen is "paused". */
 const stateOf = (c: ContainerConfig) => (isPaused(c) ? 'paused' : liveStatus(c));

@@ -45,7 +45,7 @@ export const connectCommand: Command = {
     if (!user && wanted !== undefined) throw new RunError(1, 'user specified IP address is supported on user defined networks only');
     let ep;
     try {
-      ep = joinNetwork(inv.stateRoot, { pid: c.State.Pid, containerId: c.ID, dir, net, wantedIp: wanted, ports: [], dns: false });
+      ep = await joinNetwork(inv.stateRoot, { pid: c.State.Pid, containerId: c.ID, dir, net, wantedIp: wanted, ports: async () => [], dns: false });
     } catch (e) {
       // Half-joined: take back what was made for this network only.
       try {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../core/files.js';
 import { HostCommandError, ip, ipBatch, iptables, sysctl } from './host-commands.js';
 import { EMBEDDED_DNS } from './etc-files.js';
-import type { PublishedPort } from './netfilter.js';
+import type { PublishedPort } from './ports.js';
 
 /** One endpoint as made, in the container's network.json. */
 export interface MadeEndpoint {

@@ -60,6 +60,12 @@ export function iptablesCheck(argv: string[], netns = 0): boolean {
   return spawnSync(full[0], full.slice(1), { stdio: 'ignore' }).status === 0;
 }
 
+/** Does the chain exist? (`iptables -S CHAIN`, read-only, not traced) */
+export function chainExists(table: string, chain: string, netns = 0): boolean {
+  const full = inNetns(['iptables', '-w', '-t', table, '-S', chain], netns);
+  return spawnSync(full[0], full.slice(1), { stdio: 'ignore' }).status === 0;
+}
+
 /**
  * Write a sysctl under /proc/sys (key in dotted form: net.ipv4.ip_forward).
  * /proc/sys/net is per network namespace, seen through the writer's own:

@@ -9,7 +9,8 @@ import { networkRoot, type NetworkRecord } from './model.js';
 import { allocate, release as releaseLease } from './ipam.js';
 import { setUpBridge, uplinkMtu } from './bridge.js';
 import { listNetworks } from './store.js';
-import { addPortRules, enableForwarding, ensureBaseRules, ensureNetworkRules, removePortRules, type BridgeNet, type PublishedPort } from './netfilter.js';
+import { addPortRules, enableForwarding, ensureBaseRules, ensureNetworkRules, removePortRules, type BridgeNet } from './netfilter.js';
+import type { PublishedPort } from './ports.js';
 import { newVethName, plugVeth, readMade, redirectDns, unplugVeth, writeMade, type MadeEndpoint } from './endpoint.js';
 
 /** The bridge device of a bridge network. */
@@ -45,7 +46,8 @@ export interface JoinRequest {
   dir: string; //          the container's state directory
   net: NetworkRecord;
   wantedIp?: string; //    --ip
-  ports: PublishedPort[]; // host ports already chosen
+  /** the host ports to publish, picked once the container's address is known (publish.ts) */
+  ports: (address: string) => Promise<PublishedPort[]>;
   dns: boolean; //         redirect 127.0.0.11 to this network's DNS server
 }
 
@@ -56,7 +58,7 @@ export interface JoinRequest {
  * Returns what was made. Any failure leaves network.json saying what to
  * undo, and the caller's cleanup undoes it (leaveNetworks).
  */
-export function joinNetwork(stateRoot: string, req: JoinRequest): MadeEndpoint {
+export async function joinNetwork(stateRoot: string, req: JoinRequest): Promise<MadeEndpoint> {
   networkUp(stateRoot, req.net);
   const made = readMade(req.dir);
   const b = bridgeNet(req.net);
@@ -69,7 +71,8 @@ export function joinNetwork(stateRoot: string, req: JoinRequest): MadeEndpoint {
   // is "gone already".
   writeMade(req.dir, [...made, ep]);
   ep.address = allocate(stateRoot, req.net, req.containerId, req.wantedIp);
-  ep.ports = req.ports;
+  writeMade(req.dir, [...made, ep]);
+  ep.ports = await req.ports(ep.address);
   writeMade(req.dir, [...made, ep]);
   addPortRules(b, ep.address, ep.ports);
   plugVeth(req.pid, ep, uplinkMtu());

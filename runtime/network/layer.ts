@@ -20,10 +20,11 @@ import { DOCKLING_BIN } from '../container/launch.js';
 import { imageOf } from '../image/layer.js';
 import { openStores } from '../image/open-stores.js';
 import { ensurePredefined, getNetwork } from './store.js';
-import type { NetworkRecord, PortMap } from './model.js';
+import type { NetworkRecord } from './model.js';
 import { hostResolvConf, hostsFile, resolvConf, splitAddHost, upstreamServers, writeEtcFile, type DnsSettings } from './etc-files.js';
 import { joinNetwork } from './join.js';
-import { choosePorts, parsePorts, type PortPlan } from './publish.js';
+import { parsePorts, requestsOf, withHostPorts, type PortPlan } from './publish.js';
+import { exposedPorts } from './ports.js';
 import { networkCommands } from './network-commands.js';
 import { portCommand } from './port-command.js';
 import { connectCommand, disconnectCommand } from './connect.js';
@@ -138,7 +139,7 @@ function prepare(ctx: RunContext): void {
   if (p.mode.kind === 'host' || p.mode.kind === 'container') ctx.spec.namespaces = ctx.spec.namespaces.filter((n) => n !== 'network');
   if (p.mode.kind === 'container') ctx.spec.joinNetwork = `/proc/${p.mode.of.State.Pid}/ns/net`;
   if (p.mode.kind === 'host' && !ctx.flags.has('hostname')) ctx.spec.hostname = os.hostname();
-  const exposed = [...new Set([...imageExposed(ctx), ...p.ports.exposed])];
+  const exposed = exposedPorts({ ExposedPorts: Object.fromEntries(imageExposed(ctx).map((k) => [k, {}])) }, p.ports.exposed, p.ports.published);
   updateConfig(ctx.container, (c) => {
     c.HostConfig = {
       ...c.HostConfig,
@@ -188,19 +189,22 @@ async function network(ctx: RunContext): Promise<void> {
     return;
   }
   const pid = await ctx.init!.ready;
-  const exposedForAll = ctx.flags.get('publish-all') ? Object.keys((readConfig(dir)!.Config as { ExposedPorts?: object }).ExposedPorts ?? {}) : [];
+  const net = p.mode.net;
+  const user = p.mode.user;
   const name = ctx.container.name;
-  const ep = await choosePorts(ctx.stateRoot, name, ctx.container.id, p.ports, exposedForAll, (ports) =>
-    joinNetwork(ctx.stateRoot, { pid, containerId: ctx.container.id, dir, net: p.mode.kind === 'bridge' ? p.mode.net : (undefined as never), wantedIp: p.ip, ports, dns: p.mode.kind === 'bridge' && p.mode.user }),
+  const exposed = exposedOf(readConfig(dir)!);
+  const requests = requestsOf(p.ports, ctx.flags.get('publish-all') ? exposed : null);
+  const ep = await withHostPorts(ctx.stateRoot, ctx.container.id, name, requests, (pick) =>
+    joinNetwork(ctx.stateRoot, { pid, containerId: ctx.container.id, dir, net, wantedIp: p.ip, ports: pick, dns: user }),
   );
-  if (p.mode.user) {
+  if (user) {
     writeUpstream(ctx.stateRoot, upstreamServers(hostResolv, p.dns));
     await ensureDnsServer(ctx.stateRoot, [ep.gateway]);
   }
   writeEtcFile(dir, 'hosts', hostsFile(hostname, ep.address, p.extraHosts));
-  writeEtcFile(dir, 'resolv.conf', resolvConf(hostResolv, p.dns, p.mode.user));
+  writeEtcFile(dir, 'resolv.conf', resolvConf(hostResolv, p.dns, user));
   updateConfig(ctx.container, (c) => {
-    (c as unknown as Record<string, unknown>).NetworkSettings = settingsOf(ctx.stateRoot, c.ID, pid, p.mode.kind === 'bridge' ? p.mode.net : (undefined as never), ep, p.aliases, name, exposedPortMap(c));
+    (c as unknown as Record<string, unknown>).NetworkSettings = settingsOf(c.ID, pid, net, ep, p.aliases, name, exposed);
   });
 }
 // #endregion network-stage
@@ -213,11 +217,8 @@ function readText(file: string): string {
   }
 }
 
-/** Config.ExposedPorts as a PortMap with no bindings (the published ones are filled in by settingsOf). */
-function exposedPortMap(c: ContainerConfig): PortMap {
-  const exposed = (c.Config as { ExposedPorts?: Record<string, object> }).ExposedPorts ?? {};
-  return Object.fromEntries(Object.keys(exposed).map((k) => [k, null]));
-}
+/** Config.ExposedPorts' keys ("80/tcp"): the image's, --expose's and -p's. */
+const exposedOf = (c: ContainerConfig) => Object.keys((c.Config as { ExposedPorts?: Record<string, object> }).ExposedPorts ?? {});
 
 /** The run is over (or never got going): free what it holds, unless its monitor carries on. */
 async function cleanup(ctx: RunContext): Promise<void> {

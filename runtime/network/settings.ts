@@ -10,6 +10,7 @@ import { macOf, readMade, type MadeEndpoint } from './endpoint.js';
 import { leaveNetworks } from './join.js';
 import { stopDnsServerIfIdle } from './dns/control.js';
 import { getNetworkOrNull } from './store.js';
+import { toPortMap } from './ports.js';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 
@@ -39,13 +40,9 @@ const EMPTY = {
  * and MacAddress are Docker's old fields: filled in for the default bridge
  * only, as Docker does; every network's own are under Networks.
  */
-export function settingsOf(stateRoot: string, id: string, pid: number, net: NetworkRecord, ep: MadeEndpoint, aliases: string[], name: string, exposed: PortMap): Record<string, unknown> {
+export function settingsOf(id: string, pid: number, net: NetworkRecord, ep: MadeEndpoint, aliases: string[], name: string, exposed: string[]): Record<string, unknown> {
   const user = net.Name !== 'bridge';
-  const ports: PortMap = { ...exposed };
-  for (const p of ep.ports) {
-    const key = `${p.containerPort}/${p.proto}`;
-    ports[key] = [...(ports[key] ?? []), { HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) }];
-  }
+  const ports = toPortMap(ep.ports, exposed);
   const e = endpointSettings(net, ep, aliases, user ? [name, ...aliases, id.slice(0, 12)] : null);
   return {
     ...EMPTY,
