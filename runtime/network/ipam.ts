@@ -8,7 +8,7 @@
 // one JSON file per network, `{ "172.17.0.2": "<container id>", … }`,
 // read and rewritten whole under that network's lock.
 //
-// Docker's daemon keeps the same thing in memory (libnetwork's bitseq: one
+// Docker's daemon keeps the same thing in memory (libnetwork's bitmap: one
 // bit per address of the pool) and serializes changes through its own
 // goroutines. dockling has no daemon: the lock file is what keeps two
 // concurrent `run`s from taking one address.
@@ -114,8 +114,6 @@ export type Leases = Record<string, string>;
 
 const leaseFile = (stateRoot: string, netId: string) => path.join(ipamDir(stateRoot), `${netId}.json`);
 const lockOf = (stateRoot: string, netId: string) => path.join(ipamDir(stateRoot), `${netId}.lock`);
-/** where the next search starts (see allocate): kept beside the leases, so the lease file stays a plain map */
-const cursorFile = (stateRoot: string, netId: string) => path.join(ipamDir(stateRoot), `${netId}.next`);
 
 function readJSON<T>(file: string, empty: T): T {
   try {
@@ -132,17 +130,13 @@ export function readLeases(stateRoot: string, netId: string): Leases {
 }
 
 /** Read, change and write back one network's leases under its lock. */
-function changeLeases<T>(stateRoot: string, netId: string, change: (leases: Leases, cursor: { next: number | null }) => T): T {
+function changeLeases<T>(stateRoot: string, netId: string, change: (leases: Leases) => T): T {
   fs.mkdirSync(ipamDir(stateRoot), { recursive: true, mode: 0o700 });
   return withLock(lockOf(stateRoot, netId), () => {
     const leases = readLeases(stateRoot, netId);
-    const raw = readJSON<string | null>(cursorFile(stateRoot, netId), null);
-    const cursor = { next: raw === null ? null : ipToInt(raw) };
     const before = JSON.stringify(leases);
-    const beforeNext = cursor.next;
-    const result = change(leases, cursor);
+    const result = change(leases);
     if (JSON.stringify(leases) !== before) writeFileAtomic(leaseFile(stateRoot, netId), JSON.stringify(leases, null, 2) + '\n');
-    if (cursor.next !== beforeNext && cursor.next !== null) writeFileAtomic(cursorFile(stateRoot, netId), JSON.stringify(intToIp(cursor.next)));
     return result;
   });
 }
@@ -208,16 +202,14 @@ const containerExists = (stateRoot: string, id: string) => fs.existsSync(path.jo
 /**
  * Lease an address on `net` to a container, and return it ("172.17.0.2").
  *
- * Without `wanted`, the search is SERIAL, as Docker's is: libnetwork asks
- * its bitmap for "any free address from where the last search stopped"
- * (bitseq's serial mode, which the daemon uses for container endpoints),
- * wrapping to the start of the range at its end. So addresses go out in
- * order .2, .3, .4…, and one just released is not handed out again until
- * the search has come round to it: a packet still in flight to the old
- * container, or an ARP cache entry for its MAC, cannot reach a newcomer.
- * Only when the range is otherwise full does a released address come back.
- * The cursor (where the last search stopped) is kept in `<id>.next`:
- * dockling's processes come and go, and a daemon's memory is what it stands in for.
+ * Without `wanted`: the LOWEST free address of the range, as Docker hands
+ * them to containers. libnetwork's bitmap can also search serially (from
+ * where the last search stopped, so that a just-freed address rests before
+ * it is reused), but only swarm's allocator asks for that; a local
+ * container's endpoint asks for "any", which is the first free bit. So
+ * `docker run --rm busybox ip addr` shows 172.17.0.2 every time on an
+ * otherwise empty bridge, and so does dockling: an address is reused as
+ * soon as it is released.
  *
  * With `wanted` (`--ip`): that address or an error. Docker allows it only
  * on user-defined networks, where it may lie outside --ip-range but not
@@ -239,10 +231,10 @@ export function allocate(stateRoot: string, net: NetworkRecord, containerId: str
       throw new IpamError(`invalid IPv4 address: ${wanted}`, { cause: e });
     }
     if (!contains(pool.subnet, want)) {
-      throw new IpamError(`Invalid address ${wanted}: It does not belong to any of this network's subnets (${formatCidr(pool.subnet)})`);
+      throw new IpamError(`invalid address ${wanted}: It does not belong to any of this network's subnets (${formatCidr(pool.subnet)})`);
     }
   }
-  return changeLeases(stateRoot, net.Id, (leases, cursor) => {
+  return changeLeases(stateRoot, net.Id, (leases) => {
     // Leases of containers whose directory is gone (removed by a CLI that
     // was killed before it could release them) free their addresses now.
     for (const [address, holder] of Object.entries(leases)) {
@@ -263,9 +255,8 @@ export function allocate(stateRoot: string, net: NetworkRecord, containerId: str
       }
       chosen = want;
     } else {
-      chosen = nextFree(pool, taken, cursor.next);
+      chosen = firstFree(pool, taken);
       if (chosen === undefined) throw new IpamError(`no available IPv4 addresses on this network's address pools: ${net.Name} (${net.Id})`);
-      cursor.next = chosen + 1 > lastOf(pool.range) ? pool.range.base : chosen + 1;
     }
     const address = intToIp(chosen);
     leases[address] = containerId;
@@ -275,16 +266,9 @@ export function allocate(stateRoot: string, net: NetworkRecord, containerId: str
 }
 // #endregion allocate
 
-/**
- * The first address of the range not taken, searching from `from` (the
- * cursor) to the range's end, then from its start up to the cursor.
- */
-export function nextFree(pool: Pool, taken: (n: number) => boolean, from: number | null): number | undefined {
-  const first = pool.range.base;
-  const last = lastOf(pool.range);
-  const start = from !== null && from >= first && from <= last ? from : first;
-  for (let n = start; n <= last; n++) if (!taken(n)) return n;
-  for (let n = first; n < start; n++) if (!taken(n)) return n;
+/** The lowest address of the pool's range that is not taken. */
+export function firstFree(pool: Pool, taken: (n: number) => boolean): number | undefined {
+  for (let n = pool.range.base; n <= lastOf(pool.range); n++) if (!taken(n)) return n;
   return undefined;
 }
 
@@ -314,5 +298,5 @@ export function releaseAll(stateRoot: string, containerId: string): void {
 
 /** Remove a network's lease files (when the network itself is removed). */
 export function dropNetworkLeases(stateRoot: string, netId: string): void {
-  for (const f of [leaseFile(stateRoot, netId), cursorFile(stateRoot, netId)]) fs.rmSync(f, { force: true });
+  fs.rmSync(leaseFile(stateRoot, netId), { force: true });
 }

@@ -60,7 +60,7 @@ export function getNetwork(stateRoot: string, term: string): NetworkRecord {
   const byId = all.find((n) => n.Id === term);
   if (byId) return byId;
   const byName = all.filter((n) => n.Name === term);
-  if (byName.length > 1) throw new NoSuchNetworkError(`network ${term} is ambiguous (${byName.length} matches found based on name)`);
+  if (byName.length > 1) throw new NoSuchNetworkError(`network ${term} is ambiguous (${byName.length} matches found on name)`);
   if (byName.length === 1) return byName[0];
   const byPrefix = term ? all.filter((n) => n.Id.startsWith(term)) : [];
   if (byPrefix.length > 1) throw new NoSuchNetworkError(`network ${term} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
@@ -156,11 +156,12 @@ const daemon = (message: string) => new RunError(1, `Error response from daemon:
 const cli = (message: string) => new RunError(1, message);
 
 /**
- * Docker's rule for a network's name (libnetwork's config.ValidateName,
- * as Docker 20.10 has it): word characters at both ends, and word
- * characters, "-", "." or spaces between; two characters at least.
+ * Docker's rule for a network's name (libnetwork's controller): anything
+ * but blank. The name is only ever a key
+ * (the record's file is named by the ID, the device by the ID's digits),
+ * so nothing else about it can break anything.
  */
-const NAME_PATTERN = /^[\w]+[\w\-. ]*[\w]+$/;
+const validName = (name: string) => name.trim() !== '';
 
 /** An interface name as the kernel takes it: 1..15 bytes, no "/", ":" or white space. */
 const IFNAME = /^[^/:\s]{1,15}$/;
@@ -188,7 +189,7 @@ export function createNetwork(stateRoot: string, opts: CreateNetworkOptions): Ne
   if (driver !== 'bridge') {
     throw daemon(`dockling supports only the "bridge" driver for networks you create (got "${driver}"); "host" and "none" are there already, and overlay, macvlan, ipvlan are not built`);
   }
-  if (!NAME_PATTERN.test(name)) throw daemon(`invalid name (${name}), only ^[\\w]+[\\w-. ]*[\\w]+$ are allowed`);
+  if (!validName(name)) throw daemon('invalid name: name is empty');
   if (PREDEFINED.includes(name)) throw daemon(`operation is not permitted on predefined ${name} network `);
 
   // The docker CLI's own checks (consolidateIpam), before it asks the daemon.
