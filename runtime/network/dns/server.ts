@@ -19,7 +19,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { writeFileAtomic } from '../../core/files.js';
 import { dnsDir } from '../model.js';
-import { buildMessage, clientUdpSize, headerOnlyReply, parseMessage, RCODE, replyTo, TYPE, type Message } from './packet.js';
+import { buildMessage, clientUdpSize, headerOnlyReply, MAX_SIZE, parseMessage, RCODE, replyTo, TYPE, type Message } from './packet.js';
 import { dnsNeeded, networkGateways, networksFor, resolveAddress, resolveName, runningEndpoints, type DnsEndpoint } from './records.js';
 
 export const pidFile = (stateRoot: string) => path.join(dnsDir(stateRoot), 'pid');
@@ -116,11 +116,13 @@ export function readUpstreams(stateRoot: string): { address: string; port: numbe
  * ID from a fresh socket, so that answers to two clients that chose the same
  * ID cannot be mixed up; an answer that is SERVFAIL or REFUSED, or none in
  * time, moves on to the next server. The answer goes back as it came, with
- * the client's ID put back. null: no server answered.
+ * the client's ID put back; a query that came over TCP goes upstream over
+ * TCP too (as Docker's: a UDP answer could be truncated). null: no server
+ * answered.
  */
-export async function forward(raw: Buffer, upstreams: { address: string; port: number }[], timeoutMs: number): Promise<Buffer | null> {
+export async function forward(raw: Buffer, upstreams: { address: string; port: number }[], timeoutMs: number, proto: 'udp' | 'tcp' = 'udp'): Promise<Buffer | null> {
   for (const up of upstreams.slice(0, MAX_UPSTREAMS)) {
-    const answer = await exchange(raw, up, timeoutMs);
+    const answer = await (proto === 'tcp' ? exchangeTcp : exchange)(raw, up, timeoutMs);
     if (!answer) continue;
     const rcode = answer.readUInt16BE(2) & 0xf;
     if (rcode === RCODE.SERVFAIL || rcode === RCODE.REFUSED) continue;
@@ -153,11 +155,39 @@ function exchange(raw: Buffer, up: { address: string; port: number }, timeoutMs:
     });
   });
 }
+/** The same over TCP: one connection per query, the length before the message. */
+function exchangeTcp(raw: Buffer, up: { address: string; port: number }, timeoutMs: number): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const id = Math.floor(Math.random() * 0x10000);
+    const query = Buffer.from(raw);
+    query.writeUInt16BE(id, 0);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(query.length);
+    const conn = net.createConnection({ host: up.address, port: up.port });
+    let buf = Buffer.alloc(0);
+    const done = (b: Buffer | null) => {
+      clearTimeout(timer);
+      conn.destroy();
+      resolve(b);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    conn.on('error', () => done(null));
+    conn.on('close', () => done(null));
+    conn.on('connect', () => conn.write(Buffer.concat([len, query])));
+    conn.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+      done(msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2] & 0x80) !== 0 ? Buffer.from(msg) : null);
+    });
+  });
+}
 // #endregion dns-forward
 
 /** The server's running state: its sockets by gateway, its control socket, its timers. */
 export class DnsServer {
-  private sockets = new Map<string, dgram.Socket>();
+  /** by gateway: the UDP socket and the TCP listener on its port 53 */
+  private sockets = new Map<string, { udp: dgram.Socket; tcp: net.Server }>();
   private control: net.Server | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private lastBind = Date.now();
@@ -242,39 +272,82 @@ export class DnsServer {
   }
   // #endregion dns-lifetime
 
-  /** Listen on port 53 of a gateway; nothing to do when already listening there. */
+  /**
+   * Listen on port 53 of a gateway, UDP and TCP (as Docker's resolver: a
+   * client that gets a truncated answer asks again over TCP). Nothing to do
+   * when already listening there.
+   */
   async bind(gateway: string): Promise<void> {
     if (!net.isIPv4(gateway)) throw new Error(`not an IPv4 address: ${JSON.stringify(gateway)}`);
     this.lastBind = Date.now();
     if (this.sockets.has(gateway)) return;
-    const sock = dgram.createSocket({ type: 'udp4' });
+    const udp = dgram.createSocket({ type: 'udp4' });
     await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind({ address: gateway, port: this.port, exclusive: true }, () => {
-        sock.off('error', reject);
+      udp.once('error', reject);
+      udp.bind({ address: gateway, port: this.port, exclusive: true }, () => {
+        udp.off('error', reject);
         resolve();
       });
     });
-    sock.on('error', () => {
+    udp.on('error', () => {
       /* a send to a client that went away: nothing to do */
     });
-    sock.on('message', (msg, rinfo) => {
-      this.handle(msg, rinfo, gateway, sock).catch(() => {
-        /* never let one query end the server */
-      });
+    udp.on('message', (msg, rinfo) => {
+      this.answer(msg, rinfo.address, gateway, 'udp')
+        .then((b) => b && udp.send(b, rinfo.port, rinfo.address))
+        .catch(() => {
+          /* never let one query end the server */
+        });
     });
-    this.sockets.set(gateway, sock);
+    const tcp = net.createServer((conn) => this.serveTcp(conn, gateway));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ host: gateway, port: this.port, exclusive: true }, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      udp.close();
+      throw e;
+    }
+    tcp.on('error', () => {});
+    this.sockets.set(gateway, { udp, tcp });
+  }
+
+  /** DNS over TCP: each message is preceded by its length in two bytes (RFC 1035 4.2.2). */
+  private serveTcp(conn: net.Socket, gateway: string): void {
+    let buf = Buffer.alloc(0);
+    conn.on('error', () => {});
+    conn.setTimeout(10_000, () => conn.destroy()); // an idle client does not hold a socket forever
+    conn.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + msg.length);
+        this.answer(Buffer.from(msg), conn.remoteAddress ?? '', gateway, 'tcp')
+          .then((b) => {
+            if (!b || conn.destroyed) return;
+            const len = Buffer.alloc(2);
+            len.writeUInt16BE(b.length);
+            conn.write(Buffer.concat([len, b]));
+          })
+          .catch(() => {});
+      }
+    });
   }
 
   unbind(gateway: string): void {
-    const sock = this.sockets.get(gateway);
-    if (!sock) return;
+    const s = this.sockets.get(gateway);
+    if (!s) return;
     this.sockets.delete(gateway);
     try {
-      sock.close();
+      s.udp.close();
     } catch {
       /* closed already */
     }
+    s.tcp.close();
   }
 
   private records(): { endpoints: DnsEndpoint[]; gateways: Map<string, string> } {
@@ -285,29 +358,27 @@ export class DnsServer {
   }
 
   // #region dns-handle
-  /** One query: read it, answer it from the store or upstream, send the answer back. */
-  private async handle(msg: Buffer, rinfo: dgram.RemoteInfo, gateway: string, sock: dgram.Socket): Promise<void> {
-    const send = (b: Buffer | null) => {
-      if (b) sock.send(b, rinfo.port, rinfo.address);
-    };
-    const parsed = parseMessage(msg);
+  /** One query: read it, answer it from the store or upstream; null: drop it. */
+  private async answer(msg: Buffer, sourceIp: string, gateway: string, proto: 'udp' | 'tcp'): Promise<Buffer | null> {
     // A response, or less than a header: not a question to us. Dropped, so
     // that two servers cannot be made to answer each other forever.
-    if (msg.length < 12 || (msg[2] & 0x80) !== 0) return;
-    if ('error' in parsed) return send(headerOnlyReply(msg, RCODE.FORMERR));
+    if (msg.length < 12 || (msg[2] & 0x80) !== 0) return null;
+    const parsed = parseMessage(msg);
+    if ('error' in parsed) return headerOnlyReply(msg, RCODE.FORMERR);
     const query = parsed.message;
-    if (query.header.opcode !== 0) return send(headerOnlyReply(msg, RCODE.NOTIMP));
+    if (query.header.opcode !== 0) return headerOnlyReply(msg, RCODE.NOTIMP);
     // A query asks one question (RFC 9619; miekg/dns rejects others with FORMERR).
-    if (query.questions.length !== 1) return send(headerOnlyReply(msg, RCODE.FORMERR));
+    if (query.questions.length !== 1) return headerOnlyReply(msg, RCODE.FORMERR);
 
     const { endpoints, gateways } = this.records();
     const network = gateways.get(gateway) ?? endpoints.find((e) => e.gateway === gateway)?.network;
-    const local = network ? answerLocally(query, endpoints, networksFor(endpoints, network, rinfo.address)) : null;
-    if (local) return send(buildMessage(local, clientUdpSize(query)));
+    const local = network ? answerLocally(query, endpoints, networksFor(endpoints, network, sourceIp.replace(/^::ffff:/, ''))) : null;
+    // Over UDP an answer must fit what the client takes (512, or its EDNS size); over TCP, 64 KiB.
+    if (local) return buildMessage(local, proto === 'tcp' ? MAX_SIZE : clientUdpSize(query));
 
-    const upstream = await forward(msg, readUpstreams(this.stateRoot), this.timeoutMs);
+    const upstream = await forward(msg, readUpstreams(this.stateRoot), this.timeoutMs, proto);
     // No upstream, or none answered: SERVFAIL, as Docker's resolver.
-    send(upstream ?? buildMessage(replyTo(query, RCODE.SERVFAIL)));
+    return upstream ?? buildMessage(replyTo(query, RCODE.SERVFAIL));
   }
   // #endregion dns-handle
 

@@ -8,6 +8,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildMessage, parseMessage, RCODE, TYPE, type Message } from '../../../runtime/network/dns/packet.js';
@@ -23,6 +24,7 @@ if (process.getuid?.() !== 0) {
     await stopDnsServerIfIdle(root(), () => false).catch(() => {});
     for (const p of sleeps) p.kill('SIGKILL');
     upstream?.close();
+    upstreamTcp?.close();
   });
   const tmp = useTempDir('dns-server-test-');
   const root = () => path.join(tmp(), 'root');
@@ -79,12 +81,27 @@ if (process.getuid?.() !== 0) {
 
   // The fake upstream: example.com is 93.184.216.34, everything else NXDOMAIN; it records what it was asked.
   let upstream: dgram.Socket;
+  let upstreamTcp: net.Server;
   const asked: Message[] = [];
   before(async () => {
     upstream = dgram.createSocket('udp4');
     upstream.on('message', (msg, rinfo) => {
+      const reply = fakeAnswer(msg);
+      if (reply) upstream.send(reply, rinfo.port, rinfo.address);
+    });
+    upstreamTcp = net.createServer((conn) => {
+      conn.once('data', (d) => {
+        const reply = fakeAnswer(d.subarray(2));
+        if (!reply) return conn.destroy();
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(reply.length);
+        conn.end(Buffer.concat([len, reply]));
+      });
+    });
+    await new Promise<void>((r) => upstreamTcp.listen(53, UPSTREAM, () => r()));
+    const fakeAnswer = (msg: Buffer): Buffer | null => {
       const p = parseMessage(msg);
-      if ('error' in p) return;
+      if ('error' in p) return null;
       const q = p.message;
       asked.push(q);
       const known = q.questions[0]?.name === 'example.com';
@@ -95,8 +112,8 @@ if (process.getuid?.() !== 0) {
         authorities: [],
         additionals: q.additionals.filter((r) => r.type === TYPE.OPT),
       };
-      upstream.send(buildMessage(reply), rinfo.port, rinfo.address);
-    });
+      return buildMessage(reply);
+    };
     await new Promise<void>((r) => upstream.bind(53, UPSTREAM, () => r()));
     fs.mkdirSync(path.join(root(), 'network', 'dns'), { recursive: true });
     fs.writeFileSync(upstreamFile(root()), `# from the host's resolv.conf\n${UPSTREAM}\n`);
@@ -127,6 +144,28 @@ if (process.getuid?.() !== 0) {
         resolve(p.message);
       });
       s.bind(0, opts.from ?? '127.0.0.1', () => s.send(opts.raw ?? buildMessage(q), 53, server));
+    });
+  }
+  /** The same over TCP (two bytes of length, then the message). */
+  function askTcp(server: string, name: string, type: number): Promise<Message> {
+    return new Promise((resolve, reject) => {
+      const q = buildMessage({ header: { id: 7, qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, rcode: 0 }, questions: [{ name, type, class: 1 }], answers: [], authorities: [], additionals: [] });
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(q.length);
+      const conn = net.createConnection({ host: server, port: 53 }, () => conn.write(Buffer.concat([len, q])));
+      let buf = Buffer.alloc(0);
+      const timer = setTimeout(() => (conn.destroy(), reject(new Error('no TCP answer'))), 3000);
+      conn.on('error', (e) => (clearTimeout(timer), reject(e)));
+      conn.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+        clearTimeout(timer);
+        conn.destroy();
+        const p = parseMessage(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        if ('error' in p) return reject(new Error(p.error));
+        assert.equal(p.message.header.id, 7);
+        resolve(p.message);
+      });
     });
   }
   const addresses = (m: Message) => m.answers.filter((a) => a.type === TYPE.A).map((a) => a.data).sort();
@@ -213,6 +252,9 @@ if (process.getuid?.() !== 0) {
       assert.ok(asked[n].additionals.some((r) => r.type === TYPE.OPT && r.class === 1232), 'the OPT record went upstream');
       const nx = await ask(LABNET, 'no-such-name', TYPE.A);
       assert.equal(nx.header.rcode, RCODE.NXDOMAIN);
+      // over TCP: answered locally, and forwarded over TCP
+      assert.deepEqual(addresses(await askTcp(LABNET, 'web', TYPE.A)), ['10.0.0.20']);
+      assert.deepEqual(addresses(await askTcp(LABNET, 'example.com', TYPE.A)), ['93.184.216.34']);
     });
 
     test('busybox nslookup finds a container by name', { skip: !fs.existsSync('/usr/bin/busybox') && !fs.existsSync('/bin/busybox') }, () => {
@@ -248,6 +290,10 @@ if (process.getuid?.() !== 0) {
       const big = await ask(LABNET, 'crowd-with-a-long-alias-name-for-size', TYPE.A, { edns: 4096 });
       assert.equal(big.header.tc, false);
       assert.equal(big.answers.length, 40);
+      // the client's retry over TCP gets them all
+      const tcp = await askTcp(LABNET, 'crowd-with-a-long-alias-name-for-size', TYPE.A);
+      assert.equal(tcp.header.tc, false);
+      assert.equal(tcp.answers.length, 40);
       for (let i = 0; i < 40; i++) fs.rmSync(path.join(root(), 'containers', hex(100 + i)), { recursive: true });
     });
 
