@@ -31,6 +31,8 @@ export const lockDir = (stateRoot: string) => path.join(dnsDir(stateRoot), 'lock
 export const TTL = 600;
 /** Docker tries at most three upstream servers, four seconds each (maxExtDNS, extIOTimeout). */
 const MAX_UPSTREAMS = 3;
+/** Docker's cap on queries being forwarded at once (maxConcurrent); more are REFUSED. */
+const MAX_FORWARDING = 1024;
 
 export interface ServerOptions {
   stateRoot: string;
@@ -193,6 +195,7 @@ export class DnsServer {
   private lastBind = Date.now();
   private cache: { at: number; endpoints: DnsEndpoint[]; gateways: Map<string, string> } | null = null;
   private stopping = false;
+  private forwarding = 0;
   readonly port: number;
   private timeoutMs: number;
   private idleCheckMs: number;
@@ -376,7 +379,9 @@ export class DnsServer {
     // Over UDP an answer must fit what the client takes (512, or its EDNS size); over TCP, 64 KiB.
     if (local) return buildMessage(local, proto === 'tcp' ? MAX_SIZE : clientUdpSize(query));
 
-    const upstream = await forward(msg, readUpstreams(this.stateRoot), this.timeoutMs, proto);
+    if (this.forwarding >= MAX_FORWARDING) return buildMessage(replyTo(query, RCODE.REFUSED));
+    this.forwarding++;
+    const upstream = await forward(msg, readUpstreams(this.stateRoot), this.timeoutMs, proto).finally(() => this.forwarding--);
     // No upstream, or none answered: SERVFAIL, as Docker's resolver.
     return upstream ?? buildMessage(replyTo(query, RCODE.SERVFAIL));
   }
