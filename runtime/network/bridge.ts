@@ -7,6 +7,7 @@
 //
 // Every step is an `ip` command through host-commands.ts, so `--trace`
 // shows the commands a learner could type to build the same by hand.
+import crypto from 'node:crypto';
 import { HostCommandError, ip, ipQuery } from './host-commands.js';
 import { DEFAULT_BRIDGE, type NetworkRecord } from './model.js';
 import { parseSubnet } from './ipam.js';
@@ -83,7 +84,11 @@ export function setUpBridge(net: NetworkRecord): string {
   const prefix = parseSubnet(cfg.Subnet).prefix;
   if (!bridgeExists(name)) {
     const mtu = Number(net.Options['com.docker.network.driver.mtu']) || uplinkMtu();
-    idempotent(['link', 'add', name, 'mtu', String(mtu), 'type', 'bridge']);
+    // A MAC of its own, as Docker gives docker0: a bridge without one takes
+    // the lowest of its ports' (all zeros while it has none), and changes it
+    // as containers come and go; the containers' ARP caches would go stale.
+    const mac = ['02', '42', ...crypto.randomBytes(4).toString('hex').match(/../g)!].join(':');
+    idempotent(['link', 'add', name, 'address', mac, 'mtu', String(mtu), 'type', 'bridge']);
   }
   const addrs = ipQuery(['-4', '-o', 'addr', 'show', 'dev', name]);
   if (!addrs.includes(` ${cfg.Gateway}/${prefix} `)) idempotent(['addr', 'add', `${cfg.Gateway}/${prefix}`, 'dev', name]);

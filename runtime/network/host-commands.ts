@@ -18,9 +18,27 @@ export class HostCommandError extends Error {
   }
 }
 
+/**
+ * A system program by its full path. Not through $PATH: a container's
+ * monitor runs `dockling network release` with an empty environment, and
+ * the programs are the host's own, from the system's directories only.
+ */
+const found = new Map<string, string>();
+export function systemProgram(name: string): string {
+  let p = found.get(name);
+  if (!p) {
+    p = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((d) => `${d}/${name}`).find((f) => fs.existsSync(f));
+    if (!p) throw new HostCommandError([name], `${name} is not installed (apt-get install ${name === 'ip' ? 'iproute2' : name === 'nsenter' ? 'util-linux' : name})`, null);
+    found.set(name, p);
+  }
+  return p;
+}
+
 /** The argv, wrapped to run in the network namespace of init PID `netns` (0 = here). */
 function inNetns(argv: string[], netns: number): string[] {
-  return netns ? ['nsenter', `--net=/proc/${netns}/ns/net`, '--', ...argv] : argv;
+  const [program, ...rest] = argv;
+  const full = [systemProgram(program), ...rest];
+  return netns ? [systemProgram('nsenter'), `--net=/proc/${netns}/ns/net`, '--', ...full] : full;
 }
 
 function runCommand(argv: string[], input?: string): string {
@@ -54,9 +72,9 @@ export function iptables(argv: string[], netns = 0): string {
   return runCommand(inNetns(['iptables', '-w', ...argv], netns));
 }
 
-/** Read-only iptables (-S, -C): not traced. `-C` failing is an answer, so this returns false then. */
-export function iptablesCheck(argv: string[], netns = 0): boolean {
-  const full = inNetns(['iptables', '-w', '-C', ...argv], netns);
+/** Is this rule there? (`iptables -t TABLE -C CHAIN SPEC…`, read-only, not traced: a "no" is an answer) */
+export function iptablesCheck(table: string, chain: string, spec: string[], netns = 0): boolean {
+  const full = inNetns(['iptables', '-w', '-t', table, '-C', chain, ...spec], netns);
   return spawnSync(full[0], full.slice(1), { stdio: 'ignore' }).status === 0;
 }
 
@@ -72,6 +90,7 @@ export function chainExists(table: string, chain: string, netns = 0): boolean {
  * in a container's, the write is done by a shell under nsenter.
  */
 export function sysctl(key: string, value: string, netns = 0): void {
+  // (a shell of the host's: `sh` below is found like every other program)
   trace.emit(CH, { op: 'sysctl', key, value, netns: netns ? String(netns) : '' });
   const file = '/proc/sys/' + key.replace(/\./g, '/');
   if (!netns) return fs.writeFileSync(file, value);

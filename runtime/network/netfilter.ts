@@ -20,12 +20,12 @@ export interface BridgeNet { id: string; name: string; bridge: string; subnet: s
 type Rule = [table: string, chain: string, spec: string[]];
 
 function ensure([table, chain, spec]: Rule, position: 'append' | 'insert' = 'append'): void {
-  if (iptablesCheck(['-t', table, chain, ...spec])) return;
+  if (iptablesCheck(table, chain, spec)) return;
   iptables(['-t', table, position === 'append' ? '-A' : '-I', chain, ...spec]);
 }
 
 function remove([table, chain, spec]: Rule): void {
-  while (iptablesCheck(['-t', table, chain, ...spec])) iptables(['-t', table, '-D', chain, ...spec]);
+  while (iptablesCheck(table, chain, spec)) iptables(['-t', table, '-D', chain, ...spec]);
 }
 
 /** A chain of dockling's own; one made already is fine. */

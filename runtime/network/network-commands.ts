@@ -19,6 +19,8 @@ import { confirmed, pruneReport } from '../image/prune.js';
 import type { EndpointSettings, NetworkRecord } from './model.js';
 import { createNetwork, ensurePredefined, getNetwork, isPredefined, listNetworks, NoSuchNetworkError, removeNetworkRecord } from './store.js';
 import { removeBridge } from './bridge.js';
+import { removeNetworkRules } from './netfilter.js';
+import { bridgeNet } from './join.js';
 
 /** A container's endpoints, as the layer records them in its config. */
 export function endpointsOf(c: ContainerConfig): Record<string, EndpointSettings> {
@@ -280,7 +282,10 @@ export function removeNetwork(stateRoot: string, n: NetworkRecord): void {
     });
     throw daemonError(`error while removing network: network ${n.Name} has active endpoints (${eps.join(', ')})`);
   }
-  if (n.Driver === 'bridge') removeBridge(n);
+  if (n.Driver === 'bridge') {
+    removeNetworkRules(bridgeNet(n)); // its NAT, forwarding and isolation rules (netfilter.ts)
+    removeBridge(n);
+  }
   removeNetworkRecord(stateRoot, n.Id);
 }
 // #endregion network-rm

@@ -9,7 +9,7 @@ import { dnsDir, type EndpointSettings, type NetworkRecord, type PortMap } from 
 import { macOf, readMade, type MadeEndpoint } from './endpoint.js';
 import { leaveNetworks } from './join.js';
 import { stopDnsServerIfIdle } from './dns/control.js';
-import { getNetworkOrNull } from './store.js';
+import { findNetwork as getNetworkOrNull } from './store.js';
 import { toPortMap } from './ports.js';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
