@@ -231,7 +231,7 @@ export function allocate(stateRoot: string, net: NetworkRecord, containerId: str
       throw new IpamError(`invalid IPv4 address: ${wanted}`, { cause: e });
     }
     if (!contains(pool.subnet, want)) {
-      throw new IpamError(`invalid address ${wanted}: It does not belong to any of this network's subnets (${formatCidr(pool.subnet)})`);
+      throw new IpamError(`Invalid address ${wanted}: It does not belong to any of this network's subnets (${formatCidr(pool.subnet)})`);
     }
   }
   return changeLeases(stateRoot, net.Id, (leases) => {

@@ -156,8 +156,8 @@ const daemon = (message: string) => new RunError(1, `Error response from daemon:
 const cli = (message: string) => new RunError(1, message);
 
 /**
- * Docker's rule for a network's name (libnetwork's controller): anything
- * but blank. The name is only ever a key
+ * Docker's rule for a network's name (libnetwork's config.IsValidName,
+ * dockerd 20.10 as later): anything but blank. The name is only ever a key
  * (the record's file is named by the ID, the device by the ID's digits),
  * so nothing else about it can break anything.
  */
@@ -189,7 +189,7 @@ export function createNetwork(stateRoot: string, opts: CreateNetworkOptions): Ne
   if (driver !== 'bridge') {
     throw daemon(`dockling supports only the "bridge" driver for networks you create (got "${driver}"); "host" and "none" are there already, and overlay, macvlan, ipvlan are not built`);
   }
-  if (!validName(name)) throw daemon('invalid name: name is empty');
+  if (!validName(name)) throw daemon(`invalid name: ${name}`);
   if (PREDEFINED.includes(name)) throw daemon(`operation is not permitted on predefined ${name} network `);
 
   // The docker CLI's own checks (consolidateIpam), before it asks the daemon.

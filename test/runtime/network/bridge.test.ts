@@ -72,6 +72,8 @@ const stateRoot = process.argv[1];
 ip(['link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'uplink1']); // (a veth: the dummy module may not be there)
 ip(['addr', 'add', '172.17.5.1/16', 'dev', 'uplink0']);
 ip(['link', 'set', 'uplink0', 'up']);
+// A route through a gateway is not the host's own subnet: Docker (23+) does not avoid it.
+ip(['route', 'add', '172.20.0.0/16', 'via', '172.17.5.2']);
 const bridge = ensurePredefined(stateRoot);
 const out = { subnet: bridge.IPAM.Config[0].Subnet, device: setUpBridge(bridge) };
 const run = (name, args) => networkCommands.find((c) => c.name === name).run({ chapter: 6, stateRoot, flags: new Map(), args, layers: [] });
@@ -82,6 +84,8 @@ const lab = getNetwork(stateRoot, 'labnet');
 out.labSubnet = lab.IPAM.Config[0].Subnet;
 out.labDevice = setUpBridge(lab);
 out.made = bridgeExists(out.labDevice);
+await run('network create', ['lab2']);
+out.labSubnet2 = getNetwork(stateRoot, 'lab2').IPAM.Config[0].Subnet;
 out.code = await run('network rm', ['labnet']);
 out.gone = !bridgeExists(out.labDevice);
 process.stdout.write = w;
@@ -90,6 +94,7 @@ process.stdout.write(JSON.stringify(out));`;
     assert.equal(out.subnet, '172.18.0.0/16', '172.17/16 is the host\'s: the next pool');
     assert.equal(out.device, 'dockling0');
     assert.equal(out.labSubnet, '172.19.0.0/16', 'neither the host\'s nor the default bridge\'s');
+    assert.equal(out.labSubnet2, '172.20.0.0/16', 'a route via a gateway does not reserve its range');
     assert.equal(out.made, true);
     assert.equal(out.code, 0);
     assert.equal(out.gone, true);

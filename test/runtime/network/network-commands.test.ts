@@ -129,7 +129,7 @@ describe('network commands', () => {
     assert.equal(r.stdout, 'labnet\n');
     assert.equal(r.stderr, [
       'dockling: Error response from daemon: bridge is a pre-defined network and cannot be removed',
-      `dockling: Error response from daemon: error while removing network: network busy has active endpoints (name:"web" id:"${'e'.repeat(12)}")`,
+      `dockling: Error response from daemon: error while removing network: network busy id ${busy.Id} has active endpoints`,
       'dockling: Error response from daemon: network nosuch not found',
       '',
     ].join('\n'));
