@@ -160,7 +160,8 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: null,
-    HostConfig: hostConfig(saved?.HostConfig ?? c.HostConfig ?? {}),
+    // The record as the layers left it (chapter 6 adds its own keys after chapter 5 saved its copy).
+    HostConfig: hostConfig({ ...(saved?.HostConfig ?? {}), ...(c.HostConfig ?? {}) }),
     Mounts: [], //                     volumes and bind mounts: chapter 7
     Config: {
       Hostname: c.Config.Hostname,

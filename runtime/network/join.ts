@@ -7,14 +7,14 @@ import { withLock } from '../core/files.js';
 import { RunError } from '../core/pipeline.js';
 import { networkRoot, type NetworkRecord } from './model.js';
 import { allocate, release as releaseLease } from './ipam.js';
-import { setUpBridge, uplinkMtu } from './bridge.js';
+import { bridgeDevice, setUpBridge, uplinkMtu } from './bridge.js';
 import { listNetworks } from './store.js';
 import { addPortRules, enableForwarding, ensureBaseRules, ensureNetworkRules, removePortRules, type BridgeNet } from './netfilter.js';
 import type { PublishedPort } from './ports.js';
 import { newVethName, plugVeth, readMade, redirectDns, unplugVeth, writeMade, type MadeEndpoint } from './endpoint.js';
 
 /** The bridge device of a bridge network. */
-export const bridgeOf = (net: NetworkRecord) => net.Options['com.docker.network.bridge.name'];
+export const bridgeOf = (net: NetworkRecord) => bridgeDevice(net);
 
 export function bridgeNet(net: NetworkRecord): BridgeNet {
   const cfg = net.IPAM.Config[0];

@@ -20,7 +20,7 @@ import type { EndpointSettings, NetworkRecord } from './model.js';
 import { createNetwork, ensurePredefined, getNetwork, isPredefined, listNetworks, NoSuchNetworkError, removeNetworkRecord } from './store.js';
 import { removeBridge } from './bridge.js';
 import { removeNetworkRules } from './netfilter.js';
-import { bridgeNet } from './join.js';
+import { bridgeNet, networkUp } from './join.js';
 
 /** A container's endpoints, as the layer records them in its config. */
 export function endpointsOf(c: ContainerConfig): Record<string, EndpointSettings> {
@@ -256,6 +256,14 @@ const createCommand: Command = {
       options: keyValues(inv.flags.get('opt') as string[] | undefined),
       internal: Boolean(inv.flags.get('internal')),
     });
+    // Its bridge and rules now, as Docker makes them at create: `ip link`
+    // shows br-… at once. If that fails, the network is not half made.
+    try {
+      networkUp(inv.stateRoot, net);
+    } catch (e) {
+      removeNetwork(inv.stateRoot, net);
+      throw new RunError(1, `could not set up the network's bridge: ${(e as Error).message}`, { cause: e });
+    }
     process.stdout.write(net.Id + '\n');
     return 0;
   },

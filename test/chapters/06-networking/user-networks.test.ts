@@ -9,7 +9,7 @@ import { chapter6, dnsServers, links, netState } from './helpers.js';
 const root = process.getuid?.() === 0 || process.env.CI ? undefined : 'needs root';
 
 /** A shell loop: fetch URL until it answers (the server needs a moment), printing the page. */
-const fetchLoop = (url: string) => `for i in $(seq 1 25); do wget -T 1 -qO- ${url} && exit 0; sleep 0.2; done; exit 1`;
+const fetchLoop = (url: string) => `for i in $(seq 1 25); do timeout 1 wget -qO- ${url} && exit 0; sleep 0.2; done; exit 1`;
 
 describe('user-defined networks', { skip: root }, () => {
   const t = chapter6('ch6-usernets');
@@ -33,7 +33,7 @@ describe('user-defined networks', { skip: root }, () => {
       const lookup = t.ok(['run', '--rm', '--network', 'labnet', 'busybox', 'nslookup', 'db']);
       assert.match(lookup, new RegExp(t.inspect('db', '{{.NetworkSettings.Networks.labnet.IPAddress}}').replace(/\./g, '\\.')));
       // The default bridge: /etc/hosts only, no DNS server; "db" is unknown there.
-      const onBridge = t.dk(['run', '--rm', 'busybox', 'sh', '-c', 'wget -T 2 -qO- http://db/']);
+      const onBridge = t.dk(['run', '--rm', 'busybox', 'sh', '-c', 'timeout 2 wget -qO- http://db/ || exit 1']);
       assert.notEqual(onBridge.code, 0, 'a container on the default bridge must not resolve db');
       // In use: network rm is refused with Docker's message.
       const rm = t.dk(['network', 'rm', 'labnet']);
@@ -53,7 +53,7 @@ describe('user-defined networks', { skip: root }, () => {
       t.runD(['--name', 'web2', 'busybox', 'sleep', '60']);
       // On the default bridge, web2 cannot reach db2's network at all.
       const dbIp = t.inspect('db2', '{{.NetworkSettings.Networks.labnet2.IPAddress}}');
-      assert.notEqual(t.dk(['exec', 'web2', 'wget', '-T', '2', '-qO-', `http://${dbIp}/`]).code, 0, 'isolated before connect');
+      assert.notEqual(t.dk(['exec', 'web2', 'timeout', '2', 'wget', '-qO-', `http://${dbIp}/`]).code, 0, 'isolated before connect');
       t.ok(['network', 'connect', 'labnet2', 'web2']);
       const ifaces = t.ok(['exec', 'web2', 'ip', '-o', '-4', 'addr']);
       assert.match(ifaces, /eth1\s+inet /, 'connect adds eth1');
@@ -78,7 +78,9 @@ describe('user-defined networks', { skip: root }, () => {
       t.runD(['--network', 'red', '--name', 'r1', 'busybox', 'sh', '-c', 'mkdir -p /www && echo red > /www/index.html && exec httpd -f -p 80 -h /www']);
       const redIp = t.inspect('r1', '{{.NetworkSettings.Networks.red.IPAddress}}');
       assert.match(t.ok(['run', '--rm', '--network', 'red', 'busybox', 'sh', '-c', fetchLoop(`http://${redIp}/`)]), /red/, 'same network: reached');
-      const cross = t.dk(['run', '--rm', '--network', 'blue', 'busybox', 'sh', '-c', `wget -T 2 -qO- http://${redIp}/`]);
+      // (`|| exit 1` keeps sh as PID 1: a lone command would be exec'd as
+      // PID 1, where timeout's SIGTERM is ignored, and hang till TCP gives up)
+      const cross = t.dk(['run', '--rm', '--network', 'blue', 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${redIp}/ || exit 1`]);
       assert.notEqual(cross.code, 0, 'another network: not reached');
       const name = t.dk(['run', '--rm', '--network', 'blue', 'busybox', 'sh', '-c', 'nslookup r1']);
       assert.notEqual(name.code, 0, 'another network: r1 has no name there');
