@@ -6,12 +6,19 @@
 // demo.test.ts runs them unattended (in a network namespace of its own);
 // with `--chapter 5` every step fails: -p, --network and `network` do not
 // exist there, and the host has no bridge.
-import { lines, ran, type DemoStep } from '../demo.js';
+import { spawnSync } from 'node:child_process';
+import { lines, ran, type DemoStep, type StepResult } from '../demo.js';
 
 const seen: { port?: string; ip?: string } = {};
 
 /** `sh -c` that fetches URL with busybox wget, retrying while the server starts. */
 const fetch = (url: string) => `for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- ${url} && exit 0; sleep 0.3; done; exit 1`;
+
+/** The step's trace must show a DNAT rule added (for host port `port`, or any). */
+function dnatIn(r: StepResult, port: string): string | null {
+  const found = r.trace.some((e) => e.op === 'iptables' && e.argv.includes('DNAT') && (port === '' || e.argv.includes(port)));
+  return found ? null : `the trace should show the DNAT rule for the published port${port ? ' ' + port : ''}`;
+}
 
 export const steps: DemoStep[] = [
   {
@@ -20,7 +27,7 @@ export const steps: DemoStep[] = [
       'busybox httpd serves the container\'s /etc. -p 8080:80 asks for the host\'s port 8080 to lead to the container\'s port 80: ' +
       'the network stage gave the container an address on the bridge, then wrote a DNAT rule for it.',
     args: ['run', '-d', '--name', 'web', '-p', '8080:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'],
-    check: (r) => ran(r) ?? (/^[0-9a-f]{64}$/.test(r.stdout.trim()) ? null : `run -d should print an ID: ${r.stdout}`),
+    check: (r) => ran(r) ?? (/^[0-9a-f]{64}$/.test(r.stdout.trim()) ? null : `run -d should print an ID: ${r.stdout}`) ?? dnatIn(r, '8080'),
   },
   {
     title: 'host: fetch a page through 127.0.0.1:8080',
@@ -36,7 +43,7 @@ export const steps: DemoStep[] = [
     title: 'run -d -p 80: an ephemeral port',
     look: 'With only the container\'s port, the host port is picked from the kernel\'s ip_local_port_range, as Docker picks it.',
     args: ['run', '-d', '-p', '80', '--name', 'static_web', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'],
-    check: (r) => ran(r),
+    check: (r) => ran(r) ?? dnatIn(r, ''),
   },
   {
     title: 'ps -l: the PORTS column',
@@ -115,7 +122,12 @@ export const steps: DemoStep[] = [
     title: 'run -d --network labnet --name db',
     look: 'A server on labnet. Its /etc/resolv.conf names 127.0.0.11: the embedded DNS server, which knows labnet\'s containers by name.',
     args: ['run', '-d', '--network', 'labnet', '--name', 'db', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'],
-    check: (r) => ran(r),
+    check(r) {
+      const bad = ran(r);
+      if (bad) return bad;
+      const veth = r.trace.find((e) => e.op === 'ip' && e.argv.includes('master') && e.argv.some((a) => a.startsWith('br-')));
+      return veth ? null : 'the trace should show the veth pair plugged into labnet\'s bridge (br-…)';
+    },
   },
   {
     title: 'run --rm --network labnet busybox wget http://db/hostname',
@@ -145,7 +157,10 @@ export const steps: DemoStep[] = [
     title: 'run --rm --network none busybox ip addr',
     look: 'none: chapter 1\'s container, a namespace with loopback only.',
     args: ['run', '--rm', '--network', 'none', 'busybox', 'ip', 'addr'],
-    check: (r) => ran(r) ?? (/\blo\b/.test(r.stdout) && !/eth0/.test(r.stdout) ? null : `only lo should be there: ${r.stdout}`),
+    check: (r) =>
+      ran(r) ??
+      (/chapter 6/.test(r.stderr) ? `--network should be understood, not put off to chapter 6: ${r.stderr}` : null) ??
+      (/\blo\b/.test(r.stdout) && !/eth0/.test(r.stdout) ? null : `only lo should be there: ${r.stdout}`),
   },
   {
     title: 'run --rm --network container:web busybox ip addr show eth0',
@@ -154,10 +169,18 @@ export const steps: DemoStep[] = [
     check: (r) => ran(r) ?? (/inet \d+\.\d+\.\d+\.\d+/.test(r.stdout) ? null : `web's eth0 should be seen: ${r.stdout}`),
   },
   {
-    title: 'rm -f web static_web db; network rm labnet',
+    title: 'rm -f web static_web db',
     look: 'Removed: their veths, leases and DNAT rules go with them; `iptables -t nat -S` has no rule for 8080 any more.',
     args: ['rm', '-f', 'web', 'static_web', 'db'],
-    check: (r) => ran(r),
+    check(r) {
+      const bad = ran(r);
+      if (bad) return bad;
+      // The host now: the bridge stays (as docker0 does), with no veth on it.
+      const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+      if (!/: dockling0[:@]/.test(links)) return 'the default bridge dockling0 should still be there';
+      const veths = lines(links).filter((l) => /: veth/.test(l));
+      return veths.length ? `no veth should be left: ${veths.join(' | ')}` : null;
+    },
   },
   {
     title: 'network rm labnet',
