@@ -9,6 +9,7 @@
 // Everything is slower under TCG (7-10x): timeouts here have that margin.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dockling, tempRoot, type Result } from '../helpers/dockling.js';
@@ -112,6 +113,26 @@ test('chapter 11\'s default run: seccomp filter, Docker\'s capabilities, and the
   assert.match(out, /^CapEff:\s+00000000a80425fb$/m, out);
   assert.match(out, /^mknod: ok$/m, out);
   assert.match(out, /^kmsg: .*Operation not permitted/m, out);
+});
+
+test('chapter 6 in the guest: -p 8080:80 reaches the container from the guest\'s 127.0.0.1; rm -f leaves no veth or DNAT rule', { skip }, async () => {
+  // The guest is a machine of its own: its bridge and NAT rules are its own.
+  const id = ok(['run', '-d', '--name', 'smoke-web', '-p', '8080:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']).trim();
+  try {
+    let page = '';
+    for (let i = 0; i < 50 && !page; i++) {
+      const r = spawnSync('busybox', ['wget', '-qO-', 'http://127.0.0.1:8080/hostname'], { encoding: 'utf8' });
+      if (r.status === 0) page = r.stdout.trim();
+      else await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.equal(page, id.slice(0, 12), 'the page is the container\'s host name');
+    assert.match(ok(['port', 'smoke-web']), /^80\/tcp -> 0\.0\.0\.0:8080$/m);
+  } finally {
+    ok(['rm', '-f', 'smoke-web']);
+  }
+  const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout;
+  assert.doesNotMatch(links, /: veth/, 'no veth left');
+  assert.doesNotMatch(spawnSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' }).stdout, /DNAT/, 'no DNAT rule left');
 });
 
 test('nothing is left: the cgroup tree is as before, no container', { skip }, () => {
