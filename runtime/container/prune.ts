@@ -3,7 +3,7 @@
 // docker CLI's order: containers first (so that their images become
 // unused), then images. Networks (chapter 6), volumes (chapter 7) and the
 // build cache (chapter 9) join it when those chapters are written.
-import type { Command, Invocation } from '../core/layer.js';
+import type { Command, Invocation, Layer } from '../core/layer.js';
 import { listContainers } from '../core/containers.js';
 import { humanSize } from '../core/format.js';
 import { removeContainer } from '../image/container-commands.js';
@@ -52,11 +52,11 @@ export const containerPruneCommand: Command = {
 // #region system-prune
 /**
  * The docker CLI lists what `system prune` removes before it asks; this
- * list says what dockling's removes at this chapter (Docker's adds
- * networks, and the build cache, which come with chapters 6 and 9).
+ * list says what dockling's removes at this chapter: later layers add
+ * their part (chapter 6: networks; the build cache comes with chapter 9).
  */
-function systemWarning(all: boolean): string {
-  const what = ['all stopped containers', all ? 'all images without at least one container associated to them' : 'all dangling images'];
+function systemWarning(all: boolean, layers: Layer[]): string {
+  const what = ['all stopped containers', ...layers.flatMap((l) => (l.systemPrune ? [l.systemPrune.what] : [])), all ? 'all images without at least one container associated to them' : 'all dangling images'];
   return `WARNING! This will remove:\n${what.map((w) => `  - ${w}`).join('\n')}\n`;
 }
 
@@ -68,11 +68,12 @@ const systemPruneCommand: Command = {
   flags: [{ name: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused images not just dangling ones' }, forceFlag],
   async run(inv) {
     const all = Boolean(inv.flags.get('all'));
-    if (!inv.flags.get('force') && !(await confirmed(systemWarning(all)))) return 0;
+    if (!inv.flags.get('force') && !(await confirmed(systemWarning(all, inv.layers)))) return 0;
     const gone = pruneStoppedContainers(inv);
+    const others = inv.layers.flatMap((l) => (l.systemPrune ? [pruneReport(l.systemPrune.title, l.systemPrune.run(inv.stateRoot))] : []));
     const images = await pruneImages(await storesWithBusybox(inv.stateRoot), all);
     process.stdout.write(
-      pruneReport('Deleted Containers:', gone.ids) + pruneReport('Deleted Images:', images.lines) +
+      pruneReport('Deleted Containers:', gone.ids) + others.join('') + pruneReport('Deleted Images:', images.lines) +
         `Total reclaimed space: ${humanSize(gone.reclaimed + images.reclaimed)}\n`,
     );
     return 0;

@@ -184,6 +184,13 @@ export interface Layer {
    * 2: the cgroup driver and version), as docker lists containerd's and runc's
    */
   version?(): Record<string, string>;
+  /**
+   * what this layer's part of `system prune` removes (chapter 6: unused
+   * networks), between the containers and the images, as Docker orders it:
+   * the warning's line, the report's heading, and the removal (the names
+   * of what went)
+   */
+  systemPrune?: { what: string; title: string; run(stateRoot: string): string[] };
   /** lines this layer adds to `info` (chapter 11: the Security Options) */
   info?(stateRoot: string): string[];
 }

@@ -25,7 +25,7 @@ import { hostResolvConf, hostsFile, resolvConf, splitAddHost, upstreamServers, w
 import { joinNetwork } from './join.js';
 import { parsePorts, requestsOf, withHostPorts, type PortPlan } from './publish.js';
 import { exposedPorts } from './ports.js';
-import { networkCommands } from './network-commands.js';
+import { networkCommands, pruneNetworks } from './network-commands.js';
 import { portCommand } from './port-command.js';
 import { connectCommand, disconnectCommand } from './connect.js';
 import { releaseCommand, releaseContainer, releaseContainerAsync, stoppedSettings, settingsOf, writeUpstream } from './settings.js';
@@ -232,6 +232,7 @@ export const networkLayer: Layer = {
   runFlags: RUN_FLAGS,
   commands: [...networkCommands, connectCommand, disconnectCommand, portCommand, releaseCommand],
   stages: { validate, prepare, network, cleanup },
+  systemPrune: { what: 'all networks not used by at least one container', title: 'Deleted Networks:', run: (root) => pruneNetworks(root, new Map()) },
   reap: (c, stateRoot) => releaseContainer(stateRoot, path.join(stateRoot, 'containers', c.ID), c.ID),
   release: (c, stateRoot) => {
     releaseContainer(stateRoot, path.join(stateRoot, 'containers', c.ID), c.ID);

@@ -29,7 +29,7 @@ const BUSYBOX = '/bin/busybox';
 // its NAT and filter rules.
 const ROOT_MODULES = [
   'virtio_pci', '9pnet_virtio', '9p', 'overlay', 'fuse', 'veth',
-  'bridge', 'nf_tables', 'nft_compat', 'nft_chain_nat', 'nf_nat', 'nf_conntrack',
+  'bridge', 'crc32c_generic', 'nf_tables', 'nft_compat', 'nft_chain_nat', 'nf_nat', 'nf_conntrack',
   'xt_addrtype', 'xt_conntrack', 'xt_MASQUERADE', 'xt_nat', 'xt_tcpudp',
 ];
 
@@ -102,8 +102,13 @@ function moduleOrder(kernelDir: string): { name: string; file: string }[] {
     const file = files.get(name);
     if (!file) return; // built into the kernel
     // modinfo is NUL-separated key=value strings in the .modinfo section.
-    const m = /\0depends=([^\0]*)\0/.exec(fs.readFileSync(file).toString('latin1'));
+    const info = fs.readFileSync(file).toString('latin1');
+    const m = /\0depends=([^\0]*)\0/.exec(info);
     for (const dep of (m?.[1] ?? '').split(',').filter(Boolean)) visit(dep);
+    // A soft dependency to load first (libcrc32c needs the crc32c cipher,
+    // which nf_conntrack's users reach through it): "softdep=pre: crc32c".
+    const soft = /\0softdep=pre: ?([^\0]*?)(?: post:[^\0]*)?\0/.exec(info);
+    for (const dep of (soft?.[1] ?? '').split(/\s+/).filter(Boolean)) visit(dep.replace(/-/g, '_'));
     order.push({ name, file });
   };
   for (const name of ROOT_MODULES) visit(name);

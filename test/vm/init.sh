@@ -89,6 +89,9 @@ fi
 # (systemd's poweroff among them): busybox's applets by name.
 bb=/bin/busybox
 $bb hostname dockling-vm
+# A machine's loopback is up (a new network namespace's, the kernel's
+# first, starts down): chapter 6 publishes ports on 127.0.0.1.
+$bb ip link set lo up
 repo=$(arg dockling.repo)
 cd "$repo" || die "no checkout at $repo"
 # The console carries the command's output to the host: no \r added.

@@ -106,4 +106,20 @@ describe('user-defined networks', { skip: root }, () => {
       await t.cleanupNet(before, ['fixed']);
     }
   });
+
+  test('system prune removes networks no container uses (Docker\'s "Deleted Networks:"), and keeps one in use', async () => {
+    const before = netState(t.root());
+    try {
+      t.ok(['network', 'create', 'unused']);
+      t.ok(['network', 'create', 'inuse']);
+      t.runD(['--network', 'inuse', '--name', 'keeper', 'busybox', 'sleep', '30']);
+      const out = t.ok(['system', 'prune', '-f']);
+      assert.match(out, /^Deleted Networks:\nunused\n/m);
+      const names = t.ok(['network', 'ls', '--format', '{{.Name}}']).split('\n');
+      assert.ok(!names.includes('unused') && names.includes('inuse'), names.join(' '));
+      assert.equal(links().filter((l) => l.startsWith('br-')).length, 1, 'the pruned network\'s bridge is gone, the used one\'s stays');
+    } finally {
+      await t.cleanupNet(before, ['inuse', 'unused']);
+    }
+  });
 });
