@@ -40,12 +40,20 @@ const IPV6_TWIN =
   'dockerd binds a port published on every address twice, 0.0.0.0 and :: (its docker-proxy listens on [::] too when the host has IPv6), so port, ps and inspect show a ":::PORT" twin of each; dockling publishes on IPv4 only (iptables DNAT, no ip6tables rules, no proxy), so it has one binding per port';
 const RUN_PERIOD = 'and docker\'s CLI (reportError) ends every run error with a period; dockling prints the message as it is, for every run error (core/failure.ts, not this chapter\'s)';
 const LOWER_P = `go-connections v0.5.0 (Docker 28, whose words ports.ts follows) words -p errors in lower case ("invalid containerPort: abc"); 20.10's capitalises them ("Invalid containerPort: abc"), ${RUN_PERIOD}`;
+const PORT_AS_TYPED =
+  'the 20.10 CLI names the port with its protocol added ("No public port \'90/tcp\' published"); docker 23+ (runPort with strings.Cut) names it as it was typed ("\'90\'"), as dockling does (core/port-map.ts)';
 const ALLOWED: Table = {
   ...Object.fromEntries(
     ['dp1', 'dp2', 'dp4', 'dp5'].flatMap((n) => ['port', 'port-80', 'ps-ports', 'inspect-ports'].map((s) => [`${n}-${s}`, { stdout: IPV6_TWIN }])),
   ),
   'dp4-port-81': { stdout: IPV6_TWIN },
   'ps-ports-all': { stdout: IPV6_TWIN },
+  'ps-table-ports': { stdout: IPV6_TWIN },
+  'dp6-port': { stdout: IPV6_TWIN },
+  'dp6-port-90': { stderr: PORT_AS_TYPED },
+  'dp7-port-80': { stderr: PORT_AS_TYPED },
+  'dp6-ps-ports': { stdout: IPV6_TWIN },
+  'dp6-inspect-ports': { stdout: IPV6_TWIN },
   'run-p-abc': { stderr: LOWER_P },
   'run-p-8080:abc': { stderr: LOWER_P },
   'run-p-80/xyz': { stderr: LOWER_P },
@@ -61,8 +69,11 @@ const ALLOWED: Table = {
     code: 'dockerd 20.10 silently ignores --ip without --network (the address is filed under the mode "default", which no endpoint reads) and runs the container; newer daemons refuse it with "user specified IP address is supported on user defined networks only", as dockling does (layer.ts)',
     stderr: 'as its code: 20.10 runs the container and prints nothing',
   },
+  'network-inspect-bridge-ipam': {
+    stdout: 'on its first start (no docker0 yet, as here) dockerd files the default bridge\'s IPAM config without its Gateway; once docker0 exists (every later start) it shows "Gateway": "172.17.0.1", as dockling always does',
+  },
   'network-rm-nosuch': {
-    stderr: 'the 20.10 client turns the 404 of DELETE /networks/nosuch into "No such network: nosuch"; docker 23+ clients print the daemon\'s own words, "network nosuch not found", as dockling does',
+    stderr: 'the 20.10 client turns the 404 of DELETE /networks/nosuch into "No such network: nosuch" (its wrapResponseError); later clients return the daemon\'s error as it is, "network nosuch not found", as dockling does',
   },
   'run-network-nosuch': {
     stderr: `dockerd 20.10 finds the network missing only at start, after creating the container, and the CLI reports a start's error without the help line; dockling refuses it before anything is made (the validate stage), so it is a create's error with "See 'docker run --help'.", ${RUN_PERIOD}`,
@@ -111,7 +122,7 @@ function showPorts(name: string, extra: Step[] = []): Step[] {
 test('-p in its forms: port, ps PORTS, inspect\'s Ports, NetworkMode and PortBindings', { skip }, async () => {
   const report = newReport();
   const before = netState(c.root());
-  const names = ['dp1', 'dp2', 'dp3', 'dp4', 'dp5'];
+  const names = ['dp1', 'dp2', 'dp3', 'dp4', 'dp5', 'dp6', 'dp7'];
   try {
     await compare(
       [
@@ -125,7 +136,19 @@ test('-p in its forms: port, ps PORTS, inspect\'s Ports, NetworkMode and PortBin
         ...showPorts('dp4', [{ id: 'dp4-port-81', args: ['port', 'dp4', '81'], norm: sorted }]),
         { id: 'run-P-expose', args: ['run', '-d', '--name', 'dp5', '-P', '--expose', '80', 'busybox', ...IDLE] },
         ...showPorts('dp5'),
+        { id: 'run-p-udp-ip', args: ['run', '-d', '--name', 'dp6', '-p', '127.0.0.1:9000:90/udp', '-p', '9001:91/tcp', 'busybox', ...IDLE] },
+        { id: 'dp6-port', args: ['port', 'dp6'], norm: sorted },
+        { id: 'dp6-port-90-udp', args: ['port', 'dp6', '90/udp'] },
+        { id: 'dp6-port-90', args: ['port', 'dp6', '90'] },
+        { id: 'dp6-ps-ports', args: ['ps', '--filter', 'name=^dp6$', '--format', '{{.Ports}}'] },
+        { id: 'dp6-inspect-ports', args: ['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'dp6'] },
+        { id: 'dp6-port-bindings', args: ['inspect', '-f', '{{json .HostConfig.PortBindings}}', 'dp6'] },
+        { id: 'run-no-ports', args: ['run', '-d', '--name', 'dp7', 'busybox', ...IDLE] },
+        { id: 'dp7-port', args: ['port', 'dp7'] },
+        { id: 'dp7-port-80', args: ['port', 'dp7', '80'] },
+        { id: 'dp7-inspect-ports', args: ['inspect', '-f', '{{json .NetworkSettings.Ports}} {{json .HostConfig.PortBindings}} {{.HostConfig.NetworkMode}}', 'dp7'] },
         // All of them at once: the column as ps prints it, in its order.
+        { id: 'ps-table-ports', args: ['ps', '--format', 'table {{.Names}}\t{{.Ports}}'], norm: (s) => { const [h, ...rows] = ephemeral(s).split('\n'); return [h, sorted(rows.join('\n'))].join('\n'); } },
         { id: 'ps-ports-all', args: ['ps', '--format', '{{.Names}} {{.Ports}}'], norm: (s) => sorted(ephemeral(s)) },
         { id: 'port-nosuch', args: ['port', 'nosuch'] },
         { id: 'port-bad-proto', args: ['port', 'dp1', '80/xyz'] },
@@ -167,6 +190,10 @@ test('networks: ls, create, inspect, rm, connect, disconnect, --network, --ip, /
         { id: 'network-ls-format', args: ['network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}'] },
         { id: 'network-inspect-f', args: ['network', 'inspect', 'labnet', '-f', '{{.Driver}} {{.Scope}} {{.Internal}}'] },
         { id: 'network-inspect-bridge-f', args: ['network', 'inspect', 'bridge', '-f', '{{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.Attachable}} {{.EnableIPv6}}'] },
+        { id: 'network-inspect-bridge-ipam', args: ['network', 'inspect', 'bridge', '-f', '{{json .IPAM}} {{json .Options}}'],
+          // The default bridge's device is dockling0 on purpose (issue 14 names it so; `network ls` calls it bridge, as Docker does).
+          norm: (s) => addresses(s).replace(/"dockling0"/g, '"docker0"') },
+        { id: 'network-inspect-labnet-ipam', args: ['network', 'inspect', 'labnet', '-f', '{{json .IPAM}} {{.EnableIPv6}} {{.Attachable}} {{.Ingress}}'], norm: addresses },
         { id: 'network-inspect-nosuch', args: ['network', 'inspect', 'nosuch'] },
         { id: 'network-rm-nosuch', args: ['network', 'rm', 'nosuch'] },
         { id: 'network-rm-bridge', args: ['network', 'rm', 'bridge'] },
