@@ -5,8 +5,9 @@
 import path from 'node:path';
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
-import { isRunning, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
-import { getNetwork } from './store.js';
+import { isRunning, NoSuchContainerError, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
+import { daemonError } from '../core/filters.js';
+import { getNetwork, NoSuchNetworkError } from './store.js';
 import { joinNetwork, leaveNetworks } from './join.js';
 import { readMade } from './endpoint.js';
 import { endpointSettings, dnsNeeded } from './settings.js';
@@ -14,6 +15,20 @@ import { ensureDnsServer, stopDnsServerIfIdle } from './dns/control.js';
 import type { EndpointSettings } from './model.js';
 
 type WithNetworks = ContainerConfig & { NetworkSettings?: { Networks?: Record<string, EndpointSettings> } };
+
+/**
+ * The network and the container named, or the daemon's refusal (exit 1):
+ * "network NAME not found", "No such container: NAME", as dockerd answers
+ * the client's POST /networks/NAME/connect.
+ */
+function networkAndContainer(stateRoot: string, netRef: string, ref: string) {
+  try {
+    return { net: getNetwork(stateRoot, netRef), c: resolveContainer(stateRoot, ref) as WithNetworks };
+  } catch (e) {
+    if (e instanceof NoSuchNetworkError || e instanceof NoSuchContainerError) throw daemonError(e.message, e);
+    throw e;
+  }
+}
 
 const modeOf = (c: ContainerConfig) => String(c.HostConfig?.NetworkMode ?? 'default');
 
@@ -29,8 +44,7 @@ export const connectCommand: Command = {
   maxArgs: 2,
   async run(inv) {
     const [netRef, ref] = inv.args;
-    const net = getNetwork(inv.stateRoot, netRef);
-    const c = resolveContainer(inv.stateRoot, ref) as WithNetworks;
+    const { net, c } = networkAndContainer(inv.stateRoot, netRef, ref);
     const mode = modeOf(c);
     if (net.Driver === 'host' || mode === 'host') throw new RunError(1, 'container cannot be disconnected from host network or connected to host network');
     if (net.Driver === 'null' || mode === 'none') throw new RunError(1, 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
@@ -73,8 +87,7 @@ export const disconnectCommand: Command = {
   maxArgs: 2,
   async run(inv) {
     const [netRef, ref] = inv.args;
-    const net = getNetwork(inv.stateRoot, netRef);
-    const c = resolveContainer(inv.stateRoot, ref) as WithNetworks;
+    const { net, c } = networkAndContainer(inv.stateRoot, netRef, ref);
     if (net.Driver === 'host' || modeOf(c) === 'host') throw new RunError(1, 'container cannot be disconnected from host network or connected to host network');
     const dir = path.join(inv.stateRoot, 'containers', c.ID);
     const listed = c.NetworkSettings?.Networks?.[net.Name];

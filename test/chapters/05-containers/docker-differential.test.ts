@@ -26,187 +26,24 @@
 //
 // test/run.ts runs it with layers 1..5 (every test must pass) and with
 // layers 1..4 (every test must fail: no `run -d`, no ps, logs, exec...).
-import { after, before, test } from 'node:test';
-import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { test } from 'node:test';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, rootOrSkip, until, withoutWarning } from '../../helpers/dockling.js';
-import os from 'node:os';
-import { mountsInside } from '../../helpers/leaks.js';
+import { check, differential, newReport, privateDockerd, whyNoDockerd, type Table } from '../../helpers/docker-differential.js';
 import { chapter5 } from './helpers.js';
 
-const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => fs.existsSync(p));
-// The docker.io package's client, the same version as its daemon (a newer
-// docker CLI may come first on PATH).
-const DOCKER = '/usr/bin/docker';
-const UNSHARE = ['/usr/bin/unshare', '/bin/unshare'].find((p) => fs.existsSync(p));
-
-function whyNot(): string | false {
-  const root = rootOrSkip();
-  if (root) return root;
-  const missing = [!DOCKERD && 'dockerd', !fs.existsSync(DOCKER) && DOCKER, !UNSHARE && 'unshare'].filter(Boolean);
-  if (missing.length === 0) return false;
-  const why = `no ${missing.join(', ')} (apt-get install docker.io util-linux)`;
-  if (process.env.CI) throw new Error(`the differential test needs a dockerd, and CI must run it: ${why}`);
-  return why;
-}
-const skip = whyNot();
-
+const skip = whyNoDockerd();
 const c = chapter5('ch5-differential');
-// The daemon's directory: made and removed by this file's own hooks, so that
-// it goes only once the daemon has stopped (a hook registered here runs
-// after the daemon's `after`, and would remove its data root under it).
-let tmpDir: string | undefined;
-const tmp = () => tmpDir!;
-// A cgroup parent of this run's own, so its leftovers are ours to remove.
-const CGROUP_PARENT = `dockling-differential-${process.pid}`;
-// What dockerd 20.10 writes outside the paths it is given (its trust key,
-// its plugin directory, containerd's shim sockets): removed afterwards
-// where this file's daemon made them, left where they were already there.
-const FIXED_PATHS = ['/etc/docker/key.json', '/run/docker', '/run/containerd'];
-let madeHere: string[] = [];
-let daemon: ReturnType<typeof spawn> | undefined;
-let daemonExited: Promise<void> | undefined;
-let daemonLog = '';
-const sock = () => path.join(tmp(), 'docker.sock');
-
-const dockerEnv = () => ({ ...process.env, DOCKER_HOST: `unix://${sock()}`, DOCKER_CONFIG: path.join(tmp(), 'client') });
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function docker(args: string[], input?: Buffer | string): Out {
-  const r = spawnSync(DOCKER, args, { env: dockerEnv(), encoding: 'utf8', input, timeout: 60_000 });
-  return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
-}
-
-// --- the daemon: started once for the file, stopped by its PID ------------------
-
-before(async () => {
-  if (skip) return;
-  const t = (tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-dockerd-')));
-  madeHere = FIXED_PATHS.filter((p) => !fs.existsSync(p));
-  const child = spawn(
-    UNSHARE!,
-    [
-      '--net',
-      '--',
-      'sh',
-      '-c',
-      // lo up: the containers' own loopback does not need it, dockerd's
-      // healthchecks of its containerd (a unix socket) neither; but a namespace
-      // with lo down surprises whatever assumes 127.0.0.1 works.
-      'ip link set lo up 2>/dev/null; exec "$@"',
-      'sh',
-      DOCKERD!,
-      `--data-root=${t}/data`,
-      `--exec-root=${t}/exec`,
-      `--pidfile=${t}/dockerd.pid`,
-      `--host=unix://${t}/docker.sock`,
-      '--bridge=none',
-      '--iptables=false',
-      '--ip-masq=false',
-      `--cgroup-parent=${CGROUP_PARENT}`,
-      // Its own containerd, under exec-root (not a system one, if any).
-      `--containerd-namespace=dockling-differential`,
-      `--containerd-plugins-namespace=dockling-differential-plugins`,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: false },
-  );
-  daemon = child;
-  daemonExited = new Promise((resolve) => child.on('exit', () => resolve()));
-  child.stdout!.on('data', (d) => (daemonLog += d));
-  child.stderr!.on('data', (d) => (daemonLog += d));
-  await until(() => docker(['version', '--format', '{{.Server.Version}}']).code === 0, 30_000, 'dockerd to answer').catch((e) => {
-    throw new Error(`${(e as Error).message}; its log:\n${daemonLog}`);
-  });
-  // The same image on both sides: dockling's busybox, loaded into dockerd.
-  const save = spawnSync(process.execPath, ['--', BIN, '--root', c.root(), 'save', 'busybox'], { maxBuffer: 1 << 30 });
-  assert.equal(save.status, 0, `dockling save busybox: ${save.stderr}`);
-  const load = spawnSync(DOCKER, ['load'], { input: save.stdout, env: dockerEnv(), encoding: 'utf8' });
-  assert.equal(load.status, 0, `docker load: ${load.stderr}`);
-});
-
-after(async () => {
-  if (tmpDir === undefined) return;
-  if (daemon?.pid !== undefined && daemon.exitCode === null && daemon.signalCode === null) {
-    // Its containers first (none should be left: each test removes its own).
-    const left = docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
-    if (left.length) docker(['rm', '-f', ...left]);
-    // dockerd: SIGTERM to its PID (unshare exec'd sh, which exec'd dockerd:
-    // the child's PID is dockerd's); it stops its containerd and unmounts.
-    daemon.kill('SIGTERM');
-    const stopped = await Promise.race([daemonExited!.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
-    if (!stopped) {
-      daemon.kill('SIGKILL');
-      await daemonExited;
-    }
-  }
-  // Whatever it left mounted under its data root, so that the directory can go.
-  for (const m of mountsInside(tmpDir).reverse()) spawnSync('umount', ['-l', m]);
-  fs.rmSync(tmpDir, { recursive: true, force: true });
-  for (const p of madeHere) fs.rmSync(p, { recursive: true, force: true });
-  // The empty cgroups its --cgroup-parent made, in every hierarchy.
-  for (const dir of cgroupDirs(CGROUP_PARENT)) removeCgroupTree(dir);
-});
-
-/** Directories named `name` in any cgroup hierarchy, at any depth up to 6. */
-function cgroupDirs(name: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = path.join(dir, e.name);
-      if (e.name === name) out.push(p);
-      else if (depth > 0) walk(p, depth - 1);
-    }
-  };
-  walk('/sys/fs/cgroup', 5);
-  return out;
-}
-
-function removeCgroupTree(dir: string): void {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroupTree(path.join(dir, e.name));
-  try {
-    fs.rmdirSync(dir);
-  } catch {
-    /* busy: a process of dockerd's still in it; nothing of ours to kill */
-  }
-}
-
-// --- the steps ---------------------------------------------------------------
-
-type Field = 'code' | 'stdout' | 'stderr';
-
-interface Step {
-  /** a unique name: the key of ALLOWED and KNOWN */
-  id: string;
-  args: string[];
-  /** the stdout piped into this tool's command (both sides run their own), or `tar t` */
-  pipe?: { tar: true } | { args: string[] };
-  /** a normaliser of the step's own, after the common one */
-  norm?: (s: string) => string;
-  /** compare IDs as they are: where both sides must agree (the same image) */
-  keepIds?: boolean;
-  /** run until its normalised stdout matches (a log that is still being written) */
-  until?: RegExp;
-}
+// No bridge and no iptables: chapter 5 compares no networking (chapter 6's
+// differential starts its daemon with both).
+const daemon = privateDockerd({ skip, label: 'differential', networkArgs: ['--bridge=none', '--iptables=false', '--ip-masq=false'], root: () => c.root() });
+const tmp = () => daemon.tmp();
 
 /**
  * Differences Docker's versions allow, or that dockling keeps on purpose.
  * Key: step id, then the field; value: the reason.
  */
-const ALLOWED: Record<string, Partial<Record<Field, string>>> = {
+const ALLOWED: Table = {
   'rm-running': {
     stderr: 'dockerd 25+ words it as dockling does ("cannot remove container \"/NAME\": container is running: stop the container before removing or force remove"); 20.10 says "You cannot remove a running container ID…"',
   },
@@ -236,102 +73,13 @@ const ALLOWED: Record<string, Partial<Record<Field, string>>> = {
  * and the ones this file found that no item names yet ("found here"): the
  * lead empties this table as the fixes land.
  */
-const KNOWN: Record<string, Partial<Record<Field, string>>> = {};
+const KNOWN: Table = {};
 
-/** What must differ: IDs, times, sizes, the program's name, column widths. */
-function normalise(s: string, keepIds = false): string {
-  if (!keepIds) s = s.replace(/\bsha256:[0-9a-f]{64}\b/g, 'sha256:<ID>').replace(/\b[0-9a-f]{64}\b/g, '<ID>').replace(/\b[0-9a-f]{12}\b/g, '<id>');
-  return (
-    s
-      // The unhardened-run warning dockling prints until chapter 11 (its own
-      // tests check it), and dockerd's about networking (this test's daemon
-      // has no bridge: not what is compared).
-      .replace(/^WARNING: IPv4 forwarding is disabled\. Networking will not work\.\n/gm, '')
-      .replace(/\bdockling\b/g, 'docker')
-      .replace(/Error response from daemon: /g, '')
-      // How an error line starts: docker's CLI says "docker: " for run,
-      // "Error: " for some commands and nothing for others; dockling says
-      // "dockling: " for all. The words after it are compared.
-      .replace(/^(docker: |Error: )/gm, '')
-      .replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)\b/g, '<TIME>')
-      // "Up 3 seconds", "Exited (0) Less than a second ago", "2 minutes ago", "7 months ago"
-      .replace(/\b(Less than a second|About an? \w+|\d+ (second|minute|hour|day|week|month|year)s?)\b/g, '<AGO>')
-      .replace(/\b\d+(\.\d+)?\s?(B|kB|KB|MB|MiB|KiB|GB|GiB)\b/g, '<SIZE>')
-      // Table columns are as wide as their widest cell, which the above changed.
-      .replace(/ {2,}/g, '  ')
-      .replace(/[ \t]+$/gm, '')
-  );
-}
-
-/** `tar t` of a stream: its sorted member names. */
-function tarList(data: Buffer): string {
-  const r = spawnSync('tar', ['-t', '-f', '-'], { input: data, encoding: 'utf8' });
-  return `tar exit ${r.status}\n${r.stdout.split('\n').filter(Boolean).sort().join('\n')}\n${r.stderr}`;
-}
-
-function runSide(side: 'docker' | 'dockling', step: Step): Out {
-  const exe = side === 'docker' ? DOCKER : process.execPath;
-  const pre = side === 'docker' ? [] : ['--', BIN, '--root', c.root()];
-  const env = side === 'docker' ? dockerEnv() : process.env;
-  const r = spawnSync(exe, [...pre, ...step.args], { env, timeout: 60_000, maxBuffer: 1 << 30 });
-  const stderr = r.stderr.toString('utf8');
-  const out: Out = { code: r.status ?? 128, stdout: r.stdout.toString('utf8'), stderr: side === 'docker' ? stderr : withoutWarning(stderr) };
-  if (step.pipe && 'tar' in step.pipe) out.stdout = tarList(r.stdout);
-  else if (step.pipe) {
-    const p = spawnSync(exe, [...pre, ...step.pipe.args], { env, input: r.stdout, timeout: 60_000 });
-    out.stdout = `${p.status}\n${p.stdout}`;
-    out.stderr += side === 'docker' ? p.stderr.toString('utf8') : withoutWarning(p.stderr.toString('utf8'));
-  }
-  return out;
-}
-
-const norm = (step: Step, s: string) => (step.norm ? step.norm(normalise(s, step.keepIds)) : normalise(s, step.keepIds));
-
-/** What differed, or was listed and did not. */
-interface Report {
-  unexpected: string[];
-  stale: string[];
-  differences: string[];
-}
-
-async function compare(steps: Step[], report: Report): Promise<void> {
-  for (const step of steps) {
-    const sides = {} as Record<'docker' | 'dockling', Out>;
-    for (const side of ['docker', 'dockling'] as const) {
-      let r = runSide(side, step);
-      if (step.until) {
-        const end = Date.now() + 10_000;
-        while (!step.until.test(norm(step, r.stdout)) && Date.now() < end) {
-          await new Promise((res) => setTimeout(res, 100));
-          r = runSide(side, step);
-        }
-      }
-      sides[side] = r;
-    }
-    const { docker: d, dockling: k } = sides;
-    for (const field of ['code', 'stdout', 'stderr'] as const) {
-      const a = field === 'code' ? String(d.code) : norm(step, d[field]);
-      const b = field === 'code' ? String(k.code) : norm(step, k[field]);
-      const listed = ALLOWED[step.id]?.[field] ?? KNOWN[step.id]?.[field];
-      if (a === b) {
-        if (listed) report.stale.push(`${step.id} ${field}: listed ("${listed}") but the same now: remove it`);
-        continue;
-      }
-      const what = `${step.id} (${step.args.join(' ')}) ${field}:\n  docker:   ${JSON.stringify(a)}\n  dockling: ${JSON.stringify(b)}`;
-      report.differences.push(what);
-      if (!listed) report.unexpected.push(what);
-    }
-  }
-}
-
-function check(report: Report): void {
-  if (process.env.DOCKLING_DIFFERENTIAL_PRINT) for (const d of report.differences) console.log(`# ${d.replace(/\n/g, '\n# ')}`);
-  assert.deepEqual([...report.unexpected, ...report.stale], [], 'dockling and dockerd differ where no table allows it');
-}
+const { compare } = differential(daemon, () => c.root(), [ALLOWED, KNOWN]);
 
 /** Run a cleanup command on both sides (not compared). */
 function both(args: string[]): void {
-  docker(args);
+  daemon.docker(args);
   c.dk(args);
 }
 
@@ -345,7 +93,7 @@ const anyCommand = (s: string) => s.replace(/  "[^\n]*?"  /g, '  "<CMD>"  ');
 const onlyHeaderAndLast = (s: string) => s.replace(/^(.*)\n.*\s(\S+)\n$/s, '$1 ... $2\n');
 
 test('containers: run, ps, inspect, logs, exec, top, stats, rename, stop, start, restart, kill, wait, rm', { skip }, async () => {
-  const report: Report = { unexpected: [], stale: [], differences: [] };
+  const report = newReport();
   try {
     await compare(
       [
@@ -401,7 +149,7 @@ test('containers: run, ps, inspect, logs, exec, top, stats, rename, stop, start,
 });
 
 test('images: images, image inspect, history, tag, rmi, commit, diff, export, save, load', { skip }, async () => {
-  const report: Report = { unexpected: [], stale: [], differences: [] };
+  const report = newReport();
   try {
     await compare(
       [
@@ -444,7 +192,7 @@ test('images: images, image inspect, history, tag, rmi, commit, diff, export, sa
 });
 
 test('errors: unknown containers and images, bad flags, conflicts', { skip }, async () => {
-  const report: Report = { unexpected: [], stale: [], differences: [] };
+  const report = newReport();
   try {
     await compare(
       [
@@ -483,7 +231,7 @@ test('errors: unknown containers and images, bad flags, conflicts', { skip }, as
 });
 
 test('the everyday commands: pause, --format, --filter, cp, prune, system df, version', { skip }, async () => {
-  const report: Report = { unexpected: [], stale: [], differences: [] };
+  const report = newReport();
   // A host file both sides copy into a container, in this file's own directory.
   const hostFile = path.join(tmp(), 'from-the-host.txt');
   fs.writeFileSync(hostFile, 'from the host\n');
