@@ -102,7 +102,8 @@ export function formatText(r: Results): string {
     out.push(table(['what', 'dockling', 'peer', 'peer value', '×'], r.containers.map((x) => [x.label, `${x.value.toFixed(1)} ${x.unit}`, x.peer, `${x.peerValue.toFixed(1)} ${x.unit}`, ratio(x.value / x.peerValue)])));
   }
   if (r.network.length) {
-    const val = (v: number, unit: string) => (Number.isFinite(v) ? `${v.toFixed(1)} ${unit}` : '-');
+    // sub-millisecond latencies need more than one decimal to be told apart
+    const val = (v: number, unit: string) => (!Number.isFinite(v) ? '-' : `${v !== 0 && Math.abs(v) < 1 ? v.toFixed(3) : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1)} ${unit}`);
     out.push('', 'chapter 6, networking (medians of the same run; × = the row / its peer, for MiB/s too: below 1× is slower there):');
     out.push(table(['what', 'value', 'peer', 'peer value', '×'], r.network.map((x) => [x.label, val(x.value, x.unit), x.peer, val(x.peerValue, x.unit), ratio(x.value / x.peerValue)])));
   }
