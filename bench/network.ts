@@ -14,7 +14,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { mountsUnder } from './host.js';
+import { fileURLToPath } from 'node:url';
+import { findTool, mountsUnder } from './host.js';
 import { median } from './stats.js';
 
 export interface NetworkRow {
@@ -281,6 +282,68 @@ async function getOk(host: string, port: number, file: string, minBytes: number)
 
 const BIG_MIB = 64;
 
+export interface Target {
+  host: string;
+  port: number;
+}
+
+export interface TcpResult {
+  k: number;
+  n: number;
+  latency: { published: number; direct: number };
+  throughput: { published: number; direct: number };
+}
+
+/**
+ * (a) latency: K GETs of a 3-byte file, a new connection each, through the
+ * published port and direct, alternating, after a few untimed; (b)
+ * throughput: the 64 MiB file each way, alternating. Medians.
+ */
+export async function measureTcp(published: Target, direct: Target, runs: number): Promise<TcpResult> {
+  const k = Math.max(50, runs * 10);
+  const lat = { published: [] as number[], direct: [] as number[] };
+  for (let i = -5; i < k; i++) {
+    const a = await getOk(published.host, published.port, 'small', 3);
+    const b = await getOk(direct.host, direct.port, 'small', 3);
+    if (i < 0) continue;
+    lat.published.push(a.ms);
+    lat.direct.push(b.ms);
+  }
+  const n = Math.max(3, runs);
+  const tput = { published: [] as number[], direct: [] as number[] };
+  const mibs = (ms: number) => BIG_MIB / (ms / 1000);
+  for (let i = -1; i < n; i++) {
+    const a = await getOk(published.host, published.port, 'big', BIG_MIB << 20);
+    const b = await getOk(direct.host, direct.port, 'big', BIG_MIB << 20);
+    if (i < 0) continue;
+    tput.published.push(mibs(a.ms));
+    tput.direct.push(mibs(b.ms));
+  }
+  return {
+    k,
+    n,
+    latency: { published: median(lat.published), direct: median(lat.direct) },
+    throughput: { published: median(tput.published), direct: median(tput.direct) },
+  };
+}
+
+/** Wait until GET /small answers (the container's httpd is up). */
+export async function ready(t: Target): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await getOk(t.host, t.port, 'small', 3);
+      return;
+    } catch (e) {
+      if (Date.now() > until) throw new Error(`the container's httpd did not answer within 30 s: ${(e as Error).message}`);
+      await sleep(200);
+    }
+  }
+}
+
+/** The container's command: a 64 MiB file and a tiny one, served by busybox httpd on 80. */
+const SERVE = ['sh', '-c', `mkdir -p /srv && dd if=/dev/zero of=/srv/big bs=1M count=${BIG_MIB} 2>/dev/null && echo ok > /srv/small && exec httpd -f -p 80 -h /srv`];
+
 // --- the rows --------------------------------------------------------------------
 
 /** The `run --rm busybox true` ratios, from the main table's medians (same run). */
@@ -309,50 +372,19 @@ export async function networkRows(bin: string, stateRoot: string, env: NodeJS.Pr
   try {
     // A web server in the container, a 64 MiB file and a tiny one to serve,
     // published on an ephemeral host port (-p 80, Docker's way of picking it).
-    id = dockling([
-      'run', '-d', '-p', '80', 'busybox', 'sh', '-c',
-      `mkdir -p /srv && dd if=/dev/zero of=/srv/big bs=1M count=${BIG_MIB} 2>/dev/null && echo ok > /srv/small && exec httpd -f -p 80 -h /srv`,
-    ]);
+    id = dockling(['run', '-d', '-p', '80', 'busybox', ...SERVE]);
     const direct = dockling(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', id]);
     const hostPort = Number(/:(\d+)\s*$/m.exec(dockling(['port', id, '80/tcp']))?.[1]);
     if (!direct || !hostPort) throw new Error(`container ${id}: no IP address (${direct}) or host port (${hostPort})`);
-    const until = Date.now() + 30_000;
-    for (;;) {
-      try {
-        await getOk(direct, 80, 'small', 3);
-        break;
-      } catch (e) {
-        if (Date.now() > until) throw new Error(`the container's httpd did not answer within 30 s: ${(e as Error).message}`);
-        await sleep(200);
-      }
-    }
+    await ready({ host: direct, port: 80 });
     const published = { host: '127.0.0.1', port: hostPort };
     const straight = { host: direct, port: 80 };
 
-    // (a) latency: K GETs of a 3-byte file each way, alternating, after a few untimed
-    const k = Math.max(50, runs * 10);
-    const lat = { published: [] as number[], direct: [] as number[] };
-    for (let i = -5; i < k; i++) {
-      const a = await getOk(published.host, published.port, 'small', 3);
-      const b = await getOk(straight.host, straight.port, 'small', 3);
-      if (i < 0) continue;
-      lat.published.push(a.ms);
-      lat.direct.push(b.ms);
-    }
-    rows.push({ label: `TCP latency: GET of 3 bytes, new connection, 127.0.0.1:${hostPort} (hairpin NAT), median of ${k}`, value: median(lat.published), unit: 'ms', peer: `direct to ${direct}:80`, peerValue: median(lat.direct) });
-
-    // (b) throughput: the 64 MiB file each way, alternating
-    const n = Math.max(3, runs);
-    const tput = { published: [] as number[], direct: [] as number[] };
-    const mibs = (ms: number) => BIG_MIB / (ms / 1000);
-    for (let i = -1; i < n; i++) {
-      const a = await getOk(published.host, published.port, 'big', BIG_MIB << 20);
-      const b = await getOk(straight.host, straight.port, 'big', BIG_MIB << 20);
-      if (i < 0) continue;
-      tput.published.push(mibs(a.ms));
-      tput.direct.push(mibs(b.ms));
-    }
-    rows.push({ label: `TCP throughput: ${BIG_MIB} MiB GET via 127.0.0.1:${hostPort}, median of ${n}`, value: median(tput.published), unit: 'MiB/s', peer: `direct to ${direct}:80`, peerValue: median(tput.direct) });
+    const t = await measureTcp(published, straight, runs);
+    rows.push(
+      { label: `TCP latency: GET of 3 bytes, new connection, 127.0.0.1:${hostPort} (hairpin NAT), median of ${t.k}`, value: t.latency.published, unit: 'ms', peer: `direct to ${direct}:80`, peerValue: t.latency.direct },
+      { label: `TCP throughput: ${BIG_MIB} MiB GET via 127.0.0.1:${hostPort}, median of ${t.n}`, value: t.throughput.published, unit: 'MiB/s', peer: `direct to ${direct}:80`, peerValue: t.throughput.direct },
+    );
 
     // The host side of that container: its monitor and nsexec, nothing per port.
     const monitor = Number(dockling(['inspect', '-f', '{{.MonitorPid}}', id]));
@@ -361,8 +393,9 @@ export async function networkRows(bin: string, stateRoot: string, env: NodeJS.Pr
 
     if (peer) {
       // The same with docker: one -p, its containerd-shim per container and
-      // its docker-proxy per published port (and address family).
-      const r = docker(peer, ['run', '-d', '-p', '80', DOCKER_IMAGE, 'sleep', '600']);
+      // its docker-proxy per published port (and address family), measured
+      // before any traffic went through them.
+      const r = docker(peer, ['run', '-d', '-p', '80', DOCKER_IMAGE, ...SERVE]);
       if (r.code !== 0) throw new Error(`docker run -d -p 80: ${r.stderr}`);
       dockerId = r.stdout.trim();
       await sleep(500);
@@ -373,6 +406,30 @@ export async function networkRows(bin: string, stateRoot: string, env: NodeJS.Pr
       rows.push(
         { label: 'memory of one published port: host processes per -p (dockling: none, hairpin NAT)', value: 0, unit: 'MiB', peer: `docker-proxy × ${proxies.length}`, peerValue: proxyMiB },
         { label: `host processes of a container with one -p: monitor + nsexec (${tree.length})`, value: ourMiB, unit: 'MiB', peer: `docker: containerd-shim (${shims.length}) + docker-proxy (${proxies.length})`, peerValue: shimMiB + proxyMiB },
+      );
+
+      // docker's published port: 127.0.0.1 goes through docker-proxy (its
+      // OUTPUT rule leaves 127.0.0.0/8 alone while the userland proxy is on).
+      // Measured from inside dockerd's namespace by the same code.
+      const dIp = docker(peer, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', dockerId]).stdout.trim();
+      const dPort = Number(/:(\d+)\s*$/m.exec(docker(peer, ['port', dockerId, '80/tcp']).stdout)?.[1]);
+      const nsenter = findTool('nsenter');
+      if (!dIp || !dPort || !nsenter) throw new Error(`docker container ${dockerId}: no IP (${dIp}), host port (${dPort}) or nsenter`);
+      const client = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tcp-client.ts');
+      // tsx keeps a cache in TMPDIR: the caller's, not the bench's (which must stay empty)
+      const clientEnv = { ...env, TMPDIR: process.env.TMPDIR };
+      if (!clientEnv.TMPDIR) delete clientEnv.TMPDIR;
+      const c = spawnSync(
+        nsenter,
+        [`--net=/proc/${peer.pid}/ns/net`, '--', process.execPath, ...process.execArgv, client, JSON.stringify([{ host: '127.0.0.1', port: dPort }, { host: dIp, port: 80 }, runs])],
+        { encoding: 'utf8', env: clientEnv, timeout: 300_000 },
+      );
+      if (c.status !== 0) throw new Error(`the TCP client in dockerd's namespace failed (${c.status}): ${c.stderr}`);
+      const d = JSON.parse(c.stdout) as TcpResult;
+      rows.push(
+        { label: `docker: TCP latency via 127.0.0.1:${dPort} (docker-proxy), median of ${d.k}`, value: d.latency.published, unit: 'ms', peer: `direct to ${dIp}:80`, peerValue: d.latency.direct },
+        { label: `docker: TCP throughput, ${BIG_MIB} MiB via 127.0.0.1:${dPort} (docker-proxy)`, value: d.throughput.published, unit: 'MiB/s', peer: `direct to ${dIp}:80`, peerValue: d.throughput.direct },
+        { label: 'TCP throughput via 127.0.0.1:HOSTPORT: dockling (hairpin NAT)', value: t.throughput.published, unit: 'MiB/s', peer: 'docker (docker-proxy)', peerValue: d.throughput.published },
       );
     } else {
       rows.push({ label: `host processes of a container with one -p: monitor + nsexec (${tree.length}), none per port`, value: ourMiB, unit: 'MiB', peer: 'docker skipped', peerValue: NaN });
