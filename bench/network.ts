@@ -21,7 +21,7 @@ import { median } from './stats.js';
 export interface NetworkRow {
   label: string;
   value: number;
-  unit: 'ms' | 'MiB' | 'MiB/s';
+  unit: 'ms' | 'MiB' | 'MiB/s' | '% of direct';
   peer: string;
   peerValue: number;
 }
@@ -309,7 +309,7 @@ export async function measureTcp(published: Target, direct: Target, runs: number
     lat.published.push(a.ms);
     lat.direct.push(b.ms);
   }
-  const n = Math.max(3, runs);
+  const n = Math.max(5, runs);
   const tput = { published: [] as number[], direct: [] as number[] };
   const mibs = (ms: number) => BIG_MIB / (ms / 1000);
   for (let i = -1; i < n; i++) {
@@ -339,6 +339,28 @@ export async function ready(t: Target): Promise<void> {
       await sleep(200);
     }
   }
+}
+
+/**
+ * Run measureTcp in a fresh Node process (bench/tcp-client.ts), in the
+ * network namespace of `netnsOf` (a PID) or the bench's own: dockling's port
+ * and docker's are measured by the same code the same way.
+ */
+function tcpClient(netnsOf: number | null, published: Target, direct: Target, runs: number, env: NodeJS.ProcessEnv): TcpResult {
+  const client = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tcp-client.ts');
+  const node = [process.execPath, ...process.execArgv, client, JSON.stringify([published, direct, runs])];
+  let argv = node;
+  if (netnsOf !== null) {
+    const nsenter = findTool('nsenter');
+    if (!nsenter) throw new Error('nsenter not found: apt-get install util-linux');
+    argv = [nsenter, `--net=/proc/${netnsOf}/ns/net`, '--', ...node];
+  }
+  // tsx keeps a cache in TMPDIR: the caller's, not the bench's (which must stay empty)
+  const clientEnv = { ...env, TMPDIR: process.env.TMPDIR };
+  if (!clientEnv.TMPDIR) delete clientEnv.TMPDIR;
+  const c = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: clientEnv, timeout: 300_000 });
+  if (c.status !== 0) throw new Error(`the TCP client failed (${c.status}): ${c.stderr}`);
+  return JSON.parse(c.stdout) as TcpResult;
 }
 
 /** The container's command: a 64 MiB file and a tiny one, served by busybox httpd on 80. */
@@ -380,7 +402,7 @@ export async function networkRows(bin: string, stateRoot: string, env: NodeJS.Pr
     const published = { host: '127.0.0.1', port: hostPort };
     const straight = { host: direct, port: 80 };
 
-    const t = await measureTcp(published, straight, runs);
+    const t = tcpClient(null, published, straight, runs, env);
     rows.push(
       { label: `TCP latency: GET of 3 bytes, new connection, 127.0.0.1:${hostPort} (hairpin NAT), median of ${t.k}`, value: t.latency.published, unit: 'ms', peer: `direct to ${direct}:80`, peerValue: t.latency.direct },
       { label: `TCP throughput: ${BIG_MIB} MiB GET via 127.0.0.1:${hostPort}, median of ${t.n}`, value: t.throughput.published, unit: 'MiB/s', peer: `direct to ${direct}:80`, peerValue: t.throughput.direct },
@@ -413,23 +435,14 @@ export async function networkRows(bin: string, stateRoot: string, env: NodeJS.Pr
       // Measured from inside dockerd's namespace by the same code.
       const dIp = docker(peer, ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', dockerId]).stdout.trim();
       const dPort = Number(/:(\d+)\s*$/m.exec(docker(peer, ['port', dockerId, '80/tcp']).stdout)?.[1]);
-      const nsenter = findTool('nsenter');
-      if (!dIp || !dPort || !nsenter) throw new Error(`docker container ${dockerId}: no IP (${dIp}), host port (${dPort}) or nsenter`);
-      const client = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tcp-client.ts');
-      // tsx keeps a cache in TMPDIR: the caller's, not the bench's (which must stay empty)
-      const clientEnv = { ...env, TMPDIR: process.env.TMPDIR };
-      if (!clientEnv.TMPDIR) delete clientEnv.TMPDIR;
-      const c = spawnSync(
-        nsenter,
-        [`--net=/proc/${peer.pid}/ns/net`, '--', process.execPath, ...process.execArgv, client, JSON.stringify([{ host: '127.0.0.1', port: dPort }, { host: dIp, port: 80 }, runs])],
-        { encoding: 'utf8', env: clientEnv, timeout: 300_000 },
-      );
-      if (c.status !== 0) throw new Error(`the TCP client in dockerd's namespace failed (${c.status}): ${c.stderr}`);
-      const d = JSON.parse(c.stdout) as TcpResult;
+      if (!dIp || !dPort) throw new Error(`docker container ${dockerId}: no IP (${dIp}) or host port (${dPort})`);
+      const d = tcpClient(peer.pid, { host: '127.0.0.1', port: dPort }, { host: dIp, port: 80 }, runs, env);
       rows.push(
         { label: `docker: TCP latency via 127.0.0.1:${dPort} (docker-proxy), median of ${d.k}`, value: d.latency.published, unit: 'ms', peer: `direct to ${dIp}:80`, peerValue: d.latency.direct },
         { label: `docker: TCP throughput, ${BIG_MIB} MiB via 127.0.0.1:${dPort} (docker-proxy)`, value: d.throughput.published, unit: 'MiB/s', peer: `direct to ${dIp}:80`, peerValue: d.throughput.direct },
-        { label: 'TCP throughput via 127.0.0.1:HOSTPORT: dockling (hairpin NAT)', value: t.throughput.published, unit: 'MiB/s', peer: 'docker (docker-proxy)', peerValue: d.throughput.published },
+        // Each runtime's own published/direct ratio: the two were measured one
+        // after the other (and in two namespaces), so their MiB/s are not side by side.
+        { label: 'TCP throughput via 127.0.0.1:HOSTPORT: dockling (hairpin NAT)', value: (100 * t.throughput.published) / t.throughput.direct, unit: '% of direct', peer: 'docker (docker-proxy)', peerValue: (100 * d.throughput.published) / d.throughput.direct },
       );
     } else {
       rows.push({ label: `host processes of a container with one -p: monitor + nsexec (${tree.length}), none per port`, value: ourMiB, unit: 'MiB', peer: 'docker skipped', peerValue: NaN });

@@ -32,7 +32,7 @@ export interface Results {
   /** chapter 5: what a container's life outside the CLI costs */
   containers: { label: string; value: number; unit: 'ms' | 'MiB'; peer: string; peerValue: number }[];
   /** chapter 6: the network stage, a published port against a direct connection, docker as the peer */
-  network: { label: string; value: number; unit: 'ms' | 'MiB' | 'MiB/s'; peer: string; peerValue: number }[];
+  network: { label: string; value: number; unit: 'ms' | 'MiB' | 'MiB/s' | '% of direct'; peer: string; peerValue: number }[];
   leftBehind: string[];
 }
 
