@@ -31,6 +31,8 @@ export interface Results {
   storage: { label: string; medianMs: number; peer: string; peerMs: number }[];
   /** chapter 5: what a container's life outside the CLI costs */
   containers: { label: string; value: number; unit: 'ms' | 'MiB'; peer: string; peerValue: number }[];
+  /** chapter 6: the network stage, a published port against a direct connection, docker as the peer */
+  network: { label: string; value: number; unit: 'ms' | 'MiB' | 'MiB/s' | '% of direct'; peer: string; peerValue: number }[];
   leftBehind: string[];
 }
 
@@ -98,6 +100,12 @@ export function formatText(r: Results): string {
   if (r.containers.length) {
     out.push('', 'chapter 5, containers (medians; × = dockling / the peer):');
     out.push(table(['what', 'dockling', 'peer', 'peer value', '×'], r.containers.map((x) => [x.label, `${x.value.toFixed(1)} ${x.unit}`, x.peer, `${x.peerValue.toFixed(1)} ${x.unit}`, ratio(x.value / x.peerValue)])));
+  }
+  if (r.network.length) {
+    // sub-millisecond latencies need more than one decimal to be told apart
+    const val = (v: number, unit: string) => (!Number.isFinite(v) ? '-' : `${v !== 0 && Math.abs(v) < 1 ? v.toFixed(3) : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1)} ${unit}`);
+    out.push('', 'chapter 6, networking (medians of the same run; × = the row / its peer, for MiB/s too: below 1× is slower there):');
+    out.push(table(['what', 'value', 'peer', 'peer value', '×'], r.network.map((x) => [x.label, val(x.value, x.unit), x.peer, val(x.peerValue, x.unit), ratio(x.value / x.peerValue)])));
   }
   out.push('', r.leftBehind.length === 0 ? 'clean-up: nothing left behind (no mounts, runc containers, cgroups, processes or temp files)' : `clean-up: LEFT BEHIND:\n${r.leftBehind.map((l) => '  ' + l).join('\n')}`);
   return out.join('\n') + '\n';

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BenchError, cgroupsNamed, checkHost, idleDocklingCgroups, makeScratch, mountsUnder, processesLeft, type Tools } from './host.js';
+import { spawn } from 'node:child_process';
+import { BenchError, cgroupsNamed, checkHost, findTool, idleDocklingCgroups, makeScratch, mountsUnder, processesLeft, type Tools } from './host.js';
 import { PHASES, parseTrace, phasesOf, gaps, type PhaseSample } from './phases.js';
 import { formatText, REFERENCES, type Results, type RowResult } from './report.js';
 import { deleteAll, makeBundle, runcContainers } from './runc.js';
@@ -20,6 +21,7 @@ import { containerRows, type ContainerRow } from './containers.js';
 import { logRows } from './logs.js';
 import { execRows } from './exec.js';
 import { exportRows } from './export.js';
+import { dockerCmd, dockerMissing, DOCKER_IMAGE, networkRows, runRatioRows, startDocker, stopDocker, type DockerPeer, type NetworkRow } from './network.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO, 'bin/dockling.js');
@@ -103,6 +105,12 @@ interface World {
   children: Children;
   /** the environment of every row: the caller's, without NODE_EXTRA_CA_CERTS */
   env: NodeJS.ProcessEnv;
+  /** `ip`, for the network namespaces' lo */
+  ip: string;
+  /** the private dockerd of the docker rows (chapter 6), if it started */
+  docker?: DockerPeer;
+  /** why the docker rows are not run */
+  dockerSkipped?: string;
 }
 
 function makeRows(w: World): Row[] {
@@ -161,7 +169,8 @@ function makeRows(w: World): Row[] {
       // Chapter 4: the image's layers, an init and a writable layer, the
       // overlay mount; against the row below, chapter 1's plain directory.
       key: 'dockling',
-      label: 'dockling run --rm busybox true (overlay2)',
+      // Chapter 6 on, this is also the default bridge: veth pair, lease, rules.
+      label: 'dockling run --rm busybox true (overlay2, default bridge)',
       env: 'clean',
       cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', 'busybox', 'true'], env }),
     },
@@ -187,7 +196,23 @@ function makeRows(w: World): Row[] {
       env: 'clean',
       cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', '-m', '64m', '--cpus', '1', '--pids-limit', '100', 'busybox', 'true'], env }),
     },
+    {
+      // Chapter 6's cost: the row 'dockling' is on the default bridge (veth
+      // pair, IPAM lease, /etc/hosts); this one has only lo.
+      key: 'dockling-none',
+      label: 'dockling run --rm --network none busybox true',
+      env: 'clean',
+      cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', '--network', 'none', 'busybox', 'true'], env }),
+    },
   );
+  const d = w.docker;
+  if (d) {
+    // The peer: dockerd 20.10 (its own netns, started by the bench), the same busybox files.
+    rows.push(
+      { key: 'docker-bridge', label: 'docker run --rm busybox true (its bridge, dockerd 20.10)', env: 'clean', cmd: () => dockerCmd(d, ['run', '--rm', DOCKER_IMAGE, 'true']) },
+      { key: 'docker-none', label: 'docker run --rm --network none busybox true', env: 'clean', cmd: () => dockerCmd(d, ['run', '--rm', '--network', 'none', DOCKER_IMAGE, 'true']) },
+    );
+  }
   return rows;
 }
 
@@ -217,6 +242,17 @@ async function setUp(w: World): Promise<void> {
   // so the floor, runc and dockling all run the very same directory.
   await runChecked('dockling rootfs busybox', { file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'rootfs', 'busybox', w.rootfs], env: w.env }, w);
   await makeBundle(w.tools.runc, w.bundle, w.rootfs, w.env, w.children);
+  // Chapter 6's peer: a dockerd of the bench's own. Missing or broken, it
+  // costs the docker rows, not the bench.
+  w.dockerSkipped = dockerMissing() ?? undefined;
+  if (!w.dockerSkipped) {
+    try {
+      w.docker = await startDocker(path.join(w.scratch, 'docker'), w.rootfs, w.tools.unshare, w.ip, w.env);
+    } catch (e) {
+      w.dockerSkipped = `dockerd did not start: ${(e as Error).message}`;
+    }
+  }
+  if (w.dockerSkipped) process.stderr.write(`bench: the docker rows are skipped: ${w.dockerSkipped}\n`);
 }
 
 /** Spread k traced runs evenly over n rounds. */
@@ -339,9 +375,39 @@ async function cleanUp(w: World): Promise<string[]> {
   return left;
 }
 
+// #region bench-netns
+/** Set on the re-exec below: this process is in the network namespace the bench made. */
+const NETNS_ENV = 'DOCKLING_BENCH_NETNS';
+
+/**
+ * dockling run (chapter 6) makes the dockling0 bridge, turns on ip_forward
+ * and writes NAT rules in the network namespace it runs in. So that the
+ * bench never does that to the machine's own network, it runs itself again
+ * in a network namespace of its own holding only lo: every row (and the
+ * docker peer's own namespace) lives and dies in there.
+ */
+function reexecInOwnNetns(tools: Tools, ip: string): Promise<number> {
+  const child = spawn(
+    tools.unshare,
+    ['--net', '--', 'sh', '-c', `${ip} link set lo up && exec "$@"`, 'sh', NODE, ...process.execArgv, process.argv[1], ...process.argv.slice(2)],
+    { stdio: 'inherit', env: { ...process.env, [NETNS_ENV]: '1' } },
+  );
+  // Ctrl-C reaches both (one process group); a signal to this process alone is passed on.
+  const pass = (sig: NodeJS.Signals) => child.kill(sig);
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, pass);
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => reject(new BenchError(`cannot start ${tools.unshare}: ${e.message}`)));
+    child.on('exit', (code, sig) => resolve(code ?? 128 + (os.constants.signals[sig!] ?? 0)));
+  });
+}
+// #endregion bench-netns
+
 async function main(argv: string[]): Promise<number> {
   const opts = parseOptions(argv);
   const tools = checkHost(REPO);
+  const ip = findTool('ip');
+  if (!ip) throw new BenchError('ip not found: apt-get install iproute2');
+  if (!process.env[NETNS_ENV]) return reexecInOwnNetns(tools, ip);
   const scratch = makeScratch();
   const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: path.join(scratch, 'tmp') };
   delete env.NODE_EXTRA_CA_CERTS;
@@ -357,6 +423,7 @@ async function main(argv: string[]): Promise<number> {
     cgroupsBefore: new Set(idleDocklingCgroups()),
     children: new Children(),
     env,
+    ip,
   };
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return;
@@ -374,6 +441,7 @@ async function main(argv: string[]): Promise<number> {
   let measured: Awaited<ReturnType<typeof measure>> | undefined;
   let storage: StorageRow[] = [];
   let containers: ContainerRow[] = [];
+  let network: NetworkRow[] = [];
   let failure: unknown;
   try {
     progress('setting up');
@@ -388,11 +456,16 @@ async function main(argv: string[]): Promise<number> {
     containers.push(...(await logRows(BIN, w.stateRoot, w.env, opts.runs)));
     progress('exec rows');
     containers.push(...(await execRows(BIN, w.stateRoot, w.env, opts.runs)));
+    progress('network rows');
+    network = await networkRows(BIN, w.stateRoot, w.env, opts.runs, w.docker);
   } catch (e) {
     failure = e;
   }
   progress('cleaning up');
-  const leftBehind = await cleanUp(w);
+  const leftBehind: string[] = [];
+  // dockerd first, by its PID, after its containers: cleanUp would kill it as a leftover.
+  if (w.docker) leftBehind.push(...(await stopDocker(w.docker).catch((e) => [`dockerd ${w.docker!.pid}: ${(e as Error).message}`])));
+  leftBehind.push(...(await cleanUp(w)));
   if (tty) process.stderr.write('\r\x1b[K');
 
   if (interrupted || failure instanceof Interrupted) {
@@ -445,6 +518,7 @@ async function main(argv: string[]): Promise<number> {
         'All other rows run without it; dockling itself starts its init with an empty environment.',
     );
   }
+  if (w.dockerSkipped) notes.push(`the docker rows are skipped: ${w.dockerSkipped}`);
   for (const p of m.traceProblems) notes.push(`phases: ${p}`);
   if (process.env.NODE_OPTIONS) notes.push(`NODE_OPTIONS is set (${process.env.NODE_OPTIONS}); it applies to the node and dockling rows.`);
   notes.push(`every row includes the harness's own cost of starting a process from Node (the /bin/true row, ${med('true').toFixed(1)} ms)`);
@@ -471,6 +545,7 @@ async function main(argv: string[]): Promise<number> {
     references: REFERENCES,
     storage,
     containers,
+    network: [...runRatioRows(med, w.docker !== undefined), ...network],
     leftBehind,
   };
   process.stdout.write(opts.json ? JSON.stringify(results, null, 2) + '\n' : formatText(results));
