@@ -10,6 +10,7 @@
 //     process per port), docker starts a docker-proxy per port and family.
 // The docker rows are skipped, with a line saying why, when dockerd is not
 // installed or does not start: the rest of the bench goes on.
+import { cgroupDirs } from '../test/helpers/cgroups.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -175,27 +176,6 @@ export async function stopDocker(p: DockerPeer): Promise<string[]> {
     if (!removeCgroupTree(cg)) left.push(`cgroup ${cg} (dockerd's): not empty`);
   }
   return left;
-}
-
-/** Directories named `name` in any cgroup hierarchy, up to 6 levels down. */
-function cgroupDirs(name: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = path.join(dir, e.name);
-      if (e.name === name) out.push(p);
-      else if (depth > 0) walk(p, depth - 1);
-    }
-  };
-  walk('/sys/fs/cgroup', 5);
-  return out;
 }
 
 /** rmdir a cgroup and its children, deepest first; false if one is busy. */

@@ -124,12 +124,20 @@ export function inspectEach(refs: string[], format: string | undefined, kind: 'i
     process.stderr.write(`Error: No such ${kind}: ${ref}\n`);
     code = 1;
   }
+  return printInspected(found, format, code);
+}
+
+/**
+ * What inspect found, printed: one JSON array, or each document through
+ * the -f template (one it fails on is an error line and the others still
+ * print: docker/cli's inspect). Returns the exit code: 1 if the template
+ * failed, else `code` (1 when a reference was not found).
+ */
+export function printInspected(found: unknown[], format: string | undefined, code: number): number {
   if (!format) {
     process.stdout.write(inspectJSON(found));
     return code;
   }
-  // Each document through the template; one it fails on is an error line
-  // and the others still print (docker/cli's inspect).
   const { stdout, errors } = inspectTemplate(format, found);
   process.stdout.write(stdout);
   for (const e of errors) process.stderr.write(`dockling: ${e}\n`);

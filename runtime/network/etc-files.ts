@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
+import { LOCALHOST_LINES } from '../process/defaults.js';
 
 const CH = 6;
 
@@ -19,14 +20,7 @@ export const EMBEDDED_DNS = '127.0.0.11';
  * container knows; user-defined networks have the DNS server too).
  */
 export function hostsFile(hostname: string, ip: string | null, extra: string[]): string {
-  const lines = [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-  ];
+  const lines = [...LOCALHOST_LINES]; // chapter 1's
   for (const e of extra) {
     const [name, addr] = splitAddHost(e);
     lines.push(`${addr}\t${name}`);

@@ -12,7 +12,8 @@ import { isRunning, listContainers, type ContainerConfig } from '../core/contain
 import { boolFilter, daemonError, exactMatches, matches, matchesLabels, parseFilters, validateFilters, valuesOf, type Filters } from '../core/filters.js';
 import { formatList, goTimeString, headerOf } from '../core/list-format.js';
 import { GoStruct } from '../core/template/index.js';
-import { inspectJSON, inspectTemplate, templateError } from '../core/format.js';
+import { templateError } from '../core/format.js';
+import { printInspected } from '../image/commands.js';
 import { reportFailure } from '../core/failure.js';
 import { eachArgument } from '../image/container-commands.js';
 import { confirmed, pruneReport } from '../image/prune.js';
@@ -195,14 +196,7 @@ const inspectCommand: Command = {
         code = 1;
       }
     }
-    if (!format) {
-      process.stdout.write(inspectJSON(found));
-      return code;
-    }
-    const { stdout, errors } = inspectTemplate(format, found);
-    process.stdout.write(stdout);
-    for (const e of errors) process.stderr.write(`dockling: ${e}\n`);
-    return errors.length ? 1 : code;
+    return printInspected(found, format, code);
   },
 };
 

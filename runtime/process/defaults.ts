@@ -62,18 +62,19 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
 /** The PATH a container gets when neither image nor user sets one. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** The first lines of every /etc/hosts Docker writes: localhost, and IPv6's names. */
+export const LOCALHOST_LINES = [
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::0\tip6-localnet',
+  'ff00::0\tip6-mcastprefix',
+  'ff02::1\tip6-allnodes',
+  'ff02::2\tip6-allrouters',
+];
+
 /** /etc/hosts as Docker writes it for a container with no network yet. */
 export function hostsFile(hostname: string): string {
-  return [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    `127.0.1.1\t${hostname}`,
-    '',
-  ].join('\n');
+  return [...LOCALHOST_LINES, `127.0.1.1\t${hostname}`, ''].join('\n');
 }
 
 /**

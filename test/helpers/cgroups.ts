@@ -37,3 +37,24 @@ export function cgroupMounts(): string[] {
     .filter((l) => / - cgroup2? /.test(l))
     .map((l) => l.split(' ')[4]);
 }
+
+/** Directories named `name` in any cgroup hierarchy, at any depth up to 6. */
+export function cgroupDirs(name: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const p = path.join(dir, e.name);
+      if (e.name === name) out.push(p);
+      else if (depth > 0) walk(p, depth - 1);
+    }
+  };
+  walk('/sys/fs/cgroup', 5);
+  return out;
+}

@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BIN, rootOrSkip, until, withoutWarning } from './dockling.js';
 import { mountsInside } from './leaks.js';
+import { cgroupDirs } from './cgroups.js';
 
 export const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => fs.existsSync(p));
 // The docker.io package's client, the same version as its daemon (a newer
@@ -152,27 +153,6 @@ export function privateDockerd(opts: { skip: string | false; label: string; netw
   });
 
   return { tmp, docker, env, log: () => daemonLog };
-}
-
-/** Directories named `name` in any cgroup hierarchy, at any depth up to 6. */
-function cgroupDirs(name: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = path.join(dir, e.name);
-      if (e.name === name) out.push(p);
-      else if (depth > 0) walk(p, depth - 1);
-    }
-  };
-  walk('/sys/fs/cgroup', 5);
-  return out;
 }
 
 function removeCgroupTree(dir: string): void {
