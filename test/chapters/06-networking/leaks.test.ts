@@ -4,6 +4,9 @@
 // leaves nothing the next command does not reap; a detached container's
 // monitor frees its lease and rules when the container ends.
 import { describe, test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { chapter6, links, leases, netState, ruleset } from './helpers.js';
 import { runAsync, sleep } from '../05-containers/helpers.js';
@@ -53,10 +56,15 @@ describe('nothing of the network leaks', { skip: root }, () => {
 
   test('kill -9 of the CLI during the network stage: the next command reaps the lease, veth and rules', async () => {
     const before = netState(t.root());
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ch6-kill-'));
     try {
-      for (const delay of [150, 300, 450]) {
-        const r = runAsync(t.root(), ['run', '--rm', '-p', '9300:80', 'busybox', 'sleep', '30']);
-        await sleep(delay);
+      // Killed right after each of the network stage's steps in turn: the
+      // lease taken, the DNAT rule written, the veth pair made.
+      for (const [n, after] of [[1, /"op":"lease"/], [2, /"op":"iptables".*DNAT/], [3, /"op":"ip".*"veth"/]] as const) {
+        const traceFile = path.join(dir, `trace-${n}.jsonl`);
+        fs.writeFileSync(traceFile, '');
+        const r = runAsync(t.root(), ['--trace-file', traceFile, 'run', '--rm', '-p', '9300:80', 'busybox', 'sleep', '30']);
+        await until(() => after.test(fs.readFileSync(traceFile, 'utf8')) || r.child.exitCode !== null, 15_000, `the trace to show ${after}`);
         r.child.kill('SIGKILL');
         await r.done;
         // Any command that reads the store reaps what the killed CLI left
@@ -65,6 +73,7 @@ describe('nothing of the network leaks', { skip: root }, () => {
         await t.cleanupNet(before);
       }
     } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
       await t.cleanupNet(before);
     }
   });
