@@ -179,9 +179,8 @@ function subnetOrFail(flag: string, s: string) {
 /**
  * Make a user-defined bridge network, checked as the docker CLI and the
  * daemon check it, in their words; returns its record. Only the record is
- * made: the bridge device comes with the first container (bridge.ts), as
- * Docker's bridge driver makes it when the network is created but without
- * needing it until then.
+ * made here: `network create` then makes the bridge device and its rules at
+ * once (join.ts, networkUp), as Docker's bridge driver does.
  */
 export function createNetwork(stateRoot: string, opts: CreateNetworkOptions): NetworkRecord {
   const { name } = opts;
