@@ -66,11 +66,12 @@ function runNodeTests(files: string[], env: NodeJS.ProcessEnv, echo: boolean, ow
 
 // #region own-network
 /**
- * The chapters' tests run in a network namespace of their own holding only
- * lo, their "host": from chapter 6 on, `run` makes a bridge, turns on
- * forwarding and writes NAT rules, and all of that must live and die there,
- * never on the machine's own network. (`unshare --net`, with lo brought up
- * first, as a fresh namespace has it down.)
+ * Every suite (unit and chapters) runs in a network namespace of its own
+ * holding only lo, its "host": from chapter 6 on, `run` and `network
+ * create` make bridges, turn on forwarding and write NAT rules, and all of
+ * that must live and die there, never on the machine's own network.
+ * (`unshare --net`, with lo brought up first, as a fresh namespace has it
+ * down.)
  */
 function inOwnNetwork(argv: string[]): string[] {
   return ['unshare', '--net', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...argv];
@@ -120,6 +121,22 @@ function countTap(tap: string): Omit<Outcome, 'status'> {
   return { passed, failed, passedNames };
 }
 
+// #region host-network-untouched
+/**
+ * What the machine's own network looks like: its links, and every
+ * netfilter rule naming dockling. Taken before the suites and compared
+ * after: a test that reached the runner's namespace instead of its own
+ * (a bridge, a NAT rule left behind) is a problem the suite reports.
+ */
+function hostNetwork(): string[] {
+  const out = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout ?? '';
+  const links = out('ip', ['-o', 'link', 'show']).split('\n').map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1]).filter(Boolean);
+  const rules = ['nat', 'filter', 'raw'].flatMap((t) => out('iptables', ['-w', '-t', t, '-S']).split('\n').filter((r) => /DOCKLING|br-[0-9a-f]{12}|dockling0/.test(r)).map((r) => `${t} ${r}`));
+  return [...links.map((l) => `link ${l}`), ...rules].sort();
+}
+const hostNetworkBefore = hostNetwork();
+// #endregion host-network-untouched
+
 let totalPassed = 0;
 let totalFailed = 0;
 const problems: string[] = [];
@@ -127,7 +144,7 @@ const problems: string[] = [];
 if (only === undefined || only === 'unit') {
   const files = [...testFiles(path.join(TEST, 'runtime')), ...testFiles(path.join(TEST, 'book'))];
   console.log(`\n# unit and property tests (${files.length} files)`);
-  const o = runNodeTests(files, {}, true);
+  const o = runNodeTests(files, { DOCKLING_HOST_NETNS: HOST_NETNS }, true, true);
   totalPassed += o.passed;
   totalFailed += o.failed;
   if (o.status !== 0 && o.failed === 0) problems.push('unit tests: the test runner failed');
@@ -207,6 +224,10 @@ if ((only === 'vm' || (only === undefined && !hostIsV2)) && onlyChapter === unde
   }
 }
 // #endregion vm-step
+
+const hostNetworkAfter = hostNetwork();
+const touched = [...hostNetworkAfter.filter((x) => !hostNetworkBefore.includes(x)).map((x) => `+ ${x}`), ...hostNetworkBefore.filter((x) => !hostNetworkAfter.includes(x)).map((x) => `- ${x}`)];
+if (touched.length) problems.push(`the machine's own network changed during the tests (a test left its namespace): ${touched.slice(0, 20).join('; ')}`);
 
 for (const p of problems) console.log(`# PROBLEM: ${p}`);
 // The closing line CI reads.

@@ -19,17 +19,8 @@ import path from 'node:path';
 import { chapter5, processesMentioning } from '../05-containers/helpers.js';
 import { dockling, until } from '../../helpers/dockling.js';
 
-/**
- * Is this process in a network namespace of the suite's own? test/run.ts
- * names the one it was started in (DOCKLING_HOST_NETNS) before it makes
- * a new one for the chapters; this must be another, and have no way off
- * the machine (no default route).
- */
-export function inPrivateNetns(): boolean {
-  const host = process.env.DOCKLING_HOST_NETNS;
-  if (!host || fs.readlinkSync('/proc/self/ns/net') === host) return false;
-  return spawnSync('ip', ['route', 'show', 'default'], { encoding: 'utf8' }).stdout.trim() === '';
-}
+export { inPrivateNetns } from '../../helpers/netns.js';
+import { inPrivateNetns, NOT_PRIVATE } from '../../helpers/netns.js';
 
 const sh = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -100,7 +91,7 @@ export function dnsServers(root: string): number[] {
 export function chapter6(label: string) {
   const c5 = chapter5(label);
   before(() => {
-    assert.ok(inPrivateNetns() || process.env.DOCKLING_TEST_NETNS_OK === 'I-know', 'chapter 6 tests run only in a network namespace of their own: run them with test/run.ts (it uses unshare --net)');
+    assert.ok(inPrivateNetns(), NOT_PRIVATE);
     const help = dockling(c5.root(), ['run', '--help']);
     assert.match(help.stdout, /--publish\b/, 'this runtime has no `run -p` (chapter 6): every test of the file fails');
   });

@@ -1,24 +1,37 @@
 // `network ls/inspect/create/rm/prune`, run as the CLI runs them, against a
-// private state root. No device is made here (a network's bridge comes
-// with its first container): rm and prune only look for one, read-only.
-import { test, describe } from 'node:test';
+// private state root. `network create` makes its bridge and NAT rules, so
+// the file runs only in a network namespace of its own (test/run.ts gives
+// the unit suite one), and every network a test made is removed after it.
+import { afterEach, before, test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../../../runtime/core/layer.js';
 import type { FlagValue } from '../../../runtime/core/flags.js';
 import { RunError } from '../../../runtime/core/pipeline.js';
-import { networkCommands, naturalLess } from '../../../runtime/network/network-commands.js';
-import { getNetwork, listNetworks } from '../../../runtime/network/store.js';
+import { networkCommands, naturalLess, removeNetwork } from '../../../runtime/network/network-commands.js';
+import { getNetwork, isPredefined, listNetworks } from '../../../runtime/network/store.js';
 import { useTempDir } from '../../helpers/temp.js';
+import { inPrivateNetns, NOT_PRIVATE } from '../../helpers/netns.js';
 
 const dir = useTempDir('netcmd-test-');
 let n = 0;
+const roots: string[] = [];
 const freshRoot = () => {
   const d = path.join(dir(), `root${n++}`);
   fs.mkdirSync(d);
+  roots.push(d);
   return d;
 };
+before(() => assert.ok(inPrivateNetns(), NOT_PRIVATE));
+// The networks a test made, with their bridges and rules (a removal
+// refused because a fake container "uses" one: that container goes first).
+afterEach(() => {
+  for (const root of roots.splice(0)) {
+    fs.rmSync(path.join(root, 'containers'), { recursive: true, force: true });
+    for (const net of listNetworks(root)) if (!isPredefined(net)) removeNetwork(root, net);
+  }
+});
 
 const cmd = (name: string) => networkCommands.find((c) => c.name === name) as Command;
 
