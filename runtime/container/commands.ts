@@ -200,7 +200,8 @@ const rmCommand: Command = {
   async run(inv) {
     reapAbandoned(inv.stateRoot, inv.layers);
     const force = Boolean(inv.flags.get('force'));
-    return eachArgument(inv.args, async (ref) => (force && isGone(inv.stateRoot, ref) ? null : removeOne(inv.stateRoot, inv.layers, ref, force)));
+    const volumes = Boolean(inv.flags.get('volumes'));
+    return eachArgument(inv.args, async (ref) => (force && isGone(inv.stateRoot, ref) ? null : removeOne(inv.stateRoot, inv.layers, ref, force, { volumes })));
   },
 };
 

@@ -26,7 +26,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openat, openat2, readlinkFd, mknod, O_PATH, RESOLVE, SyscallError } from '../sys/libc.js';
+import { openat, readlinkFd, mknod, O_PATH, SyscallError } from '../sys/libc.js';
+import { InRootError, openDirCreating as openDirCreatingInRoot, openInRoot } from '../process/in-root.js';
 import { TarReader, TarWriter, type TarEntry, type TarHeader } from '../storage/tar.js';
 import { walkLayer } from '../storage/walk.js';
 import { clean } from '../storage/extract.js';
@@ -34,8 +35,6 @@ import { containerOwner, hostOwner } from '../storage/idmap.js';
 
 const O_CLOEXEC = 0o2000000;
 const { O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NONBLOCK, O_NOCTTY } = fs.constants;
-/** Resolve inside the root; /proc's magic links (which jump anywhere) are refused outright. */
-const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
 
 /** A failure of the copy, worded for the user (the command adds nothing to it). */
 export class CopyError extends Error {}
@@ -46,53 +45,14 @@ export function codeOf(e: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined; // a RunError's code is an exit status, not an errno
 }
 
-// #region resolve-in-root
-/**
- * Open `p` (a path inside the root, absolute or not) as an O_PATH
- * descriptor, every component resolved inside the root. `follow`: whether
- * a symlink as the last component is followed (inside the root) or
- * opened itself. A trailing "/" or "/." follows it anyway, as lstat(2)
- * does.
- */
-export function openInRoot(rootFd: number, p: string, follow: boolean, flags = 0): number {
-  const rel = p.replace(/^\/+/, '') || '.';
-  return openat2(rootFd, rel, O_PATH | O_CLOEXEC | flags | (follow ? 0 : O_NOFOLLOW), IN_ROOT);
-}
-// #endregion resolve-in-root
+export { openInRoot };
 
-/** A descriptor of a directory: an existing one, or a chain of new ones made 0755 as Docker's MkdirAll does. */
+/** A descriptor of a directory, made when missing (process/in-root.ts), its failure worded for `cp`. */
 function openDirCreating(rootFd: number, dir: string): number {
   try {
-    return openInRoot(rootFd, dir, true, O_DIRECTORY);
+    return openDirCreatingInRoot(rootFd, dir);
   } catch (e) {
-    if (codeOf(e) !== 'ENOENT') throw e;
-  }
-  const parts = dir.split('/').filter(Boolean);
-  let fd = openInRoot(rootFd, '/', true, O_DIRECTORY);
-  try {
-    for (let i = 0; i < parts.length; i++) {
-      const sofar = '/' + parts.slice(0, i + 1).join('/');
-      let next: number;
-      try {
-        next = openInRoot(rootFd, sofar, true, O_DIRECTORY);
-      } catch (e) {
-        if (codeOf(e) !== 'ENOENT') throw e;
-        // The name is missing in the directory we hold: make it there.
-        // (A name left by a dangling symlink is an EEXIST: refused below.)
-        try {
-          fs.mkdirSync(`/proc/self/fd/${fd}/${parts[i]}`, { mode: 0o755 });
-        } catch (err) {
-          // EEXIST: the name is there but leads nowhere (a symlink to a path the root does not have).
-          throw new CopyError(`mkdir ${sofar}: ${describe(err)}${codeOf(err) === 'EEXIST' ? ' (a symlink to nowhere inside the container?)' : ''}`, { cause: err });
-        }
-        next = openInRoot(rootFd, sofar, true, O_DIRECTORY);
-      }
-      fs.closeSync(fd);
-      fd = next;
-    }
-    return fd;
-  } catch (e) {
-    fs.closeSync(fd);
+    if (e instanceof InRootError) throw new CopyError(e.message, { cause: e });
     throw e;
   }
 }

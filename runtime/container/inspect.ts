@@ -162,7 +162,7 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
     ExecIDs: null,
     // The record as the layers left it (chapter 6 adds its own keys after chapter 5 saved its copy).
     HostConfig: hostConfig({ ...(saved?.HostConfig ?? {}), ...(c.HostConfig ?? {}) }),
-    Mounts: [], //                     volumes and bind mounts: chapter 7
+    Mounts: mountsShown(extra.MountPoints as Record<string, Record<string, unknown>> | null | undefined),
     Config: {
       Hostname: c.Config.Hostname,
       Domainname: '',
@@ -176,7 +176,7 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
       Env: c.Config.Env,
       Cmd: c.Config.Cmd,
       Image: c.Config.Image,
-      Volumes: null,
+      Volumes: ((c.Config as Record<string, unknown>).Volumes as Record<string, object> | null | undefined) ?? null,
       WorkingDir: c.Config.WorkingDir,
       Entrypoint: c.Config.Entrypoint ?? null,
       OnBuild: null,
@@ -188,6 +188,28 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
   };
   // Docker's order, chapter 5's fields among chapter 4's; dockling's own last.
   return { ...Object.fromEntries(DOCKER_ORDER.map((k) => [k, doc[k]])), ...doc, MonitorPid: c.MonitorPid };
+}
+
+/**
+ * Mounts as `docker inspect` lists them (Type, Name, Source, Destination,
+ * Driver, Mode, RW, Propagation), from the mount points chapter 7 records
+ * (none before it). A --tmpfs is not among them (Docker keeps it in
+ * HostConfig.Tmpfs only); dockling's own fields are left out.
+ */
+function mountsShown(points: Record<string, Record<string, unknown>> | null | undefined): Record<string, unknown>[] {
+  return Object.values(points ?? {})
+    .filter((p) => !p.TmpfsFlag)
+    .sort((a, b) => ((a.Destination as string) < (b.Destination as string) ? -1 : 1))
+    .map((p) => ({
+      Type: p.Type,
+      ...(p.Type === 'volume' ? { Name: p.Name } : {}),
+      Source: p.Source,
+      Destination: p.Destination,
+      ...(p.Type === 'volume' ? { Driver: p.Driver } : {}),
+      Mode: p.Mode,
+      RW: p.RW,
+      Propagation: p.Propagation,
+    }));
 }
 
 /** Docker copies the image's labels into the container's (there is no --label yet). */

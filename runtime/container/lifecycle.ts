@@ -160,7 +160,7 @@ function reuseContainer(ctx: RunContext): PreparedContainer {
   return { rec, rootfs: c.Rootfs, command, cwd: c.Config.WorkingDir || '/', hostname: c.Config.Hostname, env: processEnv(c.Config.Env, c.Config.Hostname, c.Config.Tty) };
 }
 
-export async function removeOne(root: string, layers: Layer[], ref: string, force: boolean): Promise<void> {
+export async function removeOne(root: string, layers: Layer[], ref: string, force: boolean, opts: { volumes?: boolean } = {}): Promise<void> {
   let c = findContainer(root, ref);
   if (!canRemove(c, force)) throw new RunError(1, isPaused(c) ? `cannot remove container "${c.Name}": container is paused and must be unpaused first` : removeRunningRefusal(c));
   if (isRunning(c)) {
@@ -177,7 +177,7 @@ export async function removeOne(root: string, layers: Layer[], ref: string, forc
     c = (await waitUntilDone(root, c.ID, 10_000)) ?? c;
   }
   if (!fs.existsSync(containerDir(root, c.ID))) return; // --rm got there first
-  removeContainer(root, layers, c);
+  removeContainer(root, layers, c, opts);
 }
 
 export function renameContainer(root: string, ref: string, wanted: string): void {

@@ -71,6 +71,23 @@ interface Summary {
   /** NetworkSettings.Ports and the names of NetworkSettings.Networks: empty until chapter 6 fills them in */
   ports?: PortMap;
   networks?: string[];
+  /** the container's Mounts, as `inspect` lists them: empty until chapter 7 records them */
+  mounts?: ShownMount[];
+}
+
+/** What `ps` reads of a mount point (chapter 7 records them; Docker's types.MountPoint). */
+interface ShownMount {
+  Name: string;
+  Source: string;
+  Destination: string;
+  Driver: string;
+  TmpfsFlag?: boolean;
+}
+
+/** The container's mounts as Docker lists them (a --tmpfs is not among them: HostConfig.Tmpfs only). */
+function mountsOf(c: ContainerConfig): ShownMount[] {
+  const points = (c as unknown as { MountPoints?: Record<string, ShownMount> | null }).MountPoints ?? {};
+  return Object.values(points).filter((m) => !m.TmpfsFlag).sort((a, b) => (a.Destination < b.Destination ? -1 : 1));
 }
 
 /** What a container's record says of its network (written by chapter 6; absent before it). */
@@ -104,8 +121,9 @@ function containerContext(c: Summary, trunc: boolean, used?: Set<string>): GoStr
     },
     Labels: () => labels.sort().join(','),
     Label: (name: string) => c.labels[name] ?? '',
-    Mounts: () => '', //         no volumes or bind mounts yet
-    LocalVolumes: () => '0',
+    // docker/cli: a volume's name, else the host path; each cut to 15 unless --no-trunc
+    Mounts: () => (c.mounts ?? []).map((m) => (trunc ? ellipsis(m.Name || m.Source, 15) : m.Name || m.Source)).join(','),
+    LocalVolumes: () => String((c.mounts ?? []).filter((m) => m.Driver === 'local').length),
     Networks: () => (c.networks ?? []).join(','),
   });
 }
@@ -287,7 +305,8 @@ function selectContainers(root: string, s: Stores, all: ContainerConfig[], f: Fi
     if (exited.length && !(state !== 'running' && c.State.StartedAt && !c.State.StartedAt.startsWith('0001-') && exited.includes(c.State.ExitCode))) continue;
     if (!matches(f, 'status', state)) continue;
     if (!exactMatches(f, 'health', 'none')) continue;
-    if (f.has('volume')) continue; // no volumes yet (chapter 7)
+    // volume=NAME or a mount point's destination (moby's ps filter)
+    if (f.has('volume') && !mountsOf(c).some((m) => f.get('volume')!.has(m.Name) || f.get('volume')!.has(m.Destination))) continue;
     if (!matchesNetwork(f, c) || !matchesPort(f, 'publish', c) || !matchesPort(f, 'expose', c)) continue;
     if (ancestors && !(c.Image && ancestors.has(c.Image))) continue;
     out.push(c);
@@ -368,6 +387,7 @@ export const psCommand: Command = {
         id: c.ID, name: c.Name.slice(1), image: imageName(s, c), imageID: c.Image ?? '',
         command: commandLine(c), created: c.Created, state: stateOf(c), status: statusText(c, now), labels: labelsOf(s, c),
         ...networkOf(c),
+        mounts: mountsOf(c),
       };
       if (size) {
         const rw = writableLayerSize(s, c.ID);

@@ -163,8 +163,12 @@ export interface Layer {
   runFlags: FlagSpec[];
   commands: Command[];
   stages: Partial<Record<Stage, StageFn>>;
-  /** undo what this layer made for a container whose CLI died before its cleanup */
-  reap?(c: ContainerConfig, stateRoot: string): void;
+  /**
+   * undo what this layer made for a container being removed (`rm`), or
+   * whose CLI died before its cleanup; `volumes`: `rm -v` was asked
+   * (chapter 7 removes the container's anonymous volumes)
+   */
+  reap?(c: ContainerConfig, stateRoot: string, opts?: { volumes?: boolean }): void;
   /**
    * release what this layer holds for a kept container that ended with
    * nobody to do it (its monitor was killed, chapter 5); a layer that

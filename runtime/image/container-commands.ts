@@ -181,8 +181,8 @@ const exportCommand: Command = {
  * layers nothing else holds), then its state directory. Chapter 5's `rm`
  * and `container prune` remove a container the same way.
  */
-export function removeContainer(stateRoot: string, layers: Layer[], c: ContainerConfig): void {
-  for (const layer of [...layers].sort((a, b) => b.chapter - a.chapter)) layer.reap?.(c, stateRoot);
+export function removeContainer(stateRoot: string, layers: Layer[], c: ContainerConfig, opts: { volumes?: boolean } = {}): void {
+  for (const layer of [...layers].sort((a, b) => b.chapter - a.chapter)) layer.reap?.(c, stateRoot, opts);
   const dir = path.join(containersDir(stateRoot), c.ID);
   trace.emit(CH, { op: 'remove', path: dir });
   removeContainerDir(dir);

@@ -16,9 +16,10 @@ import path from 'node:path';
 import { CHANNEL_FD, CONSOLE_FD, type HostMessage, type InitMessage } from './channel.js';
 import type { ContainerSpec, MountSpec } from '../core/spec.js';
 import * as libc from '../sys/libc.js';
-import { MS, MNT_DETACH, CLONE } from '../sys/libc.js';
+import { MS, MNT_DETACH, CLONE, O_PATH } from '../sys/libc.js';
 import { flagNames, parseMountOptions } from './mount-options.js';
 import { secureJoin } from './securejoin.js';
+import { errnoOf, openDirCreating, openInRoot } from './in-root.js';
 import { envValue } from './env.js';
 import { trace, jsonLinesSink } from '../trace/trace.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -73,40 +74,87 @@ let hooks: InitHooks = { beforeExec: [] };
 
 // --- mounts ---------------------------------------------------------------
 
-function doMount(source: string, target: string, fstype: string, flags: number, data: string): void {
-  step({ op: 'mount', source, target, fstype, flags: flagNames(flags), data });
-  libc.mount(source, target, fstype, flags, data);
+/** `shown`: the target as a path, for the trace, when `target` is a /proc/self/fd link */
+function doMount(source: string, target: string, fstype: string, flags: number, data: string, shown = target): void {
+  step({ op: 'mount', source, target: shown, fstype, flags: flagNames(flags), data });
+  try {
+    libc.mount(source, target, fstype, flags, data);
+  } catch (e) {
+    // Say where, as a path: /proc/self/fd/19 means nothing to the user.
+    if (e instanceof Error && target !== shown) e.message = e.message.split(target).join(shown);
+    throw e;
+  }
 }
 
-/** Make the mount point: a file for a bind of a file, else a directory. */
-function makeMountPoint(target: string, m: MountSpec): void {
-  const isFile = m.type === 'bind' && fs.existsSync(m.source) && !fs.statSync(m.source).isDirectory();
-  if (isFile) {
-    if (!fs.existsSync(target)) {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.closeSync(fs.openSync(target, 'a'));
-    }
-  } else {
-    fs.mkdirSync(target, { recursive: true });
+/**
+ * The mount point of `m`, made when missing (a file for a bind of a file,
+ * else a directory), held as an O_PATH descriptor found inside the root by
+ * the kernel (in-root.ts). secureJoin first says where a symlink in the
+ * image leads (inside the root: `/data -> /etc` is the container's /etc,
+ * which may not exist yet and is then made); each step of the walk that
+ * follows is the kernel's, so a directory swapped for a symlink meanwhile
+ * (by a container sharing a volume, running) still cannot lead out.
+ */
+function openMountPoint(rootfs: string, rootFd: number, m: MountSpec): { fd: number; rel: string } {
+  const rel = '/' + path.relative(rootfs, secureJoin(rootfs, m.destination));
+  try {
+    return { fd: openInRoot(rootFd, rel, true), rel };
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT') throw e;
   }
+  const isFile = m.type === 'bind' && fs.existsSync(m.source) && !fs.statSync(m.source).isDirectory();
+  const parent = openDirCreating(rootFd, path.posix.dirname(rel));
+  const at = `/proc/self/fd/${parent}/${path.posix.basename(rel)}`;
+  try {
+    // Neither call follows a symlink in the last name: a name that is one
+    // now (EEXIST) is opened inside the root below, as the walk would.
+    if (isFile) fs.closeSync(fs.openSync(at, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644));
+    else fs.mkdirSync(at, { mode: 0o755 });
+  } catch (e) {
+    if (errnoOf(e) !== 'EEXIST') throw e;
+  } finally {
+    fs.closeSync(parent);
+  }
+  return { fd: openInRoot(rootFd, rel, true), rel };
 }
 
 // #region mount-entry
-function mountEntry(rootfs: string, m: MountSpec): void {
-  const target = secureJoin(rootfs, m.destination);
-  makeMountPoint(target, m);
+/**
+ * One of the spec's mounts, onto its mount point inside the root: through
+ * /proc/self/fd/N of the descriptor openMountPoint holds, so the kernel
+ * mounts on what was found, not on whatever the path names by then.
+ */
+function mountEntry(rootfs: string, rootFd: number, m: MountSpec): void {
   const { flags, propagation, data } = parseMountOptions(m.options);
-  if (flags & MS.BIND) {
-    // A bind mount ignores MS_RDONLY and friends on the first call: the
-    // kernel only applies them on a second, MS_REMOUNT call.
-    doMount(m.source, target, '', flags, data);
-    if (flags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)) {
-      doMount('', target, '', flags | MS.REMOUNT, data);
+  const first = openMountPoint(rootfs, rootFd, m);
+  const shown = path.join(rootfs, first.rel); // for the trace: where it lands, as a path
+  // After the first mount, the descriptor still names the directory
+  // underneath it: a remount or a propagation change is for the new mount,
+  // found by walking to it again (inside the root).
+  const onTop = (fn: (target: string) => void) => {
+    const fd = openInRoot(rootFd, first.rel, true);
+    try {
+      fn(`/proc/self/fd/${fd}`);
+    } finally {
+      fs.closeSync(fd);
     }
-  } else {
-    doMount(m.source, target, m.type, flags, data);
+  };
+  try {
+    const target = `/proc/self/fd/${first.fd}`;
+    if (flags & MS.BIND) {
+      // A bind mount ignores MS_RDONLY and friends on the first call: the
+      // kernel only applies them on a second, MS_REMOUNT call.
+      doMount(m.source, target, '', flags, data, shown);
+      if (flags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)) {
+        onTop((t) => doMount('', t, '', flags | MS.REMOUNT, data, shown));
+      }
+    } else {
+      doMount(m.source, target, m.type, flags, data, shown);
+    }
+    if (propagation) onTop((t) => doMount('', t, '', propagation, '', shown));
+  } finally {
+    fs.closeSync(first.fd);
   }
-  if (propagation) doMount('', target, '', propagation, '');
 }
 // #endregion mount-entry
 
@@ -120,8 +168,14 @@ function prepareRootfs(spec: ContainerSpec): void {
   // 2. pivot_root needs the new root to be a mount point of its own, and a
   //    plain directory is not one: bind-mount it onto itself.
   doMount(rootfs, rootfs, '', MS.BIND | MS.REC, '');
-  // 3. /proc, /dev, /sys, /etc/hosts…: the spec's mounts, in order.
-  for (const m of spec.mounts) mountEntry(rootfs, m);
+  // 3. /proc, /dev, /sys, /etc/hosts, volumes…: the spec's mounts, in
+  //    order, each onto a mount point the kernel finds inside the root.
+  const rootFd = fs.openSync(rootfs, fs.constants.O_DIRECTORY | O_PATH);
+  try {
+    for (const m of spec.mounts) mountEntry(rootfs, rootFd, m);
+  } finally {
+    fs.closeSync(rootFd);
+  }
   // 4. Device nodes on the fresh /dev tmpfs, and the usual symlinks.
   for (const d of spec.devices) {
     const p = secureJoin(rootfs, d.path);

@@ -8,9 +8,9 @@
 // init.ts: the mounts in order, then the masked paths, then the root is
 // remounted read-only).
 //
-// --tmpfs is here for --read-only's sake: a read-only container usually
-// needs a writable /tmp. Chapter 7 (volumes) owns mounts in general and may
-// take it over.
+// --tmpfs, which gives a read-only container somewhere to write, is
+// chapter 7's (volumes), with the other mounts a user asks for; the option
+// rules of a tmpfs stay here (tmpfsOptions), where chapter 7 reads them.
 import path from 'node:path';
 import { Slot, type RunContext } from '../core/layer.js';
 import type { MountSpec } from '../core/spec.js';
@@ -21,11 +21,10 @@ import { recordHostConfig } from './part.js';
 import { securityOpts } from './layer.js';
 import { DEFAULT_SHM_SIZE, recordHostConfigDefaults } from './hostconfig.js';
 import { MASKED_PATHS, READONLY_PATHS } from '../process/defaults.js';
+import { userMounts } from '../volume/layer.js';
 
 interface FilesystemChoice {
   readOnly: boolean;
-  /** --tmpfs, by destination: the options as given ("" for none) */
-  tmpfs: Map<string, string>;
   /** bytes, or undefined for Docker's default (64 MiB) */
   shmSize?: number;
 }
@@ -82,20 +81,6 @@ export function tmpfsOptions(given: string, flag = given): string[] {
 /** Go's %q of a []string, as in Docker's message: ["size" "1x"]. */
 const goQuoteList = (l: string[]) => `[${l.map((s) => JSON.stringify(s)).join(' ')}]`;
 
-function parseTmpfs(values: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const v of values) {
-    // PATH[:OPTIONS], split at the first colon, as the docker CLI does.
-    const i = v.indexOf(':');
-    const [dest, opts] = i < 0 ? [v, ''] : [v.slice(0, i), v.slice(i + 1)];
-    if (!path.isAbsolute(dest)) throw new RunError(125, `invalid mount path: '${dest}' mount path must be absolute`);
-    if (path.posix.normalize(dest) === '/') throw new RunError(125, "invalid specification: destination can't be '/'");
-    tmpfsOptions(opts, v); // refuse bad options now, before anything is made
-    out.set(dest, opts);
-  }
-  return out;
-}
-
 function parseShmSize(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   try {
@@ -110,7 +95,6 @@ function parseShmSize(v: string | undefined): number | undefined {
 function validate(ctx: RunContext): void {
   KEY.set(ctx, {
     readOnly: Boolean(ctx.flags.get('read-only')),
-    tmpfs: parseTmpfs((ctx.flags.get('tmpfs') as string[] | undefined) ?? []),
     shmSize: parseShmSize(ctx.flags.get('shm-size') as string | undefined),
   } satisfies FilesystemChoice);
 }
@@ -128,8 +112,9 @@ function readOnlyRoot(ctx: RunContext): void {
   // they are writable only when the root is). A mount with others inside it
   // is left alone: their mount points are made in it first (chapter 2's
   // cgroup v1 tmpfs, which a read-only path freezes after).
+  const user = userMounts.get(ctx); // volumes, binds, tmpfs (chapter 7): read-only only if asked so
   for (const m of ctx.spec.mounts) {
-    if (WRITABLE_WITH_READONLY_ROOT.has(m.destination) || m.options.includes('ro')) continue;
+    if (WRITABLE_WITH_READONLY_ROOT.has(m.destination) || m.options.includes('ro') || user?.has(m)) continue;
     if (ctx.spec.mounts.some((o) => o.destination.startsWith(m.destination + '/'))) continue;
     m.options = [...m.options, 'ro'];
   }
@@ -160,25 +145,6 @@ function unconfinePaths(ctx: RunContext, privileged: boolean): void {
 }
 // #endregion system-paths
 
-function tmpfsMount(destination: string, given: string): MountSpec {
-  return { destination, type: 'tmpfs', source: 'tmpfs', options: tmpfsOptions(given) };
-}
-
-/**
- * Put a user's mount among the others. One on a default mount's destination
- * (--tmpfs /dev/shm) replaces it, as in Docker. And it goes before any mount
- * inside it (--tmpfs /etc before the /etc/hosts bind), which it would
- * otherwise hide: mounts are made in order, parents first.
- */
-function placeMount(mounts: MountSpec[], m: MountSpec): void {
-  const dest = path.posix.normalize(m.destination);
-  const same = mounts.findIndex((o) => path.posix.normalize(o.destination) === dest);
-  if (same >= 0) mounts.splice(same, 1);
-  const inside = mounts.findIndex((o) => path.posix.normalize(o.destination).startsWith(dest + '/'));
-  const at = [same, inside].filter((i) => i >= 0);
-  mounts.splice(at.length ? Math.min(...at) : mounts.length, 0, m);
-}
-
 function prepare(ctx: RunContext): void {
   recordHostConfigDefaults(ctx);
   const choice = KEY.get(ctx)!;
@@ -191,12 +157,9 @@ function prepare(ctx: RunContext): void {
   if (choice.readOnly) readOnlyRoot(ctx);
   // After the read-only root, as Docker does: --privileged --read-only still has a writable /sys.
   if (privileged || unconfined) unconfinePaths(ctx, privileged);
-  // The user's tmpfs mounts, writable whatever the root is.
-  for (const [dest, opts] of choice.tmpfs) placeMount(ctx.spec.mounts, tmpfsMount(dest, opts));
   recordHostConfig(ctx, {
     ReadonlyRootfs: choice.readOnly,
     ShmSize: choice.shmSize ?? DEFAULT_SHM_SIZE,
-    ...(choice.tmpfs.size ? { Tmpfs: Object.fromEntries(choice.tmpfs) } : {}),
     // Docker's lists as the daemon fills them in (a layer's additions, as
     // chapter 2's /sys/fs/cgroup on cgroup v1, are the runtime's, not shown);
     // none under --privileged (null), empty ones for systempaths=unconfined.
@@ -209,7 +172,6 @@ export const filesystem: HardeningPart = {
   name: 'filesystem',
   flags: [
     { name: 'read-only', kind: 'bool', usage: "Mount the container's root filesystem as read only" },
-    { name: 'tmpfs', kind: 'stringArray', valueName: 'list', usage: 'Mount a tmpfs directory' },
     { name: 'shm-size', kind: 'string', valueName: 'bytes', usage: 'Size of /dev/shm' },
   ],
   validate,

@@ -90,4 +90,6 @@ export interface MountPoint {
   Anonymous?: boolean;
   /** tmpfs: its mount(8) options */
   Options?: string[];
+  /** dockling's own: made for --tmpfs, which Docker keeps in HostConfig.Tmpfs only (not in Mounts) */
+  TmpfsFlag?: boolean;
 }

@@ -366,14 +366,15 @@ export function volumeMountSource(stateRoot: string, record: VolumeRecord): { so
  * the store in one rename under the lock, its files are deleted after:
  * a crash leaves either the whole volume or none (and some trash).
  */
-export function removeVolume(stateRoot: string, name: string, { force = false }: { force?: boolean } = {}): void {
+export function removeVolume(stateRoot: string, name: string, { force = false, owner }: { force?: boolean; owner?: string } = {}): void {
   const trash = withVolumesLock(stateRoot, () => {
     sweepTrash(stateRoot);
     if (!readRecord(stateRoot, name)) {
       if (force) return null;
       throw new NoSuchVolumeError(name);
     }
-    const users = volumeUsers(stateRoot, name);
+    // `owner`: the container being removed, whose record still lists the volume (rm -v, --rm)
+    const users = volumeUsers(stateRoot, name).filter((c) => c.ID !== owner);
     if (users.length) throw daemonError(`remove ${name}: volume is in use - [${users.map((c) => c.ID).join(', ')}]`);
     try {
       return moveToTrash(stateRoot, name);
