@@ -33,6 +33,8 @@ export interface Results {
   containers: { label: string; value: number; unit: 'ms' | 'MiB'; peer: string; peerValue: number }[];
   /** chapter 6: the network stage, a published port against a direct connection, docker as the peer */
   network: { label: string; value: number; unit: 'ms' | 'MiB' | 'MiB/s' | '% of direct'; peer: string; peerValue: number }[];
+  /** chapter 7: a container's start with five volumes against none, docker as the peer */
+  volumes: { label: string; medianMs: number; peer: string; peerMs: number }[];
   leftBehind: string[];
 }
 
@@ -106,6 +108,10 @@ export function formatText(r: Results): string {
     const val = (v: number, unit: string) => (!Number.isFinite(v) ? '-' : `${v !== 0 && Math.abs(v) < 1 ? v.toFixed(3) : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1)} ${unit}`);
     out.push('', 'chapter 6, networking (medians of the same run; × = the row / its peer, for MiB/s too: below 1× is slower there):');
     out.push(table(['what', 'value', 'peer', 'peer value', '×'], r.network.map((x) => [x.label, val(x.value, x.unit), x.peer, val(x.peerValue, x.unit), ratio(x.value / x.peerValue)])));
+  }
+  if (r.volumes?.length) {
+    out.push('', 'chapter 7, volumes (medians of the same run; × = the row / its peer):');
+    out.push(table(['what', 'median', 'peer', 'peer median', '×'], r.volumes.map((x) => [x.label, `${x.medianMs.toFixed(1)} ms`, x.peer, `${x.peerMs.toFixed(1)} ms`, ratio(x.medianMs / x.peerMs)])));
   }
   out.push('', r.leftBehind.length === 0 ? 'clean-up: nothing left behind (no mounts, runc containers, cgroups, processes or temp files)' : `clean-up: LEFT BEHIND:\n${r.leftBehind.map((l) => '  ' + l).join('\n')}`);
   return out.join('\n') + '\n';

@@ -21,6 +21,7 @@ import { containerRows, type ContainerRow } from './containers.js';
 import { logRows } from './logs.js';
 import { execRows } from './exec.js';
 import { exportRows } from './export.js';
+import { FIVE_ANONYMOUS, FIVE_VOLUMES, strayVolumes, volumeRatioRows } from './volumes.js';
 import { dockerCmd, dockerMissing, DOCKER_IMAGE, networkRows, runRatioRows, startDocker, stopDocker, type DockerPeer, type NetworkRow } from './network.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -197,6 +198,21 @@ function makeRows(w: World): Row[] {
       cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', '-m', '64m', '--cpus', '1', '--pids-limit', '100', 'busybox', 'true'], env }),
     },
     {
+      // Chapter 7's cost: five named volumes (made by the first run, then
+      // found) bind-mounted by the init, against the row 'dockling' (none).
+      key: 'dockling-volumes5',
+      label: 'dockling run --rm -v bv1:/v1 … -v bv5:/v5 busybox true',
+      env: 'clean',
+      cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', ...FIVE_VOLUMES, 'busybox', 'true'], env }),
+    },
+    {
+      // …and five anonymous ones, made and removed (with --rm) by every run.
+      key: 'dockling-anon5',
+      label: 'dockling run --rm -v /a1 … -v /a5 busybox true',
+      env: 'clean',
+      cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', ...FIVE_ANONYMOUS, 'busybox', 'true'], env }),
+    },
+    {
       // Chapter 6's cost: the row 'dockling' is on the default bridge (veth
       // pair, IPAM lease, /etc/hosts); this one has only lo.
       key: 'dockling-none',
@@ -211,6 +227,7 @@ function makeRows(w: World): Row[] {
     rows.push(
       { key: 'docker-bridge', label: 'docker run --rm busybox true (its bridge, dockerd 20.10)', env: 'clean', cmd: () => dockerCmd(d, ['run', '--rm', DOCKER_IMAGE, 'true']) },
       { key: 'docker-none', label: 'docker run --rm --network none busybox true', env: 'clean', cmd: () => dockerCmd(d, ['run', '--rm', '--network', 'none', DOCKER_IMAGE, 'true']) },
+      { key: 'docker-volumes5', label: 'docker run --rm -v bv1:/v1 … -v bv5:/v5 busybox true', env: 'clean', cmd: () => dockerCmd(d, ['run', '--rm', ...FIVE_VOLUMES, DOCKER_IMAGE, 'true']) },
     );
   }
   return rows;
@@ -465,6 +482,7 @@ async function main(argv: string[]): Promise<number> {
   const leftBehind: string[] = [];
   // dockerd first, by its PID, after its containers: cleanUp would kill it as a leftover.
   if (w.docker) leftBehind.push(...(await stopDocker(w.docker).catch((e) => [`dockerd ${w.docker!.pid}: ${(e as Error).message}`])));
+  leftBehind.push(...strayVolumes(w.stateRoot));
   leftBehind.push(...(await cleanUp(w)));
   if (tty) process.stderr.write('\r\x1b[K');
 
@@ -546,6 +564,7 @@ async function main(argv: string[]): Promise<number> {
     storage,
     containers,
     network: [...runRatioRows(med, w.docker !== undefined), ...network],
+    volumes: volumeRatioRows(med, w.docker !== undefined),
     leftBehind,
   };
   process.stdout.write(opts.json ? JSON.stringify(results, null, 2) + '\n' : formatText(results));

@@ -138,6 +138,7 @@ const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> =
   4: ['04-overlay2', () => import('./04-overlay2/demo.js')],
   5: ['05-containers', () => import('./05-containers/demo.js')],
   6: ['06-networking', () => import('./06-networking/demo.js')],
+  7: ['07-volumes', () => import('./07-volumes/demo.js')],
   11: ['11-hardening', () => import('./11-hardening/demo.js')],
 };
 

@@ -39,6 +39,7 @@ function results(network: Results['network']): Results {
     storage: [],
     containers: [],
     network,
+    volumes: [],
     leftBehind: [],
   };
 }
