@@ -186,7 +186,7 @@ const FUTURE_RUN_FLAGS: { name: string; short?: string; chapter: number }[] = [
   { name: 'net', chapter: 6 }, { name: 'network-alias', chapter: 6 }, { name: 'ip', chapter: 6 }, { name: 'ip6', chapter: 6 },
   { name: 'dns', chapter: 6 }, { name: 'dns-search', chapter: 6 }, { name: 'dns-option', chapter: 6 }, { name: 'add-host', chapter: 6 },
   { name: 'expose', chapter: 6 }, { name: 'link', chapter: 6 }, { name: 'mac-address', chapter: 6 },
-  { name: 'volume', short: 'v', chapter: 7 }, { name: 'mount', chapter: 7 }, { name: 'volumes-from', chapter: 7 }, { name: 'volume-driver', chapter: 7 },
+  { name: 'volume', short: 'v', chapter: 7 }, { name: 'mount', chapter: 7 }, { name: 'volumes-from', chapter: 7 },
   { name: 'pull', chapter: 8 },
 ];
 

@@ -159,6 +159,12 @@ export interface UnpackOptions {
   rebase?: { from: string; to: string };
   /** the host side: no device nodes, no setuid/setgid bits from the container (see the README) */
   hostSide: boolean;
+  /**
+   * keep a relative symlink that climbs above `dir` (chapter 7's copy-up:
+   * /var/lib/x/conf -> ../../../etc/x is the image's own, and a symlink is
+   * only data here, never followed); `cp` refuses one, as Docker does
+   */
+  anySymlink?: boolean;
   /** how a path inside rootFd is shown in messages */
   show: (p: string) => string;
   /** a line for the user (a skipped entry) */
@@ -211,7 +217,7 @@ export function unpacker(opts: UnpackOptions): { reader: TarReader; write(chunk:
     const last = rel.slice(slash + 1);
     const target = inDir(rel);
     // Links are checked by name before anything is made for them.
-    if (h.type === 'symlink' && clean(path.posix.join(parent, h.linkname).replace(/^\/+/, '')) === null && !h.linkname.startsWith('/'))
+    if (h.type === 'symlink' && !opts.anySymlink && clean(path.posix.join(parent, h.linkname).replace(/^\/+/, '')) === null && !h.linkname.startsWith('/'))
       throw new CopyError(`invalid symlink ${JSON.stringify(opts.show(target))} -> ${JSON.stringify(h.linkname)}`);
     let linkRel: string | null = null;
     if (h.type === 'hardlink') {

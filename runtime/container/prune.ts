@@ -55,8 +55,8 @@ export const containerPruneCommand: Command = {
  * list says what dockling's removes at this chapter: later layers add
  * their part (chapter 6: networks; the build cache comes with chapter 9).
  */
-function systemWarning(all: boolean, layers: Layer[]): string {
-  const what = ['all stopped containers', ...layers.flatMap((l) => (l.systemPrune ? [l.systemPrune.what] : [])), all ? 'all images without at least one container associated to them' : 'all dangling images'];
+function systemWarning(all: boolean, parts: NonNullable<Layer['systemPrune']>[]): string {
+  const what = ['all stopped containers', ...parts.map((p) => p.what), all ? 'all images without at least one container associated to them' : 'all dangling images'];
   return `WARNING! This will remove:\n${what.map((w) => `  - ${w}`).join('\n')}\n`;
 }
 
@@ -65,16 +65,28 @@ const systemPruneCommand: Command = {
   summary: 'Remove unused data',
   usage: 'system prune [OPTIONS]',
   maxArgs: 0,
-  flags: [{ name: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused images not just dangling ones' }, forceFlag],
+  flags: [
+    { name: 'all', short: 'a', kind: 'bool', usage: 'Remove all unused images not just dangling ones' },
+    forceFlag,
+    { name: 'volumes', kind: 'bool', usage: 'Prune anonymous volumes (chapter 7)' },
+  ],
   async run(inv) {
     const all = Boolean(inv.flags.get('all'));
-    if (!inv.flags.get('force') && !(await confirmed(systemWarning(all, inv.layers)))) return 0;
+    // A layer's part that waits for a flag (chapter 7's volumes: --volumes) is left out without it.
+    const parts = inv.layers.flatMap((l) => (l.systemPrune && (!l.systemPrune.flag || inv.flags.get(l.systemPrune.flag)) ? [l.systemPrune] : []));
+    if (!inv.flags.get('force') && !(await confirmed(systemWarning(all, parts)))) return 0;
     const gone = pruneStoppedContainers(inv);
-    const others = inv.layers.flatMap((l) => (l.systemPrune ? [pruneReport(l.systemPrune.title, l.systemPrune.run(inv.stateRoot))] : []));
+    let bytes = 0;
+    const others = parts.map((p) => {
+      const r = p.run(inv.stateRoot);
+      const names = Array.isArray(r) ? r : r.names;
+      if (!Array.isArray(r)) bytes += r.bytes;
+      return pruneReport(p.title, names);
+    });
     const images = await pruneImages(await storesWithBusybox(inv.stateRoot), all);
     process.stdout.write(
       pruneReport('Deleted Containers:', gone.ids) + others.join('') + pruneReport('Deleted Images:', images.lines) +
-        `Total reclaimed space: ${humanSize(gone.reclaimed + images.reclaimed)}\n`,
+        `Total reclaimed space: ${humanSize(gone.reclaimed + bytes + images.reclaimed)}\n`,
     );
     return 0;
   },

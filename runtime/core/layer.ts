@@ -194,7 +194,19 @@ export interface Layer {
    * the warning's line, the report's heading, and the removal (the names
    * of what went)
    */
-  systemPrune?: { what: string; title: string; run(stateRoot: string): string[] };
+  systemPrune?: {
+    what: string;
+    title: string;
+    /** only when this flag of `system prune` is given (chapter 7's volumes: --volumes) */
+    flag?: string;
+    /** the names of what went, and the bytes given back when the layer counts them */
+    run(stateRoot: string): string[] | { names: string[]; bytes: number };
+  };
+  /**
+   * the volumes this layer keeps, for `system df` (chapter 7): each one's
+   * name, how many containers use it, and the bytes of its files
+   */
+  localVolumes?(stateRoot: string): { name: string; links: number; size: number }[];
   /** lines this layer adds to `info` (chapter 11: the Security Options) */
   info?(stateRoot: string): string[];
 }

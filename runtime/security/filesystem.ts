@@ -11,9 +11,7 @@
 // --tmpfs, which gives a read-only container somewhere to write, is
 // chapter 7's (volumes), with the other mounts a user asks for; the option
 // rules of a tmpfs stay here (tmpfsOptions), where chapter 7 reads them.
-import path from 'node:path';
 import { Slot, type RunContext } from '../core/layer.js';
-import type { MountSpec } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
 import { parseSize, UnitError } from '../cgroups/units.js';
 import type { HardeningPart } from './part.js';

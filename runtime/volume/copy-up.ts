@@ -58,7 +58,7 @@ async function fill(srcFd: number, data: string): Promise<number | null> {
   const dataFd = fs.openSync(data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   try {
     const u = unpacker({
-      rootFd: dataFd, dir: '/', hostSide: false,
+      rootFd: dataFd, dir: '/', hostSide: false, anySymlink: true,
       owner: (h) => ({ uid: h.uid, gid: h.gid }), // the image's owners, as they are on disk
       show: (p) => path.join(data, p),
       warn: (msg) => process.stderr.write(`dockling: copy-up into ${data}: ${msg}\n`),

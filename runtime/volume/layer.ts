@@ -36,6 +36,7 @@ const RUN_FLAGS: FlagSpec[] = [
   { name: 'mount', kind: 'stringArray', valueName: 'mount', usage: 'Attach a filesystem mount to the container' },
   { name: 'tmpfs', kind: 'stringArray', valueName: 'list', usage: 'Mount a tmpfs directory' },
   { name: 'volumes-from', kind: 'stringArray', valueName: 'list', usage: 'Mount volumes from the specified container(s)' },
+  { name: 'volume-driver', kind: 'string', valueName: 'string', usage: 'Optional volume driver for the container' },
 ];
 
 /**
@@ -65,6 +66,9 @@ const list = (ctx: RunContext, name: string) => (ctx.flags.get(name) as string[]
  */
 function validate(ctx: RunContext): void {
   if (existingContainer.get(ctx)) return; // started again: its mounts are recorded (prepare)
+  // Only the local driver exists here: a plugin's name is not found, as Docker says when none is installed.
+  const driver = ctx.flags.get('volume-driver') as string | undefined;
+  if (driver && driver !== 'local') throw new RunError(125, `Error response from daemon: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
   const requests = [...list(ctx, 'volume').map(parseVolumeFlag), ...list(ctx, 'mount').map(parseMountFlag), ...list(ctx, 'tmpfs').map(parseTmpfsFlag)];
   const seen = new Set<string>();
   for (const r of requests) {
@@ -134,10 +138,9 @@ async function volumePoint(ctx: RunContext, r: MountRequest): Promise<MountPoint
     if (e instanceof RunError) throw new RunError(125, e.message, { cause: e });
     throw e;
   }
-  const { record, created } = made;
+  const { record } = made;
   if (anonymous) madeHere.set(ctx, [...(madeHere.get(ctx) ?? []), record.Name]);
   const src = volumeMountSource(ctx.stateRoot, record);
-  if (created) trace.emit(CH, { op: 'mkdir', path: path.dirname(src.source), mode: 0o755 });
   // Docker fills a volume from the image only while it is empty, so only
   // once; a volume of the local driver's options (a tmpfs, a bind of a
   // device) is made inside the container only, and is not filled.

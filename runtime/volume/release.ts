@@ -4,13 +4,9 @@
 // mounts (--volumes-from shares it): that one stays, as Docker leaves it.
 import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
-import { readConfig, type ContainerConfig } from '../core/containers.js';
+import { readConfig } from '../core/containers.js';
 import { containerDir } from '../container/state.js';
-import { trace } from '../trace/trace.js';
-import { volumeDir } from './model.js';
 import { mountPointsOf, removeVolume, volumeUsers } from './store.js';
-
-const CH = 7;
 
 // #region remove-anonymous
 /**
@@ -23,7 +19,6 @@ export function removeAnonymousVolumes(stateRoot: string, names: string[], owner
   for (const name of names) {
     if (volumeUsers(stateRoot, name).some((c) => c.ID !== owner)) continue; // shared (--volumes-from): it stays
     try {
-      trace.emit(CH, { op: 'remove', path: volumeDir(stateRoot, name) });
       removeVolume(stateRoot, name, { force: true, owner });
     } catch (e) {
       // In use after all (a container made meanwhile): kept, as Docker keeps it.

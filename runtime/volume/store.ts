@@ -18,6 +18,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { selfStamp, stampAlive, withLock, writeFileAtomic } from '../core/files.js';
+import { trace } from '../trace/trace.js';
+
+const CH = 7;
 import { newContainerId } from '../core/ids.js';
 import { listContainers, type ContainerConfig } from '../core/containers.js';
 import { daemonError, matchesLabels, validateFilters, valuesOf, type Filters } from '../core/filters.js';
@@ -192,6 +195,7 @@ function sweepTrash(stateRoot: string): void {
 /** Move a volume's directory out of the store in one step; returns where it went. */
 function moveToTrash(stateRoot: string, name: string): string {
   const trash = path.join(volumesDir(stateRoot), `.trash-${selfStamp()}-${randomBytes(6).toString('hex')}`);
+  trace.emit(CH, { op: 'rename', from: volumeDir(stateRoot, name), to: trash });
   fs.renameSync(volumeDir(stateRoot, name), trash);
   return trash;
 }
@@ -307,6 +311,7 @@ export function createVolume(stateRoot: string, spec: VolumeSpec): { record: Vol
     // _data 0755 (what the container sees at its mount point: its root
     // directory's mode until the container changes it). chmod after mkdir:
     // mkdir's mode is cut by the umask.
+    trace.emit(CH, { op: 'mkdir', path: volumeData(stateRoot, name), mode: 0o755 });
     fs.mkdirSync(volumeData(stateRoot, name), { recursive: true });
     fs.chmodSync(volumeDir(stateRoot, name), 0o701);
     fs.chmodSync(volumeData(stateRoot, name), 0o755);
@@ -383,7 +388,10 @@ export function removeVolume(stateRoot: string, name: string, { force = false, o
       throw daemonError(`remove ${name}: ${(e as Error).message}`, e);
     }
   });
-  if (trash) fs.rmSync(trash, { recursive: true, force: true });
+  if (trash) {
+    trace.emit(CH, { op: 'remove', path: trash });
+    fs.rmSync(trash, { recursive: true, force: true });
+  }
 }
 // #endregion remove-volume
 

@@ -59,6 +59,14 @@ test('--tmpfs /tmp on a read-only root: /tmp is a tmpfs with Docker’s noexec,n
   for (const o of ['rw', 'nosuid', 'nodev', 'noexec']) assert.ok(m.options.includes(o), `/tmp has ${o}: ${m.options}`);
 });
 
+test('--read-only leaves the user’s volumes and binds writable (chapter 7’s mounts), unless asked :ro', { skip }, () => {
+  const out = ok(['--read-only', '-v', '/rw', '-v', '/ro:ro', 'busybox', 'sh', '-c',
+    'touch /rw/x && echo rw=0; touch /ro/x 2>&1; echo "ro=$?"; touch /x 2>&1; echo "root=$?"']);
+  assert.match(out, /rw=0/);
+  assert.match(out, /touch: \/ro\/x: Read-only file system\nro=1/);
+  assert.match(out, /touch: \/x: Read-only file system\nroot=1/);
+});
+
 test('--shm-size 128m: /dev/shm is 128 MiB (df), the default 64 MiB otherwise', { skip }, () => {
   const df = (args: string[]) => ok([...args, 'busybox', 'sh', '-c', 'df -k /dev/shm | tail -1']);
   assert.match(df(['--shm-size', '128m']), /^shm\s+131072\s/);
