@@ -114,10 +114,8 @@ const modeHas = (mode: string, kind: ReadonlySet<string>) => mode.split(',').fin
 
 /** What the docker CLI makes of -v before sending it on (its volume spec loader). */
 interface CliVolume {
-  source: string;
+  source: string; // "" for an anonymous volume
   target: string;
-  /** the CLI's guess: a path-like source ("/", ".", "~", a drive letter) is a bind */
-  pathLike: boolean;
 }
 
 /** The docker CLI's isWindowsDrive: a single letter followed by ":". */
@@ -134,7 +132,7 @@ const isDriveLetter = (buffer: string[], char: string) => char === ':' && buffer
 function splitVolumeSpec(spec: string): CliVolume {
   const chars = [...spec];
   if (chars.length === 0) throw cliError('invalid empty volume spec');
-  if (chars.length <= 2) return { source: '', target: spec, pathLike: false };
+  if (chars.length <= 2) return { source: '', target: spec };
   let source = '';
   let target = '';
   let fields = 0;
@@ -153,8 +151,7 @@ function splitVolumeSpec(spec: string): CliVolume {
       buffer = [];
     } else buffer.push(char);
   }
-  const pathLike = source !== '' && (/^[./~]/.test(source) || source.startsWith('\\\\') || (chars.length > 1 && isDriveLetter([[...source][0]], [...source][1] ?? '')));
-  return { source, target, pathLike };
+  return { source, target };
 }
 // #endregion volume-split
 
@@ -179,13 +176,13 @@ export function parseVolumeFlag(text: string, cwd: string = process.cwd()): Moun
   }
 
   // #region relative-source
-  // Since Docker 23 the CLI turns a path-like source that starts with "."
-  // into an absolute one ("./src" → "$PWD/src"), so -v ./src:/src binds the
+  // Since Docker 23 the CLI turns a source that starts with "." into an
+  // absolute path ("./src" → "$PWD/src"), so -v ./src:/src binds the
   // current directory's src. Any other relative source ("src", "x/y",
   // "~/x": the shell did not expand it) goes on as it is, and the daemon
   // reads it as a volume name: "src" is a volume, "x/y" is refused.
   let raw = text;
-  if (cli.pathLike && cli.source.startsWith('.')) {
+  if (cli.source.startsWith('.')) {
     const colon = text.indexOf(':');
     raw = path.resolve(cwd, text.slice(0, colon)) + text.slice(colon);
   }
