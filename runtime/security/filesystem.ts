@@ -9,8 +9,8 @@
 // remounted read-only).
 //
 // --tmpfs, which gives a read-only container somewhere to write, is
-// chapter 7's (volumes), with the other mounts a user asks for; the option
-// rules of a tmpfs stay here (tmpfsOptions), where chapter 7 reads them.
+// chapter 7's (volumes, runtime/volume/parse.ts), with the other mounts a
+// user asks for.
 import { Slot, type RunContext } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { parseSize, UnitError } from '../cgroups/units.js';
@@ -28,56 +28,6 @@ interface FilesystemChoice {
 }
 const KEY = new Slot<FilesystemChoice>('filesystem');
 
-// What `--tmpfs PATH[:OPTIONS]` may say: mount(2) flags by name, and the
-// tmpfs parameters Docker lets through (moby's mount.MergeTmpfsOptions).
-const TMPFS_FLAGS = new Set([
-  'defaults', 'ro', 'rw', 'suid', 'nosuid', 'dev', 'nodev', 'exec', 'noexec', 'sync', 'async',
-  'dirsync', 'atime', 'noatime', 'diratime', 'nodiratime', 'relatime',
-  'norelatime', 'strictatime', 'nostrictatime',
-  'private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable',
-]);
-const TMPFS_DATA = new Set(['size', 'mode', 'uid', 'gid', 'nr_inodes', 'nr_blocks', 'mpol']);
-// Pairs that set the same bit: the later one wins (exec after Docker's noexec).
-const SAME_BIT: Record<string, string> = {
-  ro: 'rw', suid: 'nosuid', dev: 'nodev', exec: 'noexec', sync: 'async',
-  atime: 'noatime', diratime: 'nodiratime', relatime: 'norelatime', strictatime: 'nostrictatime',
-};
-const bitOf = (o: string) => SAME_BIT[o] ?? o;
-const PROPAGATION = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable']);
-
-// #region tmpfs-options
-/**
- * Docker's options for a --tmpfs mount: noexec, nosuid, nodev and private
- * propagation first, the user's after them; where two set the same thing,
- * the later wins. No size: a tmpfs may then grow to half the host's RAM
- * (the kernel's default), counted against the container's memory limit.
- */
-export function tmpfsOptions(given: string, flag = given): string[] {
-  const all = ['noexec', 'nosuid', 'nodev', 'rprivate', ...(given ? given.split(',') : [])];
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const o of [...all].reverse()) {
-    if (o === 'defaults') continue;
-    let key: string;
-    if (TMPFS_FLAGS.has(o)) key = PROPAGATION.has(o) ? 'propagation' : bitOf(o);
-    else {
-      const eq = o.indexOf('=');
-      const kv = eq < 0 ? [o] : [o.slice(0, eq), o.slice(eq + 1)];
-      if (kv.length !== 2 || !TMPFS_DATA.has(kv[0])) {
-        throw new RunError(125, `invalid tmpfs option ${goQuoteList(kv)} in --tmpfs "${flag}" (flags like ro, noexec, or ${[...TMPFS_DATA].join('=, ')}=)`);
-      }
-      key = kv[0];
-    }
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.unshift(o);
-  }
-  return out;
-}
-// #endregion tmpfs-options
-
-/** Go's %q of a []string, as in Docker's message: ["size" "1x"]. */
-const goQuoteList = (l: string[]) => `[${l.map((s) => JSON.stringify(s)).join(' ')}]`;
 
 function parseShmSize(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

@@ -69,7 +69,7 @@ function validate(ctx: RunContext): void {
   // Only the local driver exists here: a plugin's name is not found, as Docker says when none is installed.
   const driver = ctx.flags.get('volume-driver') as string | undefined;
   if (driver && driver !== 'local') throw new RunError(125, `Error response from daemon: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
-  const requests = [...list(ctx, 'volume').map(parseVolumeFlag), ...list(ctx, 'mount').map(parseMountFlag), ...list(ctx, 'tmpfs').map(parseTmpfsFlag)];
+  const requests = [...list(ctx, 'volume').map((v) => parseVolumeFlag(v)), ...list(ctx, 'mount').map((v) => parseMountFlag(v)), ...list(ctx, 'tmpfs').map((v) => parseTmpfsFlag(v))];
   const seen = new Set<string>();
   for (const r of requests) {
     if (seen.has(r.destination)) throw new RunError(125, `Error response from daemon: Duplicate mount point: ${r.destination}`);
@@ -147,7 +147,8 @@ async function volumePoint(ctx: RunContext, r: MountRequest): Promise<MountPoint
   if (!r.noCopy && src.type === 'bind' && !record.Options) await copyUp(ctx.spec.root.path, r.destination, src.source);
   return {
     Type: 'volume', Name: record.Name, Source: src.source, Destination: r.destination, Driver: 'local',
-    Mode: r.mode, RW: !r.readOnly, Propagation: '', ...(anonymous ? { Anonymous: true } : {}),
+    // Docker shows "z" for a named volume given no mode (its default relabel), "" for an anonymous one
+    Mode: r.mode || (anonymous ? '' : 'z'), RW: !r.readOnly, Propagation: '', ...(anonymous ? { Anonymous: true } : {}),
   };
 }
 
@@ -162,6 +163,7 @@ function bindPoint(r: MountRequest): MountPoint {
   return {
     Type: 'bind', Name: '', Source: r.source, Destination: r.destination, Driver: '',
     Mode: r.mode, RW: !r.readOnly, Propagation: r.propagation ?? 'rprivate',
+    ...(r.bindRecursive === 'disabled' ? { NonRecursive: true } : {}),
   };
 }
 
@@ -188,7 +190,8 @@ function mountSpecOf(stateRoot: string, p: MountPoint): MountSpec {
     if (src.type === 'tmpfs') return { destination: p.Destination, type: 'tmpfs', source: 'tmpfs', options: [...src.options, ...(p.RW ? [] : ['ro'])] };
     return { destination: p.Destination, type: 'bind', source: src.source, options: ['rbind', ro, 'rprivate', ...src.options] };
   }
-  return { destination: p.Destination, type: 'bind', source: p.Source, options: ['rbind', ro, p.Propagation || 'rprivate'] };
+  // bind-nonrecursive: the directory alone, not what is mounted under it on the host
+  return { destination: p.Destination, type: 'bind', source: p.Source, options: [p.NonRecursive ? 'bind' : 'rbind', ro, p.Propagation || 'rprivate'] };
 }
 
 /**

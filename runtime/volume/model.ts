@@ -65,6 +65,14 @@ export interface MountRequest {
   volumeOptions?: Record<string, string>;
   /** bind: make the source directory when it is missing (-v does; --mount refuses) */
   createSource?: boolean;
+  /**
+   * bind, --mount bind-recursive (absent: "enabled", the submounts come too and
+   * a read-only bind is read-only all the way down): "disabled" (also the older
+   * bind-nonrecursive) binds the directory without its submounts; "writable"
+   * leaves the submounts of a read-only bind writable; "readonly" insists on
+   * read-only all the way down
+   */
+  bindRecursive?: 'disabled' | 'writable' | 'readonly';
   /** tmpfs: mount(8) options for it, Docker's defaults merged in ("size=16m", "mode=1770", "noexec"…) */
   tmpfsOptions?: string[];
   /** where it came from, for HostConfig (Binds, Mounts, Tmpfs) and errors: the flag and its text */
@@ -90,6 +98,8 @@ export interface MountPoint {
   Anonymous?: boolean;
   /** tmpfs: its mount(8) options */
   Options?: string[];
+  /** a bind of the directory alone (--mount bind-nonrecursive): what is mounted under it on the host is not taken */
+  NonRecursive?: boolean;
   /** dockling's own: made for --tmpfs, which Docker keeps in HostConfig.Tmpfs only (not in Mounts) */
   TmpfsFlag?: boolean;
 }
