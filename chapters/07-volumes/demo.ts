@@ -57,7 +57,14 @@ export const steps: DemoStep[] = [
     title: 'run -v {root}/labdir:/src -w /src: a bind mount of a host directory',
     look: '-v with a host path mounts that directory itself; a missing one is made first (the -v rule; --mount would refuse). What the container writes is on the host at once.',
     args: ['run', '--rm', '-v', '{root}/labdir:/src', '-w', '/src', 'busybox', 'sh', '-c', 'echo from-the-container > note; ls'],
-    check: (r) => ran(r) ?? (lines(r.stdout).includes('note') ? null : `ls shows the new file: ${r.stdout}`),
+    check: (r) => ran(r) ?? mountIn(r, /\/labdir$/, '/src') ?? (lines(r.stdout).includes('note') ? null : `ls shows the new file: ${r.stdout}`),
+  },
+  {
+    title: 'host: cat labdir/note',
+    look: 'The container is gone; what it wrote through the bind mount is in the host directory.',
+    args: [],
+    host: ['cat', '{root}/labdir/note'],
+    check: (r) => ran(r) ?? (r.stdout === 'from-the-container\n' ? null : `the note the container wrote: ${r.stdout}`),
   },
   {
     title: 'run --name c1 -v /data: an anonymous volume',
@@ -94,7 +101,7 @@ export const steps: DemoStep[] = [
     title: 'rm -v c1: the container, and its anonymous volume',
     look: 'Without -v the anonymous volume would stay behind, dangling; with it, it goes. notes stays: a named volume is never removed by a container’s end.',
     args: ['rm', '-v', 'c1'],
-    check: (r) => ran(r),
+    check: (r) => ran(r) ?? (r.trace.some((e) => e.op === 'rename' && /\/volumes\/[0-9a-f]{64}$/.test(e.from)) ? null : 'the trace should show the anonymous volume taken out of volumes/'),
   },
   {
     title: 'volume ls -q: only notes is left',

@@ -91,6 +91,7 @@ test('a running container that swaps a shared directory for a symlink cannot tur
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
       assert.deepEqual(s.listing(), ['secret'], 'the host sentinel is unchanged');
     }
+    assert.ok(fs.existsSync(t.data('shared')), 'the racers shared a real volume');
   } finally {
     t.cleanup(['racer'], ['shared']);
     fs.rmSync(bind, { recursive: true, force: true });

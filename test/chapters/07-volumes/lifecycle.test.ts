@@ -77,6 +77,9 @@ test('a CLI killed while it sets a container up leaves no mount; the next comman
       t.cli(['ps', '-a']); // reaps what the killed CLI left
       assert.deepEqual(mountsUnder(t.root()), [], 'no mount left in the host table');
     }
+    // And the volume is there for the next run, which mounts it.
+    assert.equal(t.ok(['-v', 'kv:/data', 'busybox', 'sh', '-c', 'echo ok > /data/f && cat /data/f']), 'ok\n');
+    assert.ok(volumesOn(t.root()).includes('kv'));
   } finally {
     t.cleanup(['killed150', 'killed400'], ['kv']);
     // An anonymous volume made before the kill, whose container record was never written, may remain: it is dangling, prune takes it.
@@ -87,10 +90,12 @@ test('a CLI killed while it sets a container up leaves no mount; the next comman
 test('bad -v and --mount values: 125 with Docker’s message, no stack trace, and nothing made', { skip }, () => {
   const cases: [string[], RegExp][] = [
     [['-v', 'data:relative'], /invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/],
-    [['-v', './x:/data'], /includes invalid characters for a local volume name/],
-    [['-v', '/a:/b:/c:/d'], /invalid volume specification: '\/a:\/b:\/c:\/d'/],
+    [['-v', 'x/y:/data'], /"x\/y" includes invalid characters for a local volume name/],
+    [['-v', '/a:/b:/c:/d'], /invalid spec: \/a:\/b:\/c:\/d: too many colons/],
+    [['-v', 'c:\\x:/data'], /invalid mode: \/data/],
+    [['--volume-driver', 'flocker', '-v', 'xa:/data'], /error looking up volume plugin flocker: plugin "flocker" not found/],
     [['--mount', 'type=bind,dst=/x'], /source is required|field Source must not be empty/],
-    [['-v', 'x:/data', '-v', 'y:/data'], /Duplicate mount point: \/data/],
+    [['-v', 'xa:/data', '-v', 'ya:/data'], /Duplicate mount point: \/data/],
     [['--volumes-from', 'nobody'], /No such container: nobody/],
   ];
   for (const [args, message] of cases) {

@@ -154,11 +154,11 @@ test('--mount type=tmpfs: the size and mode asked, writable on a volume-less roo
   assert.match(out, /^tmpfs\s+16384\s/);
   assert.match(out, /\n1770\n$/);
   try {
-    t.cliOk(['run', '--name', 'w', '-v', 'kept:/data', 'busybox', 'sh', '-c', 'echo in-volume > /data/v; echo in-layer > /layer']);
-    t.cliOk(['commit', 'w', 'ch7/committed:1']);
+    t.cliOk(['run', '--name', 'wr', '-v', 'kept:/data', 'busybox', 'sh', '-c', 'echo in-volume > /data/v; echo in-layer > /layer']);
+    t.cliOk(['commit', 'wr', 'ch7/committed:1']);
     assert.equal(t.ok(['ch7/committed:1', 'sh', '-c', 'cat /layer; ls -A /data']), 'in-layer\n', 'the layer’s file is in the image, the volume’s is not');
   } finally {
-    t.cleanup(['w'], ['kept']);
+    t.cleanup(['wr'], ['kept']);
     t.cli(['rmi', 'ch7/committed:1']);
   }
 });
