@@ -134,7 +134,9 @@ const imagePruneCommand: Command = {
  *   unique size (the layers no other image has) of the active images.
  * - Containers: SIZE is what they wrote into their own layers; RECLAIMABLE
  *   is the part of it that the ones not running wrote.
- * - Local Volumes (chapter 7) and Build Cache (chapter 9): none yet.
+ * - Local Volumes (chapter 7's, asked of the layers): ACTIVE are those a
+ *   container uses; RECLAIMABLE the size of the others.
+ * - Build Cache (chapter 9): none yet.
  */
 function diskUsage(s: Stores): { images: ImageUsage[]; layersSize: number; containers: { c: ContainerConfig; size: number; running: boolean }[] } {
   // Docker counts a container active when its state is "running": a paused one (its cgroup frozen) is not.
@@ -160,6 +162,12 @@ interface ImageUsage {
   containers: number;
 }
 
+/** A container's volumes of the local driver (chapter 7 records its mount points; none before it). */
+function localVolumeCount(c: ContainerConfig): number {
+  const points = (c as ContainerConfig & { MountPoints?: Record<string, { Driver?: string }> | null }).MountPoints ?? {};
+  return Object.values(points).filter((p) => p.Driver === 'local').length;
+}
+
 /** "11.6MB (70%)": the docker CLI prints the share only when the total is not zero, rounded down. */
 const reclaimable = (part: number, total: number) => (total > 0 ? `${humanSize(part)} (${Math.floor((part * 100) / total)}%)` : humanSize(part));
 
@@ -172,6 +180,9 @@ const systemDfCommand: Command = {
   async run(inv) {
     const s = await storesWithBusybox(inv.stateRoot);
     const { images, layersSize, containers } = diskUsage(s);
+    const volumes = inv.layers.flatMap((l) => l.localVolumes?.(inv.stateRoot) ?? []);
+    const volumesSize = volumes.reduce((n, v) => n + v.size, 0);
+    const volumesIdle = volumes.filter((v) => v.links === 0).reduce((n, v) => n + v.size, 0);
     const used = images.filter((i) => i.containers > 0).reduce((n, i) => n + i.size - i.shared, 0);
     const rwTotal = containers.reduce((n, x) => n + x.size, 0);
     const rwIdle = containers.filter((x) => !x.running).reduce((n, x) => n + x.size, 0);
@@ -179,7 +190,7 @@ const systemDfCommand: Command = {
       process.stdout.write(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [
         ['Images', String(images.length), String(images.filter((i) => i.containers > 0).length), humanSize(layersSize), reclaimable(layersSize - used, layersSize)],
         ['Containers', String(containers.length), String(containers.filter((x) => x.running).length), humanSize(rwTotal), reclaimable(rwIdle, rwTotal)],
-        ['Local Volumes', '0', '0', '0B', '0B'],
+        ['Local Volumes', String(volumes.length), String(volumes.filter((v) => v.links > 0).length), humanSize(volumesSize), reclaimable(volumesIdle, volumesSize)],
         ['Build Cache', '0', '0', '0B', '0B'],
       ]));
       return 0;
@@ -198,12 +209,12 @@ const systemDfCommand: Command = {
     const status = (c: ContainerConfig, running: boolean) =>
       running || isRunning(c) ? `Up ${humanDuration(Date.now() - Date.parse(c.State.StartedAt))}${running ? '' : ' (Paused)'}` : c.State.Status === 'created' ? 'Created' : `Exited (${c.State.ExitCode}) ${ago(c.State.FinishedAt)}`;
     const containerRows = containers.map(({ c, size, running }) => [
-      short(c.ID), c.Config.Image, command([c.Path, ...c.Args].join(' ')), '0', humanSize(size), ago(c.Created), status(c, running), c.Name.slice(1),
+      short(c.ID), c.Config.Image, command([c.Path, ...c.Args].join(' ')), String(localVolumeCount(c)), humanSize(size), ago(c.Created), status(c, running), c.Name.slice(1),
     ]);
     process.stdout.write([
       `Images space usage:\n\n${table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE', 'CONTAINERS'], imageRows)}`,
       `Containers space usage:\n\n${table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'LOCAL VOLUMES', 'SIZE', 'CREATED', 'STATUS', 'NAMES'], containerRows)}`,
-      `Local Volumes space usage:\n\n${table(['VOLUME NAME', 'LINKS', 'SIZE'], [])}`,
+      `Local Volumes space usage:\n\n${table(['VOLUME NAME', 'LINKS', 'SIZE'], volumes.map((v) => [v.name, String(v.links), humanSize(v.size)]))}`,
       'Build cache usage: 0B\n',
     ].join('\n'));
     return 0;

@@ -24,7 +24,7 @@ import { imageOf } from '../image/layer.js';
 import { openStores } from '../image/open-stores.js';
 import type { MountPoint, MountRequest } from './model.js';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, parseVolumesFrom } from './parse.js';
-import { createVolume, getVolume, mountPointsOf, volumeMountSource } from './store.js';
+import { createVolume, getVolume, listVolumes, mountPointsOf, pruneVolumes, volumeMountSource, volumeSize, volumeUsers } from './store.js';
 import { copyUp } from './copy-up.js';
 import { releaseVolumesCommand, removeAnonymousVolumes } from './release.js';
 import { volumeCommands } from './volume-commands.js';
@@ -287,6 +287,9 @@ export const volumesLayer: Layer = {
   runFlags: RUN_FLAGS,
   commands: [...volumeCommands, releaseVolumesCommand],
   stages: { validate, prepare, cleanup },
+  // `system prune --volumes`: the unused anonymous volumes, as Docker 23+ prunes them
+  systemPrune: { what: 'all anonymous volumes not used by at least one container', title: 'Deleted Volumes:', flag: 'volumes', run: (root) => pruneVolumes(root, new Map()) },
+  localVolumes: (root) => listVolumes(root).map((v) => ({ name: v.Name, links: volumeUsers(root, v.Name).length, size: volumeSize(root, v.Name) })),
   // `rm -v`, and a --rm container whose CLI or monitor was killed: its anonymous volumes go too.
   reap(c, stateRoot, opts) {
     if (!opts?.volumes && !c.HostConfig?.AutoRemove) return;

@@ -18,6 +18,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { dockling, rootOrSkip } from '../../helpers/dockling.ts';
 import { expectCode, runners, useStateRoot } from '../../helpers/chapter.ts';
@@ -60,11 +61,17 @@ test('--tmpfs /tmp on a read-only root: /tmp is a tmpfs with Docker’s noexec,n
 });
 
 test('--read-only leaves the user’s volumes and binds writable (chapter 7’s mounts), unless asked :ro', { skip }, () => {
-  const out = ok(['--read-only', '-v', '/rw', '-v', '/ro:ro', 'busybox', 'sh', '-c',
-    'touch /rw/x && echo rw=0; touch /ro/x 2>&1; echo "ro=$?"; touch /x 2>&1; echo "root=$?"']);
-  assert.match(out, /rw=0/);
-  assert.match(out, /touch: \/ro\/x: Read-only file system\nro=1/);
-  assert.match(out, /touch: \/x: Read-only file system\nroot=1/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ch11-ro-bind-'));
+  try {
+    const out = ok(['--read-only', '-v', '/rw', '-v', `${dir}:/bind`, '-v', `${dir}:/ro:ro`, 'busybox', 'sh', '-c',
+      'touch /rw/x && echo rw=0; touch /bind/x && echo bind=0; touch /ro/y 2>&1; echo "ro=$?"; touch /x 2>&1; echo "root=$?"']);
+    assert.match(out, /rw=0\nbind=0/);
+    assert.match(out, /touch: \/ro\/y: Read-only file system\nro=1/);
+    assert.match(out, /touch: \/x: Read-only file system\nroot=1/);
+    assert.deepEqual(fs.readdirSync(dir), ['x'], 'the write through the writable bind reached the host directory');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('--shm-size 128m: /dev/shm is 128 MiB (df), the default 64 MiB otherwise', { skip }, () => {
