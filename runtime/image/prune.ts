@@ -7,7 +7,7 @@ import type { Command } from '../core/layer.js';
 import { listContainers, isRunning, type ContainerConfig } from '../core/containers.js';
 import { chainIDs } from '../core/digest.js';
 import { ago, humanDuration, humanSize, table } from '../core/format.js';
-import { walkLayer } from '../storage/walk.js';
+import { treeSize } from '../storage/walk.js';
 import { isFrozen } from '../cgroups/freezer.js';
 import { freeUnusedLayers, type Stores } from './open-stores.js';
 import { storesWithBusybox } from './busybox.js';
@@ -40,21 +40,7 @@ export async function confirmed(warning: string): Promise<boolean> {
 export function writableLayerSize(s: Stores, containerID: string): number {
   const m = s.layers.getMount(containerID);
   if (!m || !s.driver.exists(m.mountID)) return 0;
-  let size = 0;
-  const seen = new Set<string>();
-  for (const e of walkLayer(s.driver.layerDir(m.mountID))) {
-    const st = fs.fstatSync(e.fd);
-    if (st.isDirectory()) {
-      e.descend(undefined);
-      continue;
-    }
-    if (st.nlink > 1) {
-      if (seen.has(`${st.dev}:${st.ino}`)) continue;
-      seen.add(`${st.dev}:${st.ino}`);
-    }
-    size += st.size;
-  }
-  return size;
+  return treeSize(s.driver.layerDir(m.mountID));
 }
 
 // #region image-prune

@@ -99,3 +99,26 @@ export function* walkLayer<T = undefined>(dir: string | number, order?: (a: stri
   }
 }
 // #endregion walk-layer
+
+/**
+ * The bytes the files under `dir` take, as moby's directory.Size counts
+ * them: directories not counted, a file with several hard links once.
+ * Walked by descriptors (walkLayer), never following a symlink in it.
+ */
+export function treeSize(dir: string): number {
+  let size = 0;
+  const seen = new Set<string>();
+  for (const e of walkLayer(dir)) {
+    const st = fs.fstatSync(e.fd);
+    if (st.isDirectory()) {
+      e.descend(undefined);
+      continue;
+    }
+    if (st.nlink > 1) {
+      if (seen.has(`${st.dev}:${st.ino}`)) continue;
+      seen.add(`${st.dev}:${st.ino}`);
+    }
+    size += st.size;
+  }
+  return size;
+}

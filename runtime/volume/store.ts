@@ -26,7 +26,7 @@ import { listContainers, type ContainerConfig } from '../core/containers.js';
 import { daemonError, matchesLabels, validateFilters, valuesOf, type Filters } from '../core/filters.js';
 import { RunError } from '../core/pipeline.js';
 import { localRFC3339 } from '../core/time.js';
-import { walkLayer } from '../storage/walk.js';
+import { treeSize } from '../storage/walk.js';
 import { volumeData, volumeDir, volumesDir, volumesLock, type MountPoint, type VolumeRecord } from './model.js';
 
 /** The label Docker 23+ puts on a volume made without a name; prune takes only these unless told `all`. */
@@ -402,25 +402,11 @@ export function removeVolume(stateRoot: string, name: string, { force = false, o
  * following a symlink a container left in it.
  */
 export function volumeSize(stateRoot: string, name: string): number {
-  let size = 0;
-  const seen = new Set<string>();
   try {
-    for (const e of walkLayer(volumeData(stateRoot, name))) {
-      const st = fs.fstatSync(e.fd);
-      if (st.isDirectory()) {
-        e.descend(undefined);
-        continue;
-      }
-      if (st.nlink > 1) {
-        if (seen.has(`${st.dev}:${st.ino}`)) continue;
-        seen.add(`${st.dev}:${st.ino}`);
-      }
-      size += st.size;
-    }
+    return treeSize(volumeData(stateRoot, name));
   } catch {
-    /* gone meanwhile, or unreadable: Docker counts what it can and prunes anyway */
+    return 0; // gone meanwhile, or unreadable: Docker counts what it can and prunes anyway
   }
-  return size;
 }
 
 // #region prune-volumes

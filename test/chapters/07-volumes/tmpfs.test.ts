@@ -9,20 +9,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { rootOrSkip } from '../../helpers/dockling.ts';
 import { expectCode, runners, useStateRoot } from '../../helpers/chapter.ts';
+import { mountOf } from '../../helpers/mountinfo.ts';
 
 const skip = rootOrSkip();
 const root = useStateRoot('ch7-tmpfs');
 const { run, ok } = runners(root);
 
-/** The container's mountinfo line for a mount point: its per-mount options and its super options. */
-function mountOf(mountinfo: string, target: string): { options: string[]; super: string[] } | undefined {
-  for (const line of mountinfo.split('\n')) {
-    const [pre, post] = line.split(' - ');
-    const f = pre?.split(' ');
-    if (f && f[4] === target && post) return { options: f[5].split(','), super: post.split(' ')[2].split(',') };
-  }
-  return undefined;
-}
 
 test('--tmpfs PATH:OPTIONS: size and mode are applied, and exec overrides Docker’s noexec', { skip }, () => {
   const out = ok(['--tmpfs', '/scratch:exec,size=1m,mode=700', 'busybox', 'sh', '-c', 'stat -c %a /scratch; df -k /scratch | tail -1; cat /proc/self/mountinfo']);

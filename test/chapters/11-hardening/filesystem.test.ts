@@ -22,20 +22,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { dockling, rootOrSkip } from '../../helpers/dockling.ts';
 import { expectCode, runners, useStateRoot } from '../../helpers/chapter.ts';
+import { mountOf } from '../../helpers/mountinfo.ts';
 
 const skip = rootOrSkip();
 const root = useStateRoot('ch11-fs');
 const { run, ok } = runners(root);
 
-/** The container's mountinfo line for a mount point: its per-mount options and its super options. */
-function mountOf(mountinfo: string, target: string): { options: string[]; super: string[] } | undefined {
-  for (const line of mountinfo.split('\n')) {
-    const [pre, post] = line.split(' - ');
-    const f = pre?.split(' ');
-    if (f && f[4] === target && post) return { options: f[5].split(','), super: post.split(' ')[2].split(',') };
-  }
-  return undefined;
-}
 
 test('--read-only: writing the root fails with EROFS, and so do /tmp and /etc/hosts; /dev, /dev/shm stay writable', { skip }, () => {
   const out = ok([

@@ -3,6 +3,7 @@
 // the file runs only in a network namespace of its own (test/run.ts gives
 // the unit suite one), and every network a test made is removed after it.
 import { afterEach, before, test, describe } from 'node:test';
+import { runInProcess } from '../../helpers/in-process.ts';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,26 +36,8 @@ afterEach(() => {
 
 const cmd = (name: string) => networkCommands.find((c) => c.name === name) as Command;
 
-/** Run a command; its stdout, stderr and exit code (a RunError thrown is its code and message). */
-async function run(root: string, name: string, args: string[], flags: Record<string, FlagValue> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const [ow, ew] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  let code: number;
-  try {
-    code = await cmd(name).run({ chapter: 6, stateRoot: root, flags: new Map(Object.entries(flags)), args, layers: [] });
-  } catch (e) {
-    if (!(e instanceof RunError)) throw e;
-    code = e.code;
-    stderr += e.message + '\n';
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  return { stdout, stderr, code };
-}
+/** Run a command in-process: its stdout, stderr and exit code. */
+const run = (root: string, name: string, args: string[], flags: Record<string, FlagValue> = {}) => runInProcess(cmd(name), 6, root, args, flags);
 
 /** A container config listing a network, as the layer will write it. */
 function containerOn(root: string, id: string, netName: string, netId: string, running = false) {

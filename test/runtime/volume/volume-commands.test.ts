@@ -2,6 +2,7 @@
 // against a private state root: what they print, on which stream, and
 // their exit codes, as the docker CLI's.
 import { test, describe } from 'node:test';
+import { runInProcess } from '../../helpers/in-process.ts';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,26 +24,8 @@ const freshRoot = () => {
 
 const cmd = (name: string) => volumeCommands.find((c) => c.name === name || c.aliases?.includes(name)) as Command;
 
-/** Run a command; its stdout, stderr and exit code (a RunError thrown is its code and message). */
-async function run(root: string, name: string, args: string[], flags: Record<string, FlagValue> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const [ow, ew] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  let code: number;
-  try {
-    code = await cmd(name).run({ chapter: 7, stateRoot: root, flags: new Map(Object.entries(flags)), args, layers: [] });
-  } catch (e) {
-    if (!(e instanceof RunError)) throw e;
-    code = e.code;
-    stderr += e.message + '\n';
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  return { stdout, stderr, code };
-}
+/** Run a command in-process: its stdout, stderr and exit code. */
+const run = (root: string, name: string, args: string[], flags: Record<string, FlagValue> = {}) => runInProcess(cmd(name), 7, root, args, flags);
 
 /** A container config with the volume among its MountPoints. */
 function containerUsing(root: string, id: string, volume: string) {
