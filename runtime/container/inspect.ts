@@ -190,6 +190,7 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
   return { ...Object.fromEntries(DOCKER_ORDER.map((k) => [k, doc[k]])), ...doc, MonitorPid: c.MonitorPid };
 }
 
+// #region inspect-mounts
 /**
  * Mounts as `docker inspect` lists them (Type, Name, Source, Destination,
  * Driver, Mode, RW, Propagation), from the mount points chapter 7 records
@@ -211,6 +212,7 @@ function mountsShown(points: Record<string, Record<string, unknown>> | null | un
       Propagation: p.Propagation,
     }));
 }
+// #endregion inspect-mounts
 
 /** Docker copies the image's labels into the container's (there is no --label yet). */
 function imageLabels(s: Stores, c: ContainerConfig): Record<string, string> {

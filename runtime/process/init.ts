@@ -86,6 +86,7 @@ function doMount(source: string, target: string, fstype: string, flags: number, 
   }
 }
 
+// #region open-mount-point
 /**
  * The mount point of `m`, made when missing (a file for a bind of a file,
  * else a directory), held as an O_PATH descriptor found inside the root by
@@ -117,6 +118,7 @@ function openMountPoint(rootfs: string, rootFd: number, m: MountSpec): { fd: num
   }
   return { fd: openInRoot(rootFd, rel, true), rel };
 }
+// #endregion open-mount-point
 
 // #region mount-entry
 /**
