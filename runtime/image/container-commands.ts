@@ -8,7 +8,7 @@ import { RunError } from '../core/pipeline.js';
 import { reportFailure } from '../core/failure.js';
 import { alive, containersDir, isRunning, removeContainerDir, resolveContainer, NoSuchContainerError, type ContainerConfig } from '../core/containers.js';
 import { trace } from '../trace/trace.js';
-import type { HistoryEntry, ImageConfig } from './config.js';
+import type { HistoryEntry, ImageConfig, RunConfig } from './config.js';
 import { withChanges } from './change.js';
 import { NoSuchImageError } from './image-store.js';
 import { openStores, type Stores } from './open-stores.js';
@@ -61,6 +61,17 @@ const diffCommand: Command = {
  * the image's layers. The new config is the container's: its command
  * becomes the image's Cmd, as in Docker.
  */
+/**
+ * Docker's commit merges the container's anonymous volumes (its
+ * Config.Volumes, which chapter 7 records: `-v /data`, the image's own)
+ * into the new image's, so a container of the image gets them too. Their
+ * content is not in the image: a volume is not the container's layer.
+ */
+function committedVolumes(base: RunConfig, c: ContainerConfig): { Volumes?: Record<string, object> } {
+  const volumes = { ...(base.Volumes ?? {}), ...(((c.Config as Record<string, unknown>).Volumes as Record<string, object> | null | undefined) ?? {}) };
+  return Object.keys(volumes).length ? { Volumes: volumes } : {};
+}
+
 async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; message?: string; changes?: string[]; pause: boolean }): Promise<string> {
   const m = mountOf(s, c);
   if (!c.Image) throw new RunError(1, `container ${c.Name.slice(1)} has no image`);
@@ -97,7 +108,7 @@ async function commit(s: Stores, c: ContainerConfig, opts: { author?: string; me
         created,
         container: c.ID,
         container_config: { ...c.Config }, // as Docker's commit keeps it: image inspect's ContainerConfig
-        config: withChanges({ ...base.config, Env: imageEnv(c), Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir === '/' ? (base.config.WorkingDir ?? '') : c.Config.WorkingDir }, opts.changes ?? []),
+        config: withChanges({ ...base.config, Env: imageEnv(c), Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir === '/' ? (base.config.WorkingDir ?? '') : c.Config.WorkingDir, ...committedVolumes(base.config, c) }, opts.changes ?? []),
         rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, layer.diffID] },
         history: [...base.history, step],
       };

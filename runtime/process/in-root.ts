@@ -15,6 +15,10 @@ const { O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 /** Resolve inside the root; /proc's magic links (which jump anywhere) are refused outright. */
 const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
 
+/** The refusal of a mount whose destination leads to the root itself (the init's, and chapter 7's copy-up's). */
+export const rootMountRefusal = (destination: string) =>
+  `mount destination ${destination} leads to the container's root (a symlink in the image points there): refusing to mount over the whole container`;
+
 /** A path that could not be made inside the root (the words name it). */
 export class InRootError extends Error {}
 

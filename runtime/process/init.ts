@@ -19,7 +19,7 @@ import * as libc from '../sys/libc.js';
 import { MS, MNT_DETACH, CLONE, O_PATH } from '../sys/libc.js';
 import { flagNames, parseMountOptions } from './mount-options.js';
 import { secureJoin } from './securejoin.js';
-import { errnoOf, openDirCreating, openInRoot } from './in-root.js';
+import { errnoOf, openDirCreating, openInRoot, rootMountRefusal } from './in-root.js';
 import { envValue } from './env.js';
 import { trace, jsonLinesSink } from '../trace/trace.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -98,6 +98,10 @@ function doMount(source: string, target: string, fstype: string, flags: number, 
  */
 function openMountPoint(rootfs: string, rootFd: number, m: MountSpec): { fd: number; rel: string } {
   const rel = '/' + path.relative(rootfs, secureJoin(rootfs, m.destination));
+  // A symlink in the image that leads to the root itself (/data -> ../..):
+  // mounted there, the mount would cover the whole container, and what the
+  // init makes next (/dev's nodes) would land in the mount's source.
+  if (rel === '/') throw new InitError(125, rootMountRefusal(m.destination));
   try {
     return { fd: openInRoot(rootFd, rel, true), rel };
   } catch (e) {

@@ -17,7 +17,8 @@ import path from 'node:path';
 import { O_PATH } from '../sys/libc.js';
 import { withLockAsync } from '../core/files.js';
 import { trace } from '../trace/trace.js';
-import { errnoOf, openInRoot } from '../process/in-root.js';
+import { errnoOf, openInRoot, rootMountRefusal } from '../process/in-root.js';
+import { RunError } from '../core/pipeline.js';
 import { packTree, unpacker } from '../container/cp-archive.js';
 import { TarWriter } from '../storage/tar.js';
 
@@ -39,8 +40,16 @@ export async function copyUp(rootfs: string, destination: string, data: string):
     // is copied from its own /etc, as the mount will land on its own /etc.
     srcFd = openInRoot(rootFd, destination, true, O_DIRECTORY);
   } catch (e) {
+    fs.closeSync(rootFd);
     if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(errnoOf(e) ?? '')) return null; // nothing there to copy: the volume stays empty
     throw e;
+  }
+  try {
+    const [src, root] = [fs.fstatSync(srcFd), fs.fstatSync(rootFd)];
+    if (src.dev === root.dev && src.ino === root.ino) {
+      fs.closeSync(srcFd);
+      throw new RunError(125, rootMountRefusal(destination)); // the init would refuse the mount (init.ts)
+    }
   } finally {
     fs.closeSync(rootFd);
   }

@@ -24,7 +24,7 @@ import { imageOf } from '../image/layer.js';
 import { openStores } from '../image/open-stores.js';
 import type { MountPoint, MountRequest } from './model.js';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, parseVolumesFrom } from './parse.js';
-import { createVolume, getVolume, listVolumes, mountPointsOf, pruneVolumes, volumeMountSource, volumeSize, volumeUsers } from './store.js';
+import { createVolume, getVolume, listVolumes, mountPointsOf, pruneVolumes, volumeMountSource, volumeSize, volumeUsers, withVolumesLock } from './store.js';
 import { copyUp } from './copy-up.js';
 import { releaseVolumesCommand, removeAnonymousVolumes } from './release.js';
 import { volumeCommands } from './volume-commands.js';
@@ -102,8 +102,11 @@ async function makeMountPoints(ctx: RunContext): Promise<Map<string, MountPoint>
   const points = new Map<string, MountPoint>();
   const image = imageOf.get(ctx);
   const imageVolumes = image ? Object.keys(openStores(ctx.stateRoot).images.get(image.id).config.Volumes ?? {}) : [];
+  // An image VOLUME that the user or --volumes-from mounts something on gets no volume of its own (moby: IsDestinationMounted).
+  const covered = new Set([...plan.requests.map((r) => r.destination), ...plan.from.flatMap(({ c }) => mountPointsOf(c).map((p) => p.Destination))]);
   for (const destination of imageVolumes) {
     const dest = path.posix.normalize(destination);
+    if (covered.has(dest)) continue;
     points.set(dest, await volumePoint(ctx, { type: 'volume', source: '', destination: dest, readOnly: false, mode: '', from: { flag: 'image', text: destination } }));
   }
   for (const { c, readOnly } of plan.from) {
@@ -126,30 +129,42 @@ async function makeMountPoints(ctx: RunContext): Promise<Map<string, MountPoint>
 
 async function volumePoint(ctx: RunContext, r: MountRequest): Promise<MountPoint> {
   const anonymous = r.source === '';
-  let made: ReturnType<typeof createVolume>;
+  // Made and recorded as the container's in one step under the store's
+  // lock: from then on the volume is in use, and `volume rm` refuses it
+  // while copy-up fills it.
+  let point: MountPoint;
+  let source: ReturnType<typeof volumeMountSource>;
+  let hasOptions: boolean;
   try {
-    made = createVolume(ctx.stateRoot, {
-      ...(anonymous ? { anonymous: true } : { name: r.source }),
-      ...(r.volumeLabels ? { labels: r.volumeLabels } : {}),
-      ...(r.volumeOptions ? { options: r.volumeOptions } : {}),
+    [point, source, hasOptions] = withVolumesLock(ctx.stateRoot, () => {
+      const { record } = createVolume(ctx.stateRoot, {
+        ...(anonymous ? { anonymous: true } : { name: r.source }),
+        ...(r.volumeLabels ? { labels: r.volumeLabels } : {}),
+        ...(r.volumeOptions ? { options: r.volumeOptions } : {}),
+      });
+      if (anonymous) madeHere.set(ctx, [...(madeHere.get(ctx) ?? []), record.Name]);
+      const src = volumeMountSource(ctx.stateRoot, record);
+      const p: MountPoint = {
+        Type: 'volume', Name: record.Name, Source: src.source, Destination: r.destination, Driver: 'local',
+        // Docker shows "z" for a named volume given no mode (its default relabel), "" for an anonymous one
+        Mode: r.mode || (anonymous ? '' : 'z'), RW: !r.readOnly, Propagation: '', ...(anonymous ? { Anonymous: true } : {}),
+      };
+      updateConfig(ctx.container, (x) => {
+        const c = x as ContainerConfig & { MountPoints?: Record<string, MountPoint> };
+        c.MountPoints = { ...(c.MountPoints ?? {}), [p.Destination]: p };
+      });
+      return [p, src, Boolean(record.Options)] as const;
     });
   } catch (e) {
     // The store's refusal is the daemon's (exit 1); `run` reports it as its own failure, 125.
     if (e instanceof RunError) throw new RunError(125, e.message, { cause: e });
     throw e;
   }
-  const { record } = made;
-  if (anonymous) madeHere.set(ctx, [...(madeHere.get(ctx) ?? []), record.Name]);
-  const src = volumeMountSource(ctx.stateRoot, record);
   // Docker fills a volume from the image only while it is empty, so only
   // once; a volume of the local driver's options (a tmpfs, a bind of a
   // device) is made inside the container only, and is not filled.
-  if (!r.noCopy && src.type === 'bind' && !record.Options) await copyUp(ctx.spec.root.path, r.destination, src.source);
-  return {
-    Type: 'volume', Name: record.Name, Source: src.source, Destination: r.destination, Driver: 'local',
-    // Docker shows "z" for a named volume given no mode (its default relabel), "" for an anonymous one
-    Mode: r.mode || (anonymous ? '' : 'z'), RW: !r.readOnly, Propagation: '', ...(anonymous ? { Anonymous: true } : {}),
-  };
+  if (!r.noCopy && source.type === 'bind' && !hasOptions) await copyUp(ctx.spec.root.path, r.destination, source.source);
+  return point;
 }
 
 function bindPoint(r: MountRequest): MountPoint {

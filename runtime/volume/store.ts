@@ -188,7 +188,12 @@ function sweepTrash(stateRoot: string): void {
   }
   for (const n of names) {
     const m = TRASH.exec(n);
-    if (m && !stampAlive(m[1])) fs.rmSync(path.join(volumesDir(stateRoot), n), { recursive: true, force: true });
+    if (!m || stampAlive(m[1])) continue;
+    try {
+      fs.rmSync(path.join(volumesDir(stateRoot), n), { recursive: true, force: true });
+    } catch {
+      /* still being written to: the next sweep takes it */
+    }
   }
 }
 
@@ -390,7 +395,13 @@ export function removeVolume(stateRoot: string, name: string, { force = false, o
   });
   if (trash) {
     trace.emit(CH, { op: 'remove', path: trash });
-    fs.rmSync(trash, { recursive: true, force: true });
+    try {
+      fs.rmSync(trash, { recursive: true, force: true });
+    } catch {
+      // Something still writes in it (a container that had it mounted as
+      // it went): the volume is gone from the store all the same, and the
+      // next create or remove sweeps what is left of the trash.
+    }
   }
 }
 // #endregion remove-volume

@@ -123,8 +123,12 @@ test('an image’s VOLUME becomes an anonymous volume (64 hex), filled from the 
     t.cliOk(['rm', '-v', 'v2']);
     assert.ok(!volumesOn(t.root()).includes(name2), 'rm -v removes it');
     t.cliOk(['volume', 'rm', m.Name]);
+    // A VOLUME the user mounts something on gets no anonymous volume of its own.
+    const before = volumesOn(t.root());
+    t.cliOk(['run', '--name', 'v3', '-v', 'mine:/data', 'ch7/vol:1', 'true']);
+    assert.deepEqual(volumesOn(t.root()), [...before, 'mine'].sort());
   } finally {
-    t.cleanup(['v1', 'v2']);
+    t.cleanup(['v1', 'v2', 'v3'], ['mine']);
     t.cli(['rmi', 'ch7/vol:1']);
   }
 });
@@ -154,9 +158,11 @@ test('--mount type=tmpfs: the size and mode asked, writable on a volume-less roo
   assert.match(out, /^tmpfs\s+16384\s/);
   assert.match(out, /\n1770\n$/);
   try {
-    t.cliOk(['run', '--name', 'wr', '-v', 'kept:/data', 'busybox', 'sh', '-c', 'echo in-volume > /data/v; echo in-layer > /layer']);
+    t.cliOk(['run', '--name', 'wr', '-v', 'kept:/data', '-v', '/anon', 'busybox', 'sh', '-c', 'echo in-volume > /data/v; echo in-anon > /anon/a; echo in-layer > /layer']);
     t.cliOk(['commit', 'wr', 'ch7/committed:1']);
-    assert.equal(t.ok(['ch7/committed:1', 'sh', '-c', 'cat /layer; ls -A /data']), 'in-layer\n', 'the layer’s file is in the image, the volume’s is not');
+    assert.equal(t.ok(['ch7/committed:1', 'sh', '-c', 'cat /layer; ls -A /data /anon']), 'in-layer\n/anon:\n\n/data:\n', 'the layer’s file is in the image, the volumes’ are not');
+    // The anonymous volume's place is kept, as Docker's commit keeps Config.Volumes; a named volume's is not.
+    assert.equal(t.cliOk(['image', 'inspect', '-f', '{{json .Config.Volumes}}', 'ch7/committed:1']).trim(), '{"/anon":{}}');
   } finally {
     t.cleanup(['wr'], ['kept']);
     t.cli(['rmi', 'ch7/committed:1']);
