@@ -90,6 +90,13 @@ export interface ContainerSpec {
   id: string;
   /** readonly: the root is remounted read-only once built (--read-only, chapter 11) */
   root: { path: string; readonly?: boolean };
+  /**
+   * OCI's linux.rootfsPropagation: how the container's copy of the mount
+   * table hears of the host's. Absent: private, cut off both ways (chapter
+   * 1). "rslave": the host's mounts reach it, its own never reach the host
+   * (chapter 7 asks for it when a bind mount wants propagation).
+   */
+  rootfsPropagation?: 'rslave';
   hostname: string;
   process: ProcessSpec;
   namespaces: NamespaceName[];

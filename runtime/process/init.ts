@@ -131,7 +131,7 @@ function openMountPoint(rootfs: string, rootFd: number, m: MountSpec): { fd: num
  * mounts on what was found, not on whatever the path names by then.
  */
 function mountEntry(rootfs: string, rootFd: number, m: MountSpec): void {
-  const { flags, propagation, data } = parseMountOptions(m.options);
+  const { flags, propagation, data, recursiveReadonly } = parseMountOptions(m.options);
   const first = openMountPoint(rootfs, rootFd, m);
   const shown = path.join(rootfs, first.rel); // for the trace: where it lands, as a path
   // After the first mount, the descriptor still names the directory
@@ -154,6 +154,16 @@ function mountEntry(rootfs: string, rootFd: number, m: MountSpec): void {
       if (flags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)) {
         onTop((t) => doMount('', t, '', flags | MS.REMOUNT, data, shown));
       }
+      // The remount made this one mount read-only; the host's mounts a
+      // recursive bind took along under it stay writable, unless each is
+      // made so too: mount_setattr(AT_RECURSIVE), as Docker 25+ does for :ro.
+      if (recursiveReadonly) {
+        onTop((t) => {
+          step({ op: 'mount_setattr', target: shown, set: ['MOUNT_ATTR_RDONLY'], flags: ['AT_RECURSIVE'] });
+          // false: a kernel before 5.12, where only the top mount is read-only (Docker's best effort too)
+          libc.mountSetattrRecursive(Number(t.slice('/proc/self/fd/'.length)), libc.MOUNT_ATTR_RDONLY, shown);
+        });
+      }
     } else {
       doMount(m.source, target, m.type, flags, data, shown);
     }
@@ -170,7 +180,10 @@ function prepareRootfs(spec: ContainerSpec): void {
   // 1. Our mount namespace starts as a copy of the host's, and copies stay
   //    connected through "shared" propagation: a mount made here would
   //    appear on the host. Making every mount private cuts that link.
-  doMount('', '/', '', MS.REC | MS.PRIVATE, '');
+  //    (A bind mount that asks for propagation from the host, chapter 7's
+  //    -v SRC:DST:rslave, needs "/" a slave instead: the host's mounts then
+  //    still reach us, and ours still never reach the host.)
+  doMount('', '/', '', MS.REC | (spec.rootfsPropagation === 'rslave' ? MS.SLAVE : MS.PRIVATE), '');
   // 2. pivot_root needs the new root to be a mount point of its own, and a
   //    plain directory is not one: bind-mount it onto itself.
   doMount(rootfs, rootfs, '', MS.BIND | MS.REC, '');

@@ -27,20 +27,28 @@ export interface ParsedMountOptions {
   flags: number;
   propagation: number;
   data: string;
+  /** "rro" (runc's name): read-only all the way down, the mounts under a recursive bind too (mount_setattr) */
+  recursiveReadonly: boolean;
 }
 
 export function parseMountOptions(options: string[]): ParsedMountOptions {
   let flags = 0;
   let propagation = 0;
+  let recursiveReadonly = false;
   const data: string[] = [];
   for (const o of options) {
+    if (o === 'rro') {
+      recursiveReadonly = true;
+      flags |= MS.RDONLY;
+      continue;
+    }
     // Object.hasOwn, not `in`: "constructor" is not a mount option.
     if (Object.hasOwn(SET, o)) flags |= SET[o];
     else if (Object.hasOwn(CLEAR, o)) flags &= ~CLEAR[o];
     else if (Object.hasOwn(PROPAGATION, o)) propagation |= PROPAGATION[o];
     else data.push(o);
   }
-  return { flags, propagation, data: data.join(',') };
+  return { flags, propagation, data: data.join(','), recursiveReadonly };
 }
 
 /** Names of the MS_* bits set in flags, for the trace: ["MS_NOSUID", ...]. */

@@ -22,6 +22,8 @@ export type TraceEvent =
   | { op: 'unshare'; flags: string[]; by: string }
   | { op: 'mount'; source: string; target: string; fstype: string; flags: string[]; data: string }
   | { op: 'umount'; target: string; flags: string[] }
+  // mount_setattr(2): attributes set on a mount and, with AT_RECURSIVE, on every mount under it (chapter 7's :ro)
+  | { op: 'mount_setattr'; target: string; set: string[]; flags: string[] }
   | { op: 'pivot_root'; newRoot: string; putOld: string }
   | { op: 'chdir'; path: string }
   | { op: 'mknod'; path: string; kind: 'c' | 'b'; major: number; minor: number; mode: number }
@@ -89,6 +91,7 @@ const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
   unshare: { flags: 'a', by: 's' },
   mount: { source: 's', target: 's', fstype: 's', flags: 'a', data: 's' },
   umount: { target: 's', flags: 'a' },
+  mount_setattr: { target: 's', set: 'a', flags: 'a' },
   pivot_root: { newRoot: 's', putOld: 's' },
   chdir: { path: 's' },
   mknod: { path: 's', kind: 's', major: 'n', minor: 'n', mode: 'n' },

@@ -30,6 +30,8 @@ export function formatEvent(e: TraceEvent): string {
       return `mount(${q(e.source)}, ${q(e.target)}, ${q(e.fstype)}, ${flags(e.flags)}, ${q(e.data)})`;
     case 'umount':
       return `umount2(${q(e.target)}, ${flags(e.flags)})`;
+    case 'mount_setattr':
+      return `mount_setattr(${q(e.target)}, ${flags(e.flags)}, { attr_set: ${flags(e.set)} })`;
     case 'pivot_root':
       return `pivot_root(${q(e.newRoot)}, ${q(e.putOld)})`;
     case 'chdir':

@@ -26,6 +26,7 @@ import type { MountPoint, MountRequest } from './model.js';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, parseVolumesFrom } from './parse.js';
 import { createVolume, getVolume, listVolumes, mountPointsOf, pruneVolumes, volumeMountSource, volumeSize, volumeUsers, withVolumesLock } from './store.js';
 import { copyUp } from './copy-up.js';
+import { rootPropagationFor } from './propagation.js';
 import { releaseVolumesCommand, removeAnonymousVolumes } from './release.js';
 import { volumeCommands } from './volume-commands.js';
 
@@ -179,6 +180,7 @@ function bindPoint(r: MountRequest): MountPoint {
     Type: 'bind', Name: '', Source: r.source, Destination: r.destination, Driver: '',
     Mode: r.mode, RW: !r.readOnly, Propagation: r.propagation ?? 'rprivate',
     ...(r.bindRecursive === 'disabled' ? { NonRecursive: true } : {}),
+    ...(r.bindRecursive === 'writable' ? { ReadOnlyNonRecursive: true } : {}),
   };
 }
 
@@ -205,8 +207,12 @@ function mountSpecOf(stateRoot: string, p: MountPoint): MountSpec {
     if (src.type === 'tmpfs') return { destination: p.Destination, type: 'tmpfs', source: 'tmpfs', options: [...src.options, ...(p.RW ? [] : ['ro'])] };
     return { destination: p.Destination, type: 'bind', source: src.source, options: ['rbind', ro, 'rprivate', ...src.options] };
   }
-  // bind-nonrecursive: the directory alone, not what is mounted under it on the host
-  return { destination: p.Destination, type: 'bind', source: p.Source, options: [p.NonRecursive ? 'bind' : 'rbind', ro, p.Propagation || 'rprivate'] };
+  // bind-nonrecursive: the directory alone, not what is mounted under it on
+  // the host. :ro of a recursive bind is read-only all the way down ("rro",
+  // Docker 25+), unless bind-recursive=writable asked for the top only.
+  const recursive = !p.NonRecursive;
+  const readOnly = p.RW ? 'rw' : recursive && !p.ReadOnlyNonRecursive ? 'rro' : 'ro';
+  return { destination: p.Destination, type: 'bind', source: p.Source, options: [recursive ? 'rbind' : 'bind', readOnly, p.Propagation || 'rprivate'] };
 }
 
 /**
@@ -263,6 +269,9 @@ async function prepare(ctx: RunContext): Promise<void> {
     points = await makeMountPoints(ctx);
     record(ctx, points);
   }
+  // A bind that asks to hear of the host's mounts: its source checked, the root a slave (propagation.ts).
+  const rootPropagation = rootPropagationFor([...points.values()]);
+  if (rootPropagation) ctx.spec.rootfsPropagation = rootPropagation;
   const mine = new Set<MountSpec>();
   // Parents before children (Docker sorts by depth): /data before /data/logs.
   const depth = (p: string) => p.split('/').length;

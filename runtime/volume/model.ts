@@ -100,6 +100,8 @@ export interface MountPoint {
   Options?: string[];
   /** a bind of the directory alone (--mount bind-nonrecursive): what is mounted under it on the host is not taken */
   NonRecursive?: boolean;
+  /** read-only at the top only (--mount bind-recursive=writable): the mounts under it keep their own flags */
+  ReadOnlyNonRecursive?: boolean;
   /** dockling's own: made for --tmpfs, which Docker keeps in HostConfig.Tmpfs only (not in Mounts) */
   TmpfsFlag?: boolean;
 }

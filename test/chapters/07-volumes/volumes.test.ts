@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { rootOrSkip, until } from '../../helpers/dockling.ts';
+import { BIN, rootOrSkip, until } from '../../helpers/dockling.ts';
+import { spawnSync } from 'node:child_process';
 import { expectCode } from '../../helpers/chapter.ts';
 import { chapter7, volumesOn } from './helpers.ts';
 
@@ -179,5 +180,36 @@ test('a container started again mounts what it recorded: the same anonymous volu
     assert.equal(fs.readFileSync(path.join(t.data(name), 'runs'), 'utf8').trim().split('\n').length, 2, 'both runs wrote to the same volume');
   } finally {
     t.cleanup(['again']);
+  }
+});
+
+test(':ro is read-only all the way down; rslave brings the host’s later mounts in; rshared wants a shared source (Docker’s message)', { skip }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ch7-prop-'));
+  // All of it in a mount namespace of the test's own (unshare -m, private):
+  // the source made a shared mount there, tmpfs mounts under it, and
+  // dockling run from there. The host's mount table is never touched.
+  const script = `set -e
+D="$1"; run() { "$NODE" "$BIN" --root "$R" "$@"; }
+mount --bind "$D" "$D" && mount --make-shared "$D"
+mkdir -p "$D/sub" && mount -t tmpfs sub "$D/sub"
+run run --rm -v "$D:/p:ro" busybox sh -c 'touch /p/sub/x 2>&1; echo "sub=$?"; touch /p/top 2>&1; echo "top=$?"'
+run run -d --name prop -v "$D:/p:rslave" busybox sh -c 'for i in $(seq 100); do [ -d /p/later/ok ] && { echo seen; exit 0; }; sleep 0.1; done; echo unseen; exit 1' >/dev/null
+mkdir -p "$D/later" && mount -t tmpfs later "$D/later" && mkdir "$D/later/ok"
+echo "wait=$(run wait prop)"; run logs prop; run rm prop >/dev/null
+mkdir -p "$D/private" && mount -t tmpfs private "$D/private" && mount --make-private "$D/private"
+run run --rm -v "$D/private:/p:rshared" busybox true 2>&1 || echo "rshared=$?"
+`;
+  try {
+    const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir], {
+      encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE: process.execPath, BIN, R: t.root() },
+    });
+    const out = r.stdout + r.stderr;
+    assert.match(out, /touch: \/p\/sub\/x: Read-only file system\nsub=1/, `the host's mount under the source is read-only too:\n${out}`);
+    assert.match(out, /top=1/);
+    assert.match(out, /wait=0\nseen\n/, `the mount made on the host after the start reached the container:\n${out}`);
+    assert.match(out, new RegExp(`path ${dir}/private is mounted on ${dir}/private but it is not a shared mount\\n[^]*rshared=125`));
+  } finally {
+    t.cli(['rm', '-f', 'prop']);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -29,6 +29,7 @@ function eventOf(text: fc.Arbitrary<string>, texts: fc.Arbitrary<string[]>): fc.
     unshare: fc.record({ op: fc.constant('unshare'), flags: texts, by: text }),
     mount: fc.record({ op: fc.constant('mount'), source: text, target: text, fstype: text, flags: texts, data: text }),
     umount: fc.record({ op: fc.constant('umount'), target: text, flags: texts }),
+    mount_setattr: fc.record({ op: fc.constant('mount_setattr'), target: text, set: texts, flags: texts }),
     pivot_root: fc.record({ op: fc.constant('pivot_root'), newRoot: text, putOld: text }),
     chdir: fc.record({ op: fc.constant('chdir'), path: text }),
     mknod: fc.record({ op: fc.constant('mknod'), path: text, kind: fc.constantFrom('c' as const, 'b' as const), major: int, minor: int, mode: fc.integer({ min: 0, max: 0o7777 }) }),
