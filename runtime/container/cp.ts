@@ -108,7 +108,41 @@ interface Root {
   /** the directory on the host (for the trace) */
   dir: string;
   close(): void;
+  /** where the container sees this root: '' for its own, a mount point for one of chapter 7's volumes or binds */
+  at?: string;
+  /** a read-only mount (chapter 7's :ro) */
+  readOnly?: boolean;
 }
+
+// #region cp-through-mounts
+/**
+ * Where a path of the container is to be found: in its root, or, under one
+ * of the volumes and bind mounts chapter 7 records (MountPoints in its
+ * config), in that mount's host directory, as Docker's cp goes through the
+ * container's mounts. That directory becomes the root the path is resolved
+ * in (openat2 RESOLVE_IN_ROOT): a symlink in a volume stays in the volume.
+ * (A tmpfs has no host directory: its files are the container's memory.)
+ */
+function viewFor(c: ContainerConfig, root: Root, abs: string): { root: Root; abs: string } {
+  const points = (c as ContainerConfig & { MountPoints?: Record<string, { Type: string; Source: string; Destination: string; RW: boolean }> | null }).MountPoints ?? {};
+  const clean = path.posix.normalize(abs);
+  let best: { Source: string; Destination: string; RW: boolean } | null = null;
+  for (const p of Object.values(points)) {
+    if (p.Type === 'tmpfs' || !p.Source) continue;
+    const under = clean === p.Destination || clean.startsWith(p.Destination + '/');
+    if (under && (!best || p.Destination.length > best.Destination.length)) best = p;
+  }
+  if (!best) return { root, abs };
+  let fd: number;
+  try {
+    fd = fs.openSync(best.Source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  } catch (e) {
+    throw new CopyError(`the mount ${best.Destination} of the container (${best.Source}) is gone: ${describe(e)}`, { cause: e });
+  }
+  const rest = abs.slice(best.Destination.length) || '/';
+  return { root: { fd, dir: best.Source, close: () => fs.closeSync(fd), at: best.Destination, readOnly: !best.RW }, abs: rest.startsWith('/') ? rest : '/' + rest };
+}
+// #endregion cp-through-mounts
 
 /**
  * A descriptor of the container's root: its overlay merged directory,
@@ -141,8 +175,10 @@ function openRoot(stateRoot: string, c: ContainerConfig): Root {
 function pathInRoot(root: Root, fd: number): string | null {
   const top = fs.readlinkSync(`/proc/self/fd/${root.fd}`);
   const at = fs.readlinkSync(`/proc/self/fd/${fd}`);
-  if (at === top) return '/';
-  return at.startsWith(top + '/') ? at.slice(top.length) : null;
+  const inside = at === top ? '/' : at.startsWith(top + '/') ? at.slice(top.length) : null;
+  // Under a mount point (viewFor): the path the container sees it at.
+  if (inside === null || !root.at) return inside;
+  return inside === '/' ? root.at : root.at + inside;
 }
 
 /** A small regular file of the container's, read inside its root ('' when it is missing). */
@@ -178,13 +214,22 @@ async function copyFromContainer(stateRoot: string, ref: string, srcPath: string
   const dstPath = dest === '-' ? '-' : resolveLocalPath(dest);
   if (dstPath !== '-') validateOutputPath(dstPath);
   const c = containerOrFail(stateRoot, ref);
-  const root = openRoot(stateRoot, c);
+  const container = openRoot(stateRoot, c);
   let fd = -1;
+  const asked = preserveTrailing(path.posix.join('/', srcPath), srcPath);
+  let view: ReturnType<typeof viewFor>;
   try {
-    const abs = preserveTrailing(path.posix.join('/', srcPath), srcPath);
+    view = viewFor(c, container, asked);
+  } catch (e) {
+    container.close();
+    throw e;
+  }
+  const { root, abs: inRoot } = view;
+  try {
+    const abs = asked;
     const open = (follow: boolean) => {
       try {
-        return openInRoot(root.fd, abs, follow);
+        return openInRoot(root.fd, inRoot, follow);
       } catch (e) {
         if (codeOf(e) === 'ENOENT') throw notFound(srcPath, ref);
         throw new CopyError(`lstat ${abs}: ${describe(e)}`, { cause: e });
@@ -225,7 +270,8 @@ async function copyFromContainer(stateRoot: string, ref: string, srcPath: string
     }
   } finally {
     if (fd >= 0) fs.closeSync(fd);
-    root.close();
+    if (root !== container) root.close();
+    container.close();
   }
 }
 // #endregion copy-from-container
@@ -309,7 +355,14 @@ async function copyToContainer(stateRoot: string, src: string, ref: string, dstP
   try {
     const absDst = preserveTrailing(path.posix.join('/', dstPath), dstPath);
     const dst: CopyInfo = { path: dstPath, exists: false, isDir: false };
-    if (root) statDestination(root, ref, dstPath, absDst, dst);
+    if (root) {
+      const view = viewFor(c!, root, absDst);
+      try {
+        statDestination(view.root, ref, dstPath, view.abs, dst);
+      } finally {
+        if (view.root !== root) view.root.close();
+      }
+    }
 
     let copied = 0;
     let unpackInto: string;
@@ -440,7 +493,20 @@ async function extractInto(
   root: Root, c: ContainerConfig, ref: string, dir: string, o: Options,
   feed: (write: (b: Buffer) => void) => Promise<void>, rebase?: { from: string; to: string },
 ): Promise<void> {
-  const abs = preserveTrailing(path.posix.join('/', dir), dir);
+  const asked = preserveTrailing(path.posix.join('/', dir), dir);
+  const view = viewFor(c, root, asked);
+  try {
+    await extractIntoView(root, view.root, view.abs, c, ref, dir, o, feed, rebase);
+  } finally {
+    if (view.root !== root) view.root.close();
+  }
+}
+
+/** extractInto, once the root that holds `abs` is known: the container's, or a mount's (viewFor). */
+async function extractIntoView(
+  container: Root, root: Root, abs: string, c: ContainerConfig, ref: string, dir: string, o: Options,
+  feed: (write: (b: Buffer) => void) => Promise<void>, rebase?: { from: string; to: string },
+): Promise<void> {
   let fd: number;
   try {
     fd = openInRoot(root.fd, abs, true);
@@ -451,16 +517,20 @@ async function extractInto(
   let inside: string;
   try {
     if (!fs.fstatSync(fd).isDirectory()) throw new CopyError('extraction point is not a directory');
-    inside = pathInRoot(root, fd) ?? abs;
+    // unpacked by its path inside `root` (the mount's, for a volume)
+    const shown = pathInRoot(root, fd);
+    inside = shown === null ? abs : root.at ? shown.slice(root.at.length) || '/' : shown;
   } finally {
     fs.closeSync(fd);
   }
-  if (c.HostConfig?.ReadonlyRootfs === true) throw new CopyError('container rootfs is marked read-only');
+  // Docker's two refusals: a read-only mount, else a read-only root.
+  if (root.readOnly) throw new CopyError('mounted volume is marked read-only');
+  if (!root.at && c.HostConfig?.ReadonlyRootfs === true) throw new CopyError('container rootfs is marked read-only');
   let fixed: { uid: number; gid: number } | null = null;
   const user = (c.Config as { User?: string }).User;
   if (o.archive && user) {
     try {
-      fixed = resolveUser(user, [], readInRoot(root, '/etc/passwd'), readInRoot(root, '/etc/group'));
+      fixed = resolveUser(user, [], readInRoot(container, '/etc/passwd'), readInRoot(container, '/etc/group'));
     } catch (e) {
       throw new CopyError((e as Error).message, { cause: e });
     }

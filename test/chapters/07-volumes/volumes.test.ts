@@ -213,3 +213,22 @@ run run --rm -v "$D/private:/p:rshared" busybox true 2>&1 || echo "rshared=$?"
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('cp goes through the container’s volumes, as Docker’s does; into a :ro one it is refused', { skip }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ch7-cp-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'f'), 'copied in\n');
+    t.cliOk(['run', '-d', '--name', 'cpv', '-v', 'cpvol:/data', '-v', 'cpro:/ro:ro', 'busybox', 'sleep', '60']);
+    t.cliOk(['cp', path.join(dir, 'f'), 'cpv:/data/']);
+    assert.equal(fs.readFileSync(path.join(t.data('cpvol'), 'f'), 'utf8'), 'copied in\n', 'the file is in the volume');
+    assert.equal(t.cliOk(['exec', 'cpv', 'cat', '/data/f']), 'copied in\n', 'and the container sees it');
+    t.cliOk(['exec', 'cpv', 'sh', '-c', 'echo from the container > /data/g']);
+    t.cliOk(['cp', 'cpv:/data/g', path.join(dir, 'g')]);
+    assert.equal(fs.readFileSync(path.join(dir, 'g'), 'utf8'), 'from the container\n');
+    const r = expectCode(t.cli(['cp', path.join(dir, 'f'), 'cpv:/ro/']), 1);
+    assert.match(r.stderr, /mounted volume is marked read-only/);
+  } finally {
+    t.cleanup(['cpv'], ['cpvol', 'cpro']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
