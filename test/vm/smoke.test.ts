@@ -135,6 +135,19 @@ test('chapter 6 in the guest: -p 8080:80 reaches the container from the guest\'s
   assert.doesNotMatch(spawnSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' }).stdout, /DNAT/, 'no DNAT rule left');
 });
 
+test('chapter 7 in the guest: a named volume outlives its container, :ro is refused by the kernel, --rm takes an anonymous volume', { skip }, () => {
+  try {
+    ok(['run', '--rm', '-v', 'smokevol:/data', '-v', '/anon', 'busybox', 'sh', '-c', 'echo kept > /data/f']);
+    assert.equal(fs.readFileSync(path.join(root, 'volumes/smokevol/_data/f'), 'utf8'), 'kept\n');
+    const r = dk(['run', '--rm', '-v', 'smokevol:/data:ro', 'busybox', 'sh', '-c', 'cat /data/f; touch /data/g']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /Read-only file system/);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'volumes')).filter((n) => !n.startsWith('.')), ['smokevol'], 'the anonymous volume went with --rm');
+  } finally {
+    dk(['volume', 'rm', 'smokevol']);
+  }
+});
+
 test('nothing is left: the cgroup tree is as before, no container', { skip }, () => {
   // the caller's leaf stays by design: it holds the caller's processes (runtime/cgroups/v2.ts)
   const leaf = (d: string) => path.basename(d) === 'dockling-caller';
