@@ -115,9 +115,9 @@ async function makeMountPoints(ctx: RunContext): Promise<Map<string, MountPoint>
     // into (CopyData false in moby), and not this container's to remove.
     for (const p of mountPointsOf(c)) {
       if (p.Type === 'tmpfs') continue; // a tmpfs is the other container's memory, not something to share
-      const rw = readOnly === undefined ? p.RW : !readOnly;
+      // :ro makes each read-only; :rw cannot make one writable that was not (Docker ands the two).
       const { Anonymous: _, ...shared } = p;
-      points.set(p.Destination, { ...shared, RW: rw, Mode: readOnly === undefined ? p.Mode : readOnly ? 'ro' : 'rw' });
+      points.set(p.Destination, { ...shared, RW: p.RW && !readOnly, Mode: readOnly ? 'ro' : p.Mode });
     }
   }
   for (const r of plan.requests) {

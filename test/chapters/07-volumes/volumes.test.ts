@@ -141,6 +141,8 @@ test('--volumes-from shares another container’s volumes and binds (:ro makes t
     assert.equal(t.ok(['--volumes-from', 'c1', 'busybox', 'cat', '/data/a']), 'anon\n');
     const r = expectCode(t.run(['--volumes-from', 'c1:ro', 'busybox', 'sh', '-c', 'touch /data/b; echo "touch=$?"']), 0);
     assert.match(r.stdout, /touch=1/);
+    // :rw does not make writable what c1 has read-only (Docker ands the two)
+    assert.match(t.ok(['--volumes-from', 'c1:rw', 'busybox', 'sh', '-c', 'touch /host/x 2>/dev/null; echo "host=$?"; touch /data/c; echo "data=$?"']), /host=1\ndata=0/);
     const mounts = JSON.parse(t.cliOk(['inspect', '-f', '{{json .Mounts}}', 'c1'])) as Record<string, unknown>[];
     const byDest = Object.fromEntries(mounts.map((m) => [m.Destination, m]));
     assert.deepEqual(Object.keys(mounts[0]), ['Type', 'Name', 'Source', 'Destination', 'Driver', 'Mode', 'RW', 'Propagation']);
