@@ -14,7 +14,7 @@ import type { FlagSpec } from '../core/flags.js';
 import { Slot, type Layer, type RunContext } from '../core/layer.js';
 import type { MountSpec } from '../core/spec.js';
 import { RunError } from '../core/pipeline.js';
-import { NoSuchContainerError, readConfig, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
+import { abandonment, NoSuchContainerError, readConfig, resolveContainer, updateConfig, type ContainerConfig } from '../core/containers.js';
 import { writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
 import { releaseFirst } from '../container/layer.js';
@@ -314,9 +314,10 @@ export const volumesLayer: Layer = {
   // `system prune --volumes`: the unused anonymous volumes, as Docker 23+ prunes them
   systemPrune: { what: 'all anonymous volumes not used by at least one container', title: 'Deleted Volumes:', flag: 'volumes', run: (root) => pruneVolumes(root, new Map()) },
   localVolumes: (root) => listVolumes(root).map((v) => ({ name: v.Name, links: volumeUsers(root, v.Name).length, size: volumeSize(root, v.Name) })),
-  // `rm -v`, and a --rm container whose CLI or monitor was killed: its anonymous volumes go too.
+  // `rm -v`, a --rm container whose CLI or monitor was killed, and one whose
+  // CLI was killed while making it (it never was the user's): its anonymous volumes go too.
   reap(c, stateRoot, opts) {
-    if (!opts?.volumes && !c.HostConfig?.AutoRemove) return;
+    if (!opts?.volumes && !c.HostConfig?.AutoRemove && abandonment(c) !== 'remove') return;
     removeAnonymousVolumes(stateRoot, mountPointsOf(c).filter((p) => p.Anonymous).map((p) => p.Name), c.ID);
   },
 };
