@@ -28,7 +28,7 @@ export interface ParsedMountOptions {
   propagation: number;
   data: string;
   /** "rro" (runc's name): read-only all the way down, the mounts under a recursive bind too (mount_setattr) */
-  recursiveReadonly: boolean;
+  recursiveReadonly?: true;
 }
 
 export function parseMountOptions(options: string[]): ParsedMountOptions {
@@ -48,7 +48,7 @@ export function parseMountOptions(options: string[]): ParsedMountOptions {
     else if (Object.hasOwn(PROPAGATION, o)) propagation |= PROPAGATION[o];
     else data.push(o);
   }
-  return { flags, propagation, data: data.join(','), recursiveReadonly };
+  return { flags, propagation, data: data.join(','), ...(recursiveReadonly ? { recursiveReadonly: true as const } : {}) };
 }
 
 /** Names of the MS_* bits set in flags, for the trace: ["MS_NOSUID", ...]. */

@@ -59,6 +59,23 @@ for (const c of cases) {
   });
 }
 
+test('an image whose /data is a symlink to /etc: the volume is the container’s /etc, filled from the image’s, and the host’s /etc has no marker', { skip }, () => {
+  const marker = `dockling-ch7-marker-${process.pid}`;
+  try {
+    t.image('ch7/evil-etc:1', 'ln -s /etc /data');
+    const out = t.ok(['-v', 'evileto:/data', 'ch7/evil-etc:1', 'sh', '-c', `touch /data/${marker}; ls /etc/${marker}; cat /data/passwd | head -1`]);
+    assert.equal(out, `/etc/${marker}\nroot:x:0:0:root:/root:/bin/sh\n`, 'inside, /data is the container’s /etc, filled with busybox’s passwd');
+    assert.ok(fs.existsSync(path.join(t.data('evileto'), marker)), 'the marker is in the volume');
+    assert.ok(!fs.existsSync(`/etc/${marker}`), 'the host’s /etc has no marker');
+    const copied = fs.readFileSync(path.join(t.data('evileto'), 'passwd'), 'utf8');
+    assert.equal(copied, 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n', 'copy-up copied the image’s /etc/passwd');
+    assert.notEqual(copied, fs.readFileSync('/etc/passwd', 'utf8'), 'not the host’s');
+  } finally {
+    t.cleanup([], ['evileto']);
+    t.cli(['rmi', 'ch7/evil-etc:1']);
+  }
+});
+
 test('an image whose /data is a symlink to / (or ../../..): the mount is refused, nothing copied, nothing made in the bind source', { skip }, () => {
   const s = sentinel();
   const bind = fs.mkdtempSync(path.join(os.tmpdir(), 'ch7-rootbind-'));

@@ -52,6 +52,11 @@ describe('parseMountOptions', () => {
     assert.deepEqual(parseMountOptions(['rbind', 'rprivate', 'ro']), { flags: MS.BIND | MS.REC | MS.RDONLY, propagation: MS.PRIVATE | MS.REC, data: '' });
   });
 
+  // Chapter 7's :ro of a recursive bind: read-only, and all the way down (the init's mount_setattr).
+  test('rro: read-only, and read-only all the way down', () => {
+    assert.deepEqual(parseMountOptions(['rbind', 'rro', 'rprivate']), { flags: MS.BIND | MS.REC | MS.RDONLY, propagation: MS.PRIVATE | MS.REC, data: '', recursiveReadonly: true });
+  });
+
   // Options are looked up in plain objects: a name that happens to be a
   // property of every object ("constructor", "toString") must still be taken
   // as the filesystem-specific data option it is, not silently dropped.
