@@ -50,6 +50,8 @@ test('--tmpfs /tmp on a read-only root: /tmp is a tmpfs with Docker’s noexec,n
   const m = mountOf(out, '/tmp');
   assert.ok(m, `/tmp is a mount:\n${out}`);
   for (const o of ['rw', 'nosuid', 'nodev', 'noexec']) assert.ok(m.options.includes(o), `/tmp has ${o}: ${m.options}`);
+  // --tmpfs itself is chapter 7's: what this chapter adds is the read-only root around it.
+  assert.ok(mountOf(out, '/')!.options.includes('ro'), `the root is read-only:\n${out}`);
 });
 
 test('--read-only leaves the user’s volumes and binds writable (chapter 7’s mounts), unless asked :ro', { skip }, () => {
