@@ -8,16 +8,8 @@ import { RunError } from '../../../runtime/core/pipeline.js';
 import { BadPatternError, boolFilter, matches, matchesLabels, parseFilters, pathMatch, validateFilters } from '../../../runtime/core/filters.js';
 import { formatList, headerOf } from '../../../runtime/core/list-format.js';
 import { GoStruct } from '../../../runtime/core/template/index.js';
+import { runError } from '../../helpers/run-error.ts';
 
-function runError(f: () => unknown): RunError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RunError) return e;
-    throw e;
-  }
-  assert.fail('no RunError');
-}
 
 describe('parseFilters: the docker CLI reading -f', () => {
   test('key=value pairs; the key trimmed and lower-cased, the value trimmed; one key holds a set of values', () => {

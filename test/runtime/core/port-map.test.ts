@@ -7,18 +7,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RunError } from '../../../runtime/core/pipeline.js';
 import { displayablePorts, formatPortCommand, formatPorts, naturalLess, portList, type DisplayPort } from '../../../runtime/core/port-map.js';
+import { runError } from '../../helpers/run-error.ts';
 
 const P = (PrivatePort: number, Type: string, IP = '', PublicPort = 0): DisplayPort => ({ IP, PrivatePort, PublicPort, Type });
 
-function runError(f: () => unknown): RunError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RunError) return e;
-    throw e;
-  }
-  assert.fail('no RunError');
-}
 
 describe('displayablePorts: the docker CLI\'s PORTS column', () => {
   // Each row: the ports, what docker ps prints for them.

@@ -17,16 +17,8 @@ import {
   publishAll, readEphemeralRange, toPortBindings, toPortMap, DEFAULT_EPHEMERAL_RANGE, type Proto, type PublishRequest,
 } from '../../../runtime/network/ports.js';
 import { formatPorts } from '../../../runtime/core/port-map.js';
+import { runError } from '../../helpers/run-error.ts';
 
-function runError(f: () => unknown): RunError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RunError) return e;
-    throw e;
-  }
-  assert.fail('no RunError');
-}
 async function runErrorAsync(f: () => Promise<unknown>): Promise<RunError> {
   try {
     await f();

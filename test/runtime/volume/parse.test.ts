@@ -17,16 +17,8 @@ import {
   cleanPath, parseMountFlag, parseTmpfsFlag, parseVolumeFlag, parseVolumesFrom, ramInBytes, readCsvRecord, tmpfsOptions, volumeNameProblem,
 } from '../../../runtime/volume/parse.js';
 import type { MountRequest } from '../../../runtime/volume/model.js';
+import { runError } from '../../helpers/run-error.ts';
 
-function runError(f: () => unknown): RunError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RunError) return e;
-    throw e;
-  }
-  assert.fail('no RunError');
-}
 /** The fields a test compares: everything but `from`, which is checked on its own. */
 const fields = (r: MountRequest) => {
   const { from: _from, ...rest } = r;
