@@ -21,6 +21,7 @@ import path from 'node:path';
 import { RunError } from '../core/pipeline.js';
 import { goQuote } from '../core/template/lexer.js';
 import type { MountRequest, MountType, Propagation } from './model.js';
+import { volumeNameProblem } from './store.js';
 
 const cliError = (message: string) => new RunError(125, message);
 const daemonError = (message: string, cause?: unknown) => new RunError(125, `Error response from daemon: ${message}`, { cause });
@@ -58,28 +59,6 @@ const mountConfig = (type: string, why: string) => `invalid mount config for typ
 // ---------------------------------------------------------------------------
 // Volume names
 
-// #region volume-name
-/**
- * The local driver's rule for a volume name (moby's names.RestrictedNameChars):
- * a letter or digit, then letters, digits, "_", "." or "-", two characters at
- * least. A "/" can never be in one: that is what keeps "x/y" or "~/x" from
- * being read as a name of a directory under volumes/, and what tells the user
- * who meant a host directory that they must give an absolute path.
- */
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-const VOLUME_NAME_CHARS = '[a-zA-Z0-9][a-zA-Z0-9_.-]';
-
-/** Docker's refusal of a name the local driver cannot keep, or null. */
-export function volumeNameProblem(name: string): string | null {
-  // Go counts bytes: a single "é" is two, so it is refused for its
-  // characters, not for being short.
-  if (Buffer.byteLength(name) === 1) return 'volume name is too short, names should be at least two alphanumeric characters';
-  if (!VOLUME_NAME.test(name)) {
-    return `${goQuote(name)} includes invalid characters for a local volume name, only ${goQuote(VOLUME_NAME_CHARS)} are allowed. If you intended to pass a host directory, use absolute path`;
-  }
-  return null;
-}
-// #endregion volume-name
 
 /** The daemon makes a named volume when the container is created: its errors say "create NAME:". */
 function checkVolumeName(name: string): void {

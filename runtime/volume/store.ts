@@ -19,6 +19,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { selfStamp, stampAlive, withLock, writeFileAtomic } from '../core/files.js';
 import { trace } from '../trace/trace.js';
+import { goQuote } from '../core/template/lexer.js';
 
 const CH = 7;
 import { newContainerId } from '../core/ids.js';
@@ -56,10 +57,15 @@ const NAME = new RegExp(`^${NAME_CHARS}+$`);
 
 /** What is wrong with a volume name, in the local driver's words; null when it is a good one. */
 export function volumeNameProblem(name: string): string | null {
-  if (name.length === 1) return 'volume name is too short, names should be at least two alphanumeric characters';
+  // Go counts bytes: a single "é" is two, so it is refused for its
+  // characters, not for being short.
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 1) return 'volume name is too short, names should be at least two alphanumeric characters';
   if (!NAME.test(name)) {
-    return `${JSON.stringify(name)} includes invalid characters for a local volume name, only ${JSON.stringify(NAME_CHARS)} are allowed. If you intended to pass a host directory, use absolute path`;
+    return `${goQuote(name)} includes invalid characters for a local volume name, only ${goQuote(NAME_CHARS)} are allowed. If you intended to pass a host directory, use absolute path`;
   }
+  // The name is a directory's name: the kernel's NAME_MAX (Docker fails the same at its mkdir).
+  if (bytes > 255) return `mkdir ${name.slice(0, 16)}…: file name too long (a volume name is a directory name: ${bytes} bytes, at most 255)`;
   return null;
 }
 

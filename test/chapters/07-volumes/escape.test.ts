@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { rootOrSkip } from '../../helpers/dockling.ts';
+import { rootOrSkip, until } from '../../helpers/dockling.ts';
 import { expectCode } from '../../helpers/chapter.ts';
 import { mountsUnder } from '../../helpers/leaks.ts';
 import { chapter7 } from './helpers.ts';
@@ -117,6 +117,32 @@ test('a running container that swaps a shared directory for a symlink cannot tur
   } finally {
     t.cleanup(['racer'], ['shared']);
     fs.rmSync(bind, { recursive: true, force: true });
+    fs.rmSync(s.dir, { recursive: true, force: true });
+  }
+});
+
+test('cp through a volume: a symlink the container leaves in it leads nowhere on the host, either way', { skip }, async () => {
+  const s = sentinel();
+  const local = fs.mkdtempSync(path.join(os.tmpdir(), 'ch7-cpsrc-'));
+  try {
+    fs.writeFileSync(path.join(local, 'planted'), 'from cp\n');
+    t.cliOk(['run', '-d', '--name', 'cplink', '-v', 'cplinkvol:/data', 'busybox', 'sh', '-c', `ln -s ${s.dir} /data/out && ln -s ../../../../..${s.dir}/secret /data/up && sleep 60`]);
+    const up = path.join(t.data('cplinkvol'), 'up');
+    await until(() => fs.existsSync(up) || fs.lstatSync(up, { throwIfNoEntry: false }) !== undefined, 10_000, 'the container to make its links');
+    assert.ok(fs.lstatSync(path.join(t.data('cplinkvol'), 'out')).isSymbolicLink(), 'the links are in the volume, on the host');
+    // Reading: the links resolve inside the volume, where the sentinel's path does not exist.
+    for (const p of ['/data/out/secret', '/data/up']) {
+      const r = t.cli(['cp', '-L', `cplink:${p}`, '-']);
+      assert.notEqual(r.code, 0, `${p}: ${r.stdout.slice(0, 80)}`);
+      assert.doesNotMatch(r.stdout, /host secret/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    // Writing: a copy into /data/out lands inside the volume, never in the sentinel.
+    t.cli(['cp', path.join(local, 'planted'), 'cplink:/data/out/']);
+    assert.deepEqual(s.listing(), ['secret'], 'the host sentinel is unchanged');
+  } finally {
+    t.cleanup(['cplink'], ['cplinkvol']);
+    fs.rmSync(local, { recursive: true, force: true });
     fs.rmSync(s.dir, { recursive: true, force: true });
   }
 });

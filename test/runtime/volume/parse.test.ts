@@ -14,8 +14,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { RunError } from '../../../runtime/core/pipeline.js';
 import {
-  cleanPath, parseMountFlag, parseTmpfsFlag, parseVolumeFlag, parseVolumesFrom, ramInBytes, readCsvRecord, tmpfsOptions, volumeNameProblem,
+  cleanPath, parseMountFlag, parseTmpfsFlag, parseVolumeFlag, parseVolumesFrom, ramInBytes, readCsvRecord, tmpfsOptions,
 } from '../../../runtime/volume/parse.js';
+import { volumeNameProblem } from '../../../runtime/volume/store.js';
 import type { MountRequest } from '../../../runtime/volume/model.js';
 import { runError } from '../../helpers/run-error.ts';
 
@@ -306,6 +307,8 @@ describe('the pieces', () => {
     assert.match(volumeNameProblem('a')!, /too short/);
     assert.match(volumeNameProblem('é')!, /invalid characters/, 'two bytes: refused for its characters');
     for (const n of ['_a', '.a', '-a', 'a/b', 'a b', 'a:b', '']) assert.match(volumeNameProblem(n)!, /invalid characters/, n);
+    assert.match(volumeNameProblem('a'.repeat(256))!, /file name too long/, 'a name longer than a directory name may be');
+    assert.equal(volumeNameProblem('a'.repeat(255)), null);
   });
 });
 
