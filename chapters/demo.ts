@@ -139,6 +139,7 @@ const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> =
   5: ['05-containers', () => import('./05-containers/demo.js')],
   6: ['06-networking', () => import('./06-networking/demo.js')],
   7: ['07-volumes', () => import('./07-volumes/demo.js')],
+  9: ['09-builds', () => import('./09-builds/demo.js')],
   11: ['11-hardening', () => import('./11-hardening/demo.js')],
 };
 

@@ -7,9 +7,10 @@ import { imagesLayer } from '../image/layer.js';
 import { containersLayer } from '../container/layer.js';
 import { networkLayer } from '../network/layer.js';
 import { volumesLayer } from '../volume/layer.js';
+import { buildLayer } from '../build/layer.js';
 import { hardeningLayer } from '../security/layer.js';
 
-export const ALL_LAYERS: Layer[] = [namespacesLayer, cgroupsLayer, imagesLayer, containersLayer, networkLayer, volumesLayer, hardeningLayer];
+export const ALL_LAYERS: Layer[] = [namespacesLayer, cgroupsLayer, imagesLayer, containersLayer, networkLayer, volumesLayer, buildLayer, hardeningLayer];
 
 export const LATEST_CHAPTER = Math.max(...ALL_LAYERS.map((l) => l.chapter));
 

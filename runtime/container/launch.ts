@@ -38,6 +38,8 @@ export interface MonitorOptions {
   sendStdin: boolean;
   /** a foreground run took the owner lock: call letGo once its cleanup is over */
   onOwner?(letGo: () => void): void;
+  /** where a foreground run's output goes (default: this CLI's stdout and stderr; see attachOutput) */
+  output?: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
 }
 
 // #region launch-monitored
@@ -58,7 +60,7 @@ export function monitorLauncher(m: MonitorOptions) {
     }
     // A foreground run attaches before the command starts, so no output
     // is missed, and takes the exit status from the monitor.
-    const a = await attach(m.dir, { stdout: process.stdout, stderr: process.stderr });
+    const a = await attach(m.dir, m.output ?? { stdout: process.stdout, stderr: process.stderr });
     // This CLI will clean up after the container; if it is killed, the
     // monitor sees it gone and does the release steps itself, or (killed
     // after the monitor left) the next command reaps it. The owner lock,

@@ -42,6 +42,12 @@ const RUN_FLAGS: FlagSpec[] = [
   ...USER_FLAGS,
 ];
 
+/**
+ * Where a foreground run's output goes, when not to this CLI's stdout and
+ * stderr: chapter 9's `build -q` runs its RUN steps without showing them.
+ */
+export const attachOutput = new Slot<{ stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }>('attach-output');
+
 /** The log's config: a new container's from its flags, a started one's as it was made. */
 function logConfigOf(ctx: RunContext, c: { HostConfig?: Record<string, unknown> } | null): LogConfig {
   const kept = existingContainer.get(ctx) ? (c?.HostConfig?.LogConfig as LogConfig | undefined) : undefined;
@@ -118,6 +124,7 @@ function prepare(ctx: RunContext): void {
     restart: policy, restartCount,
     log: monitorLogArgs(hostConfig.LogConfig),
     sendStdin: !stdinNotSent.get(ctx),
+    output: attachOutput.get(ctx),
     onMonitor: (pid) => updateConfig(ctx.container, (x) => (x.MonitorPid = pid)),
     // A foreground run cleans up itself: it holds the owner lock until its
     // cleanup is over (runPipeline lets go), so no other command reaps the

@@ -262,7 +262,7 @@ const tagCommand: Command = {
  * no container (unless -f), no child image. Then free its layers from the
  * top down, each only if no other image and no container stands on it.
  */
-function removeImage(s: Stores, refOrId: string, force: boolean, out: string[]): void {
+function removeImage(s: Stores, refOrId: string, force: boolean, out: string[], prune = true): void {
   const id = resolveOrFail(s, refOrId);
   const names = s.images.namesOf(id);
   const byName = names.length > 0 && !/^(sha256:)?[0-9a-f]+$/.test(refOrId);
@@ -291,10 +291,26 @@ function removeImage(s: Stores, refOrId: string, force: boolean, out: string[]):
       out.push(`Untagged: ${n}`);
     }
   }
-  const top = chainIDs(s.images.get(id).rootfs.diff_ids).at(-1) ?? null;
-  s.images.delete(id);
-  out.push(`Deleted: ${id}`);
-  for (const chain of freeUnusedLayers(s, top)) out.push(`Deleted: ${chain}`);
+  deleteWithParents(s, id, prune, out);
+}
+
+/**
+ * Delete an image, then, unless --no-prune, its parent when nothing else
+ * keeps it: no name, no other child, no container. A build leaves such a
+ * chain (an image per step, chapter 9): removing the built image removes
+ * the steps that only it stood on, as Docker's rmi does.
+ */
+function deleteWithParents(s: Stores, id: string, prune: boolean, out: string[]): void {
+  for (let cur = id; cur; ) {
+    const parent = s.images.parent(cur);
+    const top = chainIDs(s.images.get(cur).rootfs.diff_ids).at(-1) ?? null;
+    s.images.delete(cur);
+    out.push(`Deleted: ${cur}`);
+    for (const chain of freeUnusedLayers(s, top)) out.push(`Deleted: ${chain}`);
+    const keep = !prune || !parent || !s.images.exists(parent) || s.images.namesOf(parent).length > 0 ||
+      s.images.list().some((other) => s.images.parent(other) === parent) || listContainers(s.root).some((c) => c.Image === parent);
+    cur = keep ? '' : parent;
+  }
 }
 // #endregion rmi
 
@@ -303,7 +319,10 @@ const rmiCommand: Command = {
   aliases: ['image rm', 'image remove'],
   summary: 'Remove one or more images',
   usage: 'rmi [OPTIONS] IMAGE [IMAGE...]',
-  flags: [{ name: 'force', short: 'f', kind: 'bool', usage: 'Force removal of the image' }],
+  flags: [
+    { name: 'force', short: 'f', kind: 'bool', usage: 'Force removal of the image' },
+    { name: 'no-prune', kind: 'bool', usage: 'Do not delete untagged parents' },
+  ],
   minArgs: 1,
   async run(inv) {
     const s = await storesWithBusybox(inv.stateRoot);
@@ -311,7 +330,7 @@ const rmiCommand: Command = {
     for (const ref of inv.args) {
       const out: string[] = [];
       try {
-        await s.images.lockedAsync(async () => removeImage(s, ref, Boolean(inv.flags.get('force')), out));
+        await s.images.lockedAsync(async () => removeImage(s, ref, Boolean(inv.flags.get('force')), out, !inv.flags.get('no-prune')));
       } catch (e) {
         if (!(e instanceof RunError)) throw e;
         reportFailure(e);

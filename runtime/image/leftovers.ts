@@ -134,8 +134,21 @@ function strayLayers(s: Stores, unlocked = false): { dirs: string[]; records: st
   };
 }
 
+/**
+ * A build's scratch layers (chapter 9: the writable layer a COPY writes
+ * in) are recorded as a container's are, under layerdb/mounts/, with the
+ * build's PID and start time in their name: build-<pid>.<start>-<random>.
+ */
+function deadScratchMounts(s: Stores): string[] {
+  return s.layers.listMounts().map((m) => m.containerID).filter((id) => {
+    const m = /^[a-z]+-(\d+)\.(\d+)-/.exec(id);
+    return m !== null && startTime(Number(m[1])) !== m[2];
+  });
+}
+
 /** Clear what killed commands left; cheap when there is nothing (no lock is taken then). */
 export function reapLeftovers(s: Stores): void {
+  for (const id of deadScratchMounts(s)) s.images.locked(() => s.layers.removeMount(id));
   for (const n of deadTempDirs(s.root)) {
     const p = path.join(tmpDir(s.root), n);
     trace.emit(CH, { op: 'remove', path: p });

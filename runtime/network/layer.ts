@@ -139,7 +139,7 @@ function prepare(ctx: RunContext): void {
   if (p.mode.kind === 'host' || p.mode.kind === 'container') ctx.spec.namespaces = ctx.spec.namespaces.filter((n) => n !== 'network');
   if (p.mode.kind === 'container') ctx.spec.joinNetwork = `/proc/${p.mode.of.State.Pid}/ns/net`;
   if (p.mode.kind === 'host' && !ctx.flags.has('hostname')) ctx.spec.hostname = os.hostname();
-  const exposed = exposedPorts({ ExposedPorts: Object.fromEntries(imageExposed(ctx).map((k) => [k, {}])) }, p.ports.exposed, p.ports.published);
+  const exposed = exposedPorts(Object.fromEntries(imageExposed(ctx).map((k) => [k, {}])), p.ports.exposed, p.ports.published);
   updateConfig(ctx.container, (c) => {
     c.HostConfig = {
       ...c.HostConfig,

@@ -273,8 +273,8 @@ function imageExposedKeys(exposed: Record<string, unknown> | null | undefined): 
  * the --expose ones, and every port -p publishes (ParsePortSpecs exposes
  * those too). Sorted by number, tcp before udp before sctp.
  */
-export function exposedPorts(image: Record<string, unknown> | null | undefined, expose: string[], requests: PublishRequest[]): string[] {
-  return sortPortKeys([...imageExposedKeys(image), ...expose, ...requests.map((r) => portKey(r.containerPort, r.proto))]);
+export function exposedPorts(imageExposedPorts: Record<string, unknown> | null | undefined, expose: string[], requests: PublishRequest[]): string[] {
+  return sortPortKeys([...imageExposedKeys(imageExposedPorts), ...expose, ...requests.map((r) => portKey(r.containerPort, r.proto))]);
 }
 
 // #region publish-all
