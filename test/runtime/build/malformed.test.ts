@@ -14,7 +14,7 @@ const cases: [text: string, message: string, line: number][] = [
   ['# escape=x\nFROM a\n', "invalid escape token 'x' does not match ` or \\", 1],
   ['# escape=\\\n# escape=`\nFROM a\n', 'only one escape parser directive can be used', 2],
   ['# syntax=a\n# SYNTAX=b\nFROM a\n', 'only one syntax parser directive can be used', 2],
-  ['FROM a\nBUILD bar\n', 'unknown instruction: BUILD', 2],
+  ['FROM a\nCOMPILE bar\n', 'unknown instruction: COMPILE', 2],
   ['FROM a\n\nRUNN make\n', 'unknown instruction: RUNN (did you mean RUN?)', 3],
   ['form alpine\n', 'unknown instruction: form (did you mean from?)', 1],
   ['# only a comment\n\n', 'file with no instructions', 2],
