@@ -2,18 +2,9 @@
 // Docker's messages (buildkit's BFlags); and the Go durations HEALTHCHECK's
 // flags are written in.
 import type { RawInstruction } from './ast.ts';
+import { distance } from './words-split.ts';
 
 export type FlagKind = 'string' | 'bool' | 'strings';
-
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
-}
 
 // #region flag-check
 /**

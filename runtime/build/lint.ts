@@ -4,7 +4,7 @@
 // Dockerfile surprising later (a CMD that ignores signals, a relative
 // WORKDIR that moves with the base image, a second CMD that silently wins).
 import type { Dockerfile, Instruction, ParsedDockerfile, Position, RawInstruction, Warning } from './ast.ts';
-import { words } from './words-split.ts';
+import { distance, words } from './words-split.ts';
 
 /** The args every build defines without an ARG (buildkit's platform args). */
 const BUILTIN_ARGS = [
@@ -15,16 +15,6 @@ const BUILTIN_ARGS = [
 const at = (p: Position): Position => ({ file: p.file, line: p.line, endLine: p.endLine });
 /** The keyword as the user wrote it (the raw keyword is upper-cased) */
 const written = (original: string) => original.trim().split(/\s+/)[0];
-
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
-}
 
 /** The $NAME / ${NAME...} references in a word, before expansion. */
 function variables(text: string): string[] {

@@ -9,7 +9,7 @@
 // inside one is dropped with a warning, and the escape character is `\`
 // unless the first lines say `# escape=\``.
 import { DockerfileError, type Directives, type Heredoc, type ParsedDockerfile, type RawInstruction, type Warning } from './ast.ts';
-import { splitFlags, words } from './words-split.ts';
+import { distance, splitFlags, words } from './words-split.ts';
 
 /** Every instruction Docker knows, in a fixed order (the "did you mean" search walks it). */
 export const INSTRUCTIONS = [
@@ -70,17 +70,6 @@ function trimContinuation(line: string, escape: string): { text: string; more: b
   return { text: line.replace(re, '$1'), more: true };
 }
 // #endregion lines
-
-/** Levenshtein distance, for Docker's "(did you mean FROM?)" (it suggests names fewer than 3 edits away). */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
-}
 
 export function suggestInstruction(word: string): string | null {
   let best: string | null = null;

@@ -94,3 +94,14 @@ export function words(rest: string, escape: string): string[] {
   return out;
 }
 // #endregion words
+
+/** Levenshtein distance, for Docker's "(did you mean FROM?)": it suggests names fewer than 3 edits away. */
+export function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
