@@ -92,7 +92,8 @@ function healthcheck(raw: RawInstruction, base: { file: string; line: number; en
     if (v === undefined || v === '') return null;
     const ms = parseGoDuration(v);
     if (ms !== 0 && ms < 1) throw new Error(`Interval ${q(name)} cannot be less than 1ms`);
-    return v;
+    // 0s means "not set" to Docker: the default (or the base image's) applies
+    return ms === 0 ? null : v;
   };
   let retries: number | null = null;
   const r = flags.get('retries');
@@ -182,6 +183,9 @@ function readInstruction(raw: RawInstruction, escape: '\\' | '`'): Instruction {
     case 'ARG': {
       const ws = words(raw.rest, escape);
       if (ws.length === 0) throw atLeastOne(k);
+      // Docker never reads ARG's flags (so `ARG --x A` passes silently there);
+      // we refuse them, as every other instruction does.
+      noFlags();
       const args = ws.map((w) => {
         const eq = w.indexOf('=');
         if (eq === 0) throw blankNames('ARG');

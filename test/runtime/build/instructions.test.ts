@@ -87,6 +87,8 @@ test('HEALTHCHECK: NONE, CMD in both forms, every option', () => {
   assert.deepEqual(one('healthcheck --interval=30s --timeout=1m30s --start-period=5s --start-interval=500ms --retries=3 cmd ["true"]'), {
     keyword: 'HEALTHCHECK', test: ['CMD', 'true'], interval: '30s', timeout: '1m30s', startPeriod: '5s', startInterval: '500ms', retries: 3,
   });
+  // a zero duration is Docker's "not set"
+  assert.equal((one('HEALTHCHECK --interval=0s CMD true') as { interval: unknown }).interval, null);
 });
 
 test('ONBUILD: the trigger kept as text, heredocs included; parseInstruction reads it later', () => {

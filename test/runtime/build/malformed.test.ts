@@ -36,6 +36,7 @@ const cases: [text: string, message: string, line: number][] = [
   ['FROM a\nLABEL version\n', 'LABEL must have two arguments', 2],
   ['FROM a\nARG\n', 'ARG requires at least one argument', 2],
   ['FROM a\nARG =x\n', 'ARG names can not be blank', 2],
+  ['FROM a\nARG --global V\n', 'unknown flag: --global', 2],
   // COPY / ADD and flags
   ['FROM a\nCOPY only-one\n', `COPY ${NEED_TWO}`, 2],
   ['FROM a\nADD only-one\n', `ADD ${NEED_TWO}`, 2],
