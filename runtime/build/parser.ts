@@ -135,7 +135,7 @@ function scan(src: Source, reader: DirectiveReader | null, escape: () => '\\' | 
   const warnings: Warning[] = [];
   const at = (line: number, endLine = line) => ({ file, line: line + src.offset, endLine: endLine + src.offset });
   let i = 0;
-  // A directive is only recognised on a line of its own, before anything else.
+  // A directive's error names the directive's own line.
   const readDirective = (line: string, n: number) => {
     try {
       return reader?.read(line) ?? false;
@@ -146,6 +146,8 @@ function scan(src: Source, reader: DirectiveReader | null, escape: () => '\\' | 
 
   while (i < lines.length) {
     // #region continuation
+    // An instruction's first line: leading whitespace does not count, a
+    // directive (only possible at the top) or a comment is skipped whole.
     const first = lines[i].trimStart();
     i++;
     const startLine = i;
