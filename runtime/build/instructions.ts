@@ -155,10 +155,10 @@ function readInstruction(raw: RawInstruction, escape: '\\' | '`'): Instruction {
       return { ...base, keyword: 'STOPSIGNAL', signal: raw.rest };
     }
     case 'RUN': {
-      if (raw.flags.some((f) => f.name === 'mount' || f.name === 'security' || f.name === 'device')) {
-        const f = raw.flags.find((f) => f.name === 'mount' || f.name === 'security' || f.name === 'device')!;
-        throw new Error(`RUN --${f.name} is not supported by dockling (only --network is): remove the flag`);
-      }
+      // Docker's other RUN flags need BuildKit's cache mounts, secrets and
+      // devices; saying "unknown flag" for them would be wrong, so say why.
+      const unsupported = raw.flags.find((f) => f.name === 'mount' || f.name === 'security' || f.name === 'device');
+      if (unsupported) throw new Error(`RUN --${unsupported.name} is not supported by dockling (only --network is): remove the flag`);
       const network = checkFlags(raw, { network: 'string' }).get('network') ?? null;
       if (network !== null && network !== 'default' && network !== 'none' && network !== 'host') {
         throw new Error(`invalid network mode ${q(network)}`);
