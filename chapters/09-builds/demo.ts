@@ -131,4 +131,10 @@ export const steps: DemoStep[] = [
       return deleted >= 8 ? null : `the images of every step deleted: ${r.stdout}`;
     },
   },
+  {
+    title: 'image prune -f: the build stage’s image',
+    look: 'The multi-stage build left the build stage’s last image behind, with no name and no child: a dangling image, as Docker’s classic builder leaves it. prune removes it.',
+    args: ['image', 'prune', '-f'],
+    check: (r) => ran(r) ?? (/^Deleted Images:\ndeleted: sha256:[0-9a-f]{64}\n/m.test(r.stdout) ? null : `one dangling image deleted: ${r.stdout}`),
+  },
 ];
