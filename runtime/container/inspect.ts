@@ -170,6 +170,8 @@ export function containerInspect(s: Stores, root: string, c: ContainerConfig): R
       AttachStdin: attached && c.Config.OpenStdin,
       AttachStdout: attached,
       AttachStderr: attached,
+      // omitempty in Docker: shown once a port is exposed (the image's EXPOSE, --expose, -p: chapter 6)
+      ...(config.ExposedPorts ? { ExposedPorts: config.ExposedPorts } : {}),
       Tty: c.Config.Tty,
       OpenStdin: c.Config.OpenStdin,
       StdinOnce: attached && c.Config.OpenStdin, // an attached -i closes stdin when its client goes

@@ -121,6 +121,23 @@ describe('publishing ports (-p)', { skip: root }, () => {
     }
   });
 
+  test('-P publishes the ports the image exposes (its config’s ExposedPorts), and the container records them', async () => {
+    const before = netState(t.root());
+    try {
+      t.ok(['run', '--name', 'mk-exposes', 'busybox', 'true']);
+      t.ok(['commit', '--change', 'EXPOSE 8080 9000/udp', 'mk-exposes', 'ch6/exposes']);
+      t.ok(['rm', 'mk-exposes']);
+      t.runD(['--name', 'img-ports', '-P', 'ch6/exposes', 'sleep', '30']);
+      const ports = JSON.parse(t.ok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', 'img-ports']));
+      assert.deepEqual(Object.keys(ports).sort(), ['8080/tcp', '9000/udp']);
+      for (const k of Object.keys(ports)) assert.match(ports[k][0].HostPort, /^\d+$/);
+      assert.deepEqual(Object.keys(JSON.parse(t.ok(['inspect', '-f', '{{json .Config.ExposedPorts}}', 'img-ports']))).sort(), ['8080/tcp', '9000/udp']);
+    } finally {
+      await t.cleanupNet(before);
+      t.dk(['rmi', 'ch6/exposes']);
+    }
+  });
+
   test('-P publishes the exposed ports (--expose) on ephemeral ports; bad -p specs get Docker\'s errors', async () => {
     const before = netState(t.root());
     try {
