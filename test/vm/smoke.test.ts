@@ -148,6 +148,22 @@ test('chapter 7 in the guest: a named volume outlives its container, :ro is refu
   }
 });
 
+test('chapter 9 in the guest: a build’s RUN is a container of the pipeline (its cgroup under v2), the rebuild is all cache', { skip }, () => {
+  const dockerfile = 'FROM busybox\nRUN cat /proc/self/cgroup > /cg && echo built > /f\nCMD ["cat", "/f"]\n';
+  try {
+    const first = dockling(root, ['build', '-t', 'smoke/built', '-'], { timeout: TIMEOUT, input: dockerfile });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /Running in [0-9a-f]{12}\nRemoving intermediate container/);
+    // The RUN ran in a cgroup of its own, under the caller's (cgroup v2: one line, 0::PATH).
+    assert.match(ok(['run', '--rm', 'smoke/built', 'cat', '/cg']), /^0::\/.+/);
+    assert.equal(ok(['run', '--rm', 'smoke/built']), 'built\n');
+    const again = dockling(root, ['build', '-t', 'smoke/built', '-'], { timeout: TIMEOUT, input: dockerfile });
+    assert.equal((again.stdout.match(/Using cache/g) ?? []).length, 2, again.stdout);
+  } finally {
+    dk(['rmi', 'smoke/built']);
+  }
+});
+
 test('nothing is left: the cgroup tree is as before, no container', { skip }, () => {
   // the caller's leaf stays by design: it holds the caller's processes (runtime/cgroups/v2.ts)
   const leaf = (d: string) => path.basename(d) === 'dockling-caller';
