@@ -179,6 +179,7 @@ const FUTURE_COMMANDS: Record<string, number> = {
   network: 6, port: 6, 'container port': 6,
   volume: 7,
   pull: 8, push: 8, login: 8, logout: 8, search: 8, 'image pull': 8, 'image push': 8,
+  build: 9, builder: 9, 'image build': 9,
 };
 const FUTURE_RUN_FLAGS: { name: string; short?: string; chapter: number }[] = [
   { name: 'publish', short: 'p', chapter: 6 }, { name: 'publish-all', short: 'P', chapter: 6 }, { name: 'network', chapter: 6 },

@@ -74,7 +74,7 @@ test('a COPY source is a path under the context root: `..` may not climb above i
 
 test('an error’s snippet: the file and line, two lines before, the culprit marked', () => {
   const text = 'FROM busybox\nRUN a\nRUN b\nRUNN c\nRUN d\n';
-  assert.equal(snippet(text, 'Dockerfile', 4), 'Dockerfile:4\n--------------------\n    2 |     RUN a\n    3 |     RUN b\n    4 | >>> RUNN c\n--------------------');
+  assert.equal(snippet(text, 'Dockerfile', 4), 'Dockerfile:4\n--------------------\n   2 |     RUN a\n   3 |     RUN b\n   4 | >>> RUNN c\n--------------------');
   assert.equal(checkReport([], text), 'Check complete, no warnings found.\n');
   const one = checkReport([{ rule: 'MaintainerDeprecated', message: 'Maintainer instruction is deprecated in favor of using label', file: 'Dockerfile', line: 1, endLine: 1 }], text);
   assert.match(one, /^Check complete, 1 warning has been found!\n\nWARNING: MaintainerDeprecated - https:\/\/docs\.docker\.com\/go\/dockerfile\/rule\/maintainer-deprecated\/\n/);

@@ -83,7 +83,6 @@ test("commands of chapters not written yet say which chapter brings them, with t
       [['login'], "'login' comes with chapter 8 (registries)"],
       [['search', 'x'], "'search' comes with chapter 8 (registries)"],
       [['image', 'pull', 'x'], "'image pull' comes with chapter 8 (registries)"],
-      [['build', '.'], "'build' comes with chapter 9 (builds)"],
     ];
     for (const chapter of ['0', '5', '11']) {
       for (const [argv, says] of cases) {
@@ -98,6 +97,8 @@ test("commands of chapters not written yet say which chapter brings them, with t
       [['port', 'x'], "'port' comes with chapter 6 (networking)"],
       [['container', 'port', 'x'], "'container port' comes with chapter 6 (networking)"],
       [['volume', 'ls'], "'volume ls' comes with chapter 7 (volumes)"],
+      [['build', '.'], "'build' comes with chapter 9 (builds)"],
+      [['image', 'build', '.'], "'image build' comes with chapter 9 (builds)"],
     ];
     for (const [chapter, has] of [['0', 'no chapter'], ['5', 'chapters 1..5']]) {
       for (const [argv, says] of written) {
