@@ -71,7 +71,7 @@ export async function runStep(s: Stores, st: StageState, o: RunStepOptions, step
   const remove = () => {
     if (!c) return;
     o.out.write(`Removing intermediate container ${shortId(c.ID)}\n`);
-    removeContainer(o.stateRoot, o.layers, c);
+    removeContainer(o.stateRoot, o.layers, c, { volumes: true }); // with its anonymous volumes (an image's VOLUME), as Docker's builder removes it
   };
   if (ctx.failure || code !== 0) {
     if (o.forceRm) remove(); // Docker keeps a failed step's container unless --force-rm
