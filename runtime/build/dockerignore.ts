@@ -158,16 +158,14 @@ function literal(c: string, inClass: boolean): string {
  * Lines are read in order and the last one that matches decides; a line
  * that could not change the answer so far is not even tried.
  */
-function step(patterns: Pattern[], path: string, parent: boolean[] | null): { excluded: boolean; matched: boolean[] } {
+function step(patterns: Pattern[], path: string, parent: boolean[]): { excluded: boolean; matched: boolean[] } {
   let excluded = false;
   const matched: boolean[] = patterns.map(() => false);
   patterns.forEach((p, i) => {
-    let match = parent ? parent[i] : false;
+    let match = parent[i];
     if (!match) {
       if (p.exclusion !== excluded) return;
       match = p.test(path);
-      // At the top of the walk there are no parent results: try each parent directory.
-      if (!match && !parent) match = ancestors(path).some((dir) => p.test(dir));
     }
     matched[i] = match;
     if (match) excluded = !p.exclusion;
@@ -183,7 +181,8 @@ function step(patterns: Pattern[], path: string, parent: boolean[] | null): { ex
 export function isIgnored(patterns: Pattern[], relPath: string): boolean {
   const path = cleanPath(relPath);
   if (path === '.' || patterns.length === 0) return false;
-  let parent: boolean[] | null = null;
+  // The walk starts at the top, where nothing has matched yet.
+  let parent: boolean[] = patterns.map(() => false);
   let excluded = false;
   for (const dir of [...ancestors(path), path]) {
     ({ excluded, matched: parent } = step(patterns, dir, parent));
