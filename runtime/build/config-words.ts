@@ -5,11 +5,7 @@
 import { RunError } from '../core/pipeline.js';
 import type { Instruction } from './ast.js';
 import type { BuildConfig } from './state.js';
-
-/** Go's %q of one string: double quotes, with \" \\ and control characters escaped. */
-function goQuoteString(s: string): string {
-  return JSON.stringify(s).replace(/\\u([0-9a-f]{4})/g, (_m, h: string) => `\\x${h.slice(2)}`);
-}
+import { goQuote as goQuoteString } from './words.js';
 
 /** Go's %q of a []string: ["a" "b"]. */
 export const goQuote = (list: string[] | null | undefined) => `[${(list ?? []).map(goQuoteString).join(' ')}]`;

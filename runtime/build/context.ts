@@ -175,7 +175,11 @@ export async function openContext(o: ContextOptions): Promise<BuildContext> {
       if (file) name = path.relative(path.resolve(o.arg), file).startsWith('..') ? path.basename(file) : path.relative(path.resolve(o.arg), file);
       let patterns: Pattern[] = [];
       const ignoreFile = path.join(o.arg, '.dockerignore');
-      if (fs.existsSync(ignoreFile)) patterns = parseDockerignore(fs.readFileSync(ignoreFile, 'utf8'));
+      try {
+        if (fs.existsSync(ignoreFile)) patterns = parseDockerignore(fs.readFileSync(ignoreFile, 'utf8'));
+      } catch (e) {
+        throw new RunError(1, `unable to prepare context: .dockerignore: ${(e as Error).message}`, { cause: e });
+      }
       // The state root (and so this scratch directory) may lie inside the
       // context: copying it into itself would never end. It is left out.
       const rootSt = fs.statSync(o.stateRoot);

@@ -14,7 +14,7 @@ import { familiarString, parseReference } from '../image/reference.js';
 import { openInRoot } from '../process/in-root.js';
 import { resolveUser } from '../container/user.js';
 import type { Instruction } from './ast.js';
-import { expandHeredoc } from './words.js';
+import { expandHeredoc, ExpandError } from './words.js';
 import { closeSources, findSources, sourcesChecksum, type Source } from './sources.js';
 import { copyInto, layerStep } from './copy-step.js';
 import { cachedOr, DEFAULT_SHELL, type BuildRun } from './dispatch.js';
@@ -125,7 +125,13 @@ export async function copyStep(b: BuildRun, st: StageState, ins: CopyInstruction
   const chmod = ins.chmod === null ? null : parseChmod(x(ins.chmod), k);
   const chown = ins.chown === null ? null : x(ins.chown);
   const env = expansionEnv(st);
-  const inline = ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandHeredoc(h.content, env, b.escape) : h.content }));
+  let inline: { name: string; content: string }[];
+  try {
+    inline = ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandHeredoc(h.content, env, b.escape) : h.content }));
+  } catch (e) {
+    if (e instanceof ExpandError) throw new RunError(1, `${e.message} (${k} on line ${ins.line})`, { cause: e });
+    throw e;
+  }
   const from = ins.from === null ? null : x(ins.from);
   return withSourceRoot(b, from, async (srcFd) => {
     const sources: Source[] = srcFd < 0 ? [] : findSources(srcFd, srcs.filter((s) => !ins.heredocs.some((h) => `<<${h.name}` === s)), k);

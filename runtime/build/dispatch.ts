@@ -12,7 +12,7 @@ import type { Stores } from '../image/open-stores.js';
 import { parseExpose, sortPortKeys } from '../network/ports.js';
 import { signalNumber } from '../container/signals.js';
 import type { Heredoc, Instruction } from './ast.js';
-import { expandHeredoc, expandWord, ExpandError } from './words.js';
+import { expandWord, expandWords, ExpandError } from './words.js';
 import { argEnv, expansionEnv, probeCache, type BuildConfig, type StageState } from './state.js';
 import { runStep } from './run-step.js';
 import { copyStep } from './copy-command.js';
@@ -54,7 +54,7 @@ export function expand(ins: Instruction, word: string, env: ReadonlyMap<string, 
   try {
     return expandWord(word, env, escape);
   } catch (e) {
-    if (e instanceof ExpandError) throw new RunError(1, `failed to process "${word}": ${e.message} (${ins.keyword} on line ${ins.line})`, { cause: e });
+    if (e instanceof ExpandError) throw new RunError(1, `${e.message} (${ins.keyword} on line ${ins.line})`, { cause: e });
     throw e;
   }
 }
@@ -144,8 +144,10 @@ export async function dispatch(b: BuildRun, st: StageState, ins: Instruction): P
     case 'EXPOSE': {
       let keys: string[];
       try {
-        keys = parseExpose(ins.ports.map(x));
+        // EXPOSE is the one instruction whose words are split after expansion ($PORTS may be "80 443").
+        keys = parseExpose(ins.ports.flatMap((p) => expandWords(p, env, b.escape)));
       } catch (e) {
+        if (e instanceof ExpandError) throw new RunError(1, `${e.message} (EXPOSE on line ${ins.line})`, { cause: e });
         throw new RunError(1, `EXPOSE on line ${ins.line}: ${(e as Error).message}`, { cause: e });
       }
       config.ExposedPorts = { ...(config.ExposedPorts ?? {}), ...Object.fromEntries(keys.map((k) => [k, {}])) };
@@ -220,4 +222,3 @@ export async function dispatch(b: BuildRun, st: StageState, ins: Instruction): P
 }
 // #endregion dispatch
 
-export { expandHeredoc };

@@ -35,7 +35,7 @@ test('COPY a directory (its content), a glob, --chmod; ADD unpacks a gzip tar ke
       'COPY notes/*.txt /notes/',
       'COPY --chmod=600 secret.conf /etc/app.conf',
       'ADD bundle.tar.gz /opt/',
-      'COPY --from=busybox /bin/busybox /copied-busybox',
+      'COPY --from=busybox /bin/busybox /busybox-copy',
       '',
     ].join('\n'),
     'site/index.html': '<h1>hi</h1>\n',
@@ -49,7 +49,7 @@ test('COPY a directory (its content), a glob, --chmod; ADD unpacks a gzip tar ke
   try {
     expectCode(t.build(dir, ['-t', 'ch9/copy']), 0);
     const out = expectCode(t.cli(['run', '--rm', 'ch9/copy', 'sh', '-c',
-      'ls /www /www/css /notes; stat -c "%a %u:%g" /etc/app.conf /opt/inner/readme; cat /opt/inner/readme; /copied-busybox true && echo runs']), 0).stdout;
+      'ls /www; ls /www/css; ls /notes; stat -c "%a %u:%g" /etc/app.conf /opt/inner/readme; cat /opt/inner/readme; /busybox-copy true && echo runs']), 0).stdout;
     assert.equal(out, 'css\nindex.html\na.css\na.txt\nb.txt\n600 0:0\n640 7:8\nfrom the tar\nruns\n');
   } finally {
     t.rmi('ch9/copy');
