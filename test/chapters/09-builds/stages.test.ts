@@ -32,6 +32,10 @@ test('multi-stage: COPY --from takes a file from an earlier stage; the final ima
     // image, as the classic builder leaves it): image prune takes it.
     const dangling = t.cliOk(['images', '-q', '--filter', 'dangling=true']).trim().split('\n');
     assert.equal(dangling.length, 1, 'the build stage’s last step');
+    // builder prune takes it, and the untagged step below it.
+    const pruned = t.cliOk(['builder', 'prune', '-f']);
+    assert.match(pruned, new RegExp(`^Deleted build cache objects:\nsha256:${dangling[0]}[0-9a-f]{52}\n`));
+    assert.equal(t.cliOk(['images', '-q', '--filter', 'dangling=true']), '');
   } finally {
     t.rmi('ch9/multi');
     t.cli(['image', 'prune', '-f']);
