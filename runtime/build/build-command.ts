@@ -103,7 +103,7 @@ export const buildCommand: Command = {
       const out = quiet ? nowhere() : process.stdout;
       const b: BuildRun = {
         s, stateRoot: inv.stateRoot, chapter: inv.chapter, layers: inv.layers, escape: d.directives.escape,
-        buildArgs, usedArgs: new Set(), contextDir: ctx.dir, stageImages: new Map(),
+        buildArgs, usedArgs: new Set(), contextDir: ctx.dir, stageImages: new Map(), metaArgs: new Map(),
         noCache: Boolean(inv.flags.get('no-cache')), rm: inv.flags.get('rm') !== false, forceRm: Boolean(inv.flags.get('force-rm')),
         out, err: quiet ? nowhere() : process.stderr,
       };

@@ -91,6 +91,7 @@ async function from(b: BuildRun, d: Dockerfile, stage: Stage): Promise<StageStat
     if (v !== null) meta.set(a.key, v);
     else meta.delete(a.key);
   }
+  b.metaArgs = meta;
   const f = stage.from;
   if (f.platform !== null) {
     const p = expand(f, f.platform, meta, b.escape);

@@ -33,6 +33,8 @@ export interface BuildRun {
   usedArgs: Set<string>;
   /** the context's scratch directory (context.ts) */
   contextDir: string;
+  /** the ARGs before the first FROM, with their values: an `ARG NAME` in a stage takes its value from here */
+  metaArgs: Map<string, string>;
   /** a stage's final image, by name and by index ("0", "1"…), for COPY --from and FROM */
   stageImages: Map<string, string>;
   noCache: boolean;
@@ -93,7 +95,7 @@ function metadataStep(b: BuildRun, st: StageState, config: BuildConfig, comment:
 
 /** The cache's image for this step (saying so), or a new one from `make`. */
 export function cachedOr<T extends string | Promise<string>>(b: BuildRun, st: StageState, containerConfig: BuildConfig, make: () => T): T | string {
-  if (!b.noCache && st.imageID) {
+  if (!b.noCache) {
     const hit = probeCache(b.s, st.imageID, containerConfig);
     if (hit) {
       b.out.write(' ---> Using cache\n');
@@ -168,7 +170,9 @@ export async function dispatch(b: BuildRun, st: StageState, ins: Instruction): P
       for (const a of ins.args) {
         const given = b.buildArgs.get(a.key);
         b.usedArgs.add(a.key);
-        const value = given !== undefined && given !== null ? given : a.value === null ? null : x(a.value);
+        // A value from --build-arg, else the ARG's default, else (an ARG with
+        // no default) the value an ARG before the first FROM gave it.
+        const value = given !== undefined && given !== null ? given : a.value !== null ? x(a.value) : (b.metaArgs.get(a.key) ?? null);
         st.args.set(a.key, value);
       }
       return metadataStep(b, st, config, `ARG ${ins.args.map((a) => (a.value === null ? a.key : `${a.key}=${a.value}`)).join(' ')}`);

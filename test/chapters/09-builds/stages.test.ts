@@ -18,14 +18,18 @@ test('multi-stage: COPY --from takes a file from an earlier stage; the final ima
       'RUN mkdir /out && echo "built by stage build" > /out/artifact && echo junk > /junk',
       'FROM ${BASE}',
       'COPY --from=build /out/artifact /app/artifact',
+      'ARG BASE',
+      'RUN echo "base=$BASE" > /app/base-arg',
       'CMD ["cat", "/app/artifact"]',
       '',
     ].join('\n'),
   });
   try {
     const r = expectCode(t.build(dir, ['-t', 'ch9/multi']), 0);
-    assert.match(r.stdout, /^Step 1\/5 : FROM \$\{BASE\} AS build$/m, 'an ARG before FROM counts as no step');
+    assert.match(r.stdout, /^Step 1\/7 : FROM \$\{BASE\} AS build$/m, 'an ARG before FROM counts as no step');
     assert.equal(expectCode(t.cli(['run', '--rm', 'ch9/multi']), 0).stdout, 'built by stage build\n');
+    // `ARG BASE` with no default inside a stage takes the value given before the first FROM.
+    assert.equal(expectCode(t.cli(['run', '--rm', 'ch9/multi', 'cat', '/app/base-arg']), 0).stdout, 'base=busybox\n');
     const ls = expectCode(t.cli(['run', '--rm', 'ch9/multi', 'ls', '/junk']), 1);
     assert.match(ls.stderr, /No such file/);
     // The build stage's image stays, untagged and childless (a dangling
