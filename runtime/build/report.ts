@@ -21,7 +21,7 @@ export function snippet(text: string, file: string, line: number, endLine = line
  * 3: unknown instruction: RUNN"), then where it is.
  */
 export function parseErrorReport(e: DockerfileError, text: string): string {
-  if (!e.where) return `Error response from daemon: dockerfile parse error: ${e.message}`;
+  if (!e.where || e.where.line < 1) return `Error response from daemon: dockerfile parse error: ${e.message}`;
   return `Error response from daemon: dockerfile parse error line ${e.where.line}: ${e.message}\n${snippet(text, e.where.file, e.where.line, e.where.endLine)}`;
 }
 

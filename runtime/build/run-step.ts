@@ -75,7 +75,9 @@ export async function runStep(s: Stores, st: StageState, o: RunStepOptions, step
   };
   if (ctx.failure || code !== 0) {
     if (o.forceRm) remove(); // Docker keeps a failed step's container unless --force-rm
-    if (ctx.failure && ctx.failure.code >= 125) throw new RunError(ctx.failure.code, ctx.failure.message, { cause: ctx.failure });
+    // The container could not start its command (a USER the image does not
+    // have, a missing shell): the daemon's error, and the build's status, 1.
+    if (ctx.failure && ctx.failure.code >= 125) throw new RunError(1, ctx.failure.message, { cause: ctx.failure });
     throw new RunError(code || 1, `The command '${o.cmd.join(' ')}' returned a non-zero code: ${code}`);
   }
   if (!c) throw new RunError(1, 'the RUN step\'s container is gone: it was removed while the build ran');
