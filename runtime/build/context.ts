@@ -191,6 +191,7 @@ export async function openContext(o: ContextOptions): Promise<BuildContext> {
         throw new RunError(1, `unable to prepare context: ${(e as Error).message.replace(/^\w+: /, '')}: fix the file's permissions, or leave it out with .dockerignore`, { cause: e });
       }
     }
+    trace.emit(CH, { op: 'write', path: dir, value: `the build context (${size} bytes of files), less what .dockerignore excludes` });
     return { dir, dockerfile: { name, text }, size, close };
   } catch (e) {
     close();

@@ -20,10 +20,12 @@ import { openDirCreating, openInRoot, errnoOf } from '../process/in-root.js';
 import { O_PATH } from '../sys/libc.js';
 import { packTree, unpacker, toContainerOwner, describe } from '../container/cp-archive.js';
 import { TarWriter, type TarEntry } from '../storage/tar.js';
+import { trace } from '../trace/trace.js';
 import { commitStep, EMPTY_LAYER_DIFF_ID, type BuildConfig, type StageState } from './state.js';
 import type { Source } from './sources.js';
 
 const { O_DIRECTORY } = fs.constants;
+const CH = 9;
 
 /** What a step made: the image's ID. */
 type Step = { config: BuildConfig; containerConfig: BuildConfig; createdBy: string };
@@ -136,7 +138,8 @@ export async function copyInto(rootFd: number, plan: CopyPlan): Promise<void> {
     }
     writer.finish();
     u.reader.end();
-    u.finish();
+    const r = u.finish();
+    trace.emit(CH, { op: 'extract', digest: r.digest, path: `<image>${targetDir}`, entries: r.entries });
   } catch (e) {
     if (e instanceof RunError) throw e;
     throw new RunError(1, `${plan.instruction} failed: ${describe(e)}`, { cause: e });
@@ -165,7 +168,8 @@ async function extractArchive(src: Source, into: () => ReturnType<typeof unpacke
     const u = into();
     for await (const chunk of stream) u.write(chunk as Buffer);
     u.reader.end();
-    u.finish();
+    const r = u.finish();
+    trace.emit(CH, { op: 'extract', digest: r.digest, path: `<image>: ${src.rel} unpacked`, entries: r.entries });
     return true;
   } catch (e) {
     if (errnoOf(e)) throw e;
@@ -178,6 +182,7 @@ async function extractArchive(src: Source, into: () => ReturnType<typeof unpacke
 
 /** WORKDIR: the directory is made in the image if it is not there (Docker makes it, owned by root, 0755). */
 export function makeWorkdir(rootFd: number, dir: string): void {
+  trace.emit(CH, { op: 'mkdir', path: `<image>${dir}`, mode: 0o755 });
   try {
     fs.closeSync(openDirCreating(rootFd, dir));
   } catch (e) {
