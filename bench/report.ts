@@ -35,6 +35,8 @@ export interface Results {
   network: { label: string; value: number; unit: 'ms' | 'MiB' | 'MiB/s' | '% of direct'; peer: string; peerValue: number }[];
   /** chapter 7: a container's start with five volumes against none, docker as the peer */
   volumes: { label: string; medianMs: number; peer: string; peerMs: number }[];
+  /** chapter 9: a 5-step build, without and with the cache, docker's classic builder as the peer */
+  builds?: { label: string; medianMs: number; peer: string; peerMs: number }[];
   leftBehind: string[];
 }
 
@@ -112,6 +114,10 @@ export function formatText(r: Results): string {
   if (r.volumes?.length) {
     out.push('', 'chapter 7, volumes (medians of the same run; × = the row / its peer):');
     out.push(table(['what', 'median', 'peer', 'peer median', '×'], r.volumes.map((x) => [x.label, `${x.medianMs.toFixed(1)} ms`, x.peer, `${x.peerMs.toFixed(1)} ms`, ratio(x.medianMs / x.peerMs)])));
+  }
+  if (r.builds?.length) {
+    out.push('', 'chapter 9, builds (medians of the same run; × = the row / its peer):');
+    out.push(table(['what', 'median', 'peer', 'peer median', '×'], r.builds.map((x) => [x.label, `${x.medianMs.toFixed(1)} ms`, x.peer, `${x.peerMs.toFixed(1)} ms`, ratio(x.medianMs / x.peerMs)])));
   }
   out.push('', r.leftBehind.length === 0 ? 'clean-up: nothing left behind (no mounts, runc containers, cgroups, processes or temp files)' : `clean-up: LEFT BEHIND:\n${r.leftBehind.map((l) => '  ' + l).join('\n')}`);
   return out.join('\n') + '\n';

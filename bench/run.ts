@@ -22,6 +22,7 @@ import { logRows } from './logs.js';
 import { execRows } from './exec.js';
 import { exportRows } from './export.js';
 import { FIVE_ANONYMOUS, FIVE_VOLUMES, strayVolumes, volumeRatioRows } from './volumes.js';
+import { buildRatioRows, makeBuildContexts } from './builds.js';
 import { dockerCmd, dockerMissing, DOCKER_IMAGE, networkRows, runRatioRows, startDocker, stopDocker, type DockerPeer, type NetworkRow } from './network.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -112,6 +113,8 @@ interface World {
   docker?: DockerPeer;
   /** why the docker rows are not run */
   dockerSkipped?: string;
+  /** chapter 9's build contexts, one per side */
+  buildContexts?: { dockling: string; docker: string };
 }
 
 function makeRows(w: World): Row[] {
@@ -213,6 +216,20 @@ function makeRows(w: World): Row[] {
       cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'run', '--rm', ...FIVE_ANONYMOUS, 'busybox', 'true'], env }),
     },
     {
+      // Chapter 9: a 5-step build, every step made (two RUN containers, a
+      // COPY layer, three config steps), then the same build from the cache.
+      key: 'dockling-build-nocache',
+      label: 'dockling build --no-cache -q (5 steps: 2 RUN, COPY, ENV, CMD)',
+      env: 'clean',
+      cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'build', '--no-cache', '-q', '-t', 'bench/nocache', w.buildContexts!.dockling], env }),
+    },
+    {
+      key: 'dockling-build-cached',
+      label: 'dockling build -q, all 5 steps from the cache',
+      env: 'clean',
+      cmd: () => ({ file: NODE, args: ['--', BIN, '--root', w.stateRoot, 'build', '-q', '-t', 'bench/cached', w.buildContexts!.dockling], env }),
+    },
+    {
       // Chapter 6's cost: the row 'dockling' is on the default bridge (veth
       // pair, IPAM lease, /etc/hosts); this one has only lo.
       key: 'dockling-none',
@@ -228,9 +245,17 @@ function makeRows(w: World): Row[] {
       { key: 'docker-bridge', label: 'docker run --rm busybox true (its bridge, dockerd 20.10)', env: 'clean', cmd: () => dockerCmd(d, ['run', '--rm', DOCKER_IMAGE, 'true']) },
       { key: 'docker-none', label: 'docker run --rm --network none busybox true', env: 'clean', cmd: () => dockerCmd(d, ['run', '--rm', '--network', 'none', DOCKER_IMAGE, 'true']) },
       { key: 'docker-volumes5', label: 'docker run --rm -v bv1:/v1 … -v bv5:/v5 busybox true', env: 'clean', cmd: () => dockerCmd(d, ['run', '--rm', ...FIVE_VOLUMES, DOCKER_IMAGE, 'true']) },
+      { key: 'docker-build-nocache', label: 'DOCKER_BUILDKIT=0 docker build --no-cache -q (the same 5 steps)', env: 'clean', cmd: () => classicBuild(d, ['--no-cache', '-q', '-t', 'bench/nocache', w.buildContexts!.docker]) },
+      { key: 'docker-build-cached', label: 'DOCKER_BUILDKIT=0 docker build -q, all from the cache', env: 'clean', cmd: () => classicBuild(d, ['-q', '-t', 'bench/cached', w.buildContexts!.docker]) },
     );
   }
   return rows;
+}
+
+/** docker's classic builder (the one dockling's output follows), not BuildKit. */
+function classicBuild(d: DockerPeer, args: string[]) {
+  const c = dockerCmd(d, ['build', ...args]);
+  return { ...c, env: { ...c.env, DOCKER_BUILDKIT: '0' } };
 }
 
 /** Set when SIGINT/SIGTERM/SIGHUP arrives: stop after the running command. */
@@ -270,6 +295,7 @@ async function setUp(w: World): Promise<void> {
     }
   }
   if (w.dockerSkipped) process.stderr.write(`bench: the docker rows are skipped: ${w.dockerSkipped}\n`);
+  w.buildContexts = makeBuildContexts(path.join(w.scratch, 'builds'), DOCKER_IMAGE);
 }
 
 /** Spread k traced runs evenly over n rounds. */
@@ -565,6 +591,7 @@ async function main(argv: string[]): Promise<number> {
     containers,
     network: [...runRatioRows(med, w.docker !== undefined), ...network],
     volumes: volumeRatioRows(med, w.docker !== undefined),
+    builds: buildRatioRows(med, w.docker !== undefined),
     leftBehind,
   };
   process.stdout.write(opts.json ? JSON.stringify(results, null, 2) + '\n' : formatText(results));
