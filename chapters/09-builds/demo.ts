@@ -67,7 +67,7 @@ export const steps: DemoStep[] = [
     title: 'history dengqinghua/static_web:v1',
     look: 'One line per step, newest first. A RUN’s line is its command; a change of config is "/bin/sh -c #(nop)" and the instruction; only the echo added bytes.',
     args: ['history', 'dengqinghua/static_web:v1'],
-    check: (r) => ran(r) ?? (/#\(nop\)\s+EXPOSE 80\/tcp/.test(r.stdout) && /\/bin\/sh -c mkdir -p \/var\/www\/html/.test(r.stdout) ? null : `the #(nop) and RUN lines: ${r.stdout}`),
+    check: (r) => ran(r) ?? (/#\(nop\)\s+EXPOSE 80\s/.test(r.stdout) && /\/bin\/sh -c mkdir -p \/var\/www\/html/.test(r.stdout) ? null : `the #(nop) and RUN lines: ${r.stdout}`),
   },
   {
     title: 'run -d -p 80 --name static_web dengqinghua/static_web:v1',

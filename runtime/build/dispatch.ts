@@ -9,7 +9,7 @@ import path from 'node:path';
 import { RunError } from '../core/pipeline.js';
 import type { Layer } from '../core/layer.js';
 import type { Stores } from '../image/open-stores.js';
-import { parseExpose, sortPortKeys } from '../network/ports.js';
+import { parseExpose } from '../network/ports.js';
 import { signalNumber } from '../container/signals.js';
 import type { Heredoc, Instruction } from './ast.js';
 import { expandWord, expandWords, ExpandError } from './words.js';
@@ -145,15 +145,18 @@ export async function dispatch(b: BuildRun, st: StageState, ins: Instruction): P
       return metadataStep(b, st, config, `ENTRYPOINT ${goQuote(config.Entrypoint)}`);
     case 'EXPOSE': {
       let keys: string[];
+      let ports: string[];
       try {
         // EXPOSE is the one instruction whose words are split after expansion ($PORTS may be "80 443").
-        keys = parseExpose(ins.ports.flatMap((p) => expandWords(p, env, b.escape)));
+        ports = ins.ports.flatMap((p) => expandWords(p, env, b.escape));
+        keys = parseExpose(ports);
       } catch (e) {
         if (e instanceof ExpandError) throw new RunError(1, `${e.message} (EXPOSE on line ${ins.line})`, { cause: e });
         throw new RunError(1, `EXPOSE on line ${ins.line}: ${(e as Error).message}`, { cause: e });
       }
       config.ExposedPorts = { ...(config.ExposedPorts ?? {}), ...Object.fromEntries(keys.map((k) => [k, {}])) };
-      return metadataStep(b, st, config, `EXPOSE ${sortPortKeys(keys).sort().join(' ')}`);
+      // The history records the ports as written (after expansion): `EXPOSE 80`, not 80/tcp.
+      return metadataStep(b, st, config, `EXPOSE ${ports.join(' ')}`);
     }
     case 'ENV': {
       const env2 = [...(config.Env ?? [])];
@@ -188,7 +191,8 @@ export async function dispatch(b: BuildRun, st: StageState, ins: Instruction): P
     case 'WORKDIR': {
       const wanted = x(ins.path);
       config.WorkingDir = path.posix.resolve(config.WorkingDir || '/', wanted);
-      const containerConfig: BuildConfig = { ...config, Cmd: [...shellOf(config), '#(nop) ', `WORKDIR ${config.WorkingDir}`] };
+      // (one string, one space after #(nop): Docker's WORKDIR and COPY lines are written so, unlike its config steps')
+      const containerConfig: BuildConfig = { ...config, Cmd: [...shellOf(config), `#(nop) WORKDIR ${config.WorkingDir}`] };
       return cachedOr(b, st, containerConfig, () =>
         layerStep(b.s, st, (rootFd) => makeWorkdir(rootFd, config.WorkingDir!), { config, containerConfig, createdBy: containerConfig.Cmd!.join(' ') }),
       );

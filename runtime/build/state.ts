@@ -75,7 +75,7 @@ export function expansionEnv(st: StageState): Map<string, string> {
 /**
  * What a step is, for the cache: Docker compares the config the step was
  * made with (its "ContainerConfig": the new config with the step itself as
- * the Cmd, `#(nop) EXPOSE 80/tcp` or the RUN's command) against each child
+ * the Cmd, `#(nop)  EXPOSE 80` or the RUN's command) against each child
  * of the parent image. The same parent and the same ContainerConfig mean
  * the same step: its image is reused, ID and all.
  */

@@ -77,7 +77,7 @@ test('history shows each step as Docker records it: the RUN’s command, and /bi
     const rows = t.cliOk(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Size}}', 'ch9/seed']).trim().split('\n');
     assert.deepEqual(rows.slice(0, 5), [
       '/bin/sh -c #(nop)  CMD ["httpd" "-f" "-p" "80" "-h" "/var/www/html"]|0B',
-      '/bin/sh -c #(nop)  EXPOSE 80/tcp|0B',
+      '/bin/sh -c #(nop)  EXPOSE 80|0B',
       '/bin/sh -c echo "Hi, I am in your container" > /var/www/html/index.html|27B',
       '/bin/sh -c mkdir -p /var/www/html|0B',
       '/bin/sh -c #(nop)  MAINTAINER dengqinghua "dengqinghua.42@gmail.com"|0B',
