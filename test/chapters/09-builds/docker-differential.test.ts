@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { check, differential, newReport, privateDockerd, whyNoDockerd, type Table } from '../../helpers/docker-differential.js';
 import { chapter9 } from './helpers.ts';
+import { SEED_DOCKERFILE } from '../../../chapters/09-builds/demo.js';
 
 // The docker side's client builds with the classic builder.
 process.env.DOCKER_BUILDKIT = '0';
@@ -42,14 +43,7 @@ const ALLOWED: Table = {
 
 const { compare, both } = differential(daemon, () => t.root(), [ALLOWED]);
 
-const SEED = `# Version: 0.0.1
-FROM busybox
-MAINTAINER dengqinghua "dengqinghua.42@gmail.com"
-RUN mkdir -p /var/www/html
-RUN echo "Hi, I am in your container" > /var/www/html/index.html
-EXPOSE 80
-CMD ["httpd", "-f", "-p", "80", "-h", "/var/www/html"]
-`;
+const SEED = SEED_DOCKERFILE;
 
 const CONFIG = `FROM busybox
 ENV APP=/srv/app MODE=prod

@@ -12,18 +12,12 @@ import fs from 'node:fs';
 import { rootOrSkip } from '../../helpers/dockling.ts';
 import { expectCode } from '../../helpers/chapter.ts';
 import { builtId, chapter9, stepIds } from './helpers.ts';
+import { SEED_DOCKERFILE } from '../../../chapters/09-builds/demo.js';
 
 const skip = rootOrSkip();
 const t = chapter9('ch9-seed');
 
-export const SEED = `# Version: 0.0.1
-FROM busybox
-MAINTAINER dengqinghua "dengqinghua.42@gmail.com"
-RUN mkdir -p /var/www/html
-RUN echo "Hi, I am in your container" > /var/www/html/index.html
-EXPOSE 80
-CMD ["httpd", "-f", "-p", "80", "-h", "/var/www/html"]
-`;
+const SEED = SEED_DOCKERFILE;
 
 test('the seed: build -t=NAME prints each step as the classic builder does, and the image serves its page with -p', { skip }, async () => {
   const dir = t.context({ Dockerfile: SEED });
