@@ -7,10 +7,11 @@ import { imagesLayer } from '../image/layer.js';
 import { containersLayer } from '../container/layer.js';
 import { networkLayer } from '../network/layer.js';
 import { volumesLayer } from '../volume/layer.js';
+import { registryLayer } from '../registry/layer.js';
 import { buildLayer } from '../build/layer.js';
 import { hardeningLayer } from '../security/layer.js';
 
-export const ALL_LAYERS: Layer[] = [namespacesLayer, cgroupsLayer, imagesLayer, containersLayer, networkLayer, volumesLayer, buildLayer, hardeningLayer];
+export const ALL_LAYERS: Layer[] = [namespacesLayer, cgroupsLayer, imagesLayer, containersLayer, networkLayer, volumesLayer, registryLayer, buildLayer, hardeningLayer];
 
 export const LATEST_CHAPTER = Math.max(...ALL_LAYERS.map((l) => l.chapter));
 

@@ -35,8 +35,11 @@ export function humanDuration(ms: number): string {
 
 export const ago = (iso: string, now = Date.now()) => `${humanDuration(now - Date.parse(iso))} ago`;
 
-/** Docker's HumanSizeWithPrecision(size, 3): decimal units, 3 significant digits, "0B", "4.26MB". */
-export function humanSize(bytes: number): string {
+/**
+ * Docker's HumanSizeWithPrecision(size, 3): decimal units, 3 significant
+ * digits, "0B", "4.26MB" (pull's progress bars use 4: go-units' HumanSize).
+ */
+export function humanSize(bytes: number, precision = 3): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
   let v = bytes;
   let i = 0;
@@ -45,7 +48,7 @@ export function humanSize(bytes: number): string {
     i++;
   }
   // Go's %.3g: 3 significant digits, trailing zeros dropped.
-  return `${Number(v.toPrecision(3))}${units[i]}`;
+  return `${Number(v.toPrecision(precision))}${units[i]}`;
 }
 
 /** inspect's output: a JSON array, indented by 4 spaces as Docker's is. */

@@ -78,6 +78,8 @@ export interface RunContext {
   failure?: { code: number; message: string; cause?: unknown };
   /** each layer's own state for this run, by slot (see Slot) */
   slots: Map<Slot<unknown>, unknown>;
+  /** the layers of this run, in chapter order (set by the pipeline) */
+  layers?: Layer[];
 }
 
 /**
@@ -209,4 +211,10 @@ export interface Layer {
   localVolumes?(stateRoot: string): { name: string; links: number; size: number }[];
   /** lines this layer adds to `info` (chapter 11: the Security Options) */
   info?(stateRoot: string): string[];
+  /**
+   * fetch an image that is not here, by name, and return its ID (chapter 8:
+   * from a registry). Chapter 4 calls it when `run` names a missing image;
+   * `out` is where the pull's progress goes (the CLI's stderr for `run`)
+   */
+  pullImage?(stateRoot: string, name: string, out: NodeJS.WritableStream): Promise<string>;
 }

@@ -48,6 +48,7 @@ export const afterCleanup = new Slot<() => void>('after-cleanup');
 // #region run-pipeline
 export async function runPipeline(ctx: RunContext, layers: Layer[]): Promise<number> {
   const ordered = [...layers].sort((a, b) => a.chapter - b.chapter);
+  ctx.layers = ordered;
   reapAbandoned(ctx.stateRoot, ordered);
   // Until the command runs, ^C (or a kill) means "stop setting up": the
   // current step finishes, then cleanup undoes everything made so far, so

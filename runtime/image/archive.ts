@@ -91,8 +91,8 @@ export async function saveArchive(s: Stores, wanted: { ref: string; id: string }
       const cfg = await addBlob(s.images.bytes(id));
       // A name given on the command line is saved with the image; an ID
       // saves the image with every name it has.
-      const isId = /^(sha256:)?[0-9a-f]+$/.test(ref) && !s.images.namesOf(id).some((n) => n === ref || n === `${ref}:latest`);
-      const tags = isId ? s.images.namesOf(id) : [familiarString(withDefaultTag(parseReference(ref)))];
+      const isId = /^(sha256:)?[0-9a-f]+$/.test(ref) && !s.images.tagsOf(id).some((n) => n === ref || n === `${ref}:latest`);
+      const tags = isId ? s.images.tagsOf(id) : [familiarString(withDefaultTag(parseReference(ref)))];
       const manifest = Buffer.from(JSON.stringify({
         schemaVersion: 2, mediaType: MEDIA.manifest,
         config: { mediaType: MEDIA.config, digest: cfg.digest, size: cfg.size },

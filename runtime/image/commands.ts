@@ -55,8 +55,8 @@ export function imageInspect(s: Stores, id: string): Record<string, unknown> {
   const size = imageSize(s, c);
   return {
     Id: id,
-    RepoTags: s.images.namesOf(id),
-    RepoDigests: [], //             digests come from a registry (chapter 8)
+    RepoTags: s.images.tagsOf(id),
+    RepoDigests: s.images.digestsOf(id), // given by a registry (chapter 8)
     Parent: s.images.parent(id),
     Comment: c.comment ?? '',
     Created: goTime(c.created),
@@ -276,8 +276,21 @@ function removeImage(s: Stores, refOrId: string, force: boolean, out: string[], 
     }
     s.images.untag(ref);
     out.push(`Untagged: ${familiarString(ref)}`);
-    // The image itself stays while children or running containers need it.
-    if (!last || children.length || users.some(isRunning)) return;
+    // A tag gone, with no other tag left in its repository: the digest
+    // references of that repository (chapter 8's pulls) go too, as in
+    // Docker, or `rmi busybox` would leave a nameless busybox@sha256:… row.
+    if (!ref.digest) {
+      const repo = familiarString({ ...ref, tag: undefined });
+      const sameRepo = (n: string, sep: string) => n.startsWith(repo + sep);
+      if (!s.images.tagsOf(id).some((n) => sameRepo(n, ':'))) {
+        for (const d of s.images.digestsOf(id).filter((n) => sameRepo(n, '@'))) {
+          s.images.untag(parseReference(d));
+          out.push(`Untagged: ${d}`);
+        }
+      }
+    }
+    // The image itself stays while other names, children or running containers need it.
+    if (s.images.namesOf(id).length || children.length || users.some(isRunning)) return;
   } else {
     if (names.length > 1 && !force) throw new RunError(1, `conflict: unable to delete ${short(id)} (must be forced) - image is referenced in multiple repositories`);
     if (children.length) throw new RunError(1, `conflict: unable to delete ${short(id)} (cannot be forced) - image has dependent child images`);

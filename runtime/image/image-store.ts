@@ -158,12 +158,22 @@ export class ImageStore {
     return id;
   }
 
-  /** The names pointing at an image, as Docker prints them ("busybox:latest"). */
+  /**
+   * The names pointing at an image, as Docker prints them: its tags
+   * ("busybox:latest") and, once a registry gave it one (chapter 8), its
+   * digest references ("busybox@sha256:…"), both kept in repositories.json.
+   */
   namesOf(id: string): string[] {
     const out: string[] = [];
     for (const refs of Object.values(this.repos().Repositories)) for (const [k, v] of Object.entries(refs)) if (v === id) out.push(k);
     return out.sort();
   }
+
+  /** An image's tags alone (RepoTags): "busybox:latest". */
+  tagsOf = (id: string) => this.namesOf(id).filter((n) => !n.includes('@'));
+
+  /** An image's digest references alone (RepoDigests): "busybox@sha256:…". */
+  digestsOf = (id: string) => this.namesOf(id).filter((n) => n.includes('@'));
 
   lookupName(ref: Reference): string | null {
     return this.repos().Repositories[familiarName(ref)]?.[familiarString(ref)] ?? null;

@@ -108,6 +108,33 @@ function referenceMatches(pattern: string, name: string): boolean {
   }
 }
 
+// #region image-rows
+/**
+ * An image's rows, as the docker CLI makes them: one per tag, with the
+ * digest its repository got from a registry (chapter 8), if any; a
+ * repository known only by digest (`pull x@sha256:…`) gets a row with the
+ * tag <none>; an image with no name at all, one row of <none>s.
+ */
+function nameRows(tags: string[], digests: string[]): { repo: string; tag: string; digest: string }[] {
+  const split = (n: string, sep: string) => [n.slice(0, n.lastIndexOf(sep)), n.slice(n.lastIndexOf(sep) + 1)];
+  const digestsOf = new Map<string, string[]>();
+  for (const d of digests) {
+    const [repo, digest] = split(d, '@');
+    digestsOf.set(repo, [...(digestsOf.get(repo) ?? []), digest]);
+  }
+  const rows: { repo: string; tag: string; digest: string }[] = [];
+  for (const t of tags) {
+    const [repo, tag] = split(t, ':');
+    for (const digest of digestsOf.get(repo) ?? ['<none>']) rows.push({ repo, tag, digest });
+  }
+  for (const [repo, ds] of digestsOf) {
+    if (tags.some((t) => split(t, ':')[0] === repo)) continue;
+    for (const digest of ds) rows.push({ repo, tag: '<none>', digest });
+  }
+  return rows.length ? rows : [{ repo: '<none>', tag: '<none>', digest: '<none>' }];
+}
+// #endregion image-rows
+
 // #region images-filter
 /**
  * dockerd's image list: each image through the filters (times compared in
@@ -134,18 +161,16 @@ function selectImages(s: Stores, f: Filters, all: boolean): Row[] {
     const created = Math.floor(Date.parse(config.created) / 1000);
     if (!(created < before) || !(created > since)) continue;
     if (f.has('label') && !matchesLabels(f, 'label', config.config.Labels)) continue;
-    const names = s.images.namesOf(id).filter((n) => patterns.length === 0 || patterns.some((p) => referenceMatches(p, n)));
-    if (names.length === 0) {
-      if (!all && hasChildren.has(id)) continue; // an intermediate image
+    const match = (n: string) => patterns.length === 0 || patterns.some((p) => referenceMatches(p, n));
+    const tags = s.images.tagsOf(id).filter(match);
+    const digests = s.images.digestsOf(id).filter(match);
+    if (tags.length === 0) {
+      if (!all && hasChildren.has(id) && digests.length === 0) continue; // an intermediate image
       if (f.has('dangling') && !danglingOnly) continue;
-      if (patterns.length) continue;
+      if (patterns.length && digests.length === 0) continue;
     } else if (danglingOnly) continue;
-    const row = { id, created: config.created, size: imageSize(s, config), digest: '<none>' };
-    if (names.length === 0) rows.push({ ...row, repo: '<none>', tag: '<none>' });
-    for (const n of names) {
-      const at = n.lastIndexOf(':');
-      rows.push({ ...row, repo: n.slice(0, at), tag: n.slice(at + 1) });
-    }
+    const row = { id, created: config.created, size: imageSize(s, config) };
+    for (const r of nameRows(tags, digests)) rows.push({ ...row, ...r });
   }
   return rows.sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || a.repo.localeCompare(b.repo) || a.tag.localeCompare(b.tag));
 }

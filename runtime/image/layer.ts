@@ -29,8 +29,9 @@ export const imageOf = new Slot<{ id: string }>('image');
 /**
  * Find the image named after `run` (validate: like `docker run`'s look-up
  * before it creates anything). busybox is made on first use, as a pull
- * would fetch it; any other missing image is an error until chapter 8
- * brings registries. What the image says to run fills chapter 1's origin.
+ * would fetch it; any other missing image is pulled by the layer that can
+ * (chapter 8's registries), or is an error before that chapter. What the
+ * image says to run fills chapter 1's origin.
  */
 async function validate(ctx: RunContext): Promise<void> {
   if (ctx.flags.has('rootfs')) return; // a plain directory: chapter 1's way
@@ -43,15 +44,34 @@ async function validate(ctx: RunContext): Promise<void> {
   } catch {
     wanted = ctx.image; // not a name: maybe an image ID, which resolve() takes
   }
-  let id: string;
-  try {
-    id = s.images.resolve(ctx.image);
-  } catch (e) {
-    if (!(e instanceof NoSuchImageError)) throw e;
-    if (wanted !== BUSYBOX) {
+  // --pull (chapter 8's flag): missing (the default), always, or never.
+  const policy = (ctx.flags.get('pull') as string | undefined) ?? 'missing';
+  if (!['always', 'missing', 'never'].includes(policy)) {
+    throw new RunError(125, `invalid pull option: '${policy}': must be one of "always", "missing" or "never"`);
+  }
+  const puller = ctx.layers?.find((l) => l.pullImage);
+  let id: string | null = null;
+  if (policy !== 'always' || !puller) {
+    try {
+      id = s.images.resolve(ctx.image);
+    } catch (e) {
+      if (!(e instanceof NoSuchImageError)) throw e;
+      if (policy === 'never') throw new RunError(125, `Error response from daemon: No such image: ${wanted}`);
+    }
+  }
+  if (id === null) {
+    // busybox:latest is made from this machine's busybox (busybox.ts), so
+    // that every chapter works offline; `pull busybox` or `--pull always`
+    // fetches Docker Hub's instead (chapter 8).
+    if (wanted === BUSYBOX && policy !== 'always') {
+      id = await s.images.lockedAsync(() => ensureBusyboxImage(s));
+    } else if (puller) {
+      // As docker run says it, then the pull's own lines, on stderr.
+      if (policy !== 'always') process.stderr.write(`Unable to find image '${wanted}' locally\n`);
+      id = await puller.pullImage!(ctx.stateRoot, ctx.image, process.stderr);
+    } else {
       throw new RunError(125, `Unable to find image '${wanted}' locally (pulling from a registry comes with chapter 8; \`dockling images\` lists the images here)`);
     }
-    id = await s.images.lockedAsync(() => ensureBusyboxImage(s));
   }
   imageOf.set(ctx, { id });
   origin.set(ctx, imageOrigin(ctx.image, s.images.get(id).config));

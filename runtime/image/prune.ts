@@ -49,7 +49,7 @@ function pruneCandidates(s: Stores, all: boolean): string[] {
   const used = new Set(listContainers(s.root).map((c) => c.Image));
   const images = s.images.list();
   const hasChild = new Set(images.map((id) => s.images.parent(id)).filter(Boolean));
-  return images.filter((id) => !used.has(id) && !hasChild.has(id) && (all || s.images.namesOf(id).length === 0));
+  return images.filter((id) => !used.has(id) && !hasChild.has(id) && (all || s.images.tagsOf(id).length === 0));
 }
 
 /**
@@ -184,7 +184,7 @@ const systemDfCommand: Command = {
     // -v: one table per kind, as `docker system df -v` prints them.
     const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
     const imageRows = images.flatMap((i) => {
-      const names = s.images.namesOf(i.id);
+      const names = s.images.tagsOf(i.id);
       return (names.length ? names : ['<none>:<none>']).map((n) => {
         const at = n.lastIndexOf(':');
         return [n.slice(0, at), n.slice(at + 1), short(i.id), ago(s.images.get(i.id).created), humanSize(i.size), humanSize(i.shared), humanSize(i.size - i.shared), String(i.containers)];

@@ -69,7 +69,11 @@ export type TraceEvent =
   | { op: 'ip'; argv: string[]; netns: string }
   | { op: 'iptables'; argv: string[]; netns: string }
   | { op: 'sysctl'; key: string; value: string; netns: string }
-  | { op: 'lease'; network: string; address: string; action: string };
+  | { op: 'lease'; network: string; address: string; action: string }
+  // Chapter 8 (registries): one request to a registry or token service and
+  // the status it got (not a change to this host, but the conversation a
+  // pull or push is made of); `auth` says what credentials went with it.
+  | { op: 'http'; method: string; url: string; status: number; auth: string };
 
 export type TraceOp = TraceEvent['op'];
 
@@ -122,6 +126,7 @@ const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
   iptables: { argv: 'a', netns: 's' },
   sysctl: { key: 's', value: 's', netns: 's' },
   lease: { network: 's', address: 's', action: 's' },
+  http: { method: 's', url: 's', status: 'n', auth: 's' },
 };
 
 function fieldOk(v: unknown, kind: 's' | 'n' | 'a' | 'S'): boolean {

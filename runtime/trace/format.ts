@@ -92,6 +92,8 @@ export function formatEvent(e: TraceEvent): string {
       return `${inNetns(e.netns)}sysctl ${e.key}=${e.value}`;
     case 'lease':
       return `ipam: ${e.action} ${e.address} on ${e.network}`;
+    case 'http':
+      return `${e.method} ${e.url} → ${e.status}${e.auth ? ` (${e.auth})` : ''}`;
   }
 }
 

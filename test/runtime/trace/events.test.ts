@@ -13,7 +13,7 @@ const ALL_OPS: TraceOp[] = [
   'stage', 'spawn', 'unshare', 'mount', 'umount', 'pivot_root', 'chdir', 'mknod', 'symlink', 'mkdir',
   'rmdir', 'remove', 'write', 'sethostname', 'ifup', 'pty', 'exec', 'signal', 'exit',
   'extract', 'pack', 'setxattr', 'rename', 'prctl', 'capset', 'setid', 'setrlimit', 'seccomp', 'bpf',
-  'chown', 'chmod', 'ip', 'iptables', 'sysctl', 'lease',
+  'chown', 'chmod', 'ip', 'iptables', 'sysctl', 'lease', 'http',
 ];
 
 // --- arbitraries: one per op, with any text (lone surrogates included) ----------
@@ -60,6 +60,7 @@ function eventOf(text: fc.Arbitrary<string>, texts: fc.Arbitrary<string[]>): fc.
     iptables: fc.record({ op: fc.constant('iptables'), argv: texts, netns: text }),
     sysctl: fc.record({ op: fc.constant('sysctl'), key: text, value: text, netns: text }),
     lease: fc.record({ op: fc.constant('lease'), network: text, address: text, action: text }),
+    http: fc.record({ op: fc.constant('http'), method: text, url: text, status: fc.integer(), auth: text }),
   };
   return fc.oneof(...ALL_OPS.map((op) => byOp[op] as fc.Arbitrary<TraceEvent>));
 }
