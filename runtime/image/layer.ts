@@ -56,7 +56,7 @@ async function validate(ctx: RunContext): Promise<void> {
       id = s.images.resolve(ctx.image);
     } catch (e) {
       if (!(e instanceof NoSuchImageError)) throw e;
-      if (policy === 'never') throw new RunError(125, `Error response from daemon: No such image: ${wanted}`);
+      if (policy === 'never') throw new RunError(125, `Error response from daemon: No such image: ${wanted}.`);
     }
   }
   if (id === null) {

@@ -88,7 +88,8 @@ export const loginCommand: Command = {
     const creds = { username, password };
     await checkLogin(domain, creds);
     saveCredentials(domain, creds);
-    process.stderr.write(`WARNING! Your password will be stored unencrypted in ${configFile()}.\n`);
+    // Docker's warning, word for word but for the link: dockling has no credential helpers.
+    process.stderr.write(`WARNING! Your password will be stored unencrypted in ${configFile()}.\nAnyone who can read that file has the password (it is base64, not encryption).\n\n`);
     process.stdout.write('Login Succeeded\n');
     return 0;
   },

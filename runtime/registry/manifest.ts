@@ -68,7 +68,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, wh
   }
   if (typeof j !== 'object' || j === null) throw new RunError(1, `${where}: the manifest is not a JSON object`);
   const type = (typeof j.mediaType === 'string' && j.mediaType) || (contentType ?? '').split(';')[0].trim();
-  if (j.schemaVersion === 1 || /prettyjws|manifest\.v1\+json$/.test(type)) {
+  if (j.schemaVersion === 1 || /^application\/vnd\.docker\.distribution\.manifest\.v1\+(prettyjws|json)$/.test(type)) {
     throw new RunError(1, `${where}: Docker image manifest schema 1 is deprecated and not supported: push the image again with a current client`);
   }
   if (type === MEDIA.dockerList || type === MEDIA.ociIndex || (!j.mediaType && Array.isArray(j.manifests))) {
