@@ -38,6 +38,14 @@ export interface DemoStep {
   host?: string[];
   /** text fed to the command's stdin (for -i steps) */
   input?: string;
+  /**
+   * A step that sets the scene or clears it rather than showing the
+   * chapter's layer at work (chapter 8: start and stop the demo's own
+   * registry). The walkthrough runs it like any step; the tests run a
+   * 'setup' step before the others and a 'teardown' step after them, and do
+   * not count either as a test of the chapter (they pass without its layer).
+   */
+  role?: 'setup' | 'teardown';
   /** null when the output shows what the step is about; else what is wrong */
   check(r: StepResult): string | null;
 }
@@ -139,6 +147,7 @@ const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> =
   5: ['05-containers', () => import('./05-containers/demo.js')],
   6: ['06-networking', () => import('./06-networking/demo.js')],
   7: ['07-volumes', () => import('./07-volumes/demo.js')],
+  8: ['08-registries', () => import('./08-registries/demo.js')],
   9: ['09-builds', () => import('./09-builds/demo.js')],
   11: ['11-hardening', () => import('./11-hardening/demo.js')],
 };

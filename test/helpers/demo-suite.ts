@@ -4,7 +4,7 @@
 // last step nothing of any container may remain (no state directory, mount,
 // cgroup, layer, monitor or PID 1, and what the chapter adds to that list).
 // Whatever a failed step left is removed in `after`, and checked too.
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -72,9 +72,18 @@ export function demoSuite(suite: DemoSuite): void {
     while (leftovers().length && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   };
 
+  let tornDown = false;
+  /** a setup or teardown step, run outside the tests: it must work, whatever the chapter */
+  const runRole = async (step: DemoStep) => {
+    const r = await runStep(step, { stateRoot: root(), chapter });
+    const problem = step.check(r);
+    assert.equal(problem, null, `${step.title}: ${problem}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr.slice(-4000)}`);
+  };
+
   // Registered before the directory's own removal, so that it runs first.
   after(async () => {
     if (skip) return;
+    if (!tornDown) for (const step of suite.steps.filter((s) => s.role === 'teardown')) await runRole(step).catch(() => {});
     notePids();
     for (const name of suite.names) dockling(root(), ['rm', '-f', name]);
     for (const id of containerDirs(root())) dockling(root(), ['rm', '-f', id]);
@@ -93,16 +102,25 @@ export function demoSuite(suite: DemoSuite): void {
   });
   const root = useTempDir(`dockling-demo${suite.chapter}-`);
 
+  before(async () => {
+    if (!skip) for (const step of suite.steps.filter((s) => s.role === 'setup')) await runRole(step);
+  });
+
   describe(`chapter ${suite.chapter}'s demo steps`, () => {
+    const tested = suite.steps.filter((s) => !s.role);
     for (const [i, step] of suite.steps.entries()) {
+      if (step.role) continue;
       test(`step ${i + 1}: ${step.title} — ${commandLine(step)}`, { skip }, async () => {
         const r = await runStep(step, { stateRoot: root(), chapter });
         for (const id of containerIds(r)) ids.add(id);
         notePids();
         const problem = step.check(r);
         assert.equal(problem, null, `${problem}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr.slice(-4000)}`);
-        if (i === suite.steps.length - 1) {
-          // The last step has returned; the monitors finish their release at once.
+        if (step === tested.at(-1)) {
+          // The last step has returned; the scene is cleared (teardown
+          // steps), and the monitors finish their release at once.
+          for (const t of suite.steps.filter((s) => s.role === 'teardown')) await runRole(t);
+          tornDown = true;
           await settle();
           assert.deepEqual(leftovers(), [], 'after the last step, things of the containers remain');
         }
