@@ -77,8 +77,11 @@ async function baseImage(b: BuildRun, name: string): Promise<string> {
     return b.s.images.resolve(name);
   } catch (e) {
     if (!(e instanceof NoSuchImageError)) throw e;
-    if (wanted !== BUSYBOX) throw new RunError(1, `Unable to find image '${wanted}' locally (pulling from a registry comes with chapter 8; \`dockling images\` lists the images here)`, { cause: e });
-    return b.s.images.lockedAsync(() => ensureBusyboxImage(b.s));
+    if (wanted === BUSYBOX) return b.s.images.lockedAsync(() => ensureBusyboxImage(b.s));
+    // Not here: pulled, as Docker's builder pulls a missing base (chapter 8's layer).
+    const puller = b.layers.find((l) => l.pullImage);
+    if (!puller) throw new RunError(1, `Unable to find image '${wanted}' locally (pulling from a registry comes with chapter 8; \`dockling images\` lists the images here)`, { cause: e });
+    return puller.pullImage!(b.stateRoot, wanted, b.out);
   }
 }
 

@@ -68,7 +68,10 @@ async function validate(ctx: RunContext): Promise<void> {
     } else if (puller) {
       // As docker run says it, then the pull's own lines, on stderr.
       if (policy !== 'always') process.stderr.write(`Unable to find image '${wanted}' locally\n`);
-      id = await puller.pullImage!(ctx.stateRoot, ctx.image, process.stderr);
+      id = await puller.pullImage!(ctx.stateRoot, ctx.image, process.stderr).catch((e) => {
+        // A failed pull is run's own failure: 125, as docker run exits.
+        throw e instanceof RunError ? new RunError(125, e.message, { cause: e }) : e;
+      });
     } else {
       throw new RunError(125, `Unable to find image '${wanted}' locally (pulling from a registry comes with chapter 8; \`dockling images\` lists the images here)`);
     }

@@ -6,7 +6,6 @@ import type { Layer } from '../core/layer.js';
 import { openStores } from '../image/open-stores.js';
 import { registryCommands } from './commands.js';
 import { pullImage } from './pull.js';
-import { RunError } from '../core/pipeline.js';
 import { formatReference, parseReference } from '../image/reference.js';
 import { fromDaemon } from './commands.js';
 
@@ -26,9 +25,7 @@ export const registryLayer: Layer = {
       // The docker CLI adds ":latest" before it asks: no "Using default tag" line.
       return (await pullImage(openStores(stateRoot), formatReference(parseReference(name)), out, { tty: false })).id;
     } catch (e) {
-      // `docker run`'s failed pull: the daemon's words, and 125 (run's own failure).
-      const d = fromDaemon(e);
-      throw d instanceof RunError ? new RunError(125, d.message, { cause: e }) : d;
+      throw fromDaemon(e);
     }
   },
 };

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { choosePlatform, hostPlatform, MEDIA, parseManifest, parsePlatform, checkLayerType, type Descriptor } from '../../../runtime/registry/manifest.js';
 import { isInsecure, registrySettings, hostName } from '../../../runtime/registry/daemon-config.js';
 import { authKey, credentialsFor, saveCredentials, HUB_AUTH_KEY } from '../../../runtime/registry/credentials.js';
-import { progressBar } from '../../../runtime/registry/progress.js';
+import { Progress, progressBar } from '../../../runtime/registry/progress.js';
 import { splitSearchTerm } from '../../../runtime/registry/search.js';
 import { endpointsFor } from '../../../runtime/registry/client.js';
 import { serverDomain } from '../../../runtime/registry/login.js';
@@ -138,5 +138,40 @@ describe('pull and search details', () => {
     assert.deepEqual(splitSearchTerm('bitnami/ruby'), { index: 'docker.io', query: 'bitnami/ruby' });
     assert.deepEqual(splitSearchTerm('localhost:5000/lab'), { index: 'localhost:5000', query: 'lab' });
     assert.deepEqual(splitSearchTerm('localhost/lab'), { index: 'localhost', query: 'lab' });
+  });
+});
+
+describe('the progress lines', () => {
+  const sink = () => {
+    let text = '';
+    return { stream: { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream, text: () => text };
+  };
+
+  test('not a terminal: one line per status, no bars', () => {
+    const out = sink();
+    const p = new Progress(out.stream, false);
+    p.status('aaa', 'Pulling fs layer');
+    p.bar('aaa', 'Downloading', 10, 100);
+    p.status('aaa', 'Pull complete');
+    p.line('Digest: x');
+    assert.equal(out.text(), 'aaa: Pulling fs layer\naaa: Pull complete\nDigest: x\n');
+  });
+
+  test("a terminal: a layer's line is rewritten in place (cursor up, clear, write, cursor down)", () => {
+    const out = sink();
+    const p = new Progress(out.stream, true);
+    p.status('aaa', 'Pulling fs layer');
+    p.status('bbb', 'Pulling fs layer');
+    p.status('aaa', 'Pull complete');
+    assert.equal(out.text(), 'aaa: Pulling fs layer\nbbb: Pulling fs layer\n\x1b[2A\x1b[2K\raaa: Pull complete\r\x1b[2B');
+  });
+
+  test('quiet: only the result line', () => {
+    const out = sink();
+    const p = new Progress(out.stream, false, true);
+    p.status('aaa', 'Pulling fs layer');
+    p.line('Digest: x');
+    p.result('localhost:5000/a:1');
+    assert.equal(out.text(), 'localhost:5000/a:1\n');
   });
 });
