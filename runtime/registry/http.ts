@@ -9,6 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { RunError } from '../core/pipeline.js';
 
 export interface SendOptions {
   method?: string;
@@ -29,9 +30,9 @@ export interface Response {
 }
 
 /** A request that got no answer: the network's error, said as Go's net/http says it. */
-export class NetworkError extends Error {
-  constructor(message: string, readonly code: string | undefined, options?: ErrorOptions) {
-    super(message, options);
+export class NetworkError extends RunError {
+  constructor(message: string, readonly errno: string | undefined, options?: ErrorOptions) {
+    super(1, message, options);
   }
 }
 

@@ -209,7 +209,12 @@ async function fetchLayers(s: Stores, client: RegistryClient, ref: Reference, sc
       }
       const id = shortDigest(l.digest);
       progress.bar(id, 'Extracting', 0, l.size);
-      const info = await s.images.lockedAsync(() => s.layers.register(file, parent));
+      const info = await s.images.lockedAsync(() => s.layers.register(file, parent)).catch((e) => {
+        // A layer tar chapter 4 refuses to unpack (a name that climbs out, a
+        // hostile header): said with the layer's digest, not as a crash.
+        if (e instanceof Error && ['LayerTarError', 'TarFormatError'].includes(e.constructor.name)) throw new RunError(1, `${familiarString(ref)}: layer ${l.digest}: ${e.message.replace(/^layer tar: /, '')}`, { cause: e });
+        throw e;
+      });
       if (!before.has(info.chainID)) registered.push(info.chainID);
       fs.rmSync(file, { force: true });
       if (info.diffID !== diffIDs[i]) {

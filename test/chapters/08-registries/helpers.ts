@@ -75,12 +75,20 @@ export interface Canned {
  * an answer, or to a list of answers given in turn (the last one repeats).
  * Every request is recorded. For what a real registry would never send.
  */
-export async function fakeRegistry(routes: Record<string, Canned | Canned[]>): Promise<{ host: string; requests: string[]; stop: () => Promise<void> }> {
+export async function fakeRegistry(routes: Record<string, Canned | Canned[]>, o: { basicRealm?: string } = {}): Promise<{ host: string; requests: string[]; headers: http.IncomingHttpHeaders[]; stop: () => Promise<void> }> {
   const requests: string[] = [];
+  const headers: http.IncomingHttpHeaders[] = [];
   const served = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const key = `${req.method} ${req.url}`;
     requests.push(key);
+    headers.push(req.headers);
+    // With basicRealm, like an htpasswd registry: no credentials, no answer but the challenge.
+    if (o.basicRealm && !req.headers.authorization) {
+      res.writeHead(401, { 'WWW-Authenticate': `Basic realm="${o.basicRealm}"`, 'Content-Length': '0' });
+      res.end();
+      return;
+    }
     const route = routes[key] ?? routes[`${req.method} ${req.url?.split('?')[0]}`];
     const list = route === undefined ? [{ status: 404, body: '{"errors":[{"code":"NOT_FOUND","message":"not here"}]}' }] : Array.isArray(route) ? route : [route];
     const n = served.get(key) ?? 0;
@@ -95,6 +103,7 @@ export async function fakeRegistry(routes: Record<string, Canned | Canned[]>): P
   return {
     host: `127.0.0.1:${port}`,
     requests,
+    headers,
     stop: () => new Promise((r) => server.close(() => r())),
   };
 }
@@ -127,7 +136,7 @@ export function imageRoutes(repo: string, tag: string, layers: ReturnType<typeof
     config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: config.length, digest: digestOf(config) },
     layers: layers.map((l) => ({ mediaType: o.layerType ?? 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: l.gz.length, digest: l.digest })),
   }));
-  const routes: Record<string, Canned> = {
+  const routes: Record<string, Canned | Canned[]> = {
     'GET /v2/': { body: '{}' },
     [`GET /v2/${repo}/manifests/${tag}`]: { body: manifest, headers: { 'Content-Type': o.manifestType ?? 'application/vnd.docker.distribution.manifest.v2+json' } },
     [`GET /v2/${repo}/manifests/${digestOf(manifest)}`]: { body: manifest, headers: { 'Content-Type': o.manifestType ?? 'application/vnd.docker.distribution.manifest.v2+json' } },
