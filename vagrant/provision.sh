@@ -28,8 +28,12 @@ fi
 #                   (test/chapters/05-containers/docker-differential.test.ts) runs the same
 #                   commands against both; it starts a daemon of its own, in a network
 #                   namespace of its own, and stops it (the package must not start one: below)
+#   docker-registry the Distribution project's registry server (2.8): chapter 8's tests and demo
+#                   push to and pull from it on 127.0.0.1 (the package must not start one: below)
+#   apache2-utils   htpasswd, for the registry with Basic auth in chapter 8's tests
+#   openssl         certificates for chapter 8's TLS registry and token service
 #   nodejs, npm     only when no Node >= 20 is installed (Debian 13's is 20)
-packages=(busybox-static util-linux iproute2 iptables conntrack gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86 docker.io)
+packages=(busybox-static util-linux iproute2 iptables conntrack gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86 docker.io docker-registry apache2-utils openssl)
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if (( node_major < 20 )); then packages+=(nodejs npm); fi
 

@@ -53,6 +53,8 @@ export function endpointsFor(domain: string, settings: RegistrySettings, forPush
 
 /** A registry's own refusal, with its status and its error code (MANIFEST_UNKNOWN…). */
 export class RegistryError extends RunError {
+  /** the registry's own words, without what we were doing ("unauthorized: authentication required") */
+  detail = '';
   constructor(message: string, readonly status: number, readonly errorCode: string | undefined, options?: ErrorOptions) {
     super(1, message, options);
   }
@@ -176,7 +178,7 @@ export class RegistryClient {
   async fail(res: Response, what: string): Promise<never> {
     const body = await readBody(res, 1 << 20).catch(() => Buffer.alloc(0));
     const { code, text } = registryErrorText(body, res.status);
-    throw new RegistryError(`${what}: ${text}`, res.status, code);
+    throw Object.assign(new RegistryError(`${what}: ${text}`, res.status, code), { detail: text });
   }
 }
 

@@ -86,7 +86,7 @@ async function pullFrom(s: Stores, ep: Endpoint, ref: Reference, progress: Progr
   const shown = familiarString(ref);
   const denied = (e: unknown) =>
     e instanceof RegistryError && (e.status === 401 || e.status === 403)
-      ? new RunError(1, `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'dockling login': ${e.message.replace(/^[^:]*: (?=\w+:)/, '')}`, { cause: e })
+      ? new RunError(1, `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'dockling login': ${e.detail || e.message}`, { cause: e })
       : e;
 
   // #region resolve-manifest

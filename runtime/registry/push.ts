@@ -81,7 +81,8 @@ export async function pushImage(s: Stores, ref: Reference, id: string, progress:
     return digest;
   } catch (e) {
     const re = e as RegistryError;
-    if (re.status === 401 || re.status === 403) throw new RunError(1, `${re.message.replace(/^.*?: (?=(unauthorized|denied):)/, '')}`, { cause: e });
+    // Docker's push refusal is the registry's words alone ("denied: requested access to the resource is denied").
+    if (re.status === 401 || re.status === 403) throw new RunError(1, re.detail || re.message, { cause: e });
     throw e;
   } finally {
     removeTree(scratch);

@@ -26,7 +26,11 @@ export function chapter8(label: string) {
   const cli = (args: string[], opts: Parameters<typeof dockling>[2] = {}): Result => dockling(root(), args, { ...opts, env: { ...env(), ...opts.env } });
   const ok = (args: string[], opts: Parameters<typeof dockling>[2] = {}) => expectCode(cli(args, opts), 0);
   /** The same, without blocking this process: for registries served from the test's own process. */
-  const cliAsync = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> => docklingAsync(root(), args, { env: { ...env(), ...extraEnv } }).done;
+  const cliAsync = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, input?: string): Promise<Result> => {
+    const run = docklingAsync(root(), args, { env: { ...env(), ...extraEnv }, stdin: input === undefined ? 'ignore' : 'pipe' });
+    if (input !== undefined) run.child.stdin!.end(input);
+    return run.done;
+  };
   /** A second, empty state root (removed with everything in it, mounts too, by `rm`). */
   const other = () => {
     const r = tempRoot(`${label}-other`);
