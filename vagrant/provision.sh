@@ -45,7 +45,8 @@ if (( ${#missing[@]} > 0 )); then
   export DEBIAN_FRONTEND=noninteractive
   # docker.io's install would start dockerd (and containerd) on the machine:
   # a docker0 bridge and NAT rules on its uplink, for nothing (the test runs
-  # its own). invoke-rc.d and deb-systemd-invoke ask /usr/sbin/policy-rc.d
+  # its own); docker-registry's would start a registry on port 5000, which
+  # chapter 8's demo wants for its own. invoke-rc.d and deb-systemd-invoke ask /usr/sbin/policy-rc.d
   # first; while apt runs, one of ours refuses every start (101: "action
   # forbidden"). A machine that has its own policy keeps it.
   policy=
