@@ -81,7 +81,10 @@ export async function startRegistry(o: {
   token?: TokenService;
   proxy?: { remoteurl: string };
   tls?: { certFile: string; keyFile: string };
+  /** the address to listen on (default 127.0.0.1) */
+  address?: string;
 }): Promise<Registry> {
+  const address = o.address ?? '127.0.0.1';
   fs.mkdirSync(o.dir, { recursive: true });
   const port = await freePort();
   const storage = path.join(o.dir, 'storage');
@@ -89,7 +92,7 @@ export async function startRegistry(o: {
     'version: 0.1',
     'log: {level: warn, accesslog: {disabled: true}}',
     `storage: {filesystem: {rootdirectory: ${storage}}, delete: {enabled: true}}`,
-    `http: {addr: 127.0.0.1:${port}${o.tls ? `, tls: {certificate: ${o.tls.certFile}, key: ${o.tls.keyFile}}` : ''}}`,
+    `http: {addr: ${address}:${port}${o.tls ? `, tls: {certificate: ${o.tls.certFile}, key: ${o.tls.keyFile}}` : ''}}`,
   ];
   if (o.htpasswd) {
     const file = path.join(o.dir, 'htpasswd');
@@ -110,7 +113,7 @@ export async function startRegistry(o: {
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  const url = `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const url = `${o.tls ? 'https' : 'http'}://${address}:${port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
@@ -120,7 +123,7 @@ export async function startRegistry(o: {
   // Ready when /v2/ answers (200, or 401 with auth). TLS: the port accepting is enough.
   const end = Date.now() + 15_000;
   for (;;) {
-    const ready = o.tls ? await new Promise<boolean>((r) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false))) : [200, 401].includes(await status(`${url}/v2/`));
+    const ready = o.tls ? await new Promise<boolean>((r) => net.connect(port, address).on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false))) : [200, 401].includes(await status(`${url}/v2/`));
     if (ready) break;
     if (Date.now() > end || child.exitCode !== null) {
       await stop();
@@ -128,16 +131,16 @@ export async function startRegistry(o: {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { host: `127.0.0.1:${port}`, url, storage, pid: child.pid!, log: () => log, stop };
+  return { host: `${address}:${port}`, url, storage, pid: child.pid!, log: () => log, stop };
 }
 // #endregion registry
 
 /** A self-signed certificate for 127.0.0.1 and localhost (openssl). */
-export function makeCert(dir: string, cn = 'dockling-test'): { certFile: string; keyFile: string } {
+export function makeCert(dir: string, cn = 'dockling-test', ips: string[] = []): { certFile: string; keyFile: string } {
   fs.mkdirSync(dir, { recursive: true });
   const certFile = path.join(dir, `${cn}.crt`);
   const keyFile = path.join(dir, `${cn}.key`);
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { encoding: 'utf8' });
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${cn}`, '-addext', `subjectAltName=${['127.0.0.1', ...ips].map((ip) => `IP:${ip}`).join(',')},DNS:localhost`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
   return { certFile, keyFile };
 }
@@ -234,7 +237,6 @@ export async function startCuttingProxy(target: string, o: { cutAfter: number; t
         ur.pipe(res);
         return;
       }
-      cuts++;
       let sent = 0;
       ur.on('data', (chunk: Buffer) => {
         if (sent >= o.cutAfter) return;
@@ -242,10 +244,13 @@ export async function startCuttingProxy(target: string, o: { cutAfter: number; t
         sent += part.length;
         res.write(part);
         if (sent >= o.cutAfter) {
+          cuts++;
           ur.destroy();
           res.socket?.destroy();
         }
       });
+      // A blob smaller than cutAfter goes through whole.
+      ur.on('end', () => sent < o.cutAfter && res.end());
     });
     up.on('error', () => res.destroy());
     req.pipe(up);
