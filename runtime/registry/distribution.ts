@@ -24,6 +24,7 @@ export interface V2Metadata {
 
 const dirOf = (s: Stores) => path.join(s.images.home, 'distribution');
 
+// #region record-layer
 /** Remember that blob `digest` of `repository` unpacks to `diffID`. */
 export function recordLayer(s: Stores, digest: string, diffID: string, repository: string): void {
   const byDigest = path.join(dirOf(s), 'diffid-by-digest/sha256', hex(digest));
@@ -35,6 +36,7 @@ export function recordLayer(s: Stores, digest: string, diffID: string, repositor
   fs.mkdirSync(path.dirname(byDiffID), { recursive: true });
   writeFileAtomic(byDiffID, JSON.stringify(list));
 }
+// #endregion record-layer
 
 /** Where the layer `diffID` is known to be, as a blob, in which repositories. */
 export function v2Metadata(s: Stores, diffID: string): V2Metadata[] {
