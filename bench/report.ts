@@ -37,6 +37,8 @@ export interface Results {
   volumes: { label: string; medianMs: number; peer: string; peerMs: number }[];
   /** chapter 9: a 5-step build, without and with the cache, docker's classic builder as the peer */
   builds?: { label: string; medianMs: number; peer: string; peerMs: number }[];
+  /** chapter 8: push and pull of a 50 MB, 5-layer image, skopeo as the peer */
+  registries?: { label: string; medianMs: number; peer: string; peerMs: number }[];
   leftBehind: string[];
 }
 
@@ -114,6 +116,10 @@ export function formatText(r: Results): string {
   if (r.volumes?.length) {
     out.push('', 'chapter 7, volumes (medians of the same run; × = the row / its peer):');
     out.push(table(['what', 'median', 'peer', 'peer median', '×'], r.volumes.map((x) => [x.label, `${x.medianMs.toFixed(1)} ms`, x.peer, `${x.peerMs.toFixed(1)} ms`, ratio(x.medianMs / x.peerMs)])));
+  }
+  if (r.registries?.length) {
+    out.push('', 'chapter 8, registries (medians of the same run; × = the row / its peer):');
+    out.push(table(['what', 'median', 'peer', 'peer median', '×'], r.registries.map((x) => [x.label, `${x.medianMs.toFixed(1)} ms`, x.peer, `${x.peerMs.toFixed(1)} ms`, ratio(x.medianMs / x.peerMs)])));
   }
   if (r.builds?.length) {
     out.push('', 'chapter 9, builds (medians of the same run; × = the row / its peer):');

@@ -23,6 +23,7 @@ import { execRows } from './exec.js';
 import { exportRows } from './export.js';
 import { FIVE_ANONYMOUS, FIVE_VOLUMES, strayVolumes, volumeRatioRows } from './volumes.js';
 import { buildRatioRows, makeBuildContexts } from './builds.js';
+import { registryMissing, registryRows, type RegistryRow } from './registries.js';
 import { dockerCmd, dockerMissing, DOCKER_IMAGE, networkRows, runRatioRows, startDocker, stopDocker, type DockerPeer, type NetworkRow } from './network.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -485,6 +486,8 @@ async function main(argv: string[]): Promise<number> {
   let storage: StorageRow[] = [];
   let containers: ContainerRow[] = [];
   let network: NetworkRow[] = [];
+  let registries: RegistryRow[] = [];
+  const noRegistry = registryMissing();
   let failure: unknown;
   try {
     progress('setting up');
@@ -501,6 +504,10 @@ async function main(argv: string[]): Promise<number> {
     containers.push(...(await execRows(BIN, w.stateRoot, w.env, opts.runs)));
     progress('network rows');
     network = await networkRows(BIN, w.stateRoot, w.env, opts.runs, w.docker);
+    if (!noRegistry) {
+      progress('registry rows');
+      registries = await registryRows(BIN, w.stateRoot, w.env, w.scratch, opts.runs);
+    }
   } catch (e) {
     failure = e;
   }
@@ -563,6 +570,7 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   if (w.dockerSkipped) notes.push(`the docker rows are skipped: ${w.dockerSkipped}`);
+  if (noRegistry) notes.push(`the registry rows are skipped: ${noRegistry}`);
   for (const p of m.traceProblems) notes.push(`phases: ${p}`);
   if (process.env.NODE_OPTIONS) notes.push(`NODE_OPTIONS is set (${process.env.NODE_OPTIONS}); it applies to the node and dockling rows.`);
   notes.push(`every row includes the harness's own cost of starting a process from Node (the /bin/true row, ${med('true').toFixed(1)} ms)`);
@@ -592,6 +600,7 @@ async function main(argv: string[]): Promise<number> {
     network: [...runRatioRows(med, w.docker !== undefined), ...network],
     volumes: volumeRatioRows(med, w.docker !== undefined),
     builds: buildRatioRows(med, w.docker !== undefined),
+    registries,
     leftBehind,
   };
   process.stdout.write(opts.json ? JSON.stringify(results, null, 2) + '\n' : formatText(results));

@@ -3,25 +3,19 @@
 //   for each layer, bottom up:
 //     known to be in this repository (distribution/)?  HEAD it: "Layer already exists"
 //     known in another repository of this registry?    POST ?mount=…&from=…: "Mounted from lab/other"
-//     otherwise: its tar (chapter 4's tar-split) ──gzip──> a blob, hashed as it is made;
-//                HEAD (someone may have pushed it), else POST an upload, PATCH the bytes
-//                in chunks, PUT ?digest= to commit it: "Pushed"
+//     otherwise: its tar (chapter 4's tar-split) ──gzip──> a blob, hashed as it is made
+//                and sent as it is made: POST an upload, PATCH the bytes in chunks,
+//                PUT ?digest= to commit it: "Pushed"
 //   then the config blob (monolithic: POST, then one PUT with the bytes)
 //   then PUT the manifest under the tag: the registry checks that every blob it names is there
 //
 // The manifest goes last so that a tag never names an image whose blobs
 // are not all in the registry.
-import fs from 'node:fs';
-import path from 'node:path';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import { RunError } from '../core/pipeline.js';
 import { chainIDs, sha256 } from '../core/digest.js';
 import type { Stores } from '../image/open-stores.js';
-import { ownedTempDir } from '../image/leftovers.js';
-import { removeTree } from '../storage/remove.js';
 import { familiarName, familiarString, type Reference } from '../image/reference.js';
 import { repositoryScope } from './auth.js';
 import { endpointsFor, RegistryClient, type RegistryError } from './client.js';
@@ -31,6 +25,9 @@ import { recordLayer, v2Metadata } from './distribution.js';
 import { discard } from './http.js';
 import { MEDIA } from './manifest.js';
 import { Progress, shortDigest } from './progress.js';
+
+/** Layers sent at once (dockerd's max-concurrent-uploads is 5; 3 keeps two cores busy). */
+const CONCURRENT_UPLOADS = 3;
 
 /** The size of each PATCH of a chunked upload: $DOCKLING_PUSH_CHUNK bytes, 16 MiB by default. */
 const chunkSize = () => Number(process.env.DOCKLING_PUSH_CHUNK) || 16 << 20;
@@ -48,18 +45,23 @@ export async function pushImage(s: Stores, ref: Reference, id: string, progress:
   const scopes = [repositoryScope(ref.path, ['pull', 'push'])];
   const config = s.images.get(id);
   const chains = chainIDs(config.rootfs.diff_ids);
-  const scratch = ownedTempDir(s.root, 'push');
   try {
     await client.ping();
     // Docker lists the layers top first.
     const ids = chains.map((_, i) => shortDigest(config.rootfs.diff_ids[i]));
     for (const i of [...chains.keys()].reverse()) progress.status(ids[i], 'Preparing');
-    const layers: Blob[] = [];
-    for (const [i, chain] of chains.entries()) {
-      const blob = await pushLayer(s, client, ref, scopes, chain, config.rootfs.diff_ids[i], scratch, (text) => progress.status(ids[i], text), (n, total) => progress.bar(ids[i], 'Pushing', n, total));
-      recordLayer(s, blob.digest, config.rootfs.diff_ids[i], repository);
-      layers.push(blob);
-    }
+    // Three layers at a time (each one's gzip runs on a thread of its own),
+    // as dockerd pushes several at once; the manifest keeps their order.
+    const layers: Blob[] = new Array(chains.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < chains.length; i = next++) {
+        const blob = await pushLayer(s, client, ref, scopes, chains[i], config.rootfs.diff_ids[i], (text) => progress.status(ids[i], text), (n) => progress.bar(ids[i], 'Pushing', n, 0));
+        recordLayer(s, blob.digest, config.rootfs.diff_ids[i], repository);
+        layers[i] = blob;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENT_UPLOADS, chains.length) }, worker));
     const configBytes = s.images.bytes(id);
     const configBlob = { digest: sha256(configBytes), size: configBytes.length };
     if (!(await blobExists(client, ref.path, configBlob.digest, scopes))) await uploadMonolithic(client, ref.path, scopes, configBytes, configBlob.digest);
@@ -84,14 +86,12 @@ export async function pushImage(s: Stores, ref: Reference, id: string, progress:
     // Docker's push refusal is the registry's words alone ("denied: requested access to the resource is denied").
     if (re.status === 401 || re.status === 403) throw new RunError(1, re.detail || re.message, { cause: e });
     throw e;
-  } finally {
-    removeTree(scratch);
   }
 }
 // #endregion push
 
 // #region push-layer
-async function pushLayer(s: Stores, client: RegistryClient, ref: Reference, scopes: string[], chain: string, diffID: string, scratch: string, status: (t: string) => void, bar: (n: number, total: number) => void): Promise<Blob> {
+async function pushLayer(s: Stores, client: RegistryClient, ref: Reference, scopes: string[], chain: string, diffID: string, status: (t: string) => void, bar: (n: number) => void): Promise<Blob> {
   const known = v2Metadata(s, diffID).filter((m) => m.SourceRepository.startsWith(ref.domain + '/'));
   // Already in this repository, as far as we know: one HEAD says for sure.
   for (const m of known.filter((m) => m.SourceRepository === `${ref.domain}/${ref.path}`)) {
@@ -114,35 +114,10 @@ async function pushLayer(s: Stores, client: RegistryClient, ref: Reference, scop
     }
     // 202: the registry started an ordinary upload instead; it is left to expire.
   }
-  // Compress the layer's tar once, hashing as it goes.
-  const file = path.join(scratch, shortDigest(diffID));
-  const blob = await compressLayer(s, chain, file);
-  if ((await blobSize(client, ref.path, blob.digest, scopes)) !== null) {
-    status('Layer already exists');
-    return blob;
-  }
-  await uploadChunked(client, ref.path, scopes, file, blob, bar);
+  // Unknown here: the layer's tar, gzipped once, sent as it is made.
+  const blob = await uploadLayer(client, ref.path, scopes, (out) => s.layers.writeTar(chain, out), bar);
   status('Pushed');
   return blob;
-}
-
-/** The layer's exact tar (chapter 4), gzipped into `file`; its digest and size. */
-async function compressLayer(s: Stores, chain: string, file: string): Promise<Blob> {
-  const hash = crypto.createHash('sha256');
-  let size = 0;
-  const gzip = zlib.createGzip();
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
-  const written = pipeline(gzip, counter, fs.createWriteStream(file));
-  await s.layers.writeTar(chain, gzip);
-  gzip.end();
-  await written;
-  return { digest: 'sha256:' + hash.digest('hex'), size };
 }
 // #endregion push-layer
 
@@ -176,32 +151,54 @@ async function uploadMonolithic(client: RegistryClient, repo: string, scopes: st
 }
 
 /**
- * A layer in chunks: PATCH each piece with its Content-Range, following the
- * Location each answer gives, then PUT ?digest= with no body to commit.
- * The registry checks the digest of everything it received.
+ * A layer in chunks, compressed as it goes: the tar (chapter 4) runs
+ * through gzip; every 16 MiB of gzip is PATCHed with its Content-Range,
+ * following the Location each answer gives; the digest, known only at the
+ * end, goes with the closing PUT (no body), and the registry checks it
+ * against everything it received. One pass: no compressed copy on disk.
  */
-async function uploadChunked(client: RegistryClient, repo: string, scopes: string[], file: string, blob: Blob, bar: (n: number, total: number) => void): Promise<void> {
+async function uploadLayer(client: RegistryClient, repo: string, scopes: string[], writeTar: (out: NodeJS.WritableStream) => Promise<void>, bar: (n: number) => void): Promise<Blob> {
   let at = await startUpload(client, repo, scopes);
-  const size = blob.size;
-  for (let start = 0; start < size || (size === 0 && start === 0); ) {
-    const end = Math.min(size, start + chunkSize());
+  const gzip = zlib.createGzip();
+  const made = writeTar(gzip).then(() => void gzip.end(), (e) => void gzip.destroy(e));
+  const hash = crypto.createHash('sha256');
+  let size = 0;
+  let pending: Buffer[] = [];
+  const send = async () => {
+    const body = Buffer.concat(pending);
+    pending = [];
+    const start = size - body.length;
     const res = await client.request(at, {
       method: 'PATCH',
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(end - start), 'Content-Range': `${start}-${Math.max(start, end - 1)}` },
-      body: () => fs.createReadStream(file, { start, end: Math.max(start, end - 1) }),
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length), 'Content-Range': `${start}-${Math.max(start, size - 1)}` },
+      body,
       scopes,
     });
-    if (res.status !== 202) await client.fail(res, `blob ${blob.digest}`);
+    if (res.status !== 202) await client.fail(res, `upload to ${repo}`);
     discard(res);
     if (res.headers.location) at = new URL(res.headers.location, at);
-    bar(end, size);
-    if (size === 0) break;
-    start = end;
+    bar(size);
+  };
+  let buffered = 0;
+  for await (const chunk of gzip) {
+    const b = chunk as Buffer;
+    hash.update(b);
+    size += b.length;
+    pending.push(b);
+    buffered += b.length;
+    if (buffered >= chunkSize()) {
+      buffered = 0;
+      await send();
+    }
   }
-  at.searchParams.set('digest', blob.digest);
+  await made;
+  if (pending.length) await send();
+  const digest = 'sha256:' + hash.digest('hex');
+  at.searchParams.set('digest', digest);
   const res = await client.request(at, { method: 'PUT', headers: { 'Content-Length': '0' }, scopes });
-  if (res.status !== 201) await client.fail(res, `blob ${blob.digest}`);
+  if (res.status !== 201) await client.fail(res, `blob ${digest}`);
   discard(res);
+  return { digest, size };
 }
 // #endregion uploads
 
