@@ -10,7 +10,8 @@
 // push sends every blob (no "Layer already exists", no mount).
 // Pull: dockling into an empty state root (download, verify, unpack,
 // register); skopeo to an OCI layout directory (download and verify only:
-// it unpacks nothing).
+// it unpacks nothing), and that copy followed by `umoci unpack` of it into
+// a bundle (the same work as a pull).
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -63,8 +64,8 @@ function freshSkopeo(args: string[]): [string, string[]] {
 }
 
 export function registryMissing(): string | null {
-  const missing = ['/usr/bin/docker-registry', '/usr/bin/skopeo'].filter((f) => !fs.existsSync(f));
-  return missing.length ? `no ${missing.join(', ')} (apt-get install docker-registry skopeo)` : null;
+  const missing = ['/usr/bin/docker-registry', '/usr/bin/skopeo', '/usr/bin/umoci'].filter((f) => !fs.existsSync(f));
+  return missing.length ? `no ${missing.join(', ')} (apt-get install docker-registry skopeo umoci)` : null;
 }
 
 // #region registry-rows
@@ -106,6 +107,7 @@ export async function registryRows(bin: string, stateRoot: string, env: NodeJS.P
     const skopeoPush: number[] = [];
     const pull: number[] = [];
     const skopeoPull: number[] = [];
+    const skopeoUnpack: number[] = [];
     const skopeoEnv = { ...env, TMPDIR: dir };
     for (let i = 0; i < runs + 1; i++) {
       // dockling push: a new repository, nothing known about where the blobs are.
@@ -120,17 +122,23 @@ export async function registryRows(bin: string, stateRoot: string, env: NodeJS.P
       fs.rmSync(root, { recursive: true, force: true });
       const layout = path.join(dir, `oci${i}`);
       const sl = await timed(...freshSkopeo(['copy', '-q', '--src-tls-verify=false', `docker://${image}`, `oci:${layout}:1`]), skopeoEnv);
+      // …and unpacked, as a pull unpacks: umoci's bundle of the same layers.
+      const bundle = path.join(dir, `bundle${i}`);
+      const un = await timed('/usr/bin/umoci', ['unpack', '--image', `${layout}:1`, bundle], skopeoEnv);
       fs.rmSync(layout, { recursive: true, force: true });
+      fs.rmSync(bundle, { recursive: true, force: true });
       if (i === 0) continue; // the warm-up round
       push.push(p);
       skopeoPush.push(sp);
       pull.push(l);
       skopeoPull.push(sl);
+      skopeoUnpack.push(sl + un);
     }
     const mb = (LAYERS * LAYER_BYTES) / 1e6;
     return [
       { label: `dockling push (${mb} MB, ${LAYERS} layers + busybox's, every blob sent)`, medianMs: median(push), peer: 'skopeo copy docker-archive: → docker:// (compresses too)', peerMs: median(skopeoPush) },
       { label: `dockling pull into an empty store (download, verify, unpack, register)`, medianMs: median(pull), peer: 'skopeo copy docker:// → oci: (download, verify; no unpacking)', peerMs: median(skopeoPull) },
+      { label: `dockling pull into an empty store (download, verify, unpack, register)`, medianMs: median(pull), peer: 'skopeo copy docker:// → oci:, then umoci unpack (the same work)', peerMs: median(skopeoUnpack) },
     ];
   } finally {
     registry.kill('SIGTERM');

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import type { SearchResult } from '../../runtime/registry/search.ts';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -270,14 +271,6 @@ export async function startCuttingProxy(target: string, o: { cutAfter: number; t
 // #endregion cutting-proxy
 
 // #region search-index
-export interface SearchResult {
-  name: string;
-  description: string;
-  star_count: number;
-  is_official: boolean;
-  is_automated: boolean;
-}
-
 /** Docker Hub's v1 search API with canned results: GET /v1/search?q=TERM&n=N. */
 export async function startSearchIndex(results: SearchResult[]): Promise<{ host: string; requests: string[]; stop(): Promise<void> }> {
   const requests: string[] = [];

@@ -9,7 +9,8 @@
 // Everything is slower under TCG (7-10x): timeouts here have that margin.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dockling, tempRoot, type Result } from '../helpers/dockling.js';
@@ -162,6 +163,32 @@ test('chapter 9 in the guest: a build’s RUN is a container of the pipeline (it
     assert.equal((again.stdout.match(/Using cache/g) ?? []).length, 2, again.stdout);
   } finally {
     dk(['rmi', 'smoke/built']);
+  }
+});
+
+test('chapter 8 in the guest: a push to a registry on the guest\'s loopback, and run pulls the image back', { skip }, async () => {
+  // Debian's docker-registry, from the host's root (the guest sees it read-only), storing under the state root.
+  const config = path.join(root, 'registry.yml');
+  fs.writeFileSync(config, `version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: ${root}/registry}}\nhttp: {addr: 127.0.0.1:5000}\n`);
+  const registry = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: 'ignore' });
+  const exited = new Promise((r) => registry.on('exit', r));
+  try {
+    const up = async () => new Promise<boolean>((r) => http.get('http://127.0.0.1:5000/v2/', (res) => { res.resume(); r(res.statusCode === 200); }).on('error', () => r(false)));
+    for (let i = 0; !(await up()); i++) {
+      assert.ok(i < 600, 'docker-registry should answer on 127.0.0.1:5000');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    ok(['tag', 'busybox', '127.0.0.1:5000/smoke/bb:1']);
+    assert.match(ok(['push', '127.0.0.1:5000/smoke/bb:1']), /1: digest: sha256:[0-9a-f]{64}/);
+    ok(['rmi', '127.0.0.1:5000/smoke/bb:1']);
+    const r = dk(['run', '--rm', '127.0.0.1:5000/smoke/bb:1', 'cat', '/proc/self/cgroup']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Unable to find image '127\.0\.0\.1:5000\/smoke\/bb:1' locally/);
+    assert.equal(r.stdout, '0::/\n');
+  } finally {
+    dk(['rmi', '127.0.0.1:5000/smoke/bb:1']);
+    registry.kill('SIGTERM');
+    await exited;
   }
 });
 
