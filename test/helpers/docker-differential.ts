@@ -23,6 +23,7 @@ import path from 'node:path';
 import { BIN, rootOrSkip, until, withoutWarning } from './dockling.js';
 import { mountsInside } from './leaks.js';
 import { cgroupDirs } from './cgroups.js';
+import { inPrivateNetns, NOT_PRIVATE } from './netns.js';
 
 export const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => fs.existsSync(p));
 // The docker.io package's client, the same version as its daemon (a newer
@@ -70,7 +71,18 @@ export interface PrivateDockerd {
  * in its own namespace). `root()`: the dockling state root whose busybox is
  * loaded into it.
  */
-export function privateDockerd(opts: { skip: string | false; label: string; networkArgs: string[]; root: () => string }): PrivateDockerd {
+export function privateDockerd(opts: {
+  skip: string | false;
+  label: string;
+  networkArgs: string[];
+  root: () => string;
+  /**
+   * Run the daemon in the test file's own network namespace instead of a
+   * new one (chapter 8: it must reach the file's registry on 127.0.0.1).
+   * Only where test/run.ts gave the file a namespace of its own.
+   */
+  shareNetns?: boolean;
+}): PrivateDockerd {
   let tmpDir: string | undefined;
   const tmp = () => tmpDir!;
   // A cgroup parent of this run's own, so its leftovers are ours to remove.
@@ -90,19 +102,25 @@ export function privateDockerd(opts: { skip: string | false; label: string; netw
     if (opts.skip) return;
     const t = (tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-dockerd-')));
     madeHere = FIXED_PATHS.filter((p) => !fs.existsSync(p));
+    if (opts.shareNetns && !inPrivateNetns()) throw new Error(NOT_PRIVATE);
+    const ownNetns = opts.shareNetns
+      ? []
+      : [
+          '--net',
+          '--',
+          'sh',
+          '-c',
+          // lo up: the containers' own loopback does not need it, dockerd's
+          // healthchecks of its containerd (a unix socket) neither; but a namespace
+          // with lo down surprises whatever assumes 127.0.0.1 works.
+          'ip link set lo up 2>/dev/null; exec "$@"',
+          'sh',
+        ];
     const child = spawn(
-      UNSHARE!,
+      opts.shareNetns ? DOCKERD! : UNSHARE!,
       [
-        '--net',
-        '--',
-        'sh',
-        '-c',
-        // lo up: the containers' own loopback does not need it, dockerd's
-        // healthchecks of its containerd (a unix socket) neither; but a namespace
-        // with lo down surprises whatever assumes 127.0.0.1 works.
-        'ip link set lo up 2>/dev/null; exec "$@"',
-        'sh',
-        DOCKERD!,
+        ...ownNetns,
+        ...(opts.shareNetns ? [] : [DOCKERD!]),
         `--data-root=${t}/data`,
         `--exec-root=${t}/exec`,
         `--pidfile=${t}/dockerd.pid`,
