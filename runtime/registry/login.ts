@@ -104,10 +104,8 @@ export const logoutCommand: Command = {
   async run(inv) {
     const domain = serverDomain(inv.args[0]);
     const key = authKey(domain);
-    if (!saveCredentials(domain, null)) {
-      process.stdout.write(`Not logged in to ${key}\n`);
-      return 0;
-    }
+    // The docker CLI (20.10) says this whether or not a login was saved.
+    saveCredentials(domain, null);
     process.stdout.write(`Removing login credentials for ${key}\n`);
     return 0;
   },

@@ -85,7 +85,10 @@ async function pullFrom(s: Stores, ep: Endpoint, ref: Reference, progress: Progr
   const scopes = [repositoryScope(ref.path, ['pull'])];
   const shown = familiarString(ref);
   const denied = (e: unknown) =>
-    e instanceof RegistryError && (e.status === 401 || e.status === 403)
+    // A Basic registry and no saved login: Docker's words for it.
+    e instanceof RegistryError && e.status === 401 && client.auth.scheme === 'basic' && !client.auth.creds
+      ? new RunError(1, `Get "${client.url(`/v2/${ref.path}/manifests/${ref.digest ?? ref.tag}`).href}": no basic auth credentials`, { cause: e })
+      : e instanceof RegistryError && (e.status === 401 || e.status === 403)
       ? new RunError(1, `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'dockling login': ${e.detail || e.message}`, { cause: e })
       : e;
 

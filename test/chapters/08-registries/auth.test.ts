@@ -34,7 +34,7 @@ const loginWith = (host: string, password: string) => cliAsync(['login', host, '
 describe('login, Basic (htpasswd)', { skip }, () => {
   test('without a login, a pull is refused with the login to try', async () => {
     const r = expectCode(await cliAsync(['pull', `${basic.host}/lab/x:1`]), 1);
-    assert.match(r.stderr, /pull access denied for 127\.0\.0\.1:\d+\/lab\/x, repository does not exist or may require 'dockling login': unauthorized: authentication required/);
+    assert.match(r.stderr, /Get "http:\/\/127\.0\.0\.1:\d+\/v2\/lab\/x\/manifests\/1": no basic auth credentials/);
   });
 
   test('a wrong password is refused and nothing is saved; the right one is saved 0600; push and pull work; logout forgets', async () => {
@@ -57,7 +57,7 @@ describe('login, Basic (htpasswd)', { skip }, () => {
     }
     assert.equal(expectCode(await cliAsync(['logout', basic.host]), 0).stdout, `Removing login credentials for ${basic.host}\n`);
     assert.equal(JSON.parse(fs.readFileSync(configFile(), 'utf8')).auths[basic.host], undefined);
-    assert.equal(expectCode(await cliAsync(['logout', basic.host]), 0).stdout, `Not logged in to ${basic.host}\n`);
+    assert.equal(expectCode(await cliAsync(['logout', basic.host]), 0).stdout, `Removing login credentials for ${basic.host}\n`, 'as docker 20.10 says it, logged in or not');
   });
 
   test('bad login input: no TTY to ask on, --password-stdin without -u', async () => {
