@@ -4,7 +4,6 @@
 // registry written for the faults a real one will not commit (a fake with
 // canned answers, for bad manifests, hostile layers, 503s and 429s).
 import { before } from 'node:test';
-import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -150,8 +149,3 @@ export function imageRoutes(repo: string, tag: string, layers: ReturnType<typeof
   return { routes, manifest, config, id: digestOf(config) };
 }
 // #endregion fake-registry
-
-export function assertNoImage(root: string, id: string): void {
-  assert.equal(fs.existsSync(path.join(root, 'image/overlay2/imagedb/content/sha256', id.replace('sha256:', ''))), false, `image ${id} should not be stored`);
-}
-

@@ -10,7 +10,7 @@ import { expectCode } from '../../helpers/chapter.ts';
 import { startRegistry, whyNoRegistry, type Registry } from '../../helpers/registry.ts';
 
 const skip = whyNoRegistry();
-const { root, tmp, cli, ok, other } = chapter8('pullpush');
+const { tmp, cli, ok, other } = chapter8('pullpush');
 let reg: Registry;
 before(async () => {
   if (!skip) reg = await startRegistry({ dir: path.join(tmp(), 'registry') });
