@@ -11,6 +11,7 @@ import type { Command, Layer } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { DEBUG_ENV, reportFailure } from '../core/failure.js';
 import { trace, jsonLinesSink } from '../trace/trace.js';
+import { configuredDriver, useStorageDrivers } from '../storage/choose.js';
 import { formatRecord, formatShort, wantColour } from '../trace/format.js';
 import { brokenPipe, handleBrokenPipes } from '../core/stdio.js';
 import { docklingVersion } from '../process/version.js';
@@ -24,6 +25,7 @@ const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'chapter', kind: 'int', valueName: 'N', usage: `Run with the layers of chapters 1..N only (default ${LATEST_CHAPTER}, or $DOCKLING_CHAPTER)` },
   { name: 'userns-remap', kind: 'string', valueName: 'user', usage: 'Chapter 11: root in containers is a subordinate uid of this user: default (dockremap), USER[:GROUP] or UID[:GID] (dockerd\'s option; or $DOCKLING_USERNS_REMAP). The state root becomes <root>/<uid>.<gid>' },
   { name: 'trace', kind: 'string', valueName: 'verbose', noOptDefault: 'true', usage: 'Print every step that changes the host, as it happens, under a heading per stage, with short IDs; =verbose: every step whole (full paths and IDs)' },
+  { name: 'storage-driver', kind: 'string', valueName: 'driver', usage: 'Storage driver to use: aufs (chapter 3) or overlay2 (chapter 4; the default). Default: daemon.json\'s "storage-driver", else the driver the state root already holds layers of' },
   { name: 'trace-file', kind: 'string', valueName: 'file', usage: 'Append the trace as JSON lines to a file (whole, as --trace=verbose)' },
   { name: 'debug', short: 'D', kind: 'bool', usage: 'When an error ends the command, also print the errors that caused it, with their stacks (or $DOCKLING_DEBUG)' },
   { name: 'help', kind: 'bool', usage: 'Print usage' },
@@ -64,7 +66,7 @@ export class CommandClashError extends Error {}
 /**
  * The commands of the given layers, by every name they answer to. A later
  * chapter may replace an earlier chapter's command (chapter 5's `rm` knows
- * the monitor), but only by saying so (`replaces: 4`): a name defined twice
+ * the monitor), but only by saying so (`replaces: 3`): a name defined twice
  * by accident would hide one of the two, and the chapter that wrote the
  * hidden one would go on testing code that never runs.
  */
@@ -281,6 +283,12 @@ export async function main(argv: string[]): Promise<number> {
   const chapter = (global.flags.get('chapter') as number | undefined) ?? (envChapter ? Number(envChapter) : LATEST_CHAPTER);
   if (!Number.isInteger(chapter) || chapter < 0 || chapter > 11) return fail(`invalid chapter "${envChapter ?? chapter}": choose 0..11`, 125);
   const layers = layersUpTo(chapter);
+  try {
+    useStorageDrivers(layers.flatMap((l) => l.storageDrivers ?? []), (global.flags.get('storage-driver') as string | undefined) || configuredDriver());
+  } catch (e) {
+    if (e instanceof RunError) return fail(e.message, e.code);
+    throw e;
+  }
   const stateRoot = (global.flags.get('root') as string | undefined) ?? process.env.DOCKLING_ROOT ?? '/var/lib/dockling';
   // An empty --root (say, an unset shell variable) must not fall back to the system's store.
   if (stateRoot === '') return fail(`invalid --root "": the state root must be a directory, e.g. --root /var/lib/dockling (or leave --root out)`, 125);

@@ -192,7 +192,7 @@ const waitCommand: Command = {
 // killed CLIs and monitors left is reaped before.
 const rmCommand: Command = {
   ...chapter4Rm,
-  replaces: 4,
+  replaces: 3,
   flags: [
     ...chapter4Rm.flags,
     { name: 'volumes', short: 'v', kind: 'bool', usage: 'Remove anonymous volumes associated with the container (chapter 7)' },
@@ -229,7 +229,7 @@ const renameCommand: Command = {
 const inspectCommand: Command = {
   ...inspectCommandWith((s, root, ref) => containerInspect(s, root, refreshState(root, resolveContainer(root, ref)))),
   aliases: ['container inspect'],
-  replaces: 4,
+  replaces: 3,
 };
 
 export const containerCommands: Command[] = [

@@ -177,6 +177,8 @@ export interface Layer {
    * knows how it ended returns the exit code
    */
   release?(c: ContainerConfig, stateRoot: string): number | void;
+  /** the storage drivers this layer brings (chapter 3: aufs, chapter 4: overlay2); storage/choose.ts picks among them */
+  storageDrivers?: string[];
   /** flags this layer adds to `exec` (chapter 11: --privileged) */
   execFlags?: FlagSpec[];
   /**

@@ -18,7 +18,7 @@ import { checkFormat, formatFlag, imageInspectOrNull, inspectEach, parseRefOrFai
 import { thawAbandoned, whileFrozen } from '../cgroups/freezer.js';
 import { goTime, nowRFC3339Nano } from '../core/time.js';
 
-const CH = 4;
+const CH = 3;
 
 /** A container by name, ID or unique ID prefix; not found is the user's error (exit 1, Docker's message). */
 export function containerOrFail(stateRoot: string, ref: string): ContainerConfig {

@@ -16,7 +16,7 @@ import { sha256 } from '../core/digest.js';
 import { familiarName, familiarString, parseReference, isImageIdLike, type Reference } from './reference.js';
 import { nowRFC3339Nano } from '../core/time.js';
 
-const CH = 4;
+const CH = 3;
 const hex = (id: string) => id.replace(/^sha256:/, '');
 
 /** repositories.json: { "Repositories": { "busybox": { "busybox:latest": "sha256:…" } } } */

@@ -1,7 +1,9 @@
-// Chapter 4's layer: images on overlay2. It puts an image store in front of
+// Chapter 3's layer: images, on aufs. It puts an image store in front of
 // chapter 1's rootfs: `run busybox` now finds the image busybox:latest, gives
 // the container an init layer and a writable layer on the image's layers,
-// and mounts their union as the container's root. The container is kept
+// and mounts their union as the container's root. The union is chapter 3's
+// aufs (storage/aufs.ts); chapter 4 adds overlay2, which then becomes the
+// default (storage/choose.ts). The container is kept
 // after it exits (unless --rm), writable layer and all, for `diff`,
 // `commit` and `export`; `rm` removes it.
 import { Slot, type Layer, type RunContext } from '../core/layer.js';
@@ -20,7 +22,7 @@ import { containerCommands } from './container-commands.js';
 import { pruneCommands } from './prune.js';
 import { reapLeftovers } from './leftovers.js';
 
-const CH = 4;
+const CH = 3;
 
 /** The image a container is made from, once validate has found it. */
 export const imageOf = new Slot<{ id: string }>('image');
@@ -152,13 +154,13 @@ function removeLayers(s: Stores, containerID: string): void {
 /** A container whose CLI was killed: its root is unmounted and its layers go. */
 function reap(c: ContainerConfig, stateRoot: string): void {
   if (!c.Driver) return;
-  removeLayers(openStores(stateRoot), c.ID);
+  removeLayers(openStores(stateRoot, c.Driver), c.ID);
 }
 
 /** A kept container that ended with nobody to clean up (chapter 5): unmount its root, keep its layer. */
 function release(c: ContainerConfig, stateRoot: string): void {
   if (!c.Driver) return;
-  const s = openStores(stateRoot);
+  const s = openStores(stateRoot, c.Driver);
   const m = s.layers.getMount(c.ID);
   if (m && s.driver.mounted(m.mountID)) s.driver.put(m.mountID);
 }
@@ -168,12 +170,13 @@ export const topChainID = (diffIDs: string[]): string | null => chainIDs(diffIDs
 
 export const imagesLayer: Layer = {
   chapter: CH,
-  name: 'overlay2',
+  name: 'aufs',
+  storageDrivers: ['aufs'],
   runFlags: [],
   commands: [...imageCommands, ...containerCommands, ...pruneCommands],
   stages: { validate, prepare, start, cleanup },
   reap,
   release,
-  // for version's Server block: docker info's "Storage Driver"
-  version: () => ({ StorageDriver: 'overlay2' }),
+  // for version's Server block: the storage driver this chapter brings
+  version: () => ({ StorageDriver: 'aufs' }),
 };

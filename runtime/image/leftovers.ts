@@ -31,7 +31,7 @@ import { chainIDs } from '../core/digest.js';
 import { tmpDir, type Stores } from './open-stores.js';
 import { startTime } from '../core/files.js';
 
-const CH = 4;
+const CH = 3;
 
 /** A new scratch directory <root>/tmp/<kind>-<pid>.<start>-XXXXXX, owned by this process. */
 export function ownedTempDir(stateRoot: string, kind: string): string {

@@ -1,10 +1,10 @@
 // The three stores an image-based container needs, opened together: the
 // storage driver (files), the layer store (layerdb) and the image store
-// (imagedb, repositories.json, image-store.ts). Chapter 4's driver is
-// overlay2. What needs all three at once lives here too: freeing the layers
+// (imagedb, repositories.json, image-store.ts). The driver is chapter 3's
+// aufs or chapter 4's overlay2, as storage/choose.ts decides. What needs all three at once lives here too: freeing the layers
 // that no image and no container stands on.
 import path from 'node:path';
-import { Overlay2Driver } from '../storage/overlay2.js';
+import { chooseDriver } from '../storage/choose.js';
 import { LayerStore } from '../storage/layerdb.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { ImageStore } from './image-store.js';
@@ -17,8 +17,9 @@ export interface Stores {
   images: ImageStore;
 }
 
-export function openStores(stateRoot: string): Stores {
-  const driver = new Overlay2Driver(path.join(stateRoot, 'overlay2'));
+/** The stores of `stateRoot`; `driverName`: the driver a container's record names (it keeps the one it was made on). */
+export function openStores(stateRoot: string, driverName?: string): Stores {
+  const driver = chooseDriver(stateRoot, driverName);
   return { root: stateRoot, driver, layers: new LayerStore(stateRoot, driver), images: new ImageStore(stateRoot, driver.name) };
 }
 

@@ -22,7 +22,7 @@ import type { StorageDriver, TarSource } from './driver.js';
 import { removeTree } from './remove.js';
 import { chownToRemappedRoot } from './idmap.js';
 
-const CH = 4;
+const CH = 3;
 
 export interface LayerInfo {
   chainID: string;

@@ -586,3 +586,132 @@ export function getuid(): number {
 export function setKeepCaps(): void {
   check(_prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), 'prctl', 'PR_SET_KEEPCAPS 1');
 }
+
+// --- chapter 3's FUSE server: a unix socket that carries descriptors, a
+// pipe, and the xattr call the others lack.
+
+const _lremovexattr = fn('int lremovexattr(const char *path, const char *name)');
+const _bind = fn('int bind(int fd, const uint8_t *addr, uint32 len)');
+const _listen = fn('int listen(int fd, int backlog)');
+const _connect = fn('int connect(int fd, const uint8_t *addr, uint32 len)');
+const _accept4 = fn('int accept4(int fd, void *addr, void *len, int flags)');
+const _shutdown = fn('int shutdown(int fd, int how)');
+const _pipe2 = fn('int pipe2(_Out_ int *fds, int flags)');
+const SOCK_SEQPACKET = 5;
+
+export function lremovexattr(path: string, name: string): void {
+  check(_lremovexattr(path, name), 'lremovexattr', `${path} ${name}`);
+}
+
+/** struct sockaddr_un for a path (at most 107 bytes). */
+function unixAddress(path: string): Buffer {
+  const p = Buffer.from(path);
+  if (p.length > 107) throw new Error(`unix socket path too long (${p.length} bytes, at most 107): ${path}`);
+  const a = Buffer.alloc(110);
+  a.writeUInt16LE(AF_UNIX, 0);
+  p.copy(a, 2);
+  return a;
+}
+
+/**
+ * A listening SOCK_SEQPACKET unix socket at `path`: each send is one
+ * message, kept whole, and a message may carry descriptors (SCM_RIGHTS).
+ */
+export function unixListen(path: string): number {
+  const fd = check(_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), 'socket', 'AF_UNIX SOCK_SEQPACKET');
+  const addr = unixAddress(path);
+  try {
+    check(_bind(fd, addr, addr.length), 'bind', path);
+    check(_listen(fd, 64), 'listen', path);
+  } catch (e) {
+    _close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** Connect to a SOCK_SEQPACKET unix socket (throws a SyscallError: ENOENT, ECONNREFUSED…). */
+export function unixConnect(path: string): number {
+  const fd = check(_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), 'socket', 'AF_UNIX SOCK_SEQPACKET');
+  const addr = unixAddress(path);
+  try {
+    check(_connect(fd, addr, addr.length), 'connect', path);
+  } catch (e) {
+    _close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** accept(2) on a worker thread: the next connection's descriptor. */
+export function acceptAsync(fd: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    _accept4.async(fd, null, null, SOCK_CLOEXEC, (err: unknown, res: number) => {
+      if (err) return reject(err);
+      if (Number(res) < 0) {
+        const e = errno();
+        return reject(new SyscallError('accept4', e, errnoName(e), `fd ${fd}`));
+      }
+      resolve(Number(res));
+    }),
+  );
+}
+
+/** Send one message with descriptors attached (SCM_RIGHTS). */
+export function sendMessage(sock: number, data: Buffer, fds: number[]): void {
+  const ctl = Buffer.alloc(fds.length ? 16 + 8 * Math.ceil((fds.length * 4) / 8) : 0);
+  if (fds.length) {
+    ctl.writeBigUInt64LE(BigInt(16 + 4 * fds.length), 0);
+    ctl.writeInt32LE(SOL_SOCKET, 8);
+    ctl.writeInt32LE(SCM_RIGHTS, 12);
+    fds.forEach((f, i) => ctl.writeInt32LE(f, 16 + 4 * i));
+  }
+  const msg = {
+    msg_name: null, msg_namelen: 0, msg_iov: [{ iov_base: data, iov_len: data.length }], msg_iovlen: 1,
+    msg_control: fds.length ? ctl : null, msg_controllen: ctl.length, msg_flags: 0,
+  };
+  check(_sendmsg(sock, msg, 0), 'sendmsg', `fd ${sock}`);
+}
+
+/** Receive one message and the descriptors that came with it (on a worker thread); null at end of stream. */
+export async function receiveMessage(sock: number, max = 65536): Promise<{ data: Buffer; fds: number[] } | null> {
+  const data = Buffer.alloc(max);
+  const ctl = Buffer.alloc(16 + 4 * 8);
+  const msg = {
+    msg_name: null, msg_namelen: 0, msg_iov: [{ iov_base: data, iov_len: data.length }], msg_iovlen: 1,
+    msg_control: ctl, msg_controllen: ctl.length, msg_flags: 0,
+  };
+  const n: number = await new Promise((resolve, reject) =>
+    _recvmsg.async(sock, msg, 0x40000000 /* MSG_CMSG_CLOEXEC */, (err: unknown, res: number) => {
+      if (err) return reject(err);
+      if (Number(res) < 0) {
+        const e = errno();
+        return reject(new SyscallError('recvmsg', e, errnoName(e), `fd ${sock}`));
+      }
+      resolve(Number(res));
+    }),
+  );
+  if (n <= 0) return null;
+  const fds: number[] = [];
+  const len = Number(ctl.readBigUInt64LE(0));
+  if (len > 16 && ctl.readInt32LE(8) === SOL_SOCKET && ctl.readInt32LE(12) === SCM_RIGHTS) {
+    for (let off = 16; off + 4 <= len; off += 4) fds.push(ctl.readInt32LE(off));
+  }
+  return { data: data.subarray(0, n), fds };
+}
+
+/**
+ * shutdown(2) both ways. On a listening socket this wakes an accept(2)
+ * blocked in a worker thread (close(2) does not): Node joins its worker
+ * threads when it exits, and would wait for that accept forever.
+ */
+export function shutdown(fd: number): void {
+  _shutdown(fd, 2);
+}
+
+/** pipe2(2) with O_CLOEXEC (and O_NONBLOCK if asked): [read end, write end]. */
+export function pipe(nonBlocking = false): [number, number] {
+  const fds = [0, 0];
+  check(_pipe2(fds, 0o2000000 | (nonBlocking ? 0o4000 : 0)), 'pipe2', 'O_CLOEXEC');
+  return [fds[0], fds[1]];
+}

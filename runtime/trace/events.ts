@@ -9,7 +9,7 @@
 // that a learner can hold `--trace` output next to `man 2 mount` or strace.
 
 /** Where the step ran: the dockling CLI on the host, or the container's init. */
-export type TraceSide = 'host' | 'init';
+export type TraceSide = 'host' | 'init' | 'fuse';
 
 export type TraceEvent =
   // A stage of the run pipeline begins (core/layer.ts, STAGES). Not a change
@@ -73,7 +73,12 @@ export type TraceEvent =
   // Chapter 8 (registries): one request to a registry or token service and
   // the status it got (not a change to this host, but the conversation a
   // pull or push is made of); `auth` says what credentials went with it.
-  | { op: 'http'; method: string; url: string; status: number; auth: string };
+  | { op: 'http'; method: string; url: string; status: number; auth: string }
+  // Chapter 3's FUSE server: a request the kernel sent and our answer (ok
+  // or an errno); a file copied up to the writable branch; a whiteout made.
+  | { op: 'fuse'; request: string; path: string; reply: string }
+  | { op: 'copy-up'; path: string; from: string; to: string }
+  | { op: 'whiteout'; path: string };
 
 export type TraceOp = TraceEvent['op'];
 
@@ -127,6 +132,9 @@ const FIELDS: Record<TraceOp, Record<string, 's' | 'n' | 'a' | 'S'>> = {
   sysctl: { key: 's', value: 's', netns: 's' },
   lease: { network: 's', address: 's', action: 's' },
   http: { method: 's', url: 's', status: 'n', auth: 's' },
+  fuse: { request: 's', path: 's', reply: 's' },
+  'copy-up': { path: 's', from: 's', to: 's' },
+  whiteout: { path: 's' },
 };
 
 function fieldOk(v: unknown, kind: 's' | 'n' | 'a' | 'S'): boolean {
@@ -164,7 +172,7 @@ export function decodeRecord(line: string): TraceRecord | null {
   if (typeof o.op !== 'string' || !Object.hasOwn(FIELDS, o.op)) return null;
   for (const [name, kind] of Object.entries(FIELDS[o.op as TraceOp])) if (!fieldOk(o[name], kind)) return null;
   if (typeof o.t !== 'number' || !Number.isFinite(o.t)) return null;
-  if (o.side !== 'host' && o.side !== 'init') return null;
+  if (o.side !== 'host' && o.side !== 'init' && o.side !== 'fuse') return null;
   if (typeof o.chapter !== 'number' || !Number.isInteger(o.chapter)) return null;
   return o as unknown as TraceRecord;
 }

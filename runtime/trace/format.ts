@@ -94,6 +94,12 @@ export function formatEvent(e: TraceEvent): string {
       return `ipam: ${e.action} ${e.address} on ${e.network}`;
     case 'http':
       return `${e.method} ${e.url} → ${e.status}${e.auth ? ` (${e.auth})` : ''}`;
+    case 'fuse':
+      return `FUSE_${e.request} ${e.path} → ${e.reply}`;
+    case 'copy-up':
+      return `copy-up ${e.path}: ${e.from} → ${e.to}`;
+    case 'whiteout':
+      return `whiteout ${e.path} (.wh.${path.basename(e.path)})`;
   }
 }
 

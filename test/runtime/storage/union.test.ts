@@ -5,7 +5,9 @@
 //   (a) the merged tree the kernel shows,
 //   (b) what the driver's diff tar, applied to the stack below, gives, and
 //   (c) the A/C/D lines changes() lists.
-// Written against the StorageDriver interface: chapter 3 adds aufs to DRIVERS.
+// Written against the StorageDriver interface: both drivers, aufs (chapter 3,
+// through its FUSE server) and overlay2 (chapter 4, the kernel's overlayfs),
+// run the same operations and must agree with the model, and so with each other.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,12 +16,14 @@ import { Readable, Writable } from 'node:stream';
 import fc from 'fast-check';
 import type { StorageDriver } from '../../../runtime/storage/driver.ts';
 import { Overlay2Driver } from '../../../runtime/storage/overlay2.ts';
+import { AufsDriver } from '../../../runtime/storage/aufs.ts';
 import { TarReader, TarWriter, type TarEntry } from '../../../runtime/storage/tar.ts';
 import { makeTemp, mountsInside, removeTree } from './ovl-temp.ts';
 import { applyLayer, expectedChanges, Model, type Node, type Op, opArb, layerArb, layerEntries, run } from './union-model.ts';
 
 const DRIVERS: { name: string; make: (home: string) => StorageDriver }[] = [
   { name: 'overlay2', make: (home) => new Overlay2Driver(home) },
+  { name: 'aufs', make: (home) => new AufsDriver(home) },
 ];
 
 /** The tree under `dir` as the model holds one (lstat only: never through a symlink). */

@@ -61,13 +61,16 @@ function eventOf(text: fc.Arbitrary<string>, texts: fc.Arbitrary<string[]>): fc.
     sysctl: fc.record({ op: fc.constant('sysctl'), key: text, value: text, netns: text }),
     lease: fc.record({ op: fc.constant('lease'), network: text, address: text, action: text }),
     http: fc.record({ op: fc.constant('http'), method: text, url: text, status: fc.integer(), auth: text }),
+    fuse: fc.record({ op: fc.constant('fuse'), request: text, path: text, reply: text }),
+    'copy-up': fc.record({ op: fc.constant('copy-up'), path: text, from: text, to: text }),
+    whiteout: fc.record({ op: fc.constant('whiteout'), path: text }),
   };
   return fc.oneof(...ALL_OPS.map((op) => byOp[op] as fc.Arbitrary<TraceEvent>));
 }
 
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true }).filter((t) => !Object.is(t, -0));
 const recordOf = (ev: fc.Arbitrary<TraceEvent>): fc.Arbitrary<TraceRecord> =>
-  fc.tuple(ev, finite, fc.constantFrom('host' as const, 'init' as const), fc.integer({ min: 0, max: 10 })).map(
+  fc.tuple(ev, finite, fc.constantFrom('host' as const, 'init' as const, 'fuse' as const), fc.integer({ min: 0, max: 10 })).map(
     ([e, t, side, chapter]) => ({ ...e, t, side, chapter }) as TraceRecord,
   );
 const anyRecord = recordOf(eventOf(str, strs));
@@ -120,7 +123,7 @@ describe('encodeRecord / decodeRecord', () => {
         const o = v as Record<string, unknown>;
         const envelopeOk =
           typeof o === 'object' && o !== null && !Array.isArray(o) && ALL_OPS.includes(o.op as TraceOp) &&
-          typeof o.t === 'number' && (o.side === 'host' || o.side === 'init') && Number.isInteger(o.chapter);
+          typeof o.t === 'number' && (o.side === 'host' || o.side === 'init' || o.side === 'fuse') && Number.isInteger(o.chapter);
         if (!envelopeOk) assert.equal(decodeRecord(JSON.stringify(v)), null);
       }),
       { numRuns: 500 },

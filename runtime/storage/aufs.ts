@@ -1,0 +1,234 @@
+// The aufs driver (chapter 3): Docker's first storage driver, on a union
+// filesystem that dockling serves itself over FUSE (aufs was never merged
+// into Linux; no kernel these machines run has it).
+//
+// Layout (Docker's aufs driver's), under <root>/aufs:
+//   diff/<id>/     the layer's own files: what its tar unpacked to, or what a
+//                  container changed; whiteouts are files named .wh.NAME, and
+//                  an opaque directory holds a file .wh..wh..opq (the OCI
+//                  layer format took both from aufs, so a layer tar unpacks
+//                  here as it is, and packs back as it is)
+//   layers/<id>    the layers under it, one id a line, topmost first
+//   mnt/<id>/      where the union of diff/<id> and its layers' diffs is mounted
+// A container's layer has a union mounted; an image's layers never need one.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ApplyResult, Change, StorageDriver, TarSource } from './driver.js';
+import { MNT_DETACH, SyscallError, umount2 } from '../sys/libc.js';
+import { trace } from '../trace/trace.js';
+import { backingFs, mountPoints } from './overlay2-mounts.js';
+import { removeTree } from './remove.js';
+import { chownToRemappedRoot, shareWithRemappedRoot } from './idmap.js';
+import { mountUnion } from './aufs-client.js';
+import { OPAQUE, Union, WH_PREFIX } from './aufs-union.js';
+import { listDir, walkLayer } from './walk.js';
+
+const CH = 3;
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** aufs's own limit on branches: 127 */
+const MAX_DEPTH = 127;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+export class AufsDriver implements StorageDriver {
+  readonly name = 'aufs';
+
+  constructor(readonly home: string) {}
+
+  private id(id: string): string {
+    if (!ID_RE.test(id)) throw new Error(`aufs: bad layer id ${JSON.stringify(id)}`);
+    return id;
+  }
+  layerDir = (id: string) => path.join(this.home, 'diff', this.id(id));
+  private mnt = (id: string) => path.join(this.home, 'mnt', this.id(id));
+  private layersFile = (id: string) => path.join(this.home, 'layers', this.id(id));
+  exists = (id: string) => fs.existsSync(this.layerDir(id));
+
+  private mkdir(p: string, mode: number): void {
+    trace.emit(CH, { op: 'mkdir', path: p, mode });
+    fs.mkdirSync(p, { mode });
+    fs.chmodSync(p, mode);
+  }
+
+  /** the layers under `id`, topmost first, read from layers/<id> */
+  parents(id: string): string[] {
+    try {
+      return fs.readFileSync(this.layersFile(id), 'utf8').split('\n').filter(Boolean).map((p) => this.id(p));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  create(id: string, parent: string | null): void {
+    if (this.exists(id)) throw new Error(`aufs: layer ${id} already exists`);
+    if (parent !== null && !this.exists(parent)) throw new Error(`aufs: parent layer ${parent} of ${id} does not exist`);
+    const parents = parent === null ? [] : [parent, ...this.parents(parent)];
+    if (parents.length + 1 > MAX_DEPTH) throw new Error(`aufs: layer ${id} would be ${parents.length + 1} layers deep (aufs allows ${MAX_DEPTH} branches)`);
+    for (const d of ['diff', 'layers', 'mnt']) fs.mkdirSync(path.join(this.home, d), { recursive: true, mode: 0o700 });
+    shareWithRemappedRoot(this.home);
+    try {
+      this.mkdir(this.layerDir(id), 0o755);
+      chownToRemappedRoot(this.layerDir(id));
+      this.mkdir(this.mnt(id), 0o755);
+      const list = parents.map((p) => p + '\n').join('');
+      trace.emit(CH, { op: 'write', path: this.layersFile(id), value: list });
+      fs.writeFileSync(this.layersFile(id), list);
+    } catch (e) {
+      this.remove(id);
+      throw e;
+    }
+  }
+
+  createReadWrite(id: string, parent: string | null): void {
+    this.create(id, parent);
+  }
+
+  async applyDiff(id: string, parent: string | null, tar: TarSource): Promise<ApplyResult> {
+    this.checkParent(id, parent);
+    const diff = this.layerDir(id);
+    if (fs.readdirSync(diff).length > 0) throw new Error(`aufs: layer ${id} already has files; a layer tar is applied to a new layer`);
+    trace.emit(CH, { op: 'rmdir', path: diff });
+    fs.rmdirSync(diff);
+    try {
+      const { extractLayer } = await import('./extract.js');
+      // Whiteouts stay the files they are in the tar: aufs reads them so.
+      const r = await extractLayer(tar, diff, { whiteouts: 'aufs' });
+      return { diffID: r.diffID, size: r.size, tarSplit: r.tarSplit };
+    } catch (e) {
+      if (!fs.existsSync(diff)) this.mkdir(diff, 0o755), chownToRemappedRoot(diff);
+      throw e;
+    }
+  }
+
+  private checkParent(id: string, parent: string | null): void {
+    const actual = this.parents(id)[0] ?? null;
+    if (actual !== parent) throw new Error(`aufs: layer ${id} sits on ${actual ?? 'nothing'}, not on ${parent ?? 'nothing'}`);
+  }
+
+  /** the branches of `id`'s union: its own diff (the writable one), then its layers', topmost first */
+  branches(id: string): string[] {
+    return [id, ...this.parents(id)].map((l) => this.layerDir(l));
+  }
+
+  // #region mount
+  get(id: string): string {
+    if (!this.exists(id)) throw new Error(`aufs: layer ${id} does not exist`);
+    if (this.parents(id).length === 0) return this.layerDir(id); // one layer: nothing to unite
+    const target = this.mnt(id);
+    if (this.mounted(id)) return target;
+    mountUnion(this.home, target, this.branches(id));
+    return target;
+  }
+  // #endregion mount
+
+  // #region unmount
+  /**
+   * Unmount: a plain umount first; if a process still uses the mount
+   * (EBUSY), a few tries, then a lazy one (MNT_DETACH): the mount leaves
+   * the tree at once and the kernel ends it when its last user is gone.
+   * Then the server reads ENODEV and lets it go. A mount whose server died
+   * unmounts the same way (its files answer ENOTCONN until then).
+   */
+  put(id: string): void {
+    if (!this.mounted(id)) return;
+    const target = this.mnt(id);
+    for (let attempt = 0; ; attempt++) {
+      const detach = attempt >= 5;
+      trace.emit(CH, { op: 'umount', target, flags: detach ? ['MNT_DETACH'] : [] });
+      try {
+        umount2(target, detach ? MNT_DETACH : 0);
+        return;
+      } catch (e) {
+        if (!(e instanceof SyscallError && e.code === 'EBUSY') || detach) throw e;
+        Atomics.wait(sleeper, 0, 0, 20 * (attempt + 1));
+      }
+    }
+  }
+  // #endregion unmount
+
+  mounted(id: string): boolean {
+    let target: string;
+    try {
+      target = fs.realpathSync(this.mnt(id));
+    } catch {
+      return false;
+    }
+    return mountPoints().some((m) => m.target === target);
+  }
+
+  removalPaths(id: string): string[] {
+    return [this.mnt(id), this.layersFile(id), this.layerDir(id)];
+  }
+
+  remove(id: string): void {
+    this.put(id);
+    if (this.mounted(id)) throw new Error(`aufs: layer ${id} is still mounted on ${this.mnt(id)}`);
+    for (const p of this.removalPaths(id)) {
+      if (!fs.existsSync(p)) continue;
+      trace.emit(CH, { op: 'remove', path: p });
+      removeTree(p);
+    }
+  }
+
+  // #region changes
+  /**
+   * `docker diff` on aufs: the layer's diff directory is its changeset.
+   * .wh.NAME is a deletion (D); any other entry is C if the layers below
+   * show that path, else A; an opaque directory also deletes each name the
+   * layers below show in it and it lacks. Walked with descriptors
+   * (walk.ts): the container may be changing the directory as we read.
+   */
+  changes(id: string, parent: string | null): Change[] {
+    this.checkParent(id, parent);
+    const below = new Union(this.branches(id).slice(1));
+    const out = new Map<string, Change['kind']>();
+    for (const e of walkLayer<null>(this.layerDir(id))) {
+      const dir = path.posix.dirname(e.rel) === '.' ? '' : path.posix.dirname(e.rel);
+      if (e.name.startsWith(WH_PREFIX)) {
+        if (!e.name.startsWith(WH_PREFIX + WH_PREFIX)) out.set('/' + path.posix.join(dir, e.name.slice(WH_PREFIX.length)), 'D');
+        continue;
+      }
+      const lower = below.branches.length ? below.resolve(e.rel) : null;
+      out.set('/' + e.rel, lower ? 'C' : 'A');
+      if (!fs.fstatSync(e.fd).isDirectory()) continue;
+      const names = listDir(e.fd);
+      if (names.includes(OPAQUE) && lower?.st.isDirectory()) {
+        const here = new Set(names);
+        for (const { name } of below.readdir(e.rel)) if (!here.has(name)) out.set('/' + path.posix.join(e.rel, name), 'D');
+      }
+      e.descend(null, names);
+    }
+    return [...out].map(([p, kind]) => ({ kind, path: p })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+  // #endregion changes
+
+  /** The diff directory is the changeset, whiteouts and all: pack it as it is. */
+  async diff(id: string, parent: string | null, out: NodeJS.WritableStream): Promise<{ diffID: string; size: number }> {
+    this.checkParent(id, parent);
+    const { packLayer } = await import('./pack.js');
+    const r = await packLayer(this.layerDir(id), out, { whiteouts: 'aufs' });
+    return { diffID: r.diffID, size: r.size };
+  }
+
+  /** Docker shows no GraphDriver.Data for aufs. */
+  metadata(): Record<string, string> {
+    return {};
+  }
+
+  status(): [string, string][] {
+    let dirs = 0;
+    try {
+      dirs = fs.readdirSync(path.join(this.home, 'diff')).length;
+    } catch {
+      // no layer yet
+    }
+    return [
+      ['Root Dir', this.home],
+      ['Backing Filesystem', backingFs(this.home)],
+      ['Dirs', String(dirs)],
+      // Dirperm1: aufs checks a directory's permission bits on the topmost
+      // branch only (not on every branch that has it); always true here.
+      ['Dirperm1 Supported', 'true'],
+    ];
+  }
+}
