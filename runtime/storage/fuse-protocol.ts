@@ -226,3 +226,19 @@ export function dirent(ino: bigint, nextOffset: number, type: number, name: stri
   n.copy(b, 24);
   return b;
 }
+
+/**
+ * A notification (a message the server sends unasked, unique 0):
+ * FUSE_NOTIFY_INVAL_INODE, "forget what you cached of this node's
+ * attributes" (offset -1: its pages may stay).
+ */
+export function invalInode(nodeid: bigint): Buffer {
+  const b = Buffer.alloc(16 + 24);
+  b.writeUInt32LE(b.length, 0);
+  b.writeInt32LE(2, 4); // FUSE_NOTIFY_INVAL_INODE, in the error field
+  b.writeBigUInt64LE(0n, 8);
+  b.writeBigUInt64LE(nodeid, 16);
+  b.writeBigInt64LE(-1n, 24);
+  b.writeBigInt64LE(0n, 32);
+  return b;
+}

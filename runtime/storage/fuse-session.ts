@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import {
   attrOf, attrOut, dirent, entryOut, FATTR, FOPEN_KEEP_CACHE, INIT, initOut, names, OP, opName, openOut, outHeader,
-  parseRequest, READ_BUFFER, ROOT_ID, sizeOut, statfsOut, type Request,
+  parseRequest, READ_BUFFER, invalInode, ROOT_ID, sizeOut, statfsOut, type Request,
 } from './fuse-protocol.js';
 import { errnoOf, Union, UnionError } from './aufs-union.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -40,6 +40,8 @@ export class FuseSession {
   /** requests served, by opcode name (the server's status) */
   readonly counts: Record<string, number> = {};
   private ended = false;
+  /** nodes whose attributes changed behind the kernel's back (a copy-up gives a file a new inode, a link a new count) */
+  private stale = new Set<bigint>();
 
   /**
    * fd: our end of /dev/fuse for this mount; emit: where trace events go
@@ -53,6 +55,8 @@ export class FuseSession {
   ) {
     union.onCopyUp = (e) => {
       this.emit?.({ op: 'copy-up', path: '/' + e.rel, from: e.from, to: e.to });
+      const node = this.byPath.get(e.rel);
+      if (node !== undefined) this.stale.add(node);
       // A file open for reading still reads the lower copy; aufs re-points
       // it at the copied-up file, so it sees the writes made through the
       // new one (the kernel would otherwise show two different files).
@@ -113,14 +117,34 @@ export class FuseSession {
     }
   }
 
+  /**
+   * One write(2) per reply, header and body together. (writev takes at
+   * most 1024 pieces: a long directory listing is joined first.) A reply
+   * the kernel refuses is answered again as EIO: a request left without
+   * an answer would leave its caller waiting forever.
+   */
   private reply(req: Request, error: number, ...body: Buffer[]): void {
-    const len = body.reduce((n, b) => n + b.length, 0);
+    const parts = body.length > 64 ? [Buffer.concat(body)] : body;
+    const len = parts.reduce((n, b) => n + b.length, 0);
     try {
-      fs.writevSync(this.fd, [outHeader(req.unique, -error, error ? 0 : len), ...(error ? [] : body)]);
+      fs.writevSync(this.fd, [outHeader(req.unique, -error, error ? 0 : len), ...(error ? [] : parts)]);
     } catch (e) {
       // ENOENT: the caller gave up on this request (interrupted): nothing to answer.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') process.stderr.write(`aufs: ${this.target}: replying: ${(e as Error).message}\n`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      process.stderr.write(`aufs: ${this.target}: replying to ${opName(req.opcode)}: ${(e as Error).message}\n`);
+      if (error !== os.constants.errno.EIO) this.reply(req, os.constants.errno.EIO);
     }
+  }
+  /** After the reply: tell the kernel which cached attributes are wrong now. */
+  private notifyStale(): void {
+    for (const node of this.stale) {
+      try {
+        fs.writeSync(this.fd, invalInode(node));
+      } catch {
+        // ENOENT: the kernel has no such inode cached any more
+      }
+    }
+    this.stale.clear();
   }
   // #endregion request-loop
 
@@ -213,10 +237,12 @@ export class FuseSession {
       const out = this.dispatch(req, (s) => (what = s));
       if (out === null) return;
       this.reply(req, 0, ...out);
+      this.notifyStale();
       if (this.emit && what) this.emit({ op: 'fuse', request: op, path: what, reply: 'ok' });
     } catch (e) {
       const errno = errnoOf(e);
       this.reply(req, errno);
+      this.notifyStale();
       if (this.emit) this.emit({ op: 'fuse', request: op, path: what, reply: (e as NodeJS.ErrnoException).code ?? 'EIO' });
       if (errno === os.constants.errno.EIO) process.stderr.write(`aufs: ${this.target}: ${op} ${what}: ${(e as Error).stack}\n`);
     }
@@ -329,6 +355,7 @@ export class FuseSession {
         const rel = this.childRel(req.nodeid, names(b, 8, 1)[0]);
         say(`/${rel} => /${old}`);
         u.link(old, rel);
+        this.stale.add(b.readBigUInt64LE(0)); // its link count changed
         return [this.entry(rel)];
       }
       case OP.OPEN: {
