@@ -143,6 +143,7 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
 const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> = {
   1: ['01-namespaces', () => import('./01-namespaces/demo.js')],
   2: ['02-cgroups', () => import('./02-cgroups/demo.js')],
+  3: ['03-aufs', () => import('./03-aufs/demo.js')],
   4: ['04-overlay2', () => import('./04-overlay2/demo.js')],
   5: ['05-containers', () => import('./05-containers/demo.js')],
   6: ['06-networking', () => import('./06-networking/demo.js')],

@@ -25,7 +25,7 @@ const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'chapter', kind: 'int', valueName: 'N', usage: `Run with the layers of chapters 1..N only (default ${LATEST_CHAPTER}, or $DOCKLING_CHAPTER)` },
   { name: 'userns-remap', kind: 'string', valueName: 'user', usage: 'Chapter 11: root in containers is a subordinate uid of this user: default (dockremap), USER[:GROUP] or UID[:GID] (dockerd\'s option; or $DOCKLING_USERNS_REMAP). The state root becomes <root>/<uid>.<gid>' },
   { name: 'trace', kind: 'string', valueName: 'verbose', noOptDefault: 'true', usage: 'Print every step that changes the host, as it happens, under a heading per stage, with short IDs; =verbose: every step whole (full paths and IDs)' },
-  { name: 'storage-driver', kind: 'string', valueName: 'driver', usage: 'Storage driver to use: aufs (chapter 3) or overlay2 (chapter 4; the default). Default: daemon.json\'s "storage-driver", else the driver the state root already holds layers of' },
+  { name: 'storage-driver', kind: 'string', valueName: 'driver', usage: 'Storage driver to use: aufs (chapter 3) or overlay2 (chapter 4; the default). Default: $DOCKLING_STORAGE_DRIVER, else daemon.json\'s "storage-driver", else the driver the state root already holds layers of' },
   { name: 'trace-file', kind: 'string', valueName: 'file', usage: 'Append the trace as JSON lines to a file (whole, as --trace=verbose)' },
   { name: 'debug', short: 'D', kind: 'bool', usage: 'When an error ends the command, also print the errors that caused it, with their stacks (or $DOCKLING_DEBUG)' },
   { name: 'help', kind: 'bool', usage: 'Print usage' },
@@ -284,7 +284,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(chapter) || chapter < 0 || chapter > 11) return fail(`invalid chapter "${envChapter ?? chapter}": choose 0..11`, 125);
   const layers = layersUpTo(chapter);
   try {
-    useStorageDrivers(layers.flatMap((l) => l.storageDrivers ?? []), (global.flags.get('storage-driver') as string | undefined) || configuredDriver());
+    useStorageDrivers(layers.flatMap((l) => l.storageDrivers ?? []), (global.flags.get('storage-driver') as string | undefined) || process.env.DOCKLING_STORAGE_DRIVER || configuredDriver());
   } catch (e) {
     if (e instanceof RunError) return fail(e.message, e.code);
     throw e;

@@ -29,13 +29,13 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: 'workdir', short: 'w', kind: 'string', usage: 'Working directory inside the container' },
   { name: 'hostname', short: 'h', kind: 'string', usage: 'Container host name' },
   { name: 'name', kind: 'string', usage: 'Assign a name to the container' },
-  { name: 'rm', kind: 'bool', usage: 'Automatically remove the container when it exits (before chapter 4, every container is)' },
+  { name: 'rm', kind: 'bool', usage: 'Automatically remove the container when it exits (before chapter 3, every container is)' },
   { name: 'interactive', short: 'i', kind: 'bool', usage: 'Keep STDIN open' },
   { name: 'tty', short: 't', kind: 'bool', usage: 'Allocate a pseudo-TTY' },
   { name: 'rootfs', kind: 'string', valueName: 'dir', usage: 'Run a root filesystem directory instead of an image; all arguments are the command' },
 ];
 
-/** Where `busybox` lives until images arrive in chapter 4. */
+/** Where `busybox` lives until images arrive in chapter 3. */
 export const busyboxRootfsDir = (stateRoot: string) => path.join(stateRoot, 'rootfs', 'busybox');
 
 // #region resolve-rootfs

@@ -4,6 +4,7 @@
 // side do not see each other's containers.
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 
 export interface HostSnapshot {
@@ -96,6 +97,31 @@ export async function assertNoLeaks(root: string, before: HostSnapshot): Promise
   const newTmp = fs.readdirSync(os.tmpdir()).filter((f) => !before.tmp.has(f) && /dockling|busybox/.test(f));
   assert.deepEqual(newTmp, [], 'temporary files remain');
   assert.deepEqual(containerDirs(root), [], 'container state directories remain');
+  // Chapter 3's aufs server ends with the last mount it serves: give it the
+  // moment the kernel takes to tell it the mount is gone.
+  let servers: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    servers = aufsServers(root);
+    if (servers.length === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(servers, [], 'the aufs server outlived the mounts it served');
+}
+
+/** PIDs of chapter 3's aufs server processes serving this state root (named by the socket on their command line). */
+export function aufsServers(root: string): number[] {
+  const socket = path.join(root, 'aufs', 'server.sock');
+  const out: number[] = [];
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv.includes(socket)) out.push(Number(pid));
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }
 
 /**

@@ -37,20 +37,7 @@ export function containerID(root: string, name: string): string {
 }
 
 /** PIDs of the aufs server processes of this state root (by the socket on their command line). */
-export function serverPids(root: string): number[] {
-  const socket = aufs(root).socket;
-  const out: number[] = [];
-  for (const pid of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (argv.includes(socket) && argv.some((a) => /aufs-server\.(js|ts)$/.test(a))) out.push(Number(pid));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
+export { aufsServers as serverPids } from '../../helpers/leaks.ts';
 
 /** fuse.aufs mounts under the state root, from this process's mountinfo. */
 export function aufsMounts(root: string): string[] {

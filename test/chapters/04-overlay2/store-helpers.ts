@@ -30,9 +30,15 @@ export function ok(root: string, args: string[], opts: Parameters<typeof docklin
   return expectCode(dockling(root, args, opts), 0).stdout;
 }
 
+/**
+ * The storage driver the tests run on: chapter 3's tests (the image store's
+ * own, moved there with it) run on aufs, chapter 4's on overlay2.
+ */
+export const DRIVER = process.env.DOCKLING_CHAPTER === '3' ? 'aufs' : 'overlay2';
+
 /** Paths of Docker's layout under a state root. */
 export function layout(root: string) {
-  const img = path.join(root, 'image/overlay2');
+  const img = path.join(root, `image/${DRIVER}`);
   return {
     img,
     content: (id: string) => path.join(img, 'imagedb/content/sha256', hex(id)),
@@ -40,7 +46,8 @@ export function layout(root: string) {
     layer: (chain: string) => path.join(img, 'layerdb/sha256', hex(chain)),
     mounts: path.join(img, 'layerdb/mounts'),
     repositories: path.join(img, 'repositories.json'),
-    overlay: path.join(root, 'overlay2'),
+    /** where the driver keeps one directory per layer (overlay2/, or aufs/diff/) */
+    overlay: DRIVER === 'aufs' ? path.join(root, 'aufs/diff') : path.join(root, 'overlay2'),
     lock: path.join(img, '.lock'),
     tmp: path.join(root, 'tmp'),
   };

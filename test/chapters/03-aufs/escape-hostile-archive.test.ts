@@ -1,6 +1,6 @@
-// Chapter 4, section 7: "export, import, save, load", its "A hostile archive".
+// Chapter 3 (the image store, on aufs; chapter 4 runs the same store on overlay2), section 7: "export, import, save, load", its "A hostile archive".
 //
-// Chapter 4's part of the ESCAPE SUITE for `load` (later chapters' escape
+// Chapter 3's part of the ESCAPE SUITE for `load` (later chapters' escape
 // tests extend the suite; test/chapters/04-overlay2/escape.test.ts holds
 // chapter 4's other probes). The archive is the adversary here: its
 // manifest.json names the files that are the image config and the layers,
@@ -10,15 +10,15 @@
 // points at a file in this test's own temp dir (never at a host file such
 // as /etc/...) and proves the read by what the image would then hold.
 //
-// test/run.ts runs this file with layers 1..4 (every test must pass) and
-// with layers 1..3 (every test must fail: there is no `load`).
+// test/run.ts runs this file with layers 1..3 (every test must pass) and
+// with layers 1..2 (every test must fail: there is no `load`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dockling, rootOrSkip } from '../../helpers/dockling.ts';
 import { expectCode, useStateRoot } from '../../helpers/chapter.ts';
-import { assertNoContainerLayers, layout, ls, makeTar, sha256, sha256hex } from './store-helpers.ts';
+import { assertNoContainerLayers, layout, ls, makeTar, sha256, sha256hex } from '../04-overlay2/store-helpers.ts';
 
 const skip = rootOrSkip();
 const root = useStateRoot('ch4-load-escape');

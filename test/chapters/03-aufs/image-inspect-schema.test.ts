@@ -1,12 +1,12 @@
-// Chapter 4, `image inspect`: the document as the Docker Engine API
+// Chapter 3 (the image store, on aufs; chapter 4 runs the same store on overlay2), `image inspect`: the document as the Docker Engine API
 // defines it (the Image definition of its swagger, API v1.41, as dockerd
 // 20.10 answers GET /images/{name}/json): every key with its type
 // (test/helpers/engine-api.ts), ContainerConfig as Docker keeps it (the
 // committed container's config; Docker's empty config for an image that
 // no container made), and times as Go prints them.
 //
-// test/run.ts runs this file with layers 1..4 (every test must pass) and
-// with layers 1..3 (every test must fail: there are no images there).
+// test/run.ts runs this file with layers 1..3 (every test must pass) and
+// with layers 1..2 (every test must fail: there are no images there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dockling, rootOrSkip } from '../../helpers/dockling.ts';

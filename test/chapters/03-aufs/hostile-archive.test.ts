@@ -1,7 +1,7 @@
-// Chapter 4, section 7: "export, import, save, load", its "A hostile archive"
+// Chapter 3 (the image store, on aufs; chapter 4 runs the same store on overlay2), section 7: "export, import, save, load", its "A hostile archive"
 // and "Trees deeper than a path".
 //
-// Chapter 4, for real, as root: broken archives and outputs are the user's
+// Chapter 3 (the image store, on aufs; chapter 4 runs the same store on overlay2), for real, as root: broken archives and outputs are the user's
 // input at fault, never a crash. Whatever JSON an archive's manifest.json,
 // index.json or manifests hold, `load` answers with one line naming the
 // file and what is wrong, status 1, and keeps nothing (a property test
@@ -11,8 +11,8 @@
 // message; `save | head -c10` ends without a stack trace; neither leaves
 // scratch in tmp/.
 //
-// test/run.ts runs this file with layers 1..4 (every test must pass) and
-// with layers 1..3 (every test must fail: load, import and save do not
+// test/run.ts runs this file with layers 1..3 (every test must pass) and
+// with layers 1..2 (every test must fail: load, import and save do not
 // exist there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { BIN, dockling, rootOrSkip } from '../../helpers/dockling.ts';
 import { expectCode, useStateRoot } from '../../helpers/chapter.ts';
-import { assertNoContainerLayers, layout, ls, makeTar, sha256, sha256hex } from './store-helpers.ts';
+import { assertNoContainerLayers, layout, ls, makeTar, sha256, sha256hex } from '../04-overlay2/store-helpers.ts';
 
 const skip = rootOrSkip();
 const root = useStateRoot('ch4-archive-input');

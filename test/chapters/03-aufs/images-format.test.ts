@@ -1,11 +1,11 @@
-// Chapter 4, `images` as a Docker user scripts it: --format (Go templates,
+// Chapter 3 (the image store, on aufs; chapter 4 runs the same store on overlay2), `images` as a Docker user scripts it: --format (Go templates,
 // the `table` directive with Docker's column names, `json` as one object a
 // line), --filter (dangling, reference globs, label, before, since, until; an
 // unknown key is the daemon's "invalid filter"), --digests, -q, and the
 // REPOSITORY[:TAG] argument, which is the reference filter.
 //
-// test/run.ts runs this file with layers 1..4 (every test must pass) and
-// with layers 1..3 (every test must fail: there is no `images` there).
+// test/run.ts runs this file with layers 1..3 (every test must pass) and
+// with layers 1..2 (every test must fail: there is no `images` there).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { dockling, rootOrSkip } from '../../helpers/dockling.ts';
@@ -25,7 +25,7 @@ let lab = '';
 let dangling = '';
 before(() => {
   if (skip) return;
-  // Without chapter 4 these fail; the tests then fail on their own commands.
+  // Without chapter 3 these fail; the tests then fail on their own commands.
   dk(['run', '--name', 'images-src', 'busybox', 'sh', '-c', 'echo hi > /f']);
   app = dk(['commit', 'images-src', 'app:v1']).stdout.trim();
   dk(['tag', 'app:v1', 'app:v2']);

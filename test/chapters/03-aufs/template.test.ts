@@ -1,4 +1,4 @@
-// Chapter 4, the commands at the top of the README (`inspect` and `image
+// Chapter 3 (the image store, on aufs; chapter 4 runs the same store on overlay2), the commands at the top of the README (`inspect` and `image
 // inspect`), their -f templates.
 //
 // Chapter 4: the -f templates of `inspect` and `image inspect`: Go's
@@ -8,8 +8,8 @@
 // exit 1 with Go's `map has no entry for key`. Never the template's text
 // echoed back with exit 0, which a script would take for a value.
 //
-// test/run.ts runs this file with layers 1..4 (every test must pass) and
-// with layers 1..3 (every test must fail: there is no inspect there).
+// test/run.ts runs this file with layers 1..3 (every test must pass) and
+// with layers 1..2 (every test must fail: there is no inspect there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dockling, rootOrSkip } from '../../helpers/dockling.ts';

@@ -1,7 +1,7 @@
-// Chapter 4, section 7: "export, import, save, load" (our archives in skopeo's
+// Chapter 3 (the image store, on aufs; chapter 4 runs the same store on overlay2), section 7: "export, import, save, load" (our archives in skopeo's
 // and umoci's hands).
 //
-// Chapter 4, for real, as root: dockling's archives in other tools' hands.
+// Chapter 3 (the image store, on aufs; chapter 4 runs the same store on overlay2), for real, as root: dockling's archives in other tools' hands.
 // `dockling save` writes an OCI image layout with Docker's manifest.json
 // (as Docker 25+ does), so skopeo must read it both as a docker-archive and
 // as an oci-archive and list the same layer digests as `dockling image
@@ -10,8 +10,8 @@
 // back into dockling with the same image ID. skopeo and umoci are installed
 // here and by the CI (vagrant/ provisioning).
 //
-// test/run.ts runs this file with layers 1..4 (every test must pass) and
-// with layers 1..3 (every test must fail: there is no `commit`, `save` or
+// test/run.ts runs this file with layers 1..3 (every test must pass) and
+// with layers 1..2 (every test must fail: there is no `commit`, `save` or
 // `load`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dockling, rootOrSkip } from '../../helpers/dockling.ts';
 import { expectCode, useStateRoot } from '../../helpers/chapter.ts';
-import { diffIDsOf, idOf, ok, readTar, rmQuietly, sha256hex } from './store-helpers.ts';
+import { diffIDsOf, idOf, ok, readTar, rmQuietly, sha256hex } from '../04-overlay2/store-helpers.ts';
 
 const skip = rootOrSkip();
 const root = useStateRoot('ch4-interop');
