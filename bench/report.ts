@@ -29,6 +29,8 @@ export interface Results {
   references: { what: string; median: number; xFloor: number; xRunc: number; source: string }[];
   /** chapter 4: layers against the plain way of doing the same job */
   storage: { label: string; medianMs: number; peer: string; peerMs: number }[];
+  /** chapter 3: the aufs union over FUSE beside overlayfs and a plain directory */
+  aufs?: { label: string; unit: 'ms' | 'ops/s'; aufs: number; overlay: number; plain: number }[];
   /** chapter 5: what a container's life outside the CLI costs */
   containers: { label: string; value: number; unit: 'ms' | 'MiB'; peer: string; peerValue: number }[];
   /** chapter 6: the network stage, a published port against a direct connection, docker as the peer */
@@ -99,6 +101,11 @@ export function formatText(r: Results): string {
     for (const s of p.slowestSteps) out.push(`    ${ms(s.median).padStart(6)}  ${s.step.replace(/^\d+ /, '')}`);
   }
   if (m.notes.length > 0) out.push('', ...m.notes.map((n) => `note: ${n}`));
+  if (r.aufs?.length) {
+    out.push('', 'chapter 3, aufs over FUSE beside overlayfs and a plain directory (medians of interleaved runs; × = aufs / overlayfs, in time):');
+    const v = (x: number, unit: string) => (Number.isFinite(x) ? `${unit === 'ops/s' ? Math.round(x) : x.toFixed(1)} ${unit}` : '-');
+    out.push(table(['what', 'aufs', 'overlayfs', 'plain dir', '×'], r.aufs.map((x) => [x.label, v(x.aufs, x.unit), v(x.overlay, x.unit), v(x.plain, x.unit), ratio(x.unit === 'ops/s' ? x.overlay / x.aufs : x.aufs / x.overlay)])));
+  }
   if (r.storage.length) {
     out.push('', 'chapter 4, storage (median of the same runs; × = dockling / the plain way):');
     out.push(table(['what', 'median ms', 'the plain way', 'median ms', '×'], r.storage.map((x) => [x.label, ms(x.medianMs), x.peer, ms(x.peerMs), ratio(x.medianMs / x.peerMs)])));

@@ -21,6 +21,7 @@ import { containerRows, type ContainerRow } from './containers.js';
 import { logRows } from './logs.js';
 import { execRows } from './exec.js';
 import { exportRows } from './export.js';
+import { aufsRows, type AufsRow } from './aufs.js';
 import { FIVE_ANONYMOUS, FIVE_VOLUMES, strayVolumes, volumeRatioRows } from './volumes.js';
 import { buildRatioRows, makeBuildContexts } from './builds.js';
 import { registryMissing, registryRows, type RegistryRow } from './registries.js';
@@ -484,6 +485,7 @@ async function main(argv: string[]): Promise<number> {
 
   let measured: Awaited<ReturnType<typeof measure>> | undefined;
   let storage: StorageRow[] = [];
+  let aufs: AufsRow[] = [];
   let containers: ContainerRow[] = [];
   let network: NetworkRow[] = [];
   let registries: RegistryRow[] = [];
@@ -496,6 +498,8 @@ async function main(argv: string[]): Promise<number> {
     progress('storage rows');
     storage = await storageRows(w.stateRoot, w.rootfs, w.scratch, opts.runs);
     storage.push(...(await exportRows(BIN, w.stateRoot, w.env, w.scratch, opts.runs)));
+    progress('aufs rows');
+    aufs = await aufsRows(BIN, w.scratch, w.env, opts.runs);
     progress('container rows');
     containers = await containerRows(BIN, w.stateRoot, w.env, opts.runs);
     progress('log rows');
@@ -596,6 +600,7 @@ async function main(argv: string[]): Promise<number> {
     },
     references: REFERENCES,
     storage,
+    aufs,
     containers,
     network: [...runRatioRows(med, w.docker !== undefined), ...network],
     volumes: volumeRatioRows(med, w.docker !== undefined),

@@ -105,11 +105,12 @@ export const steps: DemoStep[] = [
     look:
       'rm -rf /usr and mkdir /usr again: the new /usr must not show what busybox had in it. aufs marks the new ' +
       'directory opaque (a file .wh..wh..opq in it), so lookups stop there instead of going on to the lower branches.',
-    args: ['run', '--rm', 'busybox', 'sh', '-c', 'ls /usr; rm -rf /usr; mkdir /usr; ls -a /usr'],
+    args: ['--trace', 'run', '--rm', 'busybox', 'sh', '-c', 'ls /usr; rm -rf /usr; mkdir /usr; ls -a /usr'],
     check(r) {
       const bad = ran(r);
       if (bad) return bad;
       if (!/^bin\nsbin\n\.\n\.\.\n$/.test(r.stdout)) return `expected bin, sbin, then an empty /usr: ${JSON.stringify(r.stdout)}`;
+      if (!r.trace.some((e) => e.op === 'whiteout' && e.path === '/usr')) return 'the trace shows no whiteout of /usr (the directory the new one replaces)';
       return null;
     },
   },

@@ -28,8 +28,10 @@ test('the server is invisible from inside: no process of it, no /dev/fuse descri
     'for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr "\\0" " "; echo; done | grep -c "[a]ufs-server" || true',
     'ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -c "/dev/[f]use" || true',
     'ls /aufs /var/lib/dockling 2>&1 | grep -c "No such file"',
+    // and yet its root is the union the server serves
+    'grep -c "^aufs / fuse.aufs " /proc/mounts',
   ].join('; ')]);
-  assert.deepEqual(out.trim().split('\n'), ['0', '0', '2'], `the container saw something of the server:\n${out}`);
+  assert.deepEqual(out.trim().split('\n'), ['0', '0', '2', '1'], `the container saw something of the server (or its root is not the server's union):\n${out}`);
 });
 
 test("a symlink the container makes is a file to the server: writes through it stay in the container's view", { skip }, () => {
@@ -88,6 +90,12 @@ test('a layer tar whose whiteouts climb out of the layer is refused, and nothing
   const victim = path.join(marks(), 'victim');
   fs.writeFileSync(victim, 'keep me');
   const rel = path.relative('/', victim);
+  // The control: a layer whose whiteouts stay inside it imports.
+  const good = path.join(root(), 'good.tar');
+  fs.writeFileSync(good, makeTar([{ name: 'etc/', type: 'dir' }, { name: 'etc/.wh.passwd', type: 'file', body: '' }]));
+  ok(root(), ['import', good, 'good:probe']);
+  fs.rmSync(good);
+  ok(root(), ['rmi', 'good:probe']);
   for (const name of [`etc/.wh.../../../../../../../../${rel}`, `../../../../../../../${path.dirname(rel)}/.wh.victim`, `etc/.wh..wh..opq/../../../../../../../../${rel}`]) {
     const tar = path.join(root(), 'hostile.tar');
     fs.writeFileSync(tar, makeTar([{ name: 'etc/', type: 'dir' }, { name, type: 'file', body: '' }]));
