@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ApplyResult, Change, StorageDriver, TarSource } from './driver.js';
-import { MNT_DETACH, SyscallError, umount2 } from '../sys/libc.js';
+import { applyTar, unmountPatiently } from './layer-dirs.js';
 import { trace } from '../trace/trace.js';
 import { backingFs, mountPoints } from './overlay2-mounts.js';
 import { removeTree } from './remove.js';
@@ -27,7 +27,6 @@ const CH = 3;
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** aufs's own limit on branches: 127 */
 const MAX_DEPTH = 127;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export class AufsDriver implements StorageDriver {
   readonly name = 'aufs';
@@ -85,19 +84,8 @@ export class AufsDriver implements StorageDriver {
 
   async applyDiff(id: string, parent: string | null, tar: TarSource): Promise<ApplyResult> {
     this.checkParent(id, parent);
-    const diff = this.layerDir(id);
-    if (fs.readdirSync(diff).length > 0) throw new Error(`aufs: layer ${id} already has files; a layer tar is applied to a new layer`);
-    trace.emit(CH, { op: 'rmdir', path: diff });
-    fs.rmdirSync(diff);
-    try {
-      const { extractLayer } = await import('./extract.js');
-      // Whiteouts stay the files they are in the tar: aufs reads them so.
-      const r = await extractLayer(tar, diff, { whiteouts: 'aufs' });
-      return { diffID: r.diffID, size: r.size, tarSplit: r.tarSplit };
-    } catch (e) {
-      if (!fs.existsSync(diff)) this.mkdir(diff, 0o755), chownToRemappedRoot(diff);
-      throw e;
-    }
+    // Whiteouts stay the files they are in the tar: aufs reads them so.
+    return applyTar(CH, 'aufs', id, this.layerDir(id), tar, 'aufs');
   }
 
   private checkParent(id: string, parent: string | null): void {
@@ -121,30 +109,15 @@ export class AufsDriver implements StorageDriver {
   }
   // #endregion mount
 
-  // #region unmount
   /**
-   * Unmount: a plain umount first; if a process still uses the mount
-   * (EBUSY), a few tries, then a lazy one (MNT_DETACH): the mount leaves
-   * the tree at once and the kernel ends it when its last user is gone.
-   * Then the server reads ENODEV and lets it go. A mount whose server died
-   * unmounts the same way (its files answer ENOTCONN until then).
+   * Unmount (layer-dirs.ts: patiently, then lazily). Then the server reads
+   * ENODEV for this mount and lets it go. A mount whose server died
+   * unmounts the same way; its files answer ENOTCONN until then.
    */
   put(id: string): void {
     if (!this.mounted(id)) return;
-    const target = this.mnt(id);
-    for (let attempt = 0; ; attempt++) {
-      const detach = attempt >= 5;
-      trace.emit(CH, { op: 'umount', target, flags: detach ? ['MNT_DETACH'] : [] });
-      try {
-        umount2(target, detach ? MNT_DETACH : 0);
-        return;
-      } catch (e) {
-        if (!(e instanceof SyscallError && e.code === 'EBUSY') || detach) throw e;
-        Atomics.wait(sleeper, 0, 0, 20 * (attempt + 1));
-      }
-    }
+    unmountPatiently(CH, this.mnt(id));
   }
-  // #endregion unmount
 
   mounted(id: string): boolean {
     let target: string;

@@ -48,8 +48,13 @@ export const FATTR = {
 /** fuse_open_out.open_flags: keep the page cache across opens (our files change only through us) */
 export const FOPEN_KEEP_CACHE = 1 << 1;
 
-/** the largest write we accept: 32 pages. The read buffer must hold it and its headers. */
-export const MAX_WRITE = 128 * 1024;
+/**
+ * The largest read or write in one request: 256 pages (1 MiB), the most
+ * FUSE_MAX_PAGES allows. Every request is two trips across the kernel
+ * boundary and a wake-up of our JavaScript thread, so fewer, larger ones
+ * are cheaper. The read buffer must hold a write and its headers.
+ */
+export const MAX_WRITE = 1024 * 1024;
 export const READ_BUFFER = MAX_WRITE + 4096;
 
 export interface Request {

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import {
   attrOf, attrOut, dirent, entryOut, FATTR, FOPEN_KEEP_CACHE, INIT, initOut, names, OP, opName, openOut, outHeader,
-  parseRequest, READ_BUFFER, invalInode, ROOT_ID, sizeOut, statfsOut, type Request,
+  parseRequest, READ_BUFFER, invalInode, MAX_WRITE, ROOT_ID, sizeOut, statfsOut, type Request,
 } from './fuse-protocol.js';
 import { errnoOf, Union, UnionError } from './aufs-union.js';
 import type { TraceEvent } from '../trace/events.js';
@@ -42,6 +42,7 @@ export class FuseSession {
   private ended = false;
   /** nodes whose attributes changed behind the kernel's back (a copy-up gives a file a new inode, a link a new count) */
   private stale = new Set<bigint>();
+  private readReply = Buffer.allocUnsafe(MAX_WRITE);
 
   /**
    * fd: our end of /dev/fuse for this mount; emit: where trace events go
@@ -377,8 +378,8 @@ export class FuseSession {
       case OP.READ: {
         const h = this.files.get(b.readBigUInt64LE(0));
         if (!h) throw new UnionError('EBADF', 'read');
-        const size = b.readUInt32LE(16);
-        const data = Buffer.allocUnsafe(size);
+        const size = Math.min(b.readUInt32LE(16), this.readReply.length);
+        const data = this.readReply; // one buffer for every READ: the reply is written before the next request is served
         const n = fs.readSync(h.fd, data, 0, size, b.readBigUInt64LE(8));
         if (this.emit) say(`/${this.nodes.get(h.node)?.rel ?? '(deleted)'} ${n} bytes at ${b.readBigUInt64LE(8)}`);
         return [data.subarray(0, n)];

@@ -26,7 +26,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ApplyResult, Change, StorageDriver, TarSource } from './driver.js';
-import { MNT_DETACH, mount, umount2, SyscallError } from '../sys/libc.js';
+import { mount, SyscallError } from '../sys/libc.js';
+import { applyTar, unmountPatiently } from './layer-dirs.js';
 import { trace } from '../trace/trace.js';
 import { overlayChanges } from './overlay2-changes.js';
 import { backingFs, mountPoints } from './overlay2-mounts.js';
@@ -50,7 +51,6 @@ const OPTIONS = 'index=off,redirect_dir=off,metacopy=off';
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const SHORT_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export class Overlay2Driver implements StorageDriver {
   readonly name = 'overlay2';
@@ -146,20 +146,9 @@ export class Overlay2Driver implements StorageDriver {
 
   async applyDiff(id: string, parent: string | null, tar: TarSource): Promise<ApplyResult> {
     this.checkParent(id, parent);
-    const diff = this.layerDir(id);
-    if (fs.readdirSync(diff).length > 0) throw new Error(`overlay2: layer ${id} already has files; a layer tar is applied to a new layer`);
-    // extractLayer makes the directory itself (and removes it if the tar is
-    // refused): the l/SHORT link names the path, so it stays valid.
-    trace.emit(CH, { op: 'rmdir', path: diff });
-    fs.rmdirSync(diff);
-    try {
-      const { extractLayer } = await import('./extract.js'); // the tar code loads only when a layer is unpacked
-      const r = await extractLayer(tar, diff, { whiteouts: 'overlay' });
-      return { diffID: r.diffID, size: r.size, tarSplit: r.tarSplit };
-    } catch (e) {
-      if (!fs.existsSync(diff)) this.mkdir(diff, 0o755), chownToRemappedRoot(diff);
-      throw e;
-    }
+    // The l/SHORT link names the diff path, so it stays valid while the
+    // directory is made again by the extraction.
+    return applyTar(CH, 'overlay2', id, this.layerDir(id), tar, 'overlay');
   }
 
   private checkParent(id: string, parent: string | null): void {
@@ -206,21 +195,7 @@ export class Overlay2Driver implements StorageDriver {
 
   put(id: string): void {
     if (!this.mounted(id)) return;
-    const merged = path.join(this.dir(id), 'merged');
-    // EBUSY: a process still has a file open or its cwd in the mount. Give
-    // it a moment, then detach lazily: the mount leaves the tree now and the
-    // kernel frees it when the last user is gone.
-    for (let attempt = 0; ; attempt++) {
-      const detach = attempt >= 5;
-      trace.emit(CH, { op: 'umount', target: merged, flags: detach ? ['MNT_DETACH'] : [] });
-      try {
-        umount2(merged, detach ? MNT_DETACH : 0);
-        return;
-      } catch (e) {
-        if (!(e instanceof SyscallError && e.code === 'EBUSY') || detach) throw e;
-        Atomics.wait(sleeper, 0, 0, 20 * (attempt + 1));
-      }
-    }
+    unmountPatiently(CH, path.join(this.dir(id), 'merged'));
   }
 
   mounted(id: string): boolean {

@@ -30,8 +30,8 @@ export const FOLDER_RANKS: Record<string, number> = {
   // One folder per chapter, by chapter number.
   process: 10, // chapter 1: namespaces, the init, exec
   cgroups: 20, // chapter 2
-  storage: 40, // chapters 3-4: the layer store and the overlay2 driver, below the images that use it
-  image: 45, // chapter 4
+  storage: 40, // chapters 3-4: the layer store, the aufs driver (and its FUSE server) and the overlay2 driver, below the images that use them
+  image: 45, // chapter 3: the image store (chapter 4 adds only a driver, in storage/)
   container: 50, // chapter 5: the monitor, detached containers
   network: 60, // chapter 6
   volume: 70, // chapter 7

@@ -192,6 +192,24 @@ test('chapter 8 in the guest: a push to a registry on the guest\'s loopback, and
   }
 });
 
+test('chapter 3 in the guest: a container on aufs (the FUSE union) under a v2 memory limit; the server ends with it', { skip }, () => {
+  // A root of its own: one that holds overlay2 layers and aufs layers both
+  // would need --storage-driver on every command (Docker's rule).
+  const auRoot = tempRoot('vm-smoke-aufs');
+  try {
+    const r = dockling(auRoot, ['--storage-driver', 'aufs', 'run', '--rm', '-m', '64m', 'busybox', 'sh', '-c',
+      "echo hi > /etc/motd; rm /bin/vi; cat /etc/motd; ls /bin/vi 2>&1; grep ' / ' /proc/mounts | cut -d' ' -f1-3; cat /sys/fs/cgroup/memory.max"], { timeout: TIMEOUT });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['hi', 'ls: /bin/vi: No such file or directory', 'aufs / fuse.aufs', '67108864']);
+    assert.match(dockling(auRoot, ['--storage-driver', 'aufs', 'info'], { timeout: TIMEOUT }).stdout, /^ Storage Driver: aufs$/m);
+    for (let i = 0; i < 100 && fs.existsSync(path.join(auRoot, 'aufs/server.sock')); i++) spawnSync('sleep', ['0.1']);
+    assert.ok(!fs.existsSync(path.join(auRoot, 'aufs/server.sock')), 'the aufs server ended with its last mount');
+    assert.ok(!fs.readFileSync('/proc/mounts', 'utf8').includes('fuse.aufs'), 'no aufs mount is left');
+  } finally {
+    fs.rmSync(auRoot, { recursive: true, force: true });
+  }
+});
+
 test('nothing is left: the cgroup tree is as before, no container', { skip }, () => {
   // the caller's leaf stays by design: it holds the caller's processes (runtime/cgroups/v2.ts)
   const leaf = (d: string) => path.basename(d) === 'dockling-caller';
