@@ -166,16 +166,16 @@ export const releaseFirst = new Slot<string[]>('release-first');
  * Each layer's part, in reverse chapter order, as cleanup would: the
  * cgroups (chapter 2), the root's unmount (chapter 4), and with --rm, the
  * container's layers and its directory. What a layer's removal deletes is
- * the storage driver's rule (overlay2.ts, removalPaths): asked, not retold.
+ * the storage driver's rule (aufs.ts or overlay2.ts, removalPaths): asked, not retold.
  */
 function writeReleaseFile(ctx: RunContext): void {
   const c = readConfig(ctx.container.dir)!;
   const steps: string[] = [...(releaseFirst.get(ctx) ?? [])];
   for (const p of Object.values(c.CgroupPaths ?? {})) steps.push(`rmdir ${p}`);
-  const s = c.Driver ? openStores(ctx.stateRoot) : null;
+  const s = c.Driver ? openStores(ctx.stateRoot, c.Driver) : null;
   const m = s?.layers.getMount(c.ID);
   if (s && m) {
-    steps.push(`umount ${s.driver.metadata(m.mountID).MergedDir}`);
+    steps.push(`umount ${s.driver.mountPoint(m.mountID)}`);
     if (ctx.flags.get('rm')) for (const p of s.layers.mountRemovalPaths(c.ID)) steps.push(`rm ${p}`);
   }
   if (ctx.flags.get('rm')) steps.push(`rm ${ctx.container.dir}`);

@@ -39,6 +39,7 @@ export class AufsDriver implements StorageDriver {
   }
   layerDir = (id: string) => path.join(this.home, 'diff', this.id(id));
   private mnt = (id: string) => path.join(this.home, 'mnt', this.id(id));
+  mountPoint = (id: string) => this.mnt(id);
   private layersFile = (id: string) => path.join(this.home, 'layers', this.id(id));
   exists = (id: string) => fs.existsSync(this.layerDir(id));
 

@@ -46,6 +46,8 @@ export interface StorageDriver {
   applyDiff(id: string, parent: string | null, tar: TarSource): Promise<ApplyResult>;
   /** mount (if needed) the union of `id` and its parents; returns the merged directory */
   get(id: string): string;
+  /** where get() mounts the union of `id` (overlay2: <id>/merged, aufs: mnt/<id>), mounted or not */
+  mountPoint(id: string): string;
   /** undo get: unmount the merged directory */
   put(id: string): void;
   /** is the merged directory of `id` mounted now? */

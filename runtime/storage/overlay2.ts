@@ -193,9 +193,11 @@ export class Overlay2Driver implements StorageDriver {
   }
   // #endregion mount
 
+  mountPoint = (id: string) => path.join(this.dir(id), 'merged');
+
   put(id: string): void {
     if (!this.mounted(id)) return;
-    unmountPatiently(CH, path.join(this.dir(id), 'merged'));
+    unmountPatiently(CH, this.mountPoint(id));
   }
 
   mounted(id: string): boolean {
