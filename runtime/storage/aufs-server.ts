@@ -29,16 +29,18 @@ if (!socketPath) {
   process.stderr.write('usage: aufs-server SOCKET\n');
   process.exit(2);
 }
-// The kernel has applied the caller's umask to every mode it sends us.
-process.umask(0);
-
 const sessions = new Set<FuseSession>();
 let busy = 0;
 // The CLI that started us holds the start-up lock and found no live
 // server: a socket file left there by a killed one is stale.
 fs.rmSync(socketPath, { force: true });
+// Whoever can connect can have us serve any directory as root: the socket
+// is root's alone (mode 0600, made so by the umask at bind time).
+process.umask(0o077);
 const listener = unixListen(socketPath);
 const ours = fs.statSync(socketPath).ino;
+// From here on the kernel has applied the caller's umask to every mode it sends us.
+process.umask(0);
 
 function reply(conn: number, answer: object): void {
   try {

@@ -33,6 +33,8 @@ test('one server process serves every aufs mount of the root, and ends with the 
     await until(() => mids.every((m) => fs.existsSync(path.join(aufs(root()).diff(m), 'up'))), 20_000, 'both containers running');
     const pids = serverPids(root());
     assert.equal(pids.length, 1, `one server, not one per container: ${pids.join(', ')}`);
+    // Whoever can connect can have the server serve any directory as root: the socket is root's alone.
+    assert.equal(fs.statSync(aufs(root()).socket).mode & 0o777, 0o600, 'the socket is mode 0600');
     const status = await serverStatus(aufs(root()).home);
     assert.ok(status, 'the server answers on its socket');
     assert.equal(status.pid, pids[0]);
