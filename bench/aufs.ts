@@ -8,6 +8,7 @@
 //     blocks, no fsync: into the page cache for the kernel's filesystems,
 //     through our server for aufs);
 //   - metadata: 2000 × (create, stat, unlink) in one directory, as ops/s;
+//   - the aufs server's resident memory (its status answer), one mount;
 //   - `run --rm busybox true` with --storage-driver aufs against overlay2
 //     (the aufs server starts and ends within each run: it lives as long as
 //     the mounts it serves).
@@ -18,12 +19,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AufsDriver } from '../runtime/storage/aufs.js';
 import { Overlay2Driver } from '../runtime/storage/overlay2.js';
+import { serverStatus } from '../runtime/storage/aufs-client.js';
 import type { StorageDriver } from '../runtime/storage/driver.js';
 import { median } from './stats.js';
 
 export interface AufsRow {
   label: string;
-  unit: 'ms' | 'ops/s';
+  unit: 'ms' | 'ops/s' | 'MiB';
   aufs: number;
   overlay: number;
   plain: number;
@@ -54,6 +56,7 @@ export async function aufsRows(bin: string, scratch: string, env: NodeJS.Process
   const made: [StorageDriver, string][] = [];
   const samples: Record<string, Record<string, number[]>> = { read: {}, write: {}, meta: {}, run: {} };
   const add = (row: string, who: string, v: number) => (samples[row][who] ??= []).push(v);
+  let rss = NaN;
   try {
     fs.mkdirSync(plain, { recursive: true });
     fs.writeFileSync(path.join(plain, 'big'), big);
@@ -70,6 +73,7 @@ export async function aufsRows(bin: string, scratch: string, env: NodeJS.Process
         const r = timed(READ, merged);
         const w = timed(WRITE, merged);
         const m = timed(META, merged);
+        if (who === 'aufs' && i === runs) rss = ((await serverStatus(path.join(home, 'aufs')))?.rss ?? NaN) / 2 ** 20;
         d.put('top');
         if (i > 0) add('read', who, r), add('write', who, w), add('meta', who, m);
       }
@@ -102,5 +106,6 @@ export async function aufsRows(bin: string, scratch: string, env: NodeJS.Process
     { label: 'write a 100 MB file (1 MiB writes, no fsync)', unit: 'ms', aufs: med('write', 'aufs'), overlay: med('write', 'overlay'), plain: med('write', 'plain') },
     { label: `metadata: ${METADATA_FILES} × create, stat, unlink`, unit: 'ops/s', aufs: ops(med('meta', 'aufs')), overlay: ops(med('meta', 'overlay')), plain: ops(med('meta', 'plain')) },
     { label: 'run --rm busybox true (plain: -)', unit: 'ms', aufs: med('run', 'aufs'), overlay: med('run', 'overlay'), plain: NaN },
+    { label: "the aufs server's resident memory, one mount, after the rows above", unit: 'MiB', aufs: rss, overlay: NaN, plain: NaN },
   ];
 }

@@ -30,7 +30,7 @@ export interface Results {
   /** chapter 4: layers against the plain way of doing the same job */
   storage: { label: string; medianMs: number; peer: string; peerMs: number }[];
   /** chapter 3: the aufs union over FUSE beside overlayfs and a plain directory */
-  aufs?: { label: string; unit: 'ms' | 'ops/s'; aufs: number; overlay: number; plain: number }[];
+  aufs?: { label: string; unit: 'ms' | 'ops/s' | 'MiB'; aufs: number; overlay: number; plain: number }[];
   /** chapter 5: what a container's life outside the CLI costs */
   containers: { label: string; value: number; unit: 'ms' | 'MiB'; peer: string; peerValue: number }[];
   /** chapter 6: the network stage, a published port against a direct connection, docker as the peer */

@@ -35,7 +35,7 @@ let busy = 0;
 // server: a socket file left there by a killed one is stale.
 fs.rmSync(socketPath, { force: true });
 // Whoever can connect can have us serve any directory as root: the socket
-// is root's alone (mode 0600, made so by the umask at bind time).
+// is root's alone (mode 0700, made so by the umask at bind time).
 process.umask(0o077);
 const listener = unixListen(socketPath);
 const ours = fs.statSync(socketPath).ino;
