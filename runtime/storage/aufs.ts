@@ -121,9 +121,12 @@ export class AufsDriver implements StorageDriver {
   }
 
   mounted(id: string): boolean {
+    // mountinfo names the mount point by its real path. The parent's, not
+    // the mount point's own: on a mount whose server died, stat(2) of the
+    // mount point fails (ENOTCONN), and that mount must still be found.
     let target: string;
     try {
-      target = fs.realpathSync(this.mnt(id));
+      target = path.join(fs.realpathSync(path.join(this.home, 'mnt')), this.id(id));
     } catch {
       return false;
     }
