@@ -159,7 +159,8 @@ export class AufsDriver implements StorageDriver {
     this.checkParent(id, parent);
     const below = new Union(this.branches(id).slice(1));
     const out = new Map<string, Change['kind']>();
-    for (const e of walkLayer<null>(this.layerDir(id))) {
+    // The walk's own data for a directory: is it, or one above it, opaque?
+    for (const e of walkLayer<{ opaque: boolean }>(this.layerDir(id))) {
       const dir = path.posix.dirname(e.rel) === '.' ? '' : path.posix.dirname(e.rel);
       if (e.name.startsWith(WH_PREFIX)) {
         if (!e.name.startsWith(WH_PREFIX + WH_PREFIX)) out.set('/' + path.posix.join(dir, e.name.slice(WH_PREFIX.length)), 'D');
@@ -169,11 +170,14 @@ export class AufsDriver implements StorageDriver {
       out.set('/' + e.rel, lower ? 'C' : 'A');
       if (!fs.fstatSync(e.fd).isDirectory()) continue;
       const names = listDir(e.fd);
-      if (names.includes(OPAQUE) && lower?.st.isDirectory()) {
+      // Inside an opaque directory the branch is all there is: what the
+      // layers below have there and the branch lacks is deleted.
+      const opaque = (e.parent?.opaque ?? false) || names.includes(OPAQUE);
+      if (opaque && lower?.st.isDirectory()) {
         const here = new Set(names);
         for (const { name } of below.readdir(e.rel)) if (!here.has(name)) out.set('/' + path.posix.join(e.rel, name), 'D');
       }
-      e.descend(null, names);
+      e.descend({ opaque }, names);
     }
     return [...out].map(([p, kind]) => ({ kind, path: p })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
