@@ -17,7 +17,7 @@
 // `--only escapes` runs the escape suite alone: each chapter's
 // escape*.test.ts, the probes that root in a container reaches nothing of
 // the host through what that chapter built (`npm run test:escapes`).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,14 +51,18 @@ interface Outcome {
   status: number;
 }
 
-/** Run files under node's test runner, one file at a time, reading TAP. */
-function runNodeTests(files: string[], env: NodeJS.ProcessEnv, echo: boolean, ownNetwork = false): Outcome {
+/**
+ * Run files under node's test runner, one file at a time, reading TAP. The
+ * output is kept and handed back whole, so that suites running side by side
+ * (see "lanes" below) print as blocks, not interleaved lines.
+ */
+async function runNodeTests(files: string[], env: NodeJS.ProcessEnv, ownNetwork = false): Promise<Outcome & { tap: string }> {
   // A temporary directory of this run's own: the leak checks compare its
   // contents before and after each test, undisturbed by anything else on
   // the machine that uses /tmp at the same time.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-suite-'));
   try {
-    return runIn(files, { ...env, TMPDIR: tmp }, echo, ownNetwork);
+    return await runIn(files, { ...env, TMPDIR: tmp }, ownNetwork);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -81,16 +85,22 @@ function inOwnNetwork(argv: string[]): string[] {
 /** The network namespace the suite was started in: the chapters' tests check they are not in it. */
 const HOST_NETNS = fs.readlinkSync('/proc/self/ns/net');
 
-function runIn(files: string[], env: NodeJS.ProcessEnv, echo: boolean, ownNetwork: boolean): Outcome {
+function runIn(files: string[], env: NodeJS.ProcessEnv, ownNetwork: boolean): Promise<Outcome & { tap: string }> {
   const node = [process.execPath, '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files];
   const argv = ownNetwork ? inOwnNetwork(node) : node;
-  const r = spawnSync(
-    argv[0],
-    argv.slice(1),
-    { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  if (echo) process.stdout.write(r.stdout);
-  return { ...countTap(r.stdout), status: r.status ?? 1 };
+  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => err.push(d));
+  return new Promise((resolve) => {
+    child.on('error', (e) => err.push(Buffer.from(`${e.message}\n`)));
+    child.on('close', (code) => {
+      const tap = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      resolve({ ...countTap(tap), status: code ?? 1, tap: stderr ? `${tap}${stderr}` : tap });
+    });
+  });
 }
 
 /** Passed and failed leaf tests in a TAP stream. */
@@ -141,13 +151,46 @@ let totalPassed = 0;
 let totalFailed = 0;
 const problems: string[] = [];
 
+// #region lanes
+/**
+ * A job is one suite: the unit tests, or one chapter (its run with its
+ * layer, then its negative run). Each test file runs alone in its suite,
+ * but suites run side by side, in lanes: a chapter's suite keeps about
+ * one core busy (measured: 69 s of CPU in 66 s for chapter 7), so on a
+ * 2-core machine two lanes take half the time of one. They cannot see each
+ * other: each has its own state roots, TMPDIR and network namespace (the
+ * leak checks compare only what is theirs), and the one thing the machine
+ * has once, a private dockerd's /run/docker, is taken under a lock
+ * (helpers/docker-differential.ts). DOCKLING_TEST_LANES=1 runs one at a
+ * time.
+ */
+interface Job {
+  title: string;
+  /** seconds it took in CI (2 cores): the longest start first, so the lanes end together */
+  weight: number;
+  run(): Promise<{ log: string; passed: number; failed: number; problems: string[] }>;
+}
+
+/** Seconds each suite took in the last CI run with one lane; a new chapter counts as 120 until measured. */
+const SECONDS: Record<string, number> = { unit: 245, 1: 100, 2: 60, 3: 105, 4: 395, 5: 640, 6: 250, 7: 95, 8: 145, 9: 125, 11: 115 };
+
+const jobs: Job[] = [];
+
 if (only === undefined || only === 'unit') {
   const files = [...testFiles(path.join(TEST, 'runtime')), ...testFiles(path.join(TEST, 'book'))];
-  console.log(`\n# unit and property tests (${files.length} files)`);
-  const o = runNodeTests(files, { DOCKLING_HOST_NETNS: HOST_NETNS }, true, true);
-  totalPassed += o.passed;
-  totalFailed += o.failed;
-  if (o.status !== 0 && o.failed === 0) problems.push('unit tests: the test runner failed');
+  jobs.push({
+    title: 'unit and property tests',
+    weight: SECONDS.unit,
+    async run() {
+      const o = await runNodeTests(files, { DOCKLING_HOST_NETNS: HOST_NETNS }, true);
+      return {
+        log: `\n# unit and property tests (${files.length} files)\n${o.tap}`,
+        passed: o.passed,
+        failed: o.failed,
+        problems: o.status !== 0 && o.failed === 0 ? ['unit tests: the test runner failed'] : [],
+      };
+    },
+  });
 }
 
 if (only !== 'unit' && only !== 'vm') {
@@ -160,28 +203,57 @@ if (only !== 'unit' && only !== 'vm') {
     if (onlyChapter !== undefined && n !== onlyChapter) continue;
     const files = testFiles(path.join(TEST, 'chapters', dir)).filter((f) => only !== 'escapes' || /\/escape[^/]*\.test\.ts$/.test(f));
     if (files.length === 0) continue;
-    console.log(`\n# chapter ${n} (${dir}) with layers 1..${n}: every test must pass`);
-    // Chapter 4's tests are the image store's on overlay2: they ask for it
-    // by name, so that without chapter 4's layer (on aufs, chapter 3's
-    // driver) they fail rather than pass on the other driver. The store's
-    // tests on aufs are chapter 3's.
-    const driverEnv: NodeJS.ProcessEnv = n === 4 ? { DOCKLING_STORAGE_DRIVER: 'overlay2' } : {};
-    const o = runNodeTests(files, { DOCKLING_CHAPTER: String(n), DOCKLING_HOST_NETNS: HOST_NETNS, ...driverEnv }, true, true);
-    totalPassed += o.passed;
-    totalFailed += o.failed;
-    if (o.status !== 0 && o.failed === 0) problems.push(`chapter ${n}: the test runner failed`);
-    if (!negative) continue;
-    console.log(`\n# chapter ${n} (${dir}) with layers 1..${n - 1}: every test must fail`);
-    const neg = runNodeTests(files, { DOCKLING_CHAPTER: String(n - 1), DOCKLING_HOST_NETNS: HOST_NETNS, ...driverEnv }, false, true);
-    console.log(`# ${neg.failed} failed as they must, ${neg.passed} passed without chapter ${n}'s layer`);
-    if (neg.passed > 0) {
-      totalFailed += neg.passed;
-      problems.push(`chapter ${n}: these tests pass without chapter ${n}'s layer, so they cannot fail: ${neg.passedNames.join('; ')}`);
-    } else {
-      totalPassed += 1; // the negative check itself
-    }
+    jobs.push({ title: `chapter ${n}`, weight: SECONDS[n] ?? 120, run: () => chapterJob(n, dir, files) });
   }
 }
+
+async function chapterJob(n: number, dir: string, files: string[]) {
+  let log = `\n# chapter ${n} (${dir}) with layers 1..${n}: every test must pass\n`;
+  const problems: string[] = [];
+  // Chapter 4's tests are the image store's on overlay2: they ask for it
+  // by name, so that without chapter 4's layer (on aufs, chapter 3's
+  // driver) they fail rather than pass on the other driver. The store's
+  // tests on aufs are chapter 3's.
+  const driverEnv: NodeJS.ProcessEnv = n === 4 ? { DOCKLING_STORAGE_DRIVER: 'overlay2' } : {};
+  const o = await runNodeTests(files, { DOCKLING_CHAPTER: String(n), DOCKLING_HOST_NETNS: HOST_NETNS, ...driverEnv }, true);
+  log += o.tap;
+  let passed = o.passed;
+  let failed = o.failed;
+  if (o.status !== 0 && o.failed === 0) problems.push(`chapter ${n}: the test runner failed`);
+  if (negative) {
+    log += `\n# chapter ${n} (${dir}) with layers 1..${n - 1}: every test must fail\n`;
+    const neg = await runNodeTests(files, { DOCKLING_CHAPTER: String(n - 1), DOCKLING_HOST_NETNS: HOST_NETNS, ...driverEnv }, true);
+    log += `# ${neg.failed} failed as they must, ${neg.passed} passed without chapter ${n}'s layer\n`;
+    if (neg.passed > 0) {
+      failed += neg.passed;
+      problems.push(`chapter ${n}: these tests pass without chapter ${n}'s layer, so they cannot fail: ${neg.passedNames.join('; ')}`);
+    } else {
+      passed += 1; // the negative check itself
+    }
+  }
+  return { log, passed, failed, problems };
+}
+
+const lanes = Math.max(1, Number(process.env.DOCKLING_TEST_LANES) || Math.min(2, os.availableParallelism()));
+const queue = [...jobs].sort((x, y) => y.weight - x.weight);
+const started = Date.now();
+const minutes = () => ((Date.now() - started) / 60_000).toFixed(1);
+if (jobs.length > 1) console.log(`# ${jobs.length} suites in ${lanes} lane${lanes > 1 ? 's' : ''}: ${queue.map((j) => j.title).join(', ')}`);
+await Promise.all(
+  Array.from({ length: lanes }, async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      if (jobs.length > 1) console.log(`# [${minutes()} min] started: ${job.title}`);
+      const r = await job.run();
+      // A suite's whole output at once, as it ends.
+      process.stdout.write(r.log);
+      if (jobs.length > 1) console.log(`# [${minutes()} min] ended: ${job.title}: ${r.passed} passed, ${r.failed} failed`);
+      totalPassed += r.passed;
+      totalFailed += r.failed;
+      problems.push(...r.problems);
+    }
+  }),
+);
+// #endregion lanes
 
 // #region vm-step
 // The guest: after the chapters (it takes both cores; run beside them, it

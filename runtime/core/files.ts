@@ -136,6 +136,16 @@ export function holdLock(lockDir: string, timeoutMs = 10_000): () => void {
   return () => unlock(lockDir);
 }
 
+/** holdLock for a caller that must not block its event loop while it waits. */
+export async function holdLockAsync(lockDir: string, timeoutMs = 10_000): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 1; !tryLock(lockDir); wait = Math.min(wait * 2, 200)) {
+    if (Date.now() > deadline) throw timedOut(lockDir);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  return () => unlock(lockDir);
+}
+
 function holderIsGone(lockDir: string): boolean {
   let holder = '';
   try {

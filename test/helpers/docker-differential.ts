@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BIN, rootOrSkip, until, withoutWarning } from './dockling.js';
 import { mountsInside } from './leaks.js';
+import { holdLockAsync } from '../../runtime/core/files.js';
 import { cgroupDirs } from './cgroups.js';
 import { inPrivateNetns, NOT_PRIVATE } from './netns.js';
 
@@ -52,6 +53,8 @@ export interface Out {
 // its plugin directory, containerd's shim sockets): removed afterwards
 // where this file's daemon made them, left where they were already there.
 const FIXED_PATHS = ['/etc/docker/key.json', '/run/docker', '/run/containerd'];
+/** Held while a private dockerd runs (see `before`): a directory lock, broken if its holder died. */
+const MACHINE_LOCK = '/run/lock/dockling-test-dockerd';
 
 export interface PrivateDockerd {
   /** the daemon's temporary directory (valid from `before` to `after`) */
@@ -91,6 +94,7 @@ export function privateDockerd(opts: {
   let daemon: ReturnType<typeof spawn> | undefined;
   let daemonExited: Promise<void> | undefined;
   let daemonLog = '';
+  let releaseMachine: (() => void) | undefined;
   const sock = () => path.join(tmp(), 'docker.sock');
   const env = () => ({ ...process.env, DOCKER_HOST: `unix://${sock()}`, DOCKER_CONFIG: path.join(tmp(), 'client') });
   const docker = (args: string[], input?: Buffer | string): Out => {
@@ -100,6 +104,11 @@ export function privateDockerd(opts: {
 
   before(async () => {
     if (opts.skip) return;
+    // One private dockerd on the machine at a time: the suite runs chapters
+    // side by side (test/run.ts, lanes), and every dockerd makes and uses
+    // /run/docker and /run/containerd, which the first to end would remove
+    // under the other. A chapter's differential file waits for the other's.
+    releaseMachine = await holdLockAsync(MACHINE_LOCK, 20 * 60_000);
     const t = (tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-dockerd-')));
     madeHere = FIXED_PATHS.filter((p) => !fs.existsSync(p));
     if (opts.shareNetns && !inPrivateNetns()) throw new Error(NOT_PRIVATE);
@@ -148,6 +157,15 @@ export function privateDockerd(opts: {
   });
 
   after(async () => {
+    try {
+      await stopDaemon();
+    } finally {
+      releaseMachine?.();
+      releaseMachine = undefined;
+    }
+  });
+
+  async function stopDaemon(): Promise<void> {
     if (tmpDir === undefined) return;
     if (daemon?.pid !== undefined && daemon.exitCode === null && daemon.signalCode === null) {
       // Its containers first (none should be left: each test removes its own).
@@ -168,7 +186,7 @@ export function privateDockerd(opts: {
     for (const p of madeHere) fs.rmSync(p, { recursive: true, force: true });
     // The empty cgroups its --cgroup-parent made, in every hierarchy.
     for (const dir of cgroupDirs(cgroupParent)) removeCgroupTree(dir);
-  });
+  }
 
   return { tmp, docker, env, log: () => daemonLog };
 }
