@@ -12,7 +12,7 @@
 //    smoke of the later chapters' run path (test/vm/smoke.test.ts). Learners'
 //    machines are v2; these are a v1/v2 hybrid.
 //
-// Usage: tsx test/run.ts [--chapter N] [--only unit|chapters|escapes|vm] [--no-negative] [--no-vm]
+// Usage: tsx test/run.ts [--chapter N[,M…]] [--only unit|chapters|escapes|vm] [--no-negative] [--no-vm]
 //
 // `--only escapes` runs the escape suite alone: each chapter's
 // escape*.test.ts, the probes that root in a container reaches nothing of
@@ -30,7 +30,8 @@ const opt = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const onlyChapter = opt('--chapter') ? Number(opt('--chapter')) : undefined;
+// --chapter N, or N,M,… for several (run side by side, as the whole suite's are)
+const onlyChapter = opt('--chapter') ? new Set(opt('--chapter')!.split(',').map(Number)) : undefined;
 const only = opt('--only');
 const negative = !args.includes('--no-negative');
 
@@ -200,7 +201,7 @@ if (only !== 'unit' && only !== 'vm') {
     .sort();
   for (const dir of chapters) {
     const n = Number(dir.slice(0, 2));
-    if (onlyChapter !== undefined && n !== onlyChapter) continue;
+    if (onlyChapter !== undefined && !onlyChapter.has(n)) continue;
     const files = testFiles(path.join(TEST, 'chapters', dir)).filter((f) => only !== 'escapes' || /\/escape[^/]*\.test\.ts$/.test(f));
     if (files.length === 0) continue;
     jobs.push({ title: `chapter ${n}`, weight: SECONDS[n] ?? 120, run: () => chapterJob(n, dir, files) });
