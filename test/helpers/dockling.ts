@@ -79,11 +79,14 @@ export function docklingAsync(root: string, args: string[], opts: { env?: NodeJS
   return { child, done, output: () => stdout, errors: () => withoutWarning(stderr) };
 }
 
-/** Wait until cond() holds, polling; throws after timeoutMs. */
-export async function until(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+/**
+ * Wait until cond() holds, polling; throws after timeoutMs. `what` may be a
+ * function, called at the timeout, to say what was seen instead.
+ */
+export async function until(cond: () => boolean, timeoutMs = 10_000, what: string | (() => string) = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

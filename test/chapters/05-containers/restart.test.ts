@@ -21,6 +21,18 @@ import { alive, chapter5, lines, processesMentioning, sleep } from './helpers.js
 const skip = rootOrSkip();
 const c = chapter5('ch5-restart');
 
+/** What a wait saw when it gave up: the count, status, log lines, and the processes naming the container. */
+function seen(id: string, name: string): string {
+  const procs = processesMentioning(id).map((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 200);
+    } catch {
+      return `${p} (gone)`;
+    }
+  });
+  return `${c.inspect(name, '{{.RestartCount}} {{.State.Status}}')}, ${lines(c.logsOf(name).stdout).length} log lines, processes: ${JSON.stringify(procs)}`;
+}
+
 test('--restart on-failure:2 with a command that fails: it runs exactly 3 times, RestartCount 2', { skip }, async () => {
   try {
     const id = c.runD(['--restart', 'on-failure:2', '--name', 'flaky', 'busybox', 'sh', '-c', 'echo attempt; exit 1']);
@@ -33,7 +45,7 @@ test('--restart on-failure:2 with a command that fails: it runs exactly 3 times,
     await until(
       () => c.inspect('flaky', '{{.RestartCount}} {{.State.Status}}') === '2 exited' && processesMentioning(id).length === 0,
       30_000,
-      'the restarts to end',
+      () => `the restarts to end; seen: ${seen(id, 'flaky')}`,
     );
     await sleep(1500); // no fourth run comes
     assert.equal(c.logsOf('flaky').stdout, 'attempt\nattempt\nattempt\n');
@@ -49,12 +61,12 @@ test('`restart` (and `start`) of an on-failure:2 container applies the policy ag
   try {
     const id = c.runD(['--restart', 'on-failure:2', '--name', 'flaky', 'busybox', 'sh', '-c', 'echo attempt; exit 1']);
     const settled = () => c.inspect('flaky', '{{.RestartCount}} {{.State.Status}}') === '2 exited' && processesMentioning(id).length === 0;
-    await until(settled, 30_000, 'the first restarts to end');
+    await until(() => lines(c.logsOf('flaky').stdout).length === 3 && settled(), 30_000, () => `the first restarts to end; seen: ${seen(id, 'flaky')}`);
     assert.equal(expectCode(c.dk(['restart', 'flaky']), 0).stdout, 'flaky\n');
     // The by-hand start resets the count; the policy then restarts twice more.
-    await until(() => lines(c.logsOf('flaky').stdout).length === 6 && settled(), 30_000, 'the policy to apply again after restart');
+    await until(() => lines(c.logsOf('flaky').stdout).length === 6 && settled(), 30_000, () => `the policy to apply again after restart; seen: ${seen(id, 'flaky')}`);
     c.ok(['start', 'flaky']);
-    await until(() => lines(c.logsOf('flaky').stdout).length === 9 && settled(), 30_000, 'the policy to apply again after start');
+    await until(() => lines(c.logsOf('flaky').stdout).length === 9 && settled(), 30_000, () => `the policy to apply again after start; seen: ${seen(id, 'flaky')}`);
     await sleep(1500); // and no more
     assert.equal(lines(c.logsOf('flaky').stdout).length, 9);
   } finally {
