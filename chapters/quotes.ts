@@ -241,18 +241,27 @@ export function parseLines(spec: string, total: number): { ranges: [number, numb
   return { ranges };
 }
 
-/** The kept lines of a region, with an elision line (indented like its neighbour) for each gap. */
+/**
+ * The kept lines of a region, with an elision line (indented like its
+ * neighbour) for each gap. A gap of blank lines only is kept as it is:
+ * `// …` for an empty line would hide nothing and mislead.
+ */
 export function elide(text: string, ranges: [number, number][]): string {
   const lines = text.split('\n');
   const indent = (l: string | undefined) => /^\s*/.exec(l ?? '')![0];
   const out: string[] = [];
+  const gap = (from: number, to: number, near: string | undefined) => {
+    const left = lines.slice(from - 1, to);
+    if (left.every((l) => l.trim() === '')) out.push(...left);
+    else out.push(indent(near) + ELISION);
+  };
   let next = 1; // the first line not yet kept or elided
   for (const [a, b] of ranges) {
-    if (a > next) out.push(indent(lines[a - 1]) + ELISION);
+    if (a > next) gap(next, a - 1, lines[a - 1]);
     out.push(...lines.slice(a - 1, b));
     next = b + 1;
   }
-  if (next <= lines.length) out.push(indent(lines[ranges[ranges.length - 1][1] - 1]) + ELISION);
+  if (next <= lines.length) gap(next, lines.length, lines[ranges[ranges.length - 1][1] - 1]);
   return out.join('\n');
 }
 
@@ -263,7 +272,8 @@ export function caption(q: Pick<Quote, 'file' | 'region'>, readmeDir: string, re
   if (part) {
     const kept = part.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`));
     const list = kept.length === 1 ? kept[0] : `${kept.slice(0, -1).join(', ')} and ${kept[kept.length - 1]}`;
-    text += `, lines ${list} of ${part.total} (\`${ELISION}\` marks lines left out)`;
+    const one = kept.length === 1 && part.ranges[0][0] === part.ranges[0][1];
+    text += `, ${one ? 'line' : 'lines'} ${list} of ${part.total} (\`${ELISION}\` marks lines left out)`;
   }
   return text + '*';
 }

@@ -248,10 +248,15 @@ describe('lines=: quoting part of a region', () => {
     assert.equal(elide(TEN, [[1, 2], [3, 10]]), TEN);
   });
 
+  test('a gap of blank lines only is kept, not elided', () => {
+    const text = ['a', '', 'b', 'c'].join('\n');
+    assert.equal(elide(text, [[1, 1], [3, 3]]), ['a', '', 'b', '// …'].join('\n'));
+  });
+
   test('a quote with lines= checks against the elided text, with the lines named in its caption', () => {
-    const marker = '<!-- quote runtime/demo.ts#greet lines=1,3 -->';
-    const want = ['const greeting = "hello";', '// …', 'return greeting.length;'].join('\n');
-    const cap = '*From [`runtime/demo.ts`](../../runtime/demo.ts), region `greet`, lines 1 and 3 of 3 (`// …` marks lines left out)*';
+    const marker = '<!-- quote runtime/demo.ts#greet lines=1 -->';
+    const want = ['const greeting = "hello";', '// …'].join('\n');
+    const cap = '*From [`runtime/demo.ts`](../../runtime/demo.ts), region `greet`, line 1 of 3 (`// …` marks lines left out)*';
     const good = write('chapters/01-demo/README.md', readme(want, marker, cap));
     assert.deepEqual(checkChapter(good, dir), []);
     // the whole region is now a difference: the elision is what must be there
