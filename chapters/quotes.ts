@@ -21,6 +21,17 @@
 // its source, so an author changes the code, rewrites the quotes, and reads
 // the prose around them again.
 //
+// A long region can be quoted in part: `<!-- quote FILE#REGION lines=3-20,41-52 -->`
+// keeps those lines of the region (1-based, counted in the region's text)
+// and puts an elision line, `// …`, where lines are left out.
+//
+// Right after the block comes a caption the reader sees, naming the file
+// (a link relative to the README), the region and, for a part, which lines:
+//
+//     *From [`runtime/process/init.ts`](../../runtime/process/init.ts), region `pivot-root`*
+//
+// It is checked and written like the block.
+//
 //   tsx chapters/quotes.ts            check chapters/NN-*/README.md; exit 1 on problems
 //   tsx chapters/quotes.ts --write    rewrite every quote block from its source
 //   tsx chapters/quotes.ts FILE.md…   only these Markdown files
@@ -33,6 +44,8 @@ export interface Quote {
   /** the source file, relative to the repository root */
   file: string;
   region: string;
+  /** the `lines=` option as written (e.g. "3-20,41-52"), or null: the whole region */
+  lines: string | null;
   /** the code block's content, or null when no code block follows the comment */
   quoted: string | null;
   /** 1-based line of the `<!-- quote … -->` comment in the Markdown */
@@ -40,6 +53,8 @@ export interface Quote {
   /** 0-based line indexes of the code block's fences (-1 when there is none) */
   open: number;
   close: number;
+  /** an option the marker gives that is not `lines=` (a problem) */
+  unknownOption?: string;
 }
 
 /** Something wrong with a quote or a source file's markers. */
@@ -55,7 +70,11 @@ export const formatProblem = (p: Problem) => `${p.file}:${p.line}: ${p.message}`
 
 const NAME = /^[a-z0-9-]+$/;
 const MARKER = /^\s*\/\/\s*#(region|endregion)\b\s*(.*?)\s*$/;
-const QUOTE = /^\s*<!--\s*quote\s+(\S+)\s*-->\s*$/;
+const QUOTE = /^\s*<!--\s*quote\s+(\S+)((?:\s+[a-z]+=\S*)*)\s*-->\s*$/;
+/** A caption line written by rewriteQuotes (so that --write can replace it). */
+const CAPTION = /^\*From \[`[^`]*`\]\(/;
+/** What stands for left-out lines. */
+export const ELISION = '// …';
 const FENCE = /^\s*(`{3,}|~{3,})(.*)$/;
 
 interface RegionScan {
@@ -158,7 +177,9 @@ export function findQuotes(markdown: string): Quote[] {
     const hash = q[1].lastIndexOf('#');
     const file = hash < 0 ? q[1] : q[1].slice(0, hash);
     const region = hash < 0 ? '' : q[1].slice(hash + 1);
-    const quote: Quote = { file, region, quoted: null, line: i + 1, open: -1, close: -1 };
+    const options = new Map((q[2] ?? '').trim().split(/\s+/).filter(Boolean).map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] as const));
+    const quote: Quote = { file, region, lines: options.get('lines') ?? null, quoted: null, line: i + 1, open: -1, close: -1 };
+    for (const k of options.keys()) if (k !== 'lines') quote.unknownOption = k;
     const open = FENCE.exec(lines[i + 1] ?? '');
     if (open) {
       const mark = open[1];
@@ -201,8 +222,76 @@ function cachedReader(): Reader {
 
 const show = (s: string | undefined) => (s === undefined ? '(nothing: the quote ends here)' : JSON.stringify(s));
 
+/**
+ * Parse a `lines=` option against a region of `total` lines: ascending,
+ * non-overlapping 1-based ranges ("3-20,41-52"; "7" is one line).
+ */
+export function parseLines(spec: string, total: number): { ranges: [number, number][] } | { problem: string } {
+  const ranges: [number, number][] = [];
+  for (const part of spec.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return { problem: `lines=${spec}: each part is N or N-M (1-based lines of the region), e.g. lines=3-20,41-52` };
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (a < 1 || b < a) return { problem: `lines=${spec}: ${part} is not a range of lines (1-based, first ≤ last)` };
+    if (b > total) return { problem: `lines=${spec}: the region has only ${total} lines` };
+    if (ranges.length && a <= ranges[ranges.length - 1][1]) return { problem: `lines=${spec}: the ranges must be in order and must not overlap` };
+    ranges.push([a, b]);
+  }
+  return { ranges };
+}
+
+/**
+ * The kept lines of a region, with an elision line (indented like its
+ * neighbour) for each gap. A gap of blank lines only is kept as it is:
+ * `// …` for an empty line would hide nothing and mislead.
+ */
+export function elide(text: string, ranges: [number, number][]): string {
+  const lines = text.split('\n');
+  const indent = (l: string | undefined) => /^\s*/.exec(l ?? '')![0];
+  const out: string[] = [];
+  const gap = (from: number, to: number, near: string | undefined) => {
+    const left = lines.slice(from - 1, to);
+    if (left.every((l) => l.trim() === '')) out.push(...left);
+    else out.push(indent(near) + ELISION);
+  };
+  let next = 1; // the first line not yet kept or elided
+  for (const [a, b] of ranges) {
+    if (a > next) gap(next, a - 1, lines[a - 1]);
+    out.push(...lines.slice(a - 1, b));
+    next = b + 1;
+  }
+  if (next <= lines.length) gap(next, lines.length, lines[ranges[ranges.length - 1][1] - 1]);
+  return out.join('\n');
+}
+
+/** The visible line under a quote: the file (linked relative to the README), the region, the lines kept. */
+export function caption(q: Pick<Quote, 'file' | 'region'>, readmeDir: string, repoRoot: string, part?: { ranges: [number, number][]; total: number }): string {
+  const link = path.relative(readmeDir, path.resolve(repoRoot, q.file)).split(path.sep).join('/');
+  let text = `*From [\`${q.file}\`](${link}), region \`${q.region}\``;
+  if (part) {
+    const kept = part.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`));
+    const list = kept.length === 1 ? kept[0] : `${kept.slice(0, -1).join(', ')} and ${kept[kept.length - 1]}`;
+    const one = kept.length === 1 && part.ranges[0][0] === part.ranges[0][1];
+    text += `, ${one ? 'line' : 'lines'} ${list} of ${part.total} (\`${ELISION}\` marks lines left out)`;
+  }
+  return text + '*';
+}
+
 /** What a quote should hold, or the problem that stops us knowing. */
-function resolveQuote(q: Quote, repoRoot: string, read: Reader): { text: string } | { problem: string } {
+function resolveQuote(q: Quote, repoRoot: string, read: Reader, readmeDir: string): { text: string; caption: string } | { problem: string } {
+  const r = resolveRegion(q, repoRoot, read);
+  if ('problem' in r) return r;
+  if (q.unknownOption) return { problem: `quote ${q.file}#${q.region}: unknown option ${q.unknownOption}= (the one option is lines=N-M,…)` };
+  if (q.lines === null) return { text: r.text, caption: caption(q, readmeDir, repoRoot) };
+  const total = r.text.split('\n').length;
+  const p = parseLines(q.lines, total);
+  if ('problem' in p) return { problem: `quote ${q.file}#${q.region}: ${p.problem}` };
+  return { text: elide(r.text, p.ranges), caption: caption(q, readmeDir, repoRoot, { ranges: p.ranges, total }) };
+}
+
+/** A region's whole text, or the problem that stops us knowing. */
+function resolveRegion(q: Quote, repoRoot: string, read: Reader): { text: string } | { problem: string } {
   const target = q.file ? `${q.file}#${q.region}` : '';
   if (!q.file || !q.region) return { problem: `quote "${target}" must name FILE#REGION, e.g. runtime/process/init.ts#pivot-root` };
   if (!NAME.test(q.region)) return { problem: `quote ${target}: a region name is [a-z0-9-]+` };
@@ -253,12 +342,13 @@ export function checkChapter(readmePath: string, repoRoot: string, read: Reader 
   if (text === null) return [{ file: readme, line: 1, message: 'file not found' }];
   const problems: Problem[] = [];
   const checkedFiles = new Set<string>();
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
   for (const q of findQuotes(text)) {
     if (q.quoted === null) {
       problems.push({ file: readme, line: q.line, message: `quote ${q.file}#${q.region}: the comment must be followed at once by a fenced code block (\`\`\`ts … \`\`\`)` });
       continue;
     }
-    const r = resolveQuote(q, repoRoot, read);
+    const r = resolveQuote(q, repoRoot, read, path.dirname(path.resolve(readmePath)));
     if ('problem' in r) {
       problems.push({ file: readme, line: q.line, message: r.problem });
       continue;
@@ -268,25 +358,41 @@ export function checkChapter(readmePath: string, repoRoot: string, read: Reader 
       problems.push(...checkMarkers(q.file, repoRoot, read));
     }
     if (q.quoted !== r.text) problems.push(firstDifference(q, readme, r.text));
+    const under = lines[q.close + 1];
+    if (under !== r.caption) {
+      problems.push({
+        file: readme,
+        line: q.close + 2,
+        message: `quote ${q.file}#${q.region}: the line under the block must be its caption ${JSON.stringify(r.caption)}, found ${show(under)} (run \`npx tsx chapters/quotes.ts --write\`)`,
+      });
+    }
   }
   return problems;
 }
 
 /**
- * Rewrite every quote block of a Markdown text from its source. Returns the
- * new text and the quotes that could not be refreshed (missing file/region).
+ * Rewrite every quote block of a Markdown text from its source, and the
+ * caption under it. Returns the new text and the quotes that could not be
+ * refreshed (missing file/region, a bad lines= option). `readme` is the
+ * README's path (relative to the working directory, or absolute): captions
+ * link to the source relative to its directory.
  */
 export function rewriteQuotes(markdown: string, repoRoot: string, readme = 'README.md', read: Reader = cachedReader()): { text: string; problems: Problem[] } {
   const lines = markdown.replace(/\r\n/g, '\n').split('\n');
   const problems: Problem[] = [];
   // Bottom-up, so earlier line numbers stay valid while we splice.
   for (const q of findQuotes(markdown).reverse()) {
-    const r = resolveQuote(q, repoRoot, read);
+    const r = resolveQuote(q, repoRoot, read, path.dirname(path.resolve(readme)));
     if ('problem' in r) {
       problems.unshift({ file: readme, line: q.line, message: r.problem });
       continue;
     }
     const body = r.text.split('\n');
+    // The caption under the block: replaced if there is one, else added
+    // (with a blank line after it when prose follows at once).
+    const after = q.quoted === null ? q.line : q.close + 1;
+    if (CAPTION.test(lines[after] ?? '')) lines.splice(after, 1, r.caption);
+    else lines.splice(after, 0, r.caption, ...((lines[after] ?? '').trim() === '' ? [] : ['']));
     // A fence longer than any run of backticks in the code, at least three.
     const longest = Math.max(0, ...(r.text.match(/`+/g) ?? []).map((s) => s.length));
     if (q.quoted === null) {

@@ -167,6 +167,12 @@ export const releaseFirst = new Slot<string[]>('release-first');
  * cgroups (chapter 2), the root's unmount (chapter 4), and with --rm, the
  * container's layers and its directory. What a layer's removal deletes is
  * the storage driver's rule (aufs.ts or overlay2.ts, removalPaths): asked, not retold.
+ *
+ * Why in the `network` stage, which chapter 5 has nothing to wire in: it is
+ * the last host stage before `start`. The file must list the cgroups, made
+ * in `limit` (the stage before), and every later layer's steps, which they
+ * add in `prepare`; and it must be on disk before `start`, since from then
+ * on the command may end, and the monitor read it, at any moment.
  */
 function writeReleaseFile(ctx: RunContext): void {
   const c = readConfig(ctx.container.dir)!;

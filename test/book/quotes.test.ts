@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  chapterReadmes, checkAll, checkChapter, extractRegions, findQuotes, formatProblem, rewriteQuotes, scanRegions,
+  caption, chapterReadmes, checkAll, checkChapter, elide, extractRegions, findQuotes, formatProblem, parseLines, rewriteQuotes, scanRegions,
 } from '../../chapters/quotes.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -30,8 +30,11 @@ const SOURCE = [
 
 const GREET = ['const greeting = "hello";', '', 'return greeting.length;'].join('\n');
 
-function readme(body: string): string {
-  return ['# Chapter', '', 'Some prose.', '', '<!-- quote runtime/demo.ts#greet -->', '```ts', body, '```', '', 'More prose.', ''].join('\n');
+const GREET_CAPTION = '*From [`runtime/demo.ts`](../../runtime/demo.ts), region `greet`*';
+
+/** A chapter README (chapters/01-demo/README.md) quoting greet, with its caption. */
+function readme(body: string, marker = '<!-- quote runtime/demo.ts#greet -->', under = GREET_CAPTION): string {
+  return ['# Chapter', '', 'Some prose.', '', marker, '```ts', body, '```', under, '', 'More prose.', ''].join('\n');
 }
 
 let dir: string;
@@ -172,7 +175,7 @@ describe('checkChapter', () => {
 
   test('unbalanced markers in a quoted file are reported with the quote', () => {
     write('runtime/half.ts', '// #region a\nx\n// #endregion a\n// #region b\n');
-    const md = write('chapters/01-demo/README.md', '<!-- quote runtime/half.ts#a -->\n```ts\nx\n```\n');
+    const md = write('chapters/01-demo/README.md', '<!-- quote runtime/half.ts#a -->\n```ts\nx\n```\n*From [`runtime/half.ts`](../../runtime/half.ts), region `a`*\n');
     const problems = checkChapter(md, dir);
     fs.rmSync(path.join(dir, 'runtime/half.ts'));
     assert.equal(problems.length, 1);
@@ -182,16 +185,24 @@ describe('checkChapter', () => {
 });
 
 describe('rewriteQuotes (--write)', () => {
-  test('refreshes stale blocks and adds missing ones; the result checks clean', () => {
-    const stale = readme('old text\nmore old text') + '\n<!-- quote runtime/demo.ts#inner -->\nno block here\n';
-    const { text, problems } = rewriteQuotes(stale, dir);
+  test('refreshes stale blocks and adds missing ones, each with its caption; the result checks clean', () => {
+    const stale = readme('old text\nmore old text', undefined, '') + '\n<!-- quote runtime/demo.ts#inner -->\nno block here\n';
+    const at = path.join(dir, 'chapters/01-demo/README.md');
+    const { text, problems } = rewriteQuotes(stale, dir, at);
     assert.deepEqual(problems, []);
-    assert.ok(text.includes('```ts\n' + GREET + '\n```'));
-    assert.ok(text.includes('<!-- quote runtime/demo.ts#inner -->\n```ts\nreturn greeting.length;\n```\nno block here'));
+    assert.ok(text.includes('```ts\n' + GREET + '\n```\n' + GREET_CAPTION + '\n'));
+    assert.ok(text.includes('<!-- quote runtime/demo.ts#inner -->\n```ts\nreturn greeting.length;\n```\n*From [`runtime/demo.ts`](../../runtime/demo.ts), region `inner`*\n\nno block here'));
     const md = write('chapters/01-demo/README.md', text);
     assert.deepEqual(checkChapter(md, dir), []);
     // and a second rewrite changes nothing
-    assert.equal(rewriteQuotes(text, dir).text, text);
+    assert.equal(rewriteQuotes(text, dir, at).text, text);
+  });
+
+  test('an old caption is replaced, not doubled', () => {
+    const at = path.join(dir, 'chapters/01-demo/README.md');
+    const md = readme(GREET, undefined, '*From [`runtime/old.ts`](../../runtime/old.ts), region `old`*');
+    const { text } = rewriteQuotes(md, dir, at);
+    assert.equal(text, readme(GREET));
   });
 
   test('leaves a quote it cannot resolve alone, and says why', () => {
@@ -199,6 +210,71 @@ describe('rewriteQuotes (--write)', () => {
     const { text, problems } = rewriteQuotes(md, dir);
     assert.equal(text, md);
     assert.equal(problems.length, 1);
+  });
+});
+
+describe('captions: the source named in visible text', () => {
+  test('a quote without its caption, or with a wrong one, is a problem', () => {
+    const none = write('chapters/01-demo/README.md', readme(GREET, undefined, ''));
+    const p = checkChapter(none, dir);
+    assert.equal(p.length, 1);
+    assert.equal(p[0].line, 11); // the line under the closing fence
+    assert.match(p[0].message, /the line under the block must be its caption/);
+    const wrong = write('chapters/01-demo/README.md', readme(GREET, undefined, GREET_CAPTION.replace('greet', 'inner')));
+    assert.equal(checkChapter(wrong, dir).length, 1);
+  });
+
+  test('the link is relative to the README, wherever it is', () => {
+    assert.equal(caption({ file: 'runtime/a/b.ts', region: 'r' }, path.join(dir, 'chapters/05-x'), dir), '*From [`runtime/a/b.ts`](../../runtime/a/b.ts), region `r`*');
+    assert.equal(caption({ file: 'runtime/a/b.ts', region: 'r' }, dir, dir), '*From [`runtime/a/b.ts`](runtime/a/b.ts), region `r`*');
+  });
+});
+
+describe('lines=: quoting part of a region', () => {
+  const TEN = Array.from({ length: 10 }, (_, i) => (i % 2 ? '  ' : '') + `line${i + 1}`).join('\n');
+
+  test('parseLines: ranges and single lines, in order; anything else is refused with a reason', () => {
+    assert.deepEqual(parseLines('2-4,7', 10), { ranges: [[2, 4], [7, 7]] });
+    assert.match((parseLines('4-2', 10) as { problem: string }).problem, /first ≤ last/);
+    assert.match((parseLines('1-11', 10) as { problem: string }).problem, /only 10 lines/);
+    assert.match((parseLines('5-6,2-3', 10) as { problem: string }).problem, /in order/);
+    assert.match((parseLines('5-6,6-7', 10) as { problem: string }).problem, /overlap/);
+    assert.match((parseLines('a-b', 10) as { problem: string }).problem, /N or N-M/);
+  });
+
+  test('elide keeps the ranges and puts `// …`, indented like the next kept line, in each gap', () => {
+    assert.equal(elide(TEN, [[2, 3], [6, 6]]), ['  // …', '  line2', 'line3', '  // …', '  line6', '  // …'].join('\n'));
+    assert.equal(elide(TEN, [[1, 10]]), TEN);
+    assert.equal(elide(TEN, [[1, 2], [3, 10]]), TEN);
+  });
+
+  test('a gap of blank lines only is kept, not elided', () => {
+    const text = ['a', '', 'b', 'c'].join('\n');
+    assert.equal(elide(text, [[1, 1], [3, 3]]), ['a', '', 'b', '// …'].join('\n'));
+  });
+
+  test('a quote with lines= checks against the elided text, with the lines named in its caption', () => {
+    const marker = '<!-- quote runtime/demo.ts#greet lines=1 -->';
+    const want = ['const greeting = "hello";', '// …'].join('\n');
+    const cap = '*From [`runtime/demo.ts`](../../runtime/demo.ts), region `greet`, line 1 of 3 (`// …` marks lines left out)*';
+    const good = write('chapters/01-demo/README.md', readme(want, marker, cap));
+    assert.deepEqual(checkChapter(good, dir), []);
+    // the whole region is now a difference: the elision is what must be there
+    const whole = write('chapters/01-demo/README.md', readme(GREET, marker, cap));
+    assert.match(checkChapter(whole, dir)[0].message, /line 2 of the quote: the README has "", runtime\/demo\.ts has "\/\/ …"/);
+    // --write produces exactly that
+    const at = path.join(dir, 'chapters/01-demo/README.md');
+    assert.equal(rewriteQuotes(readme('stale', marker, cap).replace(cap + '\n', ''), dir, at).text, readme(want, marker, cap));
+  });
+
+  test('a bad lines= or an unknown option is a problem naming the quote, and --write leaves it alone', () => {
+    const bad = write('chapters/01-demo/README.md', readme(GREET, '<!-- quote runtime/demo.ts#greet lines=2-9 -->'));
+    assert.match(checkChapter(bad, dir)[0].message, /runtime\/demo\.ts#greet: lines=2-9: the region has only 3 lines/);
+    const unknown = readme(GREET, '<!-- quote runtime/demo.ts#greet from=2 -->');
+    assert.match(checkChapter(write('chapters/01-demo/README.md', unknown), dir)[0].message, /unknown option from=/);
+    const out = rewriteQuotes(unknown, dir);
+    assert.equal(out.text, unknown);
+    assert.equal(out.problems.length, 1);
   });
 });
 

@@ -9,33 +9,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { withEntrypointFlag } from '../../../runtime/container/entrypoint.js';
-import { imageOrigin } from '../../../runtime/image/layer.js';
-import { commandParts } from '../../../runtime/process/layer.js';
-import type { RunConfig } from '../../../runtime/image/config.js';
+import { combineCommand } from '../../helpers/combine-command.js';
 
-// --- the runtime's rules, composed as `run` composes them --------------------
-
-interface CommandParts {
-  imageEntrypoint: string[] | null | undefined;
-  imageCmd: string[] | null | undefined;
-  /** --entrypoint: undefined when not given, "" to remove the image's */
-  entrypointFlag: string | undefined;
-  /** the arguments after IMAGE */
-  args: string[];
-}
-
-/**
- * Chapter 4's validate turns the image's config into chapter 1's origin,
- * chapter 5's validate applies --entrypoint to it, chapter 1's prepare
- * splits it into Config.Entrypoint and Config.Cmd.
- */
-function combineCommand(p: CommandParts): { entrypoint: string[]; cmd: string[] } {
-  let from = imageOrigin('img', { Entrypoint: p.imageEntrypoint, Cmd: p.imageCmd } as RunConfig);
-  if (p.entrypointFlag !== undefined) from = withEntrypointFlag(from, p.entrypointFlag);
-  const { entrypoint, cmd } = commandParts(from, p.args);
-  return { entrypoint: entrypoint ?? [], cmd };
-}
+// The runtime's rules, composed as `run` composes them: combineCommand
+// (test/helpers/combine-command.ts, shared with chapter 5's table test).
 
 type Form = 'none' | 'exec' | 'shell';
 type Flag = 'unset' | '""' | 'X';
