@@ -44,7 +44,7 @@ test('--restart on-failure:2 with a command that fails: it runs exactly 3 times,
     // Looking for the directory would take that moment for the end.
     await until(
       () => c.inspect('flaky', '{{.RestartCount}} {{.State.Status}}') === '2 exited' && processesMentioning(id).length === 0,
-      30_000,
+      60_000,
       () => `the restarts to end; seen: ${seen(id, 'flaky')}`,
     );
     await sleep(1500); // no fourth run comes
@@ -61,12 +61,12 @@ test('`restart` (and `start`) of an on-failure:2 container applies the policy ag
   try {
     const id = c.runD(['--restart', 'on-failure:2', '--name', 'flaky', 'busybox', 'sh', '-c', 'echo attempt; exit 1']);
     const settled = () => c.inspect('flaky', '{{.RestartCount}} {{.State.Status}}') === '2 exited' && processesMentioning(id).length === 0;
-    await until(() => lines(c.logsOf('flaky').stdout).length === 3 && settled(), 30_000, () => `the first restarts to end; seen: ${seen(id, 'flaky')}`);
+    await until(() => lines(c.logsOf('flaky').stdout).length === 3 && settled(), 60_000, () => `the first restarts to end; seen: ${seen(id, 'flaky')}`);
     assert.equal(expectCode(c.dk(['restart', 'flaky']), 0).stdout, 'flaky\n');
     // The by-hand start resets the count; the policy then restarts twice more.
-    await until(() => lines(c.logsOf('flaky').stdout).length === 6 && settled(), 30_000, () => `the policy to apply again after restart; seen: ${seen(id, 'flaky')}`);
+    await until(() => lines(c.logsOf('flaky').stdout).length === 6 && settled(), 60_000, () => `the policy to apply again after restart; seen: ${seen(id, 'flaky')}`);
     c.ok(['start', 'flaky']);
-    await until(() => lines(c.logsOf('flaky').stdout).length === 9 && settled(), 30_000, () => `the policy to apply again after start; seen: ${seen(id, 'flaky')}`);
+    await until(() => lines(c.logsOf('flaky').stdout).length === 9 && settled(), 60_000, () => `the policy to apply again after start; seen: ${seen(id, 'flaky')}`);
     await sleep(1500); // and no more
     assert.equal(lines(c.logsOf('flaky').stdout).length, 9);
   } finally {
