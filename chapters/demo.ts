@@ -83,6 +83,8 @@ export interface RunOptions {
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
   /** called with each trace record as it arrives */
   onTrace?: (r: TraceRecord) => void;
+  /** aborted: the step's process is killed (the walkthrough was quit mid-step) */
+  signal?: AbortSignal;
 }
 
 /** Run one step for real and collect its output and trace. */
@@ -100,10 +102,23 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
     const child = spawn(argv[0], argv.slice(1), {
       stdio: [step.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env,
+      signal: opts.signal,
+      killSignal: 'SIGTERM',
     });
-    if (step.input !== undefined) child.stdin!.end(step.input);
+    // A program that cannot start (a host step's tool missing) ends the step
+    // as the shell would: 127 and a message. An abort kills the child and
+    // says so through 'error' too; its 'close' follows.
     let stdout = '';
     let stderr = '';
+    const spawnError = new Promise<number>((resolve) =>
+      child.on('error', (e) => {
+        if (child.pid !== undefined) return;
+        opts.onOutput?.(`${argv[0]}: ${e.message}\n`, 'stderr');
+        stderr += `${argv[0]}: ${e.message}\n`;
+        resolve(127);
+      }),
+    );
+    if (step.input !== undefined) child.stdin!.end(step.input);
     let seen = 0;
     const pollTrace = () => {
       if (!opts.onTrace) return;
@@ -122,9 +137,10 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
       stderr += d;
       opts.onOutput?.(String(d), 'stderr');
     });
-    const code: number = await new Promise((resolve) =>
-      child.on('close', (c, sig) => resolve(c ?? 128 + (os.constants.signals[sig!] ?? 0))),
-    );
+    const code: number = await Promise.race([
+      spawnError,
+      new Promise<number>((resolve) => child.on('close', (c, sig) => resolve(c ?? 128 + (os.constants.signals[sig!] ?? 0)))),
+    ]);
     clearInterval(timer);
     pollTrace();
     const trace = fs
@@ -152,6 +168,18 @@ const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> =
   9: ['09-builds', () => import('./09-builds/demo.js')],
   11: ['11-hardening', () => import('./11-hardening/demo.js')],
 };
+
+/** The chapters that have demo steps, in order: the walkthrough's list of chapters. */
+export function chapterList(): { chapter: number; dir: string }[] {
+  return Object.entries(CHAPTERS)
+    .map(([n, [dir]]) => ({ chapter: Number(n), dir }))
+    .sort((a, b) => a.chapter - b.chapter);
+}
+
+/** Where a chapter's prose is: chapters/NN-topic/README.md. */
+export function chapterReadme(dir: string): string {
+  return path.join(packageRoot(), 'chapters', dir, 'README.md');
+}
 
 /** Load a chapter's steps by number. */
 export async function loadSteps(chapter: number): Promise<{ dir: string; steps: DemoStep[] }> {
