@@ -55,7 +55,7 @@ const walkthroughCommand: Command = {
     if (inv.flags.get('script')) {
       if (n === undefined) throw new RunError(1, 'walkthrough --script needs a chapter: `dockling walkthrough --script --chapter N`');
       const { runScript } = await import('../tui/script.js');
-      return runScript(n);
+      return runScript(n, inv.chapter);
     }
     // Ink draws only the last frame when it thinks it runs in CI ($CI set).
     // The walkthrough has a person at a terminal (it checks), so it is
@@ -66,7 +66,7 @@ const walkthroughCommand: Command = {
     }
     // Ink and React load only here, never on the run path.
     const { walkthrough } = await import('../tui/walkthrough.js');
-    return walkthrough({ chapter: n, present: !!inv.flags.get('present'), reset: !!inv.flags.get('reset'), firstFrame: !!inv.flags.get('first-frame') });
+    return walkthrough({ chapter: n, layers: inv.chapter, present: !!inv.flags.get('present'), reset: !!inv.flags.get('reset'), firstFrame: !!inv.flags.get('first-frame') });
   },
 };
 const BOOK_LAYER: Layer = { chapter: 0, name: 'book', runFlags: [], commands: [walkthroughCommand], stages: {} };

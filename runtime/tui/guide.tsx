@@ -7,7 +7,7 @@
 // Everything it does to the machine goes through `run` (chapters/demo.ts's
 // runStep in a scratch state root): the tests give it a step list of their own.
 import React, { useEffect, useRef, useState } from 'react';
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 import { commandLine, type DemoStep, type RunOptions, type StepResult } from '../../chapters/demo.js';
 import { formatEvent } from '../trace/format.js';
 import type { TraceRecord } from '../trace/events.js';
@@ -23,6 +23,8 @@ export interface GuideProps {
   readme: (dir: string) => string;
   run: (step: DemoStep, opts: RunOptions) => Promise<StepResult>;
   stateRoot: string;
+  /** the layers the steps run with, at most (`dockling --chapter 0 walkthrough 1`: chapter 1's steps without its layer) */
+  layers?: number;
   /** why the steps cannot run here (null: they can) */
   readOnly: string | null;
   progress: Progress;
@@ -68,7 +70,7 @@ function useSize(): { cols: number; rows: number } {
 }
 
 const KEYS: [string, string][] = [
-  ['(typing)', 'your guess at the question; Enter keeps it, Esc skips'],
+  ['(typing)', 'your guess at the question; Enter keeps it, Esc or Tab skips'],
   ['Enter', 'run the step; after it, go to the next one'],
   ['n / →', 'next step'],
   ['p / ←', 'previous step'],
@@ -136,6 +138,19 @@ export function Guide(props: GuideProps) {
     if (loaded) props.onShown?.();
   }, [loaded]);
 
+  // How many steps each chapter has: a chapter is done when all its checks held.
+  const [counts, setCounts] = useState<Record<number, number>>({});
+  useEffect(() => {
+    if (view !== 'chapters') return;
+    for (const ch of props.chapters) {
+      if (counts[ch.chapter] !== undefined) continue;
+      props.load(ch.chapter).then(
+        (l) => setCounts((m) => ({ ...m, [ch.chapter]: l.steps.length })),
+        () => {},
+      );
+    }
+  }, [view]);
+
   // Quitting while a step runs stops it (the clean-up then removes what it made).
   useEffect(() => () => running.current?.abort(), []);
 
@@ -178,7 +193,7 @@ export function Guide(props: GuideProps) {
     props
       .run(step, {
         stateRoot: props.stateRoot,
-        chapter,
+        chapter: Math.min(chapter, props.layers ?? chapter),
         signal: ac.signal,
         onOutput: (chunk) => setOutput((o) => appendChunk(o, chunk)),
         onTrace: (r) => setEvents((e) => [...e, r]),
@@ -218,70 +233,72 @@ export function Guide(props: GuideProps) {
   const lookShown = lookLines.slice(0, Math.max(2, Math.floor((rows - fixed) / 2)));
   const paneHeight = Math.max(3, rows - fixed - lookShown.length - (props.readOnly ? 2 : 0));
 
-  useInput(
-    (input, key) => {
-      if (help) {
-        setHelp(false);
-        return;
-      }
-      if (view === 'chapters') {
-        if (key.upArrow) setListAt((a) => Math.max(0, a - 1));
-        else if (key.downArrow) setListAt((a) => Math.min(props.chapters.length - 1, a + 1));
-        else if (key.return) {
-          const to = props.chapters[listAt].chapter;
-          setView('steps');
-          if (to !== chapter) {
-            setLoaded(null);
-            setChapter(to);
-          }
-        } else if (input === 'q') quit();
-        else if (input === '?') setHelp(true);
-        else if ((key.escape || input === 'c') && loaded) setView('steps');
-        return;
-      }
-      if (view === 'book') {
-        const page = rows - 4;
-        if (key.upArrow) setScroll((s) => ({ ...s, book: Math.max(0, s.book - 1) }));
-        else if (key.downArrow) setScroll((s) => ({ ...s, book: s.book + 1 }));
-        else if (key.pageUp) setScroll((s) => ({ ...s, book: Math.max(0, s.book - page) }));
-        else if (key.pageDown || input === ' ') setScroll((s) => ({ ...s, book: s.book + page }));
-        else if (key.escape || input === 'b') setView('steps');
-        else if (input === 'q') quit();
-        else if (input === '?') setHelp(true);
-        return;
-      }
-      if (phase.kind === 'predict' && !props.readOnly) {
-        if (key.return) {
-          setGuess(answer.trim() || null);
-          setPhase({ kind: 'ready' });
-        } else if (key.escape || key.tab) {
-          setGuess(null);
-          setPhase({ kind: 'ready' });
-        } else if (key.backspace || key.delete) setAnswer((a) => a.slice(0, -1));
-        else if (input && !key.ctrl && !key.meta && !key.upArrow && !key.downArrow && !key.leftArrow && !key.rightArrow) setAnswer((a) => a + input);
-        return;
-      }
-      if (phase.kind === 'running') {
-        if (input === 'q') quit();
-        else scrollKeys(input, key);
-        return;
-      }
-      if (input === 'q' || key.escape) quit();
+  // The handler of the latest render, read through a ref: a key that comes
+  // right after another must see the state that key made (useInput
+  // re-subscribes only after React's passive effects have run).
+  const onKey = useRef<(input: string, key: Key) => void>(() => {});
+  onKey.current = (input: string, key: Key) => {
+    if (help) {
+      setHelp(false);
+      return;
+    }
+    if (view === 'chapters') {
+      if (key.upArrow) setListAt((a) => Math.max(0, a - 1));
+      else if (key.downArrow) setListAt((a) => Math.min(props.chapters.length - 1, a + 1));
+      else if (key.return) {
+        const to = props.chapters[listAt].chapter;
+        setView('steps');
+        if (to !== chapter) {
+          setLoaded(null);
+          setChapter(to);
+        }
+      } else if (input === 'q') quit();
       else if (input === '?') setHelp(true);
-      else if (input === 'c') {
-        setListAt(Math.max(0, props.chapters.findIndex((x) => x.chapter === chapter)));
-        setView('chapters');
-      } else if (input === 'b') setView('book');
-      else if (key.return && phase.kind === 'ready') start();
-      else if (input === 'r' && phase.kind !== 'predict') start();
-      else if (input === 'n' || key.rightArrow || (key.return && phase.kind === 'done' && !props.present)) {
-        if (index < steps.length - 1) go(index + 1);
-      } else if (input === 'p' || key.leftArrow) go(index - 1);
-      else if (input === 'f') setFilter((f) => (f + 1) % KIND_NAMES.length);
+      else if ((key.escape || input === 'c') && loaded) setView('steps');
+      return;
+    }
+    if (view === 'book') {
+      const page = rows - 4;
+      if (key.upArrow) setScroll((s) => ({ ...s, book: Math.max(0, s.book - 1) }));
+      else if (key.downArrow) setScroll((s) => ({ ...s, book: s.book + 1 }));
+      else if (key.pageUp) setScroll((s) => ({ ...s, book: Math.max(0, s.book - page) }));
+      else if (key.pageDown || input === ' ') setScroll((s) => ({ ...s, book: s.book + page }));
+      else if (key.escape || input === 'b') setView('steps');
+      else if (input === 'q') quit();
+      else if (input === '?') setHelp(true);
+      return;
+    }
+    if (phase.kind === 'predict' && !props.readOnly) {
+      if (key.return) {
+        setGuess(answer.trim() || null);
+        setPhase({ kind: 'ready' });
+      } else if (key.escape || key.tab) {
+        setGuess(null);
+        setPhase({ kind: 'ready' });
+      } else if (key.backspace || key.delete) setAnswer((a) => a.slice(0, -1));
+      else if (input && !key.ctrl && !key.meta && !key.upArrow && !key.downArrow && !key.leftArrow && !key.rightArrow) setAnswer((a) => a + input);
+      return;
+    }
+    if (phase.kind === 'running') {
+      if (input === 'q') quit();
       else scrollKeys(input, key);
-    },
-    { isActive: props.keys ?? true },
-  );
+      return;
+    }
+    if (input === 'q' || key.escape) quit();
+    else if (input === '?') setHelp(true);
+    else if (input === 'c') {
+      setListAt(Math.max(0, props.chapters.findIndex((x) => x.chapter === chapter)));
+      setView('chapters');
+    } else if (input === 'b') setView('book');
+    else if (key.return && phase.kind === 'ready') start();
+    else if (input === 'r' && phase.kind !== 'predict') start();
+    else if (input === 'n' || key.rightArrow || (key.return && phase.kind === 'done' && !props.present)) {
+      if (index < steps.length - 1) go(index + 1);
+    } else if (input === 'p' || key.leftArrow) go(index - 1);
+    else if (input === 'f') setFilter((f) => (f + 1) % KIND_NAMES.length);
+    else scrollKeys(input, key);
+  };
+  useInput((input, key) => onKey.current(input, key), { isActive: props.keys ?? true });
 
   function scrollKeys(_input: string, key: { upArrow: boolean; downArrow: boolean; pageUp: boolean; pageDown: boolean; tab: boolean }) {
     if (key.tab) setFocus((f) => (f === 'output' ? 'trace' : 'output'));
@@ -313,7 +330,7 @@ export function Guide(props: GuideProps) {
         <Text> </Text>
         {props.chapters.map((ch, i) => {
           const n = progress.current.chapters[String(ch.chapter)]?.done.length ?? 0;
-          const state = chapterState(progress.current, ch.chapter, loaded?.chapter === ch.chapter ? steps.length : Infinity);
+          const state = chapterState(progress.current, ch.chapter, counts[ch.chapter] ?? Infinity);
           const mark = state === 'done' ? '✓' : state === 'current' ? '▸' : ' ';
           return (
             <Text key={ch.chapter} inverse={i === listAt}>
@@ -362,7 +379,7 @@ export function Guide(props: GuideProps) {
   return (
     <Box flexDirection="column" paddingX={pad}>
       <Text bold wrap="truncate-end">
-        {loaded.dir} · step {index + 1}/{steps.length} · {done.length} done{props.readOnly ? ' · read-only' : ` · root ${props.stateRoot}`}
+        {header(`${loaded.dir} · step ${index + 1}/${steps.length} · ${done.length} done`, props.readOnly ? null : props.stateRoot, cols - 2 - pad * 2)}
       </Text>
       {props.readOnly && (
         <Box height={2}>
@@ -383,7 +400,7 @@ export function Guide(props: GuideProps) {
             {answer}
             <Text inverse> </Text>
           </Text>
-          <Text dimColor>Enter: keep it · Esc: skip the question</Text>
+          <Text dimColor>Enter: keep it · Esc or Tab: skip the question</Text>
         </Box>
       )}
       {phase.kind !== 'predict' && guess !== null && (
@@ -444,9 +461,17 @@ export function Guide(props: GuideProps) {
   );
 }
 
+/** The heading line; a long state root loses its start, never its own name (dockling-walkthrough-XXXXXX). */
+function header(left: string, root: string | null, width: number): string {
+  if (root === null) return `${left} · read-only`;
+  const room = width - left.length - ' · root '.length;
+  const shown = root.length <= room ? root : '…' + root.slice(root.length - Math.max(room - 1, 24));
+  return `${left} · root ${shown}`;
+}
+
 function footer(phase: Phase['kind'], readOnly: boolean, last: boolean): string {
   if (readOnly) return 'n/p: next/previous · b: chapter text · c: chapters · ?: keys · q: quit';
-  if (phase === 'predict') return 'type your guess · Enter: keep it · Esc: skip · Ctrl-C: quit';
+  if (phase === 'predict') return 'type your guess · Enter: keep it · Esc/Tab: skip · Ctrl-C: quit';
   if (phase === 'ready') return 'Enter: run this step · n/p: next/previous · ?: keys · q: quit';
   if (phase === 'running') return '↑↓: scroll · Tab: switch pane · q: stop and quit';
   return `${last ? '' : 'Enter/n: next · '}r: again · f: filter trace · ↑↓ Tab: scroll · c: chapters · q: quit`;

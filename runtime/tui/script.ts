@@ -6,7 +6,7 @@ import { commandLine, loadSteps, runStep, type DemoStep } from '../../chapters/d
 import { wrap } from './prose.js';
 import { cannotRun, cleanUpScratchRoot, makeScratchRoot } from './session.js';
 
-export async function runScript(chapter: number, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function runScript(chapter: number, layers = chapter, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { dir, steps } = await loadSteps(chapter);
   const why = cannotRun();
   if (why) {
@@ -21,11 +21,11 @@ export async function runScript(chapter: number, out: (s: string) => void = (s) 
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
-    out(`# ${dir}: ${steps.length} steps (state root ${root})\n`);
+    out(`# ${dir}: ${steps.length} steps (state root ${root}${layers < chapter ? `, with the layers of chapters 1..${layers} only` : ''})\n`);
     for (const [i, step] of steps.entries()) {
       if (aborter.signal.aborted) break;
       out(`\n## Step ${i + 1}/${steps.length}: ${step.title}\n\n$ ${commandLine(step)}\n`);
-      const problem = await runOne(step, chapter, root, out, aborter.signal);
+      const problem = await runOne(step, Math.min(chapter, layers), root, out, aborter.signal);
       if (problem) failed++;
       out(problem ? `✗ ${problem}\n` : '✓ the output shows it\n');
       out(`\n${wrap(step.look, 78).join('\n')}\n`);

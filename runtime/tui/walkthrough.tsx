@@ -16,6 +16,8 @@ export interface WalkthroughOptions {
   chapter?: number;
   present?: boolean;
   reset?: boolean;
+  /** the layers the steps run with, at most (the global --chapter) */
+  layers?: number;
   /** draw the first screen and exit (the bench's start-up row) */
   firstFrame?: boolean;
 }
@@ -46,6 +48,7 @@ export async function walkthrough(opts: WalkthroughOptions): Promise<number> {
         readme={(dir) => fs.readFileSync(chapterReadme(dir), 'utf8')}
         run={runStep}
         stateRoot={root}
+        layers={opts.layers}
         readOnly={readOnly}
         progress={loadProgress()}
         onProgress={(p) => {
@@ -62,7 +65,7 @@ export async function walkthrough(opts: WalkthroughOptions): Promise<number> {
       // Every chapter this session opened ran in the same root: rm -f with
       // the latest chapter's layers knows every kind of container.
       const left = cleanUpScratchRoot(root, Math.max(last, ...chapterList().map((c) => c.chapter)));
-      process.stdout.write(left.length ? `dockling: the walkthrough could not remove: ${left.join(', ')}\n` : `dockling: the walkthrough's state root ${root} is removed\n`);
+      process.stdout.write(left.length ? `dockling: the walkthrough could not remove: ${left.join(', ')}\n` : `dockling: the walkthrough's scratch state root is removed:\n  ${root}\n`);
     }
   }
   return 0;
