@@ -47,26 +47,16 @@ const walkthroughCommand: Command = {
   ],
   maxArgs: 1,
   async run(inv) {
-    const given = inv.args[0] ?? (inv.flags.has('chapter') ? String(inv.flags.get('chapter')) : undefined);
-    const { chapterList } = await import('../../chapters/demo.js');
-    const have = chapterList().map((c) => c.chapter);
-    const n = given === undefined ? undefined : Number(given);
-    if (n !== undefined && !have.includes(n)) throw new RunError(1, `no walkthrough for chapter "${given}": the chapters with demo steps are ${have.join(', ')}`);
-    if (inv.flags.get('script')) {
-      if (n === undefined) throw new RunError(1, 'walkthrough --script needs a chapter: `dockling walkthrough --script --chapter N`');
-      const { runScript } = await import('../tui/script.js');
-      return runScript(n, inv.chapter);
-    }
-    // Ink draws only the last frame when it thinks it runs in CI ($CI set).
-    // The walkthrough has a person at a terminal (it checks), so it is
-    // interactive whatever the environment says.
-    if (process.stdin.isTTY) {
-      delete process.env.CI;
-      delete process.env.CONTINUOUS_INTEGRATION;
-    }
-    // Ink and React load only here, never on the run path.
-    const { walkthrough } = await import('../tui/walkthrough.js');
-    return walkthrough({ chapter: n, layers: inv.chapter, present: !!inv.flags.get('present'), reset: !!inv.flags.get('reset'), firstFrame: !!inv.flags.get('first-frame') });
+    // Ink and React load only in there, never on the run path.
+    const { runWalkthrough } = await import('../tui/command.js');
+    return runWalkthrough({
+      given: inv.args[0] ?? (inv.flags.has('chapter') ? String(inv.flags.get('chapter')) : undefined),
+      layers: inv.chapter,
+      script: !!inv.flags.get('script'),
+      present: !!inv.flags.get('present'),
+      reset: !!inv.flags.get('reset'),
+      firstFrame: !!inv.flags.get('first-frame'),
+    });
   },
 };
 const BOOK_LAYER: Layer = { chapter: 0, name: 'book', runFlags: [], commands: [walkthroughCommand], stages: {} };
