@@ -13,6 +13,7 @@ import { formatEvent } from '../trace/format.js';
 import type { TraceRecord } from '../trace/events.js';
 import { renderProse, wrap, type ProseLine } from './prose.js';
 import { chapterState, type Progress } from './session.js';
+import { hostView } from './host.js';
 
 export interface GuideProps {
   chapters: { chapter: number; dir: string }[];
@@ -34,6 +35,8 @@ export interface GuideProps {
   /** no keyboard (the bench's first-frame run has no terminal) */
   keys?: boolean;
   colour?: boolean;
+  /** the host pane's lines (h): runtime/tui/host.ts, unless a test gives its own */
+  host?: (stateRoot: string, trace: TraceRecord[]) => string[];
   /** called once the first step of the chapter is on screen */
   onShown?: () => void;
 }
@@ -78,6 +81,7 @@ const KEYS: [string, string][] = [
   ['↑ ↓ PgUp PgDn', 'scroll the pane in focus'],
   ['Tab', 'focus the output or the trace pane'],
   ['f', 'filter the trace: all, mounts, cgroups, links, rules'],
+  ['h', 'the host pane: cgroup files, /proc/PID/ns against the host, links, storage (h again: the trace)'],
   ['c', 'the chapters, with your progress'],
   ['b', "the chapter's text (its README)"],
   ['?', 'these keys'],
@@ -110,6 +114,8 @@ export function Guide(props: GuideProps) {
   const [focus, setFocus] = useState<Pane>('output');
   const [filter, setFilter] = useState(0);
   const [help, setHelp] = useState(false);
+  /** the host pane's lines, read when h was pressed (null: the trace is shown) */
+  const [hostLines, setHostLines] = useState<string[] | null>(null);
   const [listAt, setListAt] = useState(Math.max(0, props.chapters.findIndex((x) => x.chapter === chapter)));
   const progress = useRef(props.progress);
   const running = useRef<AbortController | null>(null);
@@ -169,6 +175,7 @@ export function Guide(props: GuideProps) {
     setOutput([]);
     setEvents([]);
     setScroll({ output: 0, trace: 0, book: 0 });
+    setHostLines(null);
   };
 
   const go = (i: number) => {
@@ -296,6 +303,11 @@ export function Guide(props: GuideProps) {
       if (index < steps.length - 1) go(index + 1);
     } else if (input === 'p' || key.leftArrow) go(index - 1);
     else if (input === 'f') setFilter((f) => (f + 1) % KIND_NAMES.length);
+    else if (input === 'h' && !props.readOnly) {
+      const lines = hostLines ? null : (props.host ?? hostView)(props.stateRoot, events);
+      setHostLines(lines);
+      setScroll((x) => ({ ...x, trace: lines ? lines.length : 0 }));
+    }
     else scrollKeys(input, key);
   };
   useInput((input, key) => onKey.current(input, key), { isActive: props.keys ?? true });
@@ -373,6 +385,9 @@ export function Guide(props: GuideProps) {
   const traced = events.filter(KINDS[kind]);
   const outWin = window(output, paneHeight, Math.min(scroll.output, Math.max(0, output.length - paneHeight)));
   const traceWin = window(traced, paneHeight, Math.min(scroll.trace, Math.max(0, traced.length - paneHeight)));
+  // the host pane opens at its top (h sets the scroll back as far as it goes)
+  const hostAll = hostLines ?? [];
+  const hostWin = window(hostAll, paneHeight, Math.min(scroll.trace, Math.max(0, hostAll.length - paneHeight)));
   const done = progress.current.chapters[String(chapter)]?.done ?? [];
   const border = (p: Pane) => (focus === p ? c('cyan') : undefined);
 
@@ -424,22 +439,37 @@ export function Guide(props: GuideProps) {
           ))}
         </Box>
         <Box flexDirection="column" width={narrow ? '50%' : '55%'} borderStyle="round" borderColor={border('trace')} paddingX={1}>
-          <Text dimColor wrap="truncate-end">
-            trace [{kind}]{traced.length > paneHeight ? ` ${traceWin.from + 1}–${traceWin.from + traceWin.shown.length}/${traced.length}` : ''}
-          </Text>
-          {fill(traceWin.shown, paneHeight).map((e, i) =>
-            e === undefined ? (
-              <Text key={i}> </Text>
-            ) : e.op === 'stage' ? (
-              <Text key={i} wrap="truncate-end" bold color={c('cyan')}>
-                {formatEvent(e)}
+          {hostLines ? (
+            <>
+              <Text dimColor wrap="truncate-end">
+                host (h: back to the trace){hostLines.length > paneHeight ? ` ${hostWin.from + 1}–${hostWin.from + hostWin.shown.length}/${hostLines.length}` : ''}
               </Text>
-            ) : (
-              // the events of this chapter's own layer are what the step is about
-              <Text key={i} wrap="truncate-end" bold={e.chapter === chapter} color={e.chapter === chapter ? c('green') : undefined} dimColor={e.chapter !== chapter}>
-                {e.chapter === chapter ? '▸' : ' '} {e.side} {formatEvent(e)}
+              {fill(hostWin.shown, paneHeight).map((l, i) => (
+                <Text key={i} wrap="truncate-end">
+                  {l ?? ' '}
+                </Text>
+              ))}
+            </>
+          ) : (
+            <>
+              <Text dimColor wrap="truncate-end">
+                trace [{kind}]{traced.length > paneHeight ? ` ${traceWin.from + 1}–${traceWin.from + traceWin.shown.length}/${traced.length}` : ''}
               </Text>
-            ),
+              {fill(traceWin.shown, paneHeight).map((e, i) =>
+                e === undefined ? (
+                  <Text key={i}> </Text>
+                ) : e.op === 'stage' ? (
+                  <Text key={i} wrap="truncate-end" bold color={c('cyan')}>
+                    {formatEvent(e)}
+                  </Text>
+                ) : (
+                  // the events of this chapter's own layer are what the step is about
+                  <Text key={i} wrap="truncate-end" bold={e.chapter === chapter} color={e.chapter === chapter ? c('green') : undefined} dimColor={e.chapter !== chapter}>
+                    {e.chapter === chapter ? '▸' : ' '} {e.side} {formatEvent(e)}
+                  </Text>
+                ),
+              )}
+            </>
           )}
         </Box>
       </Box>
@@ -474,7 +504,7 @@ function footer(phase: Phase['kind'], readOnly: boolean, last: boolean): string 
   if (phase === 'predict') return 'type your guess · Enter: keep it · Esc/Tab: skip · Ctrl-C: quit';
   if (phase === 'ready') return 'Enter: run this step · n/p: next/previous · ?: keys · q: quit';
   if (phase === 'running') return '↑↓: scroll · Tab: switch pane · q: stop and quit';
-  return `${last ? '' : 'Enter/n: next · '}r: again · f: filter trace · ↑↓ Tab: scroll · c: chapters · q: quit`;
+  return `${last ? '' : 'Enter/n: next · '}r: again · f: filter · h: host · ↑↓ Tab: scroll · c: chapters · q: quit`;
 }
 
 /** Exactly `n` rows: the panes keep their height while output is short. */

@@ -247,3 +247,24 @@ test('NO_COLOR: no colour escapes in the frame', async () => {
   const f = await d.until('✓');
   assert.doesNotMatch(f, /\x1b\[3\dm/);
 });
+
+test('h swaps the trace for the host pane, h again brings the trace back', async () => {
+  const seen: string[] = [];
+  const d = drive({
+    host: (root) => {
+      seen.push(root);
+      return ['HOST-LINE-1 cgroup files', 'HOST-LINE-2 ns links'];
+    },
+  });
+  await d.until('Say hello');
+  await d.press(SKIP, ENTER);
+  await d.until('✓');
+  await d.press('h');
+  let f = await d.until('HOST-LINE-2');
+  assert.match(f, /host \(h: back to the trace\)/);
+  assert.doesNotMatch(f, /trace \[all\]/);
+  assert.deepEqual(seen, ['/tmp/nowhere-scratch'], 'the host pane reads the scratch root');
+  await d.press('h');
+  f = await d.until('trace [all]');
+  assert.doesNotMatch(f, /HOST-LINE/);
+});

@@ -66,3 +66,16 @@ test("every chapter in the registry has a README the guide can show", () => {
     assert.ok(lines.length > 50, `${d}: ${lines.length} lines`);
   }
 });
+
+test('the host pane: a cgroup the step made and --rm removed says so; a storage directory is listed', async () => {
+  const { hostView } = await import('../../../runtime/tui/host.ts');
+  const root = fs.mkdtempSync(path.join(dir(), 'host-'));
+  fs.mkdirSync(path.join(root, 'overlay2', 'abc123'), { recursive: true });
+  const gone = `/sys/fs/cgroup/memory/dockling-${'0'.repeat(64)}`;
+  const lines = hostView(root, [{ op: 'mkdir', path: gone, mode: 0o755, t: 0, side: 'host', chapter: 2 } as never]);
+  assert.ok(lines.includes(gone), lines.join('\n'));
+  assert.ok(lines.includes('  (removed when the container ended)'));
+  assert.ok(lines.some((l) => l.endsWith('overlay2: 1 directory')));
+  assert.ok(lines.includes('  abc123'));
+  assert.deepEqual(hostView(path.join(dir(), 'none'), []), ['Nothing on the host to show for this step: run it first, or its container is gone.']);
+});
