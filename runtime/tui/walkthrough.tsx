@@ -65,7 +65,8 @@ export async function walkthrough(opts: WalkthroughOptions): Promise<number> {
       // Every chapter this session opened ran in the same root: rm -f with
       // the latest chapter's layers knows every kind of container.
       const left = cleanUpScratchRoot(root, Math.max(last, ...chapterList().map((c) => c.chapter)));
-      process.stdout.write(left.length ? `dockling: the walkthrough could not remove: ${left.join(', ')}\n` : `dockling: the walkthrough's scratch state root is removed:\n  ${root}\n`);
+      // (a new line first: Ink's last frame does not end with one)
+      process.stdout.write(left.length ? `\ndockling: the walkthrough could not remove: ${left.join(', ')}\n` : `\ndockling: the walkthrough's scratch state root is removed:\n  ${root}\n`);
     }
   }
   return 0;

@@ -61,8 +61,10 @@ function drive(over: Partial<GuideProps> = {}): Drive {
     chapter: 1,
     load: async (n) => ({ dir: n === 1 ? '01-test' : '02-other', steps: n === 1 ? STEPS : [{ ...STEPS[0], title: 'Chapter two first step' }] }),
     readme: () => '# The chapter\n\nSome prose that explains.\n\n## A section\n\n```\ncode line\n```\n\n| flag | meaning |\n|---|---|\n| -m | memory |\n',
-    run: (step: DemoStep, opts: RunOptions): Promise<StepResult> => {
+    run: async (step: DemoStep, opts: RunOptions): Promise<StepResult> => {
       runs.push(step.title);
+      // long enough for the screen to show "running…" between two keys
+      await new Promise((res) => setTimeout(res, 200));
       return runStep(step, opts);
     },
     stateRoot: '/tmp/nowhere-scratch',
@@ -267,4 +269,19 @@ test('h swaps the trace for the host pane, h again brings the trace back', async
   await d.press('h');
   f = await d.until('trace [all]');
   assert.doesNotMatch(f, /HOST-LINE/);
+});
+
+test('--present: after a step, Enter stays on it (n moves on), r runs it again', async () => {
+  const d = drive({ present: true });
+  await d.until('Say hello');
+  await d.press(SKIP, ENTER);
+  await d.until('✓');
+  await d.press(ENTER);
+  assert.match(d.frame(), /step 1\/3/, 'Enter does not move on in present mode');
+  await d.press('r');
+  await d.until('running…');
+  await d.until('✓');
+  assert.equal(d.runs.length, 2);
+  await d.press('n');
+  await d.until('step 2/3');
 });
