@@ -46,6 +46,14 @@ export interface DemoStep {
    * not count either as a test of the chapter (they pass without its layer).
    */
   role?: 'setup' | 'teardown';
+  /**
+   * A step that needs the learner's terminal (`run -it busybox sh`): the
+   * walkthrough hands the terminal over and takes it back when the command
+   * ends; run unattended (tests, --script) it gets `input` on its stdin.
+   * Its check then sees the exit status alone (output and trace went to
+   * the terminal).
+   */
+  interactive?: boolean;
   /** null when the output shows what the step is about; else what is wrong */
   check(r: StepResult): string | null;
 }
@@ -85,6 +93,11 @@ export interface RunOptions {
   onTrace?: (r: TraceRecord) => void;
   /** aborted: the step's process is killed (the walkthrough was quit mid-step) */
   signal?: AbortSignal;
+}
+
+/** The argv that runs dockling with these arguments in a state root (the walkthrough's interactive steps). */
+export function docklingArgv(stateRoot: string, args: string[]): string[] {
+  return [process.execPath, '--', BIN, '--root', stateRoot, ...args.map((a) => a.replaceAll('{root}', stateRoot))];
 }
 
 /** Run one step for real and collect its output and trace. */

@@ -35,6 +35,11 @@ export interface GuideProps {
   /** no keyboard (the bench's first-frame run has no terminal) */
   keys?: boolean;
   colour?: boolean;
+  /**
+   * Give the terminal to an interactive step's command and take it back
+   * (walkthrough.tsx); resolves with its exit status.
+   */
+  handOver?: (step: DemoStep, stateRoot: string, chapter: number) => Promise<number>;
   /** the host pane's lines (h): runtime/tui/host.ts, unless a test gives its own */
   host?: (stateRoot: string, trace: TraceRecord[]) => string[];
   /** called once the first step of the chapter is on screen */
@@ -114,6 +119,9 @@ export function Guide(props: GuideProps) {
   const [focus, setFocus] = useState<Pane>('output');
   const [filter, setFilter] = useState(0);
   const [help, setHelp] = useState(false);
+  /** the terminal is an interactive step's: no keys read, nothing drawn */
+  const [handed, setHanded] = useState(false);
+  const handing = useRef<{ step: DemoStep; layers: number; finish: (r: StepResult) => void } | null>(null);
   /** the host pane's lines, read when h was pressed (null: the trace is shown) */
   const [hostLines, setHostLines] = useState<string[] | null>(null);
   const [listAt, setListAt] = useState(Math.max(0, props.chapters.findIndex((x) => x.chapter === chapter)));
@@ -197,32 +205,40 @@ export function Guide(props: GuideProps) {
     setScroll((s) => ({ ...s, output: 0, trace: 0 }));
     setPhase({ kind: 'running' });
     const at = index;
+    const layers = Math.min(chapter, props.layers ?? chapter);
+    const finish = (result: StepResult) => {
+      if (ac.signal.aborted) return;
+      let problem: string | null;
+      try {
+        problem = step.check(result);
+      } catch (e) {
+        problem = `the check itself failed: ${(e as Error).message}`;
+      }
+      setEvents(result.trace);
+      setPhase({ kind: 'done', result, problem });
+      save((p) => {
+        p.last = chapter;
+        const cp = (p.chapters[String(chapter)] ??= { done: [], current: at });
+        cp.current = at;
+        if (!problem && !cp.done.includes(at)) cp.done.push(at);
+        if (problem) cp.done = cp.done.filter((d) => d !== at);
+      });
+    };
+    if (step.interactive && props.handOver) {
+      // The command starts once the screen has let go of the terminal (below).
+      handing.current = { step, layers, finish };
+      setHanded(true);
+      return;
+    }
     props
       .run(step, {
         stateRoot: props.stateRoot,
-        chapter: Math.min(chapter, props.layers ?? chapter),
+        chapter: layers,
         signal: ac.signal,
         onOutput: (chunk) => setOutput((o) => appendChunk(o, chunk)),
         onTrace: (r) => setEvents((e) => [...e, r]),
       })
-      .then((result) => {
-        if (ac.signal.aborted) return;
-        let problem: string | null;
-        try {
-          problem = step.check(result);
-        } catch (e) {
-          problem = `the check itself failed: ${(e as Error).message}`;
-        }
-        setEvents(result.trace);
-        setPhase({ kind: 'done', result, problem });
-        save((p) => {
-          p.last = chapter;
-          const cp = (p.chapters[String(chapter)] ??= { done: [], current: at });
-          cp.current = at;
-          if (!problem && !cp.done.includes(at)) cp.done.push(at);
-          if (problem) cp.done = cp.done.filter((d) => d !== at);
-        });
-      });
+      .then(finish);
   };
 
   const quit = () => {
@@ -310,7 +326,24 @@ export function Guide(props: GuideProps) {
     }
     else scrollKeys(input, key);
   };
-  useInput((input, key) => onKey.current(input, key), { isActive: props.keys ?? true });
+  useInput((input, key) => onKey.current(input, key), { isActive: (props.keys ?? true) && !handed });
+
+  // After useInput's own effect (effects run in order), which has taken the
+  // terminal out of raw mode and stopped reading it: an interactive shell
+  // makes itself the terminal's foreground process group, and a raw-mode
+  // change from the guide after that would fail (EIO).
+  useEffect(() => {
+    const h = handing.current;
+    if (!handed || !h || !props.handOver) return;
+    handing.current = null;
+    const timer = setTimeout(() => {
+      props.handOver!(h.step, props.stateRoot, h.layers).then((code) => {
+        setHanded(false);
+        h.finish({ code, stdout: '', stderr: '', trace: [] });
+      });
+    }, 50);
+    return () => clearTimeout(timer);
+  }, [handed]);
 
   function scrollKeys(_input: string, key: { upArrow: boolean; downArrow: boolean; pageUp: boolean; pageDown: boolean; tab: boolean }) {
     if (key.tab) setFocus((f) => (f === 'output' ? 'trace' : 'output'));
@@ -319,6 +352,7 @@ export function Guide(props: GuideProps) {
   }
 
   // ---- the screens ----
+  if (handed) return <Text> </Text>;
   if (help) {
     return (
       <Box flexDirection="column" paddingX={1}>

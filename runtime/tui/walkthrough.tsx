@@ -4,10 +4,12 @@
 // error), removes everything the steps made there.
 //
 // Loaded only by `dockling walkthrough`: Ink and React stay off the run path.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import React from 'react';
 import { render } from 'ink';
-import { chapterList, chapterReadme, loadSteps, runStep } from '../../chapters/demo.js';
+import { chapterList, chapterReadme, commandLine, docklingArgv, loadSteps, runStep, type DemoStep } from '../../chapters/demo.js';
 import { Guide } from './guide.js';
 import { cannotRun, cleanUpScratchRoot, loadProgress, makeScratchRoot, resetProgress, saveProgress } from './session.js';
 
@@ -47,6 +49,7 @@ export async function walkthrough(opts: WalkthroughOptions): Promise<number> {
         load={loadSteps}
         readme={(dir) => fs.readFileSync(chapterReadme(dir), 'utf8')}
         run={runStep}
+        handOver={handOver}
         stateRoot={root}
         layers={opts.layers}
         readOnly={readOnly}
@@ -71,6 +74,43 @@ export async function walkthrough(opts: WalkthroughOptions): Promise<number> {
   }
   return 0;
 }
+
+// #region hand-over
+/**
+ * An interactive step (`run -it busybox sh`) gets the terminal itself. The
+ * screen has stopped reading keys (Ink leaves raw mode when no input
+ * handler is active), so the command's shell reads the learner's typing;
+ * when it ends, the screen is cleared and drawn again.
+ */
+export function handOver(step: DemoStep, stateRoot: string, chapter: number): Promise<number> {
+  const clear = '\x1b[2J\x1b[H';
+  process.stdout.write(`${clear}$ ${commandLine(step)}\n(the terminal is the command's now: exit its shell to come back to the guide)\n\n`);
+  const argv = step.host ?? docklingArgv(stateRoot, step.args);
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKLING_CHAPTER: String(chapter) };
+  delete env.NODE_EXTRA_CA_CERTS;
+  // The guide's own read of the terminal stops (a read left pending would
+  // take the learner's keys, or fail with EIO once a shell in the command
+  // makes itself the terminal's foreground group).
+  const stdin = process.stdin as NodeJS.ReadStream & { _handle?: { readStop(): void; reading: boolean } };
+  stdin.pause();
+  if (stdin._handle?.reading) {
+    stdin._handle.reading = false;
+    stdin._handle.readStop();
+  }
+  const ignore = () => {};
+  stdin.on('error', ignore);
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env });
+    const done = (code: number) => {
+      stdin.off('error', ignore);
+      process.stdout.write(clear);
+      resolve(code);
+    };
+    child.on('error', () => done(127));
+    child.on('close', (code, sig) => done(code ?? 128 + (os.constants.signals[sig!] ?? 0)));
+  });
+}
+// #endregion hand-over
 
 /** The first screen, drawn once to stdout, then exit: what a learner waits for. */
 async function firstFrame(opts: WalkthroughOptions): Promise<number> {

@@ -285,3 +285,28 @@ test('--present: after a step, Enter stays on it (n moves on), r runs it again',
   await d.press('n');
   await d.until('step 2/3');
 });
+
+test('an interactive step hands the terminal over: no keys read meanwhile, the screen back with ✓ after', async () => {
+  let release!: (code: number) => void;
+  const handed: string[] = [];
+  const d = drive({
+    load: async () => ({
+      dir: '01-test',
+      steps: [{ title: 'A shell of your own', look: 'EXPLAINED-SHELL', args: ['run', '-it', 'busybox', 'sh'], interactive: true, check: (r) => (r.code === 0 ? null : `exit ${r.code}`) }],
+    }),
+    handOver: (step, root) => {
+      handed.push(`${step.title} in ${root}`);
+      return new Promise((res) => (release = res));
+    },
+  });
+  await d.until('A shell of your own');
+  await d.press(SKIP, ENTER);
+  for (let i = 0; i < 50 && handed.length === 0; i++) await d.press('');
+  assert.deepEqual(handed, ['A shell of your own in /tmp/nowhere-scratch']);
+  await d.press('q', 'n'); // typed into the command, not the guide
+  assert.doesNotMatch(d.frame(), /A shell of your own/, 'the guide draws nothing while the command has the terminal');
+  release(0);
+  const f = await d.until('✓');
+  assert.match(f, /EXPLAINED-SHELL/);
+  assert.deepEqual(d.runs, [], 'runStep was not used: the command had the terminal');
+});
