@@ -42,6 +42,8 @@ export interface GuideProps {
   handOver?: (step: DemoStep, stateRoot: string, chapter: number) => Promise<number>;
   /** the host pane's lines (h): runtime/tui/host.ts, unless a test gives its own */
   host?: (stateRoot: string, trace: TraceRecord[]) => string[];
+  /** told of each step's run as it starts (the clean-up waits for the last one to end) */
+  onRun?: (ended: Promise<unknown>) => void;
   /** called once the first step of the chapter is on screen */
   onShown?: () => void;
 }
@@ -230,7 +232,7 @@ export function Guide(props: GuideProps) {
       setHanded(true);
       return;
     }
-    props
+    const ran = props
       .run(step, {
         stateRoot: props.stateRoot,
         chapter: layers,
@@ -239,6 +241,7 @@ export function Guide(props: GuideProps) {
         onTrace: (r) => setEvents((e) => [...e, r]),
       })
       .then(finish);
+    props.onRun?.(ran);
   };
 
   const quit = () => {

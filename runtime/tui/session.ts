@@ -63,19 +63,27 @@ export function cleanUpScratchRoot(root: string, chapter: number): string[] {
       stdio: 'ignore',
       timeout: 30_000,
     });
-  const containers = path.join(root, 'containers');
-  const ids = fs.existsSync(containers) ? fs.readdirSync(containers).filter((f) => /^[0-9a-f]{64}$/.test(f)) : [];
-  if (ids.length) dockling('rm', '-f', ...ids);
-  if (chapter >= 6 && fs.existsSync(path.join(root, 'network'))) dockling('network', 'prune', '-f');
-  const left: string[] = [];
-  for (const m of os.platform() === 'linux' ? mountsInside(root) : []) {
-    const r = spawnSync('umount', ['--lazy', m], { stdio: 'ignore' });
-    if (r.status !== 0) left.push(`mount ${m}`);
-  }
-  try {
-    fs.rmSync(root, { recursive: true, force: true });
-  } catch (e) {
-    left.push(`${root}: ${(e as Error).message}`);
+  // A step stopped half-way (quit while `run -d` was making its container)
+  // may still be writing here for a moment as it ends: go round again until
+  // the directory is gone, for up to about five seconds.
+  let left: string[] = [];
+  for (let round = 0; round < 10; round++) {
+    if (round > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    const containers = path.join(root, 'containers');
+    const ids = fs.existsSync(containers) ? fs.readdirSync(containers).filter((f) => /^[0-9a-f]{64}$/.test(f)) : [];
+    if (ids.length) dockling('rm', '-f', ...ids);
+    if (chapter >= 6 && fs.existsSync(path.join(root, 'network'))) dockling('network', 'prune', '-f');
+    left = [];
+    for (const m of os.platform() === 'linux' ? mountsInside(root) : []) {
+      const r = spawnSync('umount', ['--lazy', m], { stdio: 'ignore' });
+      if (r.status !== 0) left.push(`mount ${m}`);
+    }
+    try {
+      fs.rmSync(root, { recursive: true, force: true });
+      return left;
+    } catch (e) {
+      left.push(`${root}: ${(e as Error).message}`);
+    }
   }
   return left;
 }

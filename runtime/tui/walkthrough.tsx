@@ -34,6 +34,8 @@ export async function walkthrough(opts: WalkthroughOptions): Promise<number> {
   const readOnly = cannotRun();
   const root = readOnly ? '(none: read-only)' : makeScratchRoot();
   const chapters = chapterList();
+  /** the latest step's run: a step stopped by quitting is waited for before the clean-up */
+  let lastRun: Promise<unknown> = Promise.resolve();
   let last = opts.chapter ?? loadProgress().last ?? chapters[0].chapter;
   // A signal from outside (the terminal closed, kill): clean up, then go.
   const onSignal = (sig: NodeJS.Signals) => {
@@ -50,6 +52,7 @@ export async function walkthrough(opts: WalkthroughOptions): Promise<number> {
         readme={(dir) => fs.readFileSync(chapterReadme(dir), 'utf8')}
         run={runStep}
         handOver={handOver}
+        onRun={(ended) => (lastRun = ended)}
         stateRoot={root}
         layers={opts.layers}
         readOnly={readOnly}
@@ -62,6 +65,7 @@ export async function walkthrough(opts: WalkthroughOptions): Promise<number> {
       />,
     );
     await app.waitUntilExit();
+    await Promise.race([lastRun.catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
   } finally {
     for (const s of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) process.off(s, onSignal);
     if (!readOnly) {
