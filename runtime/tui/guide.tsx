@@ -253,11 +253,13 @@ export function Guide(props: GuideProps) {
   const narrow = cols < 100;
   const pad = props.present ? 2 : 0;
   const textWidth = cols - 2 - pad * 2;
-  const lookLines = phase.kind === 'done' && step ? wrap(step.look, textWidth) : [];
+  // Read-only, the explanation is all a step can give: it is shown at once.
+  const lookLines = (phase.kind === 'done' || props.readOnly) && step ? wrap(step.look, textWidth) : [];
+  const readOnlyLines = props.readOnly ? wrap(props.readOnly, textWidth) : [];
   const questionLines = phase.kind === 'predict' ? 3 : guess !== null ? 1 : 0;
   const fixed = 1 /* header */ + 1 /* title */ + 1 /* command */ + questionLines + 1 /* verdict */ + 1 /* keys */ + 3 /* pane borders, label */ + (props.present ? 4 : 0);
   const lookShown = lookLines.slice(0, Math.max(2, Math.floor((rows - fixed) / 2)));
-  const paneHeight = Math.max(3, rows - fixed - lookShown.length - (props.readOnly ? 2 : 0));
+  const paneHeight = Math.max(3, rows - fixed - lookShown.length - readOnlyLines.length);
 
   // The handler of the latest render, read through a ref: a key that comes
   // right after another must see the state that key made (useInput
@@ -433,13 +435,11 @@ export function Guide(props: GuideProps) {
       <Text bold wrap="truncate-end">
         {header(`${loaded.dir} · step ${index + 1}/${steps.length} · ${done.length} done`, props.readOnly ? null : props.stateRoot, cols - 2 - pad * 2)}
       </Text>
-      {props.readOnly && (
-        <Box height={2}>
-          <Text color={c('yellow')} wrap="truncate-end">
-            {props.readOnly}
-          </Text>
-        </Box>
-      )}
+      {readOnlyLines.map((l, i) => (
+        <Text key={`ro${i}`} color={c('yellow')}>
+          {l}
+        </Text>
+      ))}
       <Text bold color={c('magenta')} wrap="truncate-end">
         {step.title}
       </Text>

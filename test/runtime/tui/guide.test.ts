@@ -209,11 +209,13 @@ test('? shows the keys; any key closes them', async () => {
 });
 
 test('read-only: says why and how to get the VM; Enter runs nothing', async () => {
-  const why = 'Read-only: the steps need root. Get the VM: `cd vagrant && vagrant up`';
+  const why = 'Read-only: the steps need root (they make namespaces, cgroups and mounts). Run `sudo npm start`, or on a machine where you cannot: Get the VM: `cd vagrant && vagrant up && vagrant ssh`';
   const d = drive({ readOnly: why });
   const f = await d.until('Say hello');
   assert.match(f, /Read-only: the steps need root/);
+  assert.match(f, /cd vagrant && vagrant up/, 'the whole message, wrapped, not cut');
   assert.doesNotMatch(f, /What do you expect/);
+  assert.match(f, /EXPLAINED: the shell printed/, 'read-only, the explanation is what a step can give');
   await d.press(ENTER, ENTER, 'r');
   assert.equal(d.runs.length, 0);
   await d.press('n');
