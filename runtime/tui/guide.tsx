@@ -11,7 +11,8 @@ import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 import { commandLine, type DemoStep, type RunOptions, type StepResult } from '../../chapters/demo.js';
 import { formatEvent } from '../trace/format.js';
 import type { TraceRecord } from '../trace/events.js';
-import { renderProse, wrap, type ProseLine } from './prose.js';
+import { wrap } from './prose.js';
+import { BookScreen, ChapterList, KeysScreen } from './screens.js';
 import { chapterState, type Progress } from './session.js';
 import { hostView } from './host.js';
 
@@ -79,21 +80,6 @@ function useSize(): { cols: number; rows: number } {
   return size;
 }
 
-const KEYS: [string, string][] = [
-  ['(typing)', 'your guess at the question; Enter keeps it, Esc or Tab skips'],
-  ['Enter', 'run the step; after it, go to the next one'],
-  ['n / →', 'next step'],
-  ['p / ←', 'previous step'],
-  ['r', 'run this step again'],
-  ['↑ ↓ PgUp PgDn', 'scroll the pane in focus'],
-  ['Tab', 'focus the output or the trace pane'],
-  ['f', 'filter the trace: all, mounts, cgroups, links, rules'],
-  ['h', 'the host pane: cgroup files, /proc/PID/ns against the host, links, storage (h again: the trace)'],
-  ['c', 'the chapters, with your progress'],
-  ['b', "the chapter's text (its README)"],
-  ['?', 'these keys'],
-  ['q / Ctrl-C', 'quit (the scratch state root is cleaned up)'],
-];
 
 /** The lines of a pane that fit in `height`, `back` lines up from the end (0: follow the end). */
 function window<T>(all: T[], height: number, back: number): { shown: T[]; from: number } {
@@ -358,67 +344,21 @@ export function Guide(props: GuideProps) {
 
   // ---- the screens ----
   if (handed) return <Text> </Text>;
-  if (help) {
-    return (
-      <Box flexDirection="column" paddingX={1}>
-        <Text bold>Keys (any key closes this)</Text>
-        {KEYS.map(([k, what]) => (
-          <Text key={k}>
-            <Text color={c('cyan')}>{k.padEnd(16)}</Text>
-            {what}
-          </Text>
-        ))}
-        <Text dimColor>No mouse needed. NO_COLOR turns colour off.</Text>
-      </Box>
-    );
-  }
+  if (help) return <KeysScreen colour={colour} />;
 
   if (view === 'chapters') {
-    return (
-      <Box flexDirection="column" paddingX={1}>
-        <Text bold>dockling: the chapters (↑↓ choose · Enter open · q quit · ? keys)</Text>
-        {props.readOnly && <Text color={c('yellow')}>{props.readOnly}</Text>}
-        <Text> </Text>
-        {props.chapters.map((ch, i) => {
-          const n = progress.current.chapters[String(ch.chapter)]?.done.length ?? 0;
-          const state = chapterState(progress.current, ch.chapter, counts[ch.chapter] ?? Infinity);
-          const mark = state === 'done' ? '✓' : state === 'current' ? '▸' : ' ';
-          return (
-            <Text key={ch.chapter} inverse={i === listAt}>
-              {mark} {String(ch.chapter).padStart(2)}  {ch.dir.padEnd(18)} {state}
-              {n ? ` (${n} step${n === 1 ? '' : 's'} done)` : ''}
-            </Text>
-          );
-        })}
-      </Box>
-    );
+    const rowsOf = props.chapters.map((ch) => ({
+      ...ch,
+      done: progress.current.chapters[String(ch.chapter)]?.done.length ?? 0,
+      state: chapterState(progress.current, ch.chapter, counts[ch.chapter] ?? Infinity),
+    }));
+    return <ChapterList chapters={rowsOf} at={listAt} readOnly={props.readOnly} colour={colour} />;
   }
 
   if (loadError) return <Text color={c('red')}>dockling: {loadError}</Text>;
   if (!loaded || !step) return <Text>loading chapter {chapter}…</Text>;
 
-  if (view === 'book') {
-    let prose: ProseLine[];
-    try {
-      prose = renderProse(props.readme(loaded.dir), textWidth);
-    } catch (e) {
-      prose = [{ kind: 'text', text: `cannot read the chapter's README: ${(e as Error).message}` }];
-    }
-    const height = rows - 3;
-    const top = Math.min(scroll.book, Math.max(0, prose.length - height));
-    return (
-      <Box flexDirection="column" paddingX={1}>
-        <Text bold>
-          {loaded.dir}/README.md · lines {top + 1}–{Math.min(prose.length, top + height)} of {prose.length} (↑↓ PgUp PgDn · b back)
-        </Text>
-        {prose.slice(top, top + height).map((l, i) => (
-          <Text key={i} wrap="truncate-end" bold={l.kind === 'h1' || l.kind === 'h2'} underline={l.kind === 'h1'} color={l.kind === 'code' ? c('cyan') : undefined}>
-            {l.text || ' '}
-          </Text>
-        ))}
-      </Box>
-    );
-  }
+  if (view === 'book') return <BookScreen dir={loaded.dir} text={() => props.readme(loaded.dir)} width={textWidth} rows={rows} scroll={scroll.book} colour={colour} />;
 
   const kind = KIND_NAMES[filter];
   const traced = events.filter(KINDS[kind]);
