@@ -161,6 +161,16 @@ function makeRows(w: World): Row[] {
       cmd: () => ({ file: NSEXEC, args: ['pmuin', tools.chroot, w.rootfs, '/bin/true'], env }),
     },
     { key: 'node', label: 'node -e 0', env: 'clean', cmd: () => ({ file: NODE, args: ['-e', '0'], env }) },
+    {
+      // The guide's start-up: from spawn until its first screen (chapter 1's
+      // first step) is drawn, Ink and React loaded; against `node -e 0` above.
+      // The size comes from the environment, as a terminal's ioctl would give
+      // it (without one, Ink would ask tput, twice per frame).
+      key: 'guide',
+      label: 'guide start-up: walkthrough --first-frame 1 (first screen drawn)',
+      env: 'clean',
+      cmd: () => ({ file: NODE, args: ['--', BIN, 'walkthrough', '--first-frame', '1'], env: { ...env, COLUMNS: '80', LINES: '24' } }),
+    },
   ];
   if (process.env.NODE_EXTRA_CA_CERTS) {
     rows.push({

@@ -46,6 +46,14 @@ export interface DemoStep {
    * not count either as a test of the chapter (they pass without its layer).
    */
   role?: 'setup' | 'teardown';
+  /**
+   * A step that needs the learner's terminal (`run -it busybox sh`): the
+   * walkthrough hands the terminal over and takes it back when the command
+   * ends; run unattended (tests, --script) it gets `input` on its stdin.
+   * Its check then sees the exit status alone (output and trace went to
+   * the terminal).
+   */
+  interactive?: boolean;
   /** null when the output shows what the step is about; else what is wrong */
   check(r: StepResult): string | null;
 }
@@ -83,6 +91,13 @@ export interface RunOptions {
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
   /** called with each trace record as it arrives */
   onTrace?: (r: TraceRecord) => void;
+  /** aborted: the step's process is killed (the walkthrough was quit mid-step) */
+  signal?: AbortSignal;
+}
+
+/** The argv that runs dockling with these arguments in a state root (the walkthrough's interactive steps). */
+export function docklingArgv(stateRoot: string, args: string[]): string[] {
+  return [process.execPath, '--', BIN, '--root', stateRoot, ...args.map((a) => a.replaceAll('{root}', stateRoot))];
 }
 
 /** Run one step for real and collect its output and trace. */
@@ -100,10 +115,23 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
     const child = spawn(argv[0], argv.slice(1), {
       stdio: [step.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env,
+      signal: opts.signal,
+      killSignal: 'SIGTERM',
     });
-    if (step.input !== undefined) child.stdin!.end(step.input);
+    // A program that cannot start (a host step's tool missing) ends the step
+    // as the shell would: 127 and a message. An abort kills the child and
+    // says so through 'error' too; its 'close' follows.
     let stdout = '';
     let stderr = '';
+    const spawnError = new Promise<number>((resolve) =>
+      child.on('error', (e) => {
+        if (child.pid !== undefined) return;
+        opts.onOutput?.(`${argv[0]}: ${e.message}\n`, 'stderr');
+        stderr += `${argv[0]}: ${e.message}\n`;
+        resolve(127);
+      }),
+    );
+    if (step.input !== undefined) child.stdin!.end(step.input);
     let seen = 0;
     const pollTrace = () => {
       if (!opts.onTrace) return;
@@ -122,9 +150,10 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
       stderr += d;
       opts.onOutput?.(String(d), 'stderr');
     });
-    const code: number = await new Promise((resolve) =>
-      child.on('close', (c, sig) => resolve(c ?? 128 + (os.constants.signals[sig!] ?? 0))),
-    );
+    const code: number = await Promise.race([
+      spawnError,
+      new Promise<number>((resolve) => child.on('close', (c, sig) => resolve(c ?? 128 + (os.constants.signals[sig!] ?? 0)))),
+    ]);
     clearInterval(timer);
     pollTrace();
     const trace = fs
@@ -152,6 +181,18 @@ const CHAPTERS: Record<number, [string, () => Promise<{ steps: DemoStep[] }>]> =
   9: ['09-builds', () => import('./09-builds/demo.js')],
   11: ['11-hardening', () => import('./11-hardening/demo.js')],
 };
+
+/** The chapters that have demo steps, in order: the walkthrough's list of chapters. */
+export function chapterList(): { chapter: number; dir: string }[] {
+  return Object.entries(CHAPTERS)
+    .map(([n, [dir]]) => ({ chapter: Number(n), dir }))
+    .sort((a, b) => a.chapter - b.chapter);
+}
+
+/** Where a chapter's prose is: chapters/NN-topic/README.md. */
+export function chapterReadme(dir: string): string {
+  return path.join(packageRoot(), 'chapters', dir, 'README.md');
+}
 
 /** Load a chapter's steps by number. */
 export async function loadSteps(chapter: number): Promise<{ dir: string; steps: DemoStep[] }> {

@@ -36,22 +36,27 @@ const HELP_FLAG: FlagSpec = { name: 'help', kind: 'bool', usage: 'Print usage' }
 // Commands of the book itself rather than of a chapter's layer.
 const walkthroughCommand: Command = {
   name: 'walkthrough',
-  summary: "Walk through a chapter's demo steps in the terminal (Ink)",
-  usage: 'walkthrough [CHAPTER]',
-  flags: [],
+  summary: "Walk through a chapter's demo steps in the terminal (Ink); --script prints them unattended",
+  usage: 'walkthrough [OPTIONS] [CHAPTER]',
+  flags: [
+    { name: 'chapter', kind: 'int', valueName: 'N', usage: 'Open chapter N (as the CHAPTER argument); without either, the chapter list' },
+    { name: 'script', kind: 'bool', usage: "Run the chapter's steps unattended and print a transcript (for handouts); exit 1 if a check fails" },
+    { name: 'present', kind: 'bool', usage: 'Instructor mode: more space, one step at a time (Enter does not move on; n does), r re-runs' },
+    { name: 'reset', kind: 'bool', usage: 'Forget the progress saved in ~/.dockling/walkthrough.json first' },
+    { name: 'first-frame', kind: 'bool', usage: 'Draw the first screen and exit (the bench times the start-up with it)' },
+  ],
+  maxArgs: 1,
   async run(inv) {
-    const n = inv.args[0] === undefined ? inv.chapter : Number(inv.args[0]);
-    if (!Number.isInteger(n) || n < 1 || n > LATEST_CHAPTER) throw new RunError(1, `no walkthrough for chapter "${inv.args[0]}": choose 1..${LATEST_CHAPTER}`);
-    // Ink draws only the last frame when it thinks it runs in CI ($CI set).
-    // The walkthrough has a person at a terminal (it checks), so it is
-    // interactive whatever the environment says.
-    if (process.stdin.isTTY) {
-      delete process.env.CI;
-      delete process.env.CONTINUOUS_INTEGRATION;
-    }
-    // Ink and React load only here, never on the run path.
-    const { walkthrough } = await import('../tui/walkthrough.js');
-    return walkthrough(n, inv.stateRoot);
+    // Ink and React load only in there, never on the run path.
+    const { runWalkthrough } = await import('../tui/command.js');
+    return runWalkthrough({
+      given: inv.args[0] ?? (inv.flags.has('chapter') ? String(inv.flags.get('chapter')) : undefined),
+      layers: inv.chapter,
+      script: !!inv.flags.get('script'),
+      present: !!inv.flags.get('present'),
+      reset: !!inv.flags.get('reset'),
+      firstFrame: !!inv.flags.get('first-frame'),
+    });
   },
 };
 const BOOK_LAYER: Layer = { chapter: 0, name: 'book', runFlags: [], commands: [walkthroughCommand], stages: {} };

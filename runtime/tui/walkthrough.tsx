@@ -1,119 +1,144 @@
-// The Ink walkthrough: a chapter's demo steps, one at a time. Each step shows
-// what it is about, runs the real command (Enter), streams the command's
-// output on the left and the trace of what it did to the host on the right,
-// then says whether the output shows the point (the step's own check).
+// `dockling walkthrough` (and `npm start`): the guide in the terminal. It
+// makes a scratch state root for the steps, opens the screen (guide.tsx),
+// and when the screen closes, however it closed (q, Ctrl-C, a signal, an
+// error), removes everything the steps made there.
 //
 // Loaded only by `dockling walkthrough`: Ink and React stay off the run path.
-import React, { useEffect, useState } from 'react';
-import { Box, Text, render, useApp, useInput } from 'ink';
-import { commandLine, loadSteps, runStep, type DemoStep, type StepResult } from '../../chapters/demo.js';
-import { formatEvent } from '../trace/format.js';
-import type { TraceRecord } from '../trace/events.js';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import React from 'react';
+import { render } from 'ink';
+import { chapterList, chapterReadme, commandLine, docklingArgv, loadSteps, runStep, type DemoStep } from '../../chapters/demo.js';
+import { Guide } from './guide.js';
+import { cannotRun, cleanUpScratchRoot, loadProgress, makeScratchRoot, resetProgress, saveProgress } from './session.js';
 
-interface Props {
-  chapter: number;
-  dir: string;
-  steps: DemoStep[];
-  stateRoot: string;
+export interface WalkthroughOptions {
+  /** the chapter to open (undefined: the chapter list) */
+  chapter?: number;
+  present?: boolean;
+  reset?: boolean;
+  /** the layers the steps run with, at most (the global --chapter) */
+  layers?: number;
+  /** draw the first screen and exit (the bench's start-up row) */
+  firstFrame?: boolean;
 }
 
-type Phase = { kind: 'ready' } | { kind: 'running' } | { kind: 'done'; result: StepResult; problem: string | null };
-
-const MAX_LINES = 16;
-const tail = (lines: string[]) => lines.slice(-MAX_LINES);
-
-function Walkthrough({ chapter, dir, steps, stateRoot }: Props) {
-  const { exit } = useApp();
-  const [index, setIndex] = useState(0);
-  const [phase, setPhase] = useState<Phase>({ kind: 'ready' });
-  const [output, setOutput] = useState<string[]>([]);
-  const [events, setEvents] = useState<TraceRecord[]>([]);
-  const step = steps[index];
-
-  const go = (i: number) => {
-    setIndex(Math.max(0, Math.min(steps.length - 1, i)));
-    setPhase({ kind: 'ready' });
-    setOutput([]);
-    setEvents([]);
-  };
-
-  useInput((input, key) => {
-    if (phase.kind === 'running') return;
-    if (input === 'q' || key.escape) exit();
-    else if (key.return && phase.kind === 'ready') setPhase({ kind: 'running' });
-    else if (input === 'n' || key.rightArrow || (key.return && phase.kind === 'done')) {
-      if (index === steps.length - 1 && phase.kind === 'done') exit();
-      else go(index + 1);
-    } else if (input === 'p' || key.leftArrow) go(index - 1);
-    else if (input === 'r') go(index);
-  });
-
-  useEffect(() => {
-    if (phase.kind !== 'running') return;
-    let cancelled = false;
-    runStep(step, {
-      stateRoot,
-      chapter,
-      onOutput: (chunk) => !cancelled && setOutput((o) => tail([...o, ...chunk.replace(/\n$/, '').split('\n')])),
-      onTrace: (r) => !cancelled && setEvents((e) => [...e, r].slice(-MAX_LINES)),
-    }).then((result) => {
-      if (!cancelled) setPhase({ kind: 'done', result, problem: step.check(result) });
-    });
-    return () => {
-      cancelled = true;
-    };
-  }, [phase.kind, index]);
-
-  return (
-    <Box flexDirection="column">
-      <Text bold>
-        {dir} · step {index + 1}/{steps.length}: {step.title}
-      </Text>
-      <Text>{step.look}</Text>
-      <Box marginY={1}>
-        <Text color="cyan">$ {commandLine(step)}</Text>
-      </Box>
-      <Box>
-        <Box flexDirection="column" width="45%" borderStyle="round" paddingX={1}>
-          <Text dimColor>output</Text>
-          {output.map((l, i) => (
-            <Text key={i} wrap="truncate-end">{l}</Text>
-          ))}
-        </Box>
-        <Box flexDirection="column" width="55%" borderStyle="round" paddingX={1}>
-          <Text dimColor>trace: what dockling did to the host</Text>
-          {events.map((e, i) =>
-            e.op === 'stage' ? (
-              // where a stage of the run begins: a heading, as --trace prints it
-              <Text key={i} wrap="truncate-end" bold color="cyan">
-                {formatEvent(e)}
-              </Text>
-            ) : (
-              <Text key={i} wrap="truncate-end" color={e.side === 'init' ? 'yellow' : 'green'}>
-                {e.side} {formatEvent(e)}
-              </Text>
-            ),
-          )}
-        </Box>
-      </Box>
-      {phase.kind === 'ready' && <Text>Enter: run this step · n/p: next/previous · q: quit</Text>}
-      {phase.kind === 'running' && <Text color="yellow">running…</Text>}
-      {phase.kind === 'done' && (
-        <Text color={phase.problem ? 'red' : 'green'}>
-          {phase.problem ? `✗ ${phase.problem}` : `✓ exit ${phase.result.code}: the output shows it`} · Enter/n: next · r: again · q: quit
-        </Text>
-      )}
-    </Box>
-  );
-}
-
-export async function walkthrough(chapter: number, stateRoot: string): Promise<number> {
-  const { dir, steps } = await loadSteps(chapter);
+export async function walkthrough(opts: WalkthroughOptions): Promise<number> {
+  if (opts.reset) resetProgress();
+  if (opts.firstFrame) return firstFrame(opts);
   if (!process.stdin.isTTY) {
-    process.stderr.write('dockling: the walkthrough needs a terminal (run it in one, not through a pipe)\n');
+    process.stderr.write('dockling: the walkthrough needs a terminal (run it in one, not through a pipe; `--script` prints a chapter unattended)\n');
     return 1;
   }
-  const app = render(<Walkthrough chapter={chapter} dir={dir} steps={steps} stateRoot={stateRoot} />);
+  const readOnly = cannotRun();
+  const root = readOnly ? '(none: read-only)' : makeScratchRoot();
+  const chapters = chapterList();
+  /** the latest step's run: a step stopped by quitting is waited for before the clean-up */
+  let lastRun: Promise<unknown> = Promise.resolve();
+  let last = opts.chapter ?? loadProgress().last ?? chapters[0].chapter;
+  // A signal from outside (the terminal closed, kill): clean up, then go.
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!readOnly) cleanUpScratchRoot(root, last);
+    process.exit(128 + (sig === 'SIGHUP' ? 1 : sig === 'SIGINT' ? 2 : 15));
+  };
+  for (const s of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) process.on(s, onSignal);
+  try {
+    const app = render(
+      <Guide
+        chapters={chapters}
+        chapter={opts.chapter}
+        load={loadSteps}
+        readme={(dir) => fs.readFileSync(chapterReadme(dir), 'utf8')}
+        run={runStep}
+        handOver={handOver}
+        onRun={(ended) => (lastRun = ended)}
+        stateRoot={root}
+        layers={opts.layers}
+        readOnly={readOnly}
+        progress={loadProgress()}
+        onProgress={(p) => {
+          last = p.last ?? last;
+          saveProgress(p);
+        }}
+        present={opts.present}
+      />,
+    );
+    await app.waitUntilExit();
+    await Promise.race([lastRun.catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
+  } finally {
+    for (const s of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) process.off(s, onSignal);
+    if (!readOnly) {
+      // Every chapter this session opened ran in the same root: rm -f with
+      // the latest chapter's layers knows every kind of container.
+      const left = cleanUpScratchRoot(root, Math.max(last, ...chapterList().map((c) => c.chapter)));
+      // (a new line first: Ink's last frame does not end with one)
+      process.stdout.write(left.length ? `\ndockling: the walkthrough could not remove: ${left.join(', ')}\n` : `\ndockling: the walkthrough's scratch state root is removed:\n  ${root}\n`);
+    }
+  }
+  return 0;
+}
+
+// #region hand-over
+/**
+ * An interactive step (`run -it busybox sh`) gets the terminal itself. The
+ * screen has stopped reading keys (Ink leaves raw mode when no input
+ * handler is active), so the command's shell reads the learner's typing;
+ * when it ends, the screen is cleared and drawn again.
+ */
+export function handOver(step: DemoStep, stateRoot: string, chapter: number): Promise<number> {
+  const clear = '\x1b[2J\x1b[H';
+  process.stdout.write(`${clear}$ ${commandLine(step)}\n(the terminal is the command's now: exit its shell to come back to the guide)\n\n`);
+  const argv = step.host ?? docklingArgv(stateRoot, step.args);
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKLING_CHAPTER: String(chapter) };
+  delete env.NODE_EXTRA_CA_CERTS;
+  // The guide's own read of the terminal stops (a read left pending would
+  // take the learner's keys, or fail with EIO once a shell in the command
+  // makes itself the terminal's foreground group).
+  const stdin = process.stdin as NodeJS.ReadStream & { _handle?: { readStop(): void; reading: boolean } };
+  stdin.pause();
+  if (stdin._handle?.reading) {
+    stdin._handle.reading = false;
+    stdin._handle.readStop();
+  }
+  const ignore = () => {};
+  stdin.on('error', ignore);
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env });
+    const done = (code: number) => {
+      stdin.off('error', ignore);
+      process.stdout.write(clear);
+      resolve(code);
+    };
+    child.on('error', () => done(127));
+    child.on('close', (code, sig) => done(code ?? 128 + (os.constants.signals[sig!] ?? 0)));
+  });
+}
+// #endregion hand-over
+
+/** The first screen, drawn once to stdout, then exit: what a learner waits for. */
+async function firstFrame(opts: WalkthroughOptions): Promise<number> {
+  let shown!: () => void;
+  const ready = new Promise<void>((r) => (shown = r));
+  const app = render(
+    <Guide
+      chapters={chapterList()}
+      chapter={opts.chapter}
+      load={loadSteps}
+      readme={() => ''}
+      run={runStep}
+      stateRoot="(first frame)"
+      readOnly={cannotRun()}
+      progress={{ chapters: {} }}
+      onProgress={() => {}}
+      keys={false}
+      onShown={() => shown()}
+    />,
+    { patchConsole: false },
+  );
+  // Once the steps are loaded, the screen shows them: that frame is the one.
+  await ready;
+  app.unmount();
   await app.waitUntilExit();
   return 0;
 }
