@@ -32,8 +32,15 @@ fi
 #                   push to and pull from it on 127.0.0.1 (the package must not start one: below)
 #   apache2-utils   htpasswd, for the registry with Basic auth in chapter 8's tests
 #   openssl         certificates for chapter 8's TLS registry and token service
+#   tree, attr, libcap2-bin
+#                   tree(1), getfattr(1) and capsh(1): the chapters' "Try it" and challenges use them
+#   vagrant, shellcheck
+#                   the suite checks every shell script, and validates the learners'
+#                   VM's Vagrantfile (test/book/vagrant.test.ts; no VM is booted);
+#                   not inside that VM itself (vm-dirs.sh made /var/lib/dockling-vm)
 #   nodejs, npm     only when no Node >= 20 is installed (Debian 13's is 20)
-packages=(busybox-static util-linux iproute2 iptables conntrack gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86 docker.io docker-registry apache2-utils openssl)
+packages=(busybox-static util-linux iproute2 iptables conntrack gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86 docker.io docker-registry apache2-utils openssl tree attr libcap2-bin shellcheck)
+if [[ ! -d /var/lib/dockling-vm ]]; then packages+=(vagrant); fi
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if (( node_major < 20 )); then packages+=(nodejs npm); fi
 

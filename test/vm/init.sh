@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash # busybox ash, checked as the POSIX-ish dash
 # The guest's /init, PID 1 in the initramfs that test/vm/guest.ts builds.
 # It turns a bare kernel into a cgroup-v2-only machine laid out like a
 # systemd host, runs one command from the checkout, and powers off:
@@ -26,6 +27,7 @@ die() {
 }
 
 arg() { # the value of NAME= on the kernel command line
+  # shellcheck disable=SC2013 # the kernel's command line is words, one setting each
   for w in $(cat /proc/cmdline); do
     case $w in "$1="*) echo "${w#*=}"; return ;; esac
   done
@@ -36,6 +38,7 @@ if [ "${1:-}" != stage2 ]; then
   mount -t proc proc /proc
   mount -t sysfs sys /sys
   mount -t devtmpfs dev /dev
+  # shellcheck disable=SC2013 # module names, split on any blank
   for m in $(cat /modules); do insmod "/lib/modules/$m.ko" || die "insmod $m failed"; done
 
   repo=$(arg dockling.repo)
@@ -72,6 +75,7 @@ if [ "${1:-}" != stage2 ]; then
   mkdir -p $cg/init.scope $cg/system.slice/cron.service $cg/user.slice/user-0.slice/session-1.scope $cg/user.slice/user-0.slice/user@0.service
   echo 1 >$cg/init.scope/cgroup.procs
   # Controllers top-down, as far as the slices (a leaf with processes cannot enable any).
+  # shellcheck disable=SC2013 # cgroup.controllers is one line of names
   ctl=$(for c in $(cat $cg/cgroup.controllers); do printf '+%s ' "$c"; done)
   for d in $cg $cg/system.slice $cg/user.slice $cg/user.slice/user-0.slice; do echo "$ctl" >"$d/cgroup.subtree_control" || die "subtree_control $d"; done
   # Neighbours in the sibling leaves.
@@ -97,6 +101,7 @@ cd "$repo" || die "no checkout at $repo"
 # The console carries the command's output to the host: no \r added.
 $bb stty -onlcr -echo </dev/console 2>/dev/null
 $bb dmesg -n 1
+# shellcheck source=/dev/null # the settings the host writes to the share (test/vm/guest.ts)
 [ -f /mnt/env ] && . /mnt/env
 export HOME=/root TERM=dumb
 set -o pipefail
