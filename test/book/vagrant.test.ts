@@ -65,3 +65,28 @@ test('shellcheck: every shell script of the repository is clean', { skip: need('
   const r = spawnSync('shellcheck', scripts, { cwd: REPO, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
+
+test('vm-dirs.sh: node_modules and dist become mounts of the VM’s own directories, once however often it runs, and the build keeps them', { skip: process.getuid?.() === 0 ? false : 'needs root (mounts in a mount namespace of its own)' }, () => {
+  // A stand-in checkout and VM disk on a tmpfs, in a mount namespace of
+  // the test's own: nothing of it is seen outside, and it all goes with it.
+  const script = `
+    set -e
+    mount -t tmpfs vmtest /mnt
+    mkdir -p /mnt/dockling/vagrant
+    cp "$REPO/vagrant/vm-dirs.sh" /mnt/dockling/vagrant/
+    export DOCKLING_CHECKOUT=/mnt/dockling DOCKLING_VM_DIRS=/mnt/own DOCKLING_PROFILE=/mnt/profile
+    bash /mnt/dockling/vagrant/vm-dirs.sh
+    bash /mnt/dockling/vagrant/vm-dirs.sh
+    echo "mounts $(grep -c ' /mnt/dockling/' /proc/self/mountinfo)"
+    touch /mnt/dockling/dist/old.js
+    # what the build does to dist first (package.json's build:js)
+    node "$REPO/scripts/empty-dir.mjs" /mnt/dockling/dist
+    mountpoint -q /mnt/dockling/dist && echo "dist still a mount, $(ls /mnt/dockling/dist | wc -l) files"
+    grep -q 'cd /dockling' /mnt/profile && echo "profile lands in /dockling"
+  `;
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'bash', '-c', script], { env: { ...process.env, REPO }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^mounts 2$/m, 'node_modules and dist, each mounted once after two runs');
+  assert.match(r.stdout, /^dist still a mount, 0 files$/m);
+  assert.match(r.stdout, /^profile lands in \/dockling$/m);
+});
