@@ -66,6 +66,10 @@ try {
     // lo, with DOCKLING_HOST_NETNS naming the one we came from.
     console.log(`grade: ${what} built as chapter ${meta.chapter}'s ${meta.replaces}; running ${meta.tests.length} test files`);
     const env = { ...process.env, DOCKLING_CHAPTER: String(meta.chapter), DOCKLING_HOST_NETNS: fs.readlinkSync('/proc/self/ns/net') };
+    // A TMPDIR of their own, as test/run.ts gives them: some check that
+    // nothing is left in it.
+    env.TMPDIR = path.join(copy, '.tmp');
+    fs.mkdirSync(env.TMPDIR);
     // Run from inside another `node --test` (the suite's labs check), the
     // tests would report to that runner instead of printing TAP: they are ours.
     delete env.NODE_TEST_CONTEXT;
@@ -108,7 +112,8 @@ function report(tap, meta) {
   const leaves = results.filter((r, k) => !(k > 0 && results[k - 1].indent > r.indent) && !r.name.endsWith('.test.ts'));
   const stageOf = (name) => meta.stages.find((s) => s.match.some((p) => name.includes(p)))?.todo ?? '(no stage)';
   let failed = 0;
-  for (const s of [...meta.stages.map((x) => x.todo), '(no stage)']) {
+  // Stages are matched in lab.json's order (so a catch-all "" can come last) but printed by their TODO number.
+  for (const s of [...meta.stages.map((x) => x.todo).sort(), '(no stage)']) {
     const mine = leaves.filter((r) => stageOf(r.name) === s);
     if (!mine.length) continue;
     const bad = mine.filter((r) => !r.ok);
