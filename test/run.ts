@@ -173,7 +173,7 @@ interface Job {
 }
 
 /** Seconds each suite took in the last CI run with one lane; a new chapter counts as 120 until measured. */
-const SECONDS: Record<string, number> = { unit: 245, 1: 100, 2: 60, 3: 105, 4: 395, 5: 640, 6: 250, 7: 95, 8: 145, 9: 125, 11: 115 };
+const SECONDS: Record<string, number> = { unit: 310, 1: 100, 2: 60, 3: 105, 4: 395, 5: 640, 6: 250, 7: 95, 8: 145, 9: 125, 11: 115 };
 
 const jobs: Job[] = [];
 
