@@ -25,7 +25,8 @@ function validate(env: Record<string, string>) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-vagrant-'));
   try {
     const r = spawnSync('vagrant', ['validate', '--ignore-provider'], {
-      env: { ...process.env, VAGRANT_CWD: path.join(REPO, 'vagrant'), VAGRANT_HOME: home, VAGRANT_CHECKPOINT_DISABLE: '1', ...env },
+      // VAGRANT_DOTFILE_PATH: its .vagrant/ too, or validate leaves one in the checkout.
+      env: { ...process.env, VAGRANT_CWD: path.join(REPO, 'vagrant'), VAGRANT_HOME: home, VAGRANT_DOTFILE_PATH: path.join(home, 'dot'), VAGRANT_CHECKPOINT_DISABLE: '1', ...env },
       encoding: 'utf8',
       timeout: 120_000,
     });
