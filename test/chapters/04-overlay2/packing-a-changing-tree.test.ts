@@ -110,7 +110,7 @@ test('a freeze left by a killed commit is undone by the next commit', { skip }, 
     assert.notEqual(fs.readFileSync(fz.file, 'utf8').trim(), fz.frozen, 'the commit thawed the abandoned freeze');
     assert.ok(!fs.existsSync(record), 'and removed its record');
     const before = counter('left');
-    await until(() => counter('left') > before, 10_000, 'the counter to move on');
+    await until(() => counter('left') > before, 30_000, () => `the counter to move on from ${before}: it reads ${counter('left')}, the freezer ${fs.readFileSync(fz.file, 'utf8').trim()}`);
   } finally {
     await stop(cli, 'left');
     if (images.length) dockling(root(), ['rmi', ...images]);
