@@ -104,12 +104,15 @@ export function privateDockerd(opts: {
 
   before(async () => {
     if (opts.skip) return;
-    // One private dockerd on the machine at a time: the suite runs chapters
-    // side by side (test/run.ts, lanes), and every dockerd makes and uses
-    // /run/docker and /run/containerd, which the first to end would remove
-    // under the other. A chapter's differential file waits for the other's.
-    releaseMachine = await holdLockAsync(MACHINE_LOCK, 20 * 60_000);
+    // The directory first, before any await: node 20 does not wait for one
+    // top-level `before` hook to end before it starts the next, and the
+    // test files' own hooks use tmp() at once.
     const t = (tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dockling-dockerd-')));
+    // One private dockerd on the machine at a time: suites may run side by
+    // side (test/run.ts, DOCKLING_TEST_LANES), and every dockerd makes and
+    // uses /run/docker and /run/containerd, which the first to end would
+    // remove under the other. A chapter's differential file waits its turn.
+    releaseMachine = await holdLockAsync(MACHINE_LOCK, 20 * 60_000);
     madeHere = FIXED_PATHS.filter((p) => !fs.existsSync(p));
     if (opts.shareNetns && !inPrivateNetns()) throw new Error(NOT_PRIVATE);
     const ownNetns = opts.shareNetns
