@@ -116,7 +116,7 @@ test('containers: run, ps, inspect, logs, exec, top, stats, rename, stop, start,
         { id: 'exec-env', args: ['exec', '-e', 'B=2', '-w', '/etc', 'dt1', 'sh', '-c', 'echo $B; pwd'] },
         // PIDs and start times differ: the header and each row's command.
         // (the loop's `sleep 0.2` is there or not, by a few ms either way: not compared)
-        { id: 'top', args: ['top', 'dt1'], norm: (s) => s.replace(/^.*?(\d+:\d+:\d+|\?) +/gm, (m) => (/^UID/.test(m) ? m : '')).replace(/^(sleep 0\.2|\[sleep\] <defunct>)\n/gm, '') }, // the loop's sleep, or its zombie in the moment before sh reaps it
+        { id: 'top', args: ['top', 'dt1'], norm: (s) => s.replace(/^.*?(\d+:\d+:\d+|\?) +/gm, (m) => (/^UID/.test(m) ? m : '')).replace(/^(?:.*\s)?(?:sleep 0\.2|\[sleep\] <defunct>)\n/gm, '') }, // the loop's sleep (a row whose TTY is ? keeps its TIME), or its zombie in the moment before sh reaps it
         // The numbers differ: the header and the name.
         { id: 'stats', args: ['stats', '--no-stream', 'dt1'], norm: onlyHeaderAndLast },
         { id: 'rename', args: ['rename', 'dt1', 'dt2'] },
