@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../core/files.js';
 
 // #region read-only
 /**
@@ -117,13 +118,11 @@ export function loadProgress(file = progressFile()): Progress {
   return { chapters: {} };
 }
 
-/** Written whole or not at all: a temporary file renamed over the old one (rename(2) is atomic). */
+/** Written whole or not at all (writeFileAtomic: a temporary file renamed over the old one). */
 export function saveProgress(p: Progress, file = progressFile()): void {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(p, null, 2) + '\n');
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(p, null, 2) + '\n');
   } catch {
     /* a home we cannot write (read-only, another user's): progress is not kept, the guide goes on */
   }
