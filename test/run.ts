@@ -87,9 +87,11 @@ function inOwnNetwork(argv: string[]): string[] {
 const HOST_NETNS = fs.readlinkSync('/proc/self/ns/net');
 
 function runIn(files: string[], env: NodeJS.ProcessEnv, ownNetwork: boolean): Promise<Outcome & { tap: string }> {
-  const node = [process.execPath, '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files];
+  const node = [process.execPath, '--import', 'tsx', '--test', '--test-concurrency=1', '--test-force-exit', '--test-reporter=tap', ...files];
   const argv = ownNetwork ? inOwnNetwork(node) : node;
-  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // An env value of undefined removes that variable (spawn would pass the word "undefined").
+  const fullEnv = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined));
+  const child = spawn(argv[0], argv.slice(1), { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -132,6 +134,23 @@ function countTap(tap: string): Omit<Outcome, 'status'> {
   return { passed, failed, passedNames };
 }
 
+/** The N slowest leaf tests of a TAP stream, as "12.3 s name; …". */
+function slowest(tap: string, n: number): string {
+  const rows: [number, string][] = [];
+  let name = '';
+  for (const line of tap.split('\n')) {
+    const t = /^\s*(?:ok|not ok) \d+ - (.*)$/.exec(line);
+    if (t) name = t[1];
+    const d = /^\s*duration_ms: ([\d.]+)/.exec(line);
+    if (d && name) rows.push([Number(d[1]) / 1000, name]);
+  }
+  return rows
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, n)
+    .map(([s, what]) => `${s.toFixed(1)} s ${what.slice(0, 80)}`)
+    .join('; ');
+}
+
 // #region host-network-untouched
 /**
  * What the machine's own network looks like: its links, and every
@@ -172,7 +191,8 @@ interface Job {
   title: string;
   /** seconds it took in CI (2 cores): the longest start first, so the lanes end together */
   weight: number;
-  run(): Promise<{ log: string; passed: number; failed: number; problems: string[] }>;
+  /** `emit` takes the suite's output as it comes (printed at once in one lane, kept for the end in several) */
+  run(emit: (text: string) => void): Promise<{ passed: number; failed: number; problems: string[] }>;
 }
 
 /** Seconds each suite took in the last CI run with one lane; a new chapter counts as 120 until measured. */
@@ -185,10 +205,10 @@ if (only === undefined || only === 'unit') {
   jobs.push({
     title: 'unit and property tests',
     weight: SECONDS.unit,
-    async run() {
+    async run(emit) {
       const o = await runNodeTests(files, { DOCKLING_HOST_NETNS: HOST_NETNS }, true);
+      emit(`\n# unit and property tests (${files.length} files)\n${o.tap}`);
       return {
-        log: `\n# unit and property tests (${files.length} files)\n${o.tap}`,
         passed: o.passed,
         failed: o.failed,
         problems: o.status !== 0 && o.failed === 0 ? ['unit tests: the test runner failed'] : [],
@@ -207,12 +227,12 @@ if (only !== 'unit' && only !== 'vm') {
     if (onlyChapter !== undefined && !onlyChapter.has(n)) continue;
     const files = testFiles(path.join(TEST, 'chapters', dir)).filter((f) => only !== 'escapes' || /\/escape[^/]*\.test\.ts$/.test(f));
     if (files.length === 0) continue;
-    jobs.push({ title: `chapter ${n}`, weight: SECONDS[n] ?? 120, run: () => chapterJob(n, dir, files) });
+    jobs.push({ title: `chapter ${n}`, weight: SECONDS[n] ?? 120, run: (emit) => chapterJob(n, dir, files, emit) });
   }
 }
 
-async function chapterJob(n: number, dir: string, files: string[]) {
-  let log = `\n# chapter ${n} (${dir}) with layers 1..${n}: every test must pass\n`;
+async function chapterJob(n: number, dir: string, files: string[], emit: (text: string) => void) {
+  emit(`\n# chapter ${n} (${dir}) with layers 1..${n}: every test must pass\n`);
   const problems: string[] = [];
   // Chapter 4's tests are the image store's on overlay2: they ask for it
   // by name, so that without chapter 4's layer (on aufs, chapter 3's
@@ -220,14 +240,20 @@ async function chapterJob(n: number, dir: string, files: string[]) {
   // tests on aufs are chapter 3's.
   const driverEnv: NodeJS.ProcessEnv = n === 4 ? { DOCKLING_STORAGE_DRIVER: 'overlay2' } : {};
   const o = await runNodeTests(files, { DOCKLING_CHAPTER: String(n), DOCKLING_HOST_NETNS: HOST_NETNS, ...driverEnv }, true);
-  log += o.tap;
+  emit(o.tap);
   let passed = o.passed;
   let failed = o.failed;
   if (o.status !== 0 && o.failed === 0) problems.push(`chapter ${n}: the test runner failed`);
   if (negative) {
-    log += `\n# chapter ${n} (${dir}) with layers 1..${n - 1}: every test must fail\n`;
-    const neg = await runNodeTests(files, { DOCKLING_CHAPTER: String(n - 1), DOCKLING_HOST_NETNS: HOST_NETNS, ...driverEnv }, true);
-    log += `# ${neg.failed} failed as they must, ${neg.passed} passed without chapter ${n}'s layer\n`;
+    emit(`\n# chapter ${n} (${dir}) with layers 1..${n - 1}: every test must fail\n`);
+    // Without coverage (c8's NODE_V8_COVERAGE): code that only refuses
+    // says nothing about coverage, and writing a profile costs every
+    // process it starts about a tenth of a second.
+    const neg = await runNodeTests(files, { DOCKLING_CHAPTER: String(n - 1), DOCKLING_HOST_NETNS: HOST_NETNS, NODE_V8_COVERAGE: undefined, ...driverEnv }, true);
+    emit(`# ${neg.failed} failed as they must, ${neg.passed} passed without chapter ${n}'s layer\n`);
+    // Its output is not printed (every test fails there, at length); its
+    // slowest tests are, since a negative run should fail fast.
+    emit(`# the slowest without it: ${slowest(neg.tap, 5)}\n`);
     if (neg.passed > 0) {
       failed += neg.passed;
       problems.push(`chapter ${n}: these tests pass without chapter ${n}'s layer, so they cannot fail: ${neg.passedNames.join('; ')}`);
@@ -235,7 +261,7 @@ async function chapterJob(n: number, dir: string, files: string[]) {
       passed += 1; // the negative check itself
     }
   }
-  return { log, passed, failed, problems };
+  return { passed, failed, problems };
 }
 
 const lanes = Math.max(1, Number(process.env.DOCKLING_TEST_LANES) || 1);
@@ -248,9 +274,11 @@ await Promise.all(
   Array.from({ length: lanes }, async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       if (jobs.length > 1) console.log(`# [${minutes()} min] started: ${job.title}`);
-      const r = await job.run();
-      // A suite's whole output at once, as it ends.
-      process.stdout.write(r.log);
+      // In one lane, the output as it comes (a run cut short still shows
+      // what had finished); in several, each suite's whole, as it ends.
+      let kept = '';
+      const r = await job.run(lanes === 1 ? (t) => process.stdout.write(t) : (t) => void (kept += t));
+      process.stdout.write(kept);
       if (jobs.length > 1) console.log(`# [${minutes()} min] ended: ${job.title}: ${r.passed} passed, ${r.failed} failed`);
       totalPassed += r.passed;
       totalFailed += r.failed;
@@ -279,7 +307,7 @@ if ((only === 'vm' || (only === undefined && !hostIsV2)) && onlyChapter === unde
     const command = [
       `node --import tsx test/run.ts --only chapters --chapter 2${negative ? '' : ' --no-negative'}`,
       `echo "${MARK}"`,
-      'DOCKLING_CHAPTER=11 node --import tsx --test --test-concurrency=1 --test-reporter=tap test/vm/smoke.test.ts',
+      'DOCKLING_CHAPTER=11 node --import tsx --test --test-concurrency=1 --test-force-exit --test-reporter=tap test/vm/smoke.test.ts',
     ].join('\n');
     const env: Record<string, string> = process.env.CI ? { CI: process.env.CI } : {};
     const r = await runInGuest(command, { timeoutS: 14 * 60, env, onOutput: (t) => process.stdout.write(t) });
