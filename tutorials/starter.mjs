@@ -19,7 +19,13 @@ if (!lab || !fs.existsSync(path.join(labDir, 'lab.json'))) {
   process.exit(2);
 }
 const meta = fs.readJsonSync(path.join(labDir, 'lab.json'));
-const { text, todos, problems } = makeStarter(fs.readFileSync(path.join(REPO, meta.replaces), 'utf8'), lab, meta.replaces);
+const reference = fs.readFileSync(path.join(REPO, meta.replaces), 'utf8');
+// A student's copy (student-copy.mjs) has the starter in the reference's place.
+if (reference.startsWith(`// Lab ${lab}: the starter`)) {
+  console.error(`starter: ${meta.replaces} already is the starter of ${lab} (a student's copy): fill it in there, and grade it with\n  npx zx tutorials/grade.mjs ${lab} --file ${meta.replaces}`);
+  process.exit(1);
+}
+const { text, todos, problems } = makeStarter(reference, lab, meta.replaces);
 if (problems.length) {
   for (const p of problems) console.error(`starter: ${meta.replaces}:${p.line}: ${p.message}`);
   process.exit(1);
