@@ -16,10 +16,12 @@
 //
 // The block must hold exactly the region's lines: those strictly between
 // the two marker lines, minus their common leading indentation (and minus
-// the marker lines of any region nested inside). When the code changes and
-// the quote does not, the tests fail; `--write` refreshes every quote from
-// its source, so an author changes the code, rewrites the quotes, and reads
-// the prose around them again.
+// the marker lines of any region nested inside, and the lines that mark a
+// lab's part: `// #lab`, `#todo`, `#starter`, `#endlab`, see
+// tutorials/lab-markers.mjs). When the code changes and the quote does not,
+// the tests fail; `--write` refreshes every quote from its source, so an
+// author changes the code, rewrites the quotes, and reads the prose around
+// them again.
 //
 // A long region can be quoted in part: `<!-- quote FILE#REGION lines=3-20,41-52 -->`
 // keeps those lines of the region (1-based, counted in the region's text)
@@ -70,6 +72,12 @@ export const formatProblem = (p: Problem) => `${p.file}:${p.line}: ${p.message}`
 
 const NAME = /^[a-z0-9-]+$/;
 const MARKER = /^\s*\/\/\s*#(region|endregion)\b\s*(.*?)\s*$/;
+/**
+ * A lab's markers (tutorials/lab-markers.mjs: `// #lab LAB TODO N: …`,
+ * `// #todo`, `// #starter`, `// #endlab`): they say what a lab's starter
+ * leaves out, and are no part of the code the book shows.
+ */
+const LAB_MARKER = /^\s*\/\/\s*#(lab|todo|starter|endlab)\b/;
 const QUOTE = /^\s*<!--\s*quote\s+(\S+)((?:\s+[a-z]+=\S*)*)\s*-->\s*$/;
 /** A caption line written by rewriteQuotes (so that --write can replace it). */
 const CAPTION = /^\*From \[`[^`]*`\]\(/;
@@ -111,6 +119,10 @@ export function scanRegions(sourceText: string): RegionScan {
   const spans = new Map<string, [number, number]>();
   const markerLines = new Set<number>();
   lines.forEach((text, i) => {
+    if (LAB_MARKER.test(text)) {
+      markerLines.add(i);
+      return;
+    }
     const m = MARKER.exec(text);
     if (!m) return;
     markerLines.add(i);
@@ -149,7 +161,7 @@ export function scanRegions(sourceText: string): RegionScan {
   return { regions, problems };
 }
 
-/** The regions of a source file: name → text (dedented, marker lines left out). */
+/** The regions of a source file: name → text (dedented, marker lines, a lab's too, left out). */
 export function extractRegions(sourceText: string): Map<string, string> {
   return scanRegions(sourceText).regions;
 }

@@ -2,13 +2,15 @@
 // The labs' grader, one script for every lab (a zx script: shell steps in
 // plain JavaScript, easy for a teacher to read and change).
 //
-//   npx zx tutorials/grade.mjs LAB [--file YOUR_FILE] [--reference] [--keep]
+//   npx zx tutorials/grade.mjs LAB [--file YOUR_FILE] [--reference] [--keep] [--quick]
 //
 // LAB is a folder name under tutorials/labs (02-cgroups-layer). Its lab.json
 // says which repository file the student writes ("replaces"), which of the
 // chapter's test files grade it ("tests": a small subset, so grading is
 // quick), and which TODO/stage each test checks ("stages": substrings of
-// test names).
+// test names). --quick runs only the tests lab.json's "quick" names (a few,
+// together needing every TODO): the suite's check that a lab is passable and
+// not passed for free (test/book/labs.test.ts) uses it to stay fast.
 //
 // Why a temporary copy of the repository: the student's file must stand in
 // for the real one, build and all. Swapping it into the checkout would leave
@@ -36,7 +38,7 @@ let student = null;
 if (!argv.reference) {
   student = path.resolve(argv.file ?? path.join(labDir, 'work', path.basename(meta.replaces)));
   if (!fs.existsSync(student)) {
-    console.error(`grade: ${student} not found: copy the starter there and fill it in:\n  mkdir -p ${path.dirname(student)} && cp ${path.join(labDir, 'starter.ts')} ${student}`);
+    console.error(`grade: ${student} not found: make your starter there (from the reference, with the lab's parts left as TODOs) and fill it in:\n  npx zx tutorials/starter.mjs ${lab}`);
     process.exit(2);
   }
 }
@@ -64,7 +66,13 @@ try {
     // 3. The chapter's chosen tests, as test/run.ts runs a chapter: layers
     // 1..N (DOCKLING_CHAPTER), in a network namespace of its own holding only
     // lo, with DOCKLING_HOST_NETNS naming the one we came from.
-    console.log(`grade: ${what} built as chapter ${meta.chapter}'s ${meta.replaces}; running ${meta.tests.length} test files`);
+    // --quick: only the files that hold a quick test (its name in the source,
+    // \' read as '), and there Node's runner skips every test whose name
+    // matches none of the patterns.
+    const quick = argv.quick && meta.quick?.length ? meta.quick : null;
+    const files = quick ? meta.tests.filter((t) => quick.some((q) => fs.readFileSync(path.join(copy, t), 'utf8').replace(/\\'/g, "'").includes(q))) : meta.tests;
+    const only = quick ? quick.flatMap((q) => ['--test-name-pattern', q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')]) : [];
+    console.log(`grade: ${what} built as chapter ${meta.chapter}'s ${meta.replaces}; running ${files.length} test files${quick ? ` (--quick: only the tests named ${quick.map((q) => JSON.stringify(q)).join(', ')})` : ''}`);
     const env = { ...process.env, DOCKLING_CHAPTER: String(meta.chapter), DOCKLING_HOST_NETNS: fs.readlinkSync('/proc/self/ns/net') };
     // A TMPDIR of their own, as test/run.ts gives them: some check that
     // nothing is left in it.
@@ -73,7 +81,7 @@ try {
     // Run from inside another `node --test` (the suite's labs check), the
     // tests would report to that runner instead of printing TAP: they are ours.
     delete env.NODE_TEST_CONTEXT;
-    const t = await $({ cwd: copy, env, nothrow: true, quiet: true })`unshare --net -- sh -c ${'ip link set lo up && exec "$@"'} sh ${process.execPath} --import tsx --test --test-concurrency=1 --test-reporter=tap ${meta.tests}`;
+    const t = await $({ cwd: copy, env, nothrow: true, quiet: true })`unshare --net -- sh -c ${'ip link set lo up && exec "$@"'} sh ${process.execPath} --import tsx --test --test-concurrency=1 --test-reporter=tap ${only} ${files}`;
     code = report(t.stdout, meta) && t.exitCode === 0 ? 0 : 1;
     if (!/^\s*(not )?ok /m.test(t.stdout)) console.log(t.stderr.split('\n').slice(-30).join('\n'));
   }
@@ -101,15 +109,28 @@ function report(tap, meta) {
       for (let j = i + 1; j < lines.length && !/^\s*\.\.\.$/.test(lines[j]); j++) {
         const e = /^\s*error: (.*)$/.exec(lines[j]);
         if (!e) continue;
-        // A block (|-) error: its first two lines are the gist.
-        why = /^[|>]-?$/.test(e[1].trim()) ? lines.slice(j + 1, j + 3).map((l) => l.trim()).join(' ') : e[1].replace(/^'|'$/g, '');
+        if (!/^[|>]-?$/.test(e[1].trim())) {
+          why = e[1].replace(/^'|'$/g, '');
+          break;
+        }
+        // A block (|-) error: the lines indented under it. Its first two are
+        // the gist, unless it shows a command's stderr (the tests' helpers
+        // do, after "--- stderr"): then its first line and the stderr's,
+        // where dockling says what went wrong.
+        const indent = (l) => /^\s*/.exec(l)[0].length;
+        const block = [];
+        for (let k = j + 1; k < lines.length && (lines[k].trim() === '' || indent(lines[k]) >= indent(lines[j + 1])); k++) block.push(lines[k].trim());
+        const err = block.indexOf('--- stderr');
+        const said = err >= 0 ? block.slice(err + 1).find((l) => l !== '') : undefined;
+        why = said ? `${block[0]}: ${said}` : block.slice(0, 2).join(' ');
         break;
       }
     }
-    results.push({ name: m[3], ok: m[2] === 'ok', why, indent: m[1].length });
+    results.push({ name: m[3], ok: m[2] === 'ok', why, indent: m[1].length, skipped: Boolean(m[4]) });
   }
   // A file's or suite's own line comes after its subtests, less indented: keep leaves.
-  const leaves = results.filter((r, k) => !(k > 0 && results[k - 1].indent > r.indent) && !r.name.endsWith('.test.ts'));
+  // A skipped test (--quick's others, or not root) neither passes nor fails: left out.
+  const leaves = results.filter((r, k) => !(k > 0 && results[k - 1].indent > r.indent) && !r.name.endsWith('.test.ts') && !r.skipped);
   const stageOf = (name) => meta.stages.find((s) => s.match.some((p) => name.includes(p)))?.todo ?? '(no stage)';
   let failed = 0;
   // Stages are matched in lab.json's order (so a catch-all "" can come last) but printed by their TODO number.

@@ -38,6 +38,11 @@ function cgroupParent(ctx: RunContext): string | undefined {
 }
 
 function validate(ctx: RunContext): void {
+  // #lab 02-cgroups-layer TODO 1: check the flags before anything is made.
+  // #todo Read the limits (limitsFromFlags: Docker's checks), the --cgroup-parent
+  // #todo (cgroupParent above), pick the driver (detectDriver, a failure is a
+  // #todo RunError 125), and keep all three in this layer's slot (cgroupState.set).
+  // #starter throw new RunError(125, 'lab 02-cgroups-layer: TODO 1, validate(), is not written yet');
   const limits = limitsFromFlags(ctx.flags);
   const parent = cgroupParent(ctx);
   let driver: CgroupDriver;
@@ -47,13 +52,19 @@ function validate(ctx: RunContext): void {
     throw new RunError(125, (e as Error).message, { cause: e });
   }
   cgroupState.set(ctx, { driver, limits, parent });
+  // #endlab
 }
 
 function prepare(ctx: RunContext): void {
   const { driver, limits } = stateOf(ctx)!;
+  // #lab 02-cgroups-layer TODO 2: show the container its own cgroup at /sys/fs/cgroup.
+  // #todo Add the driver's mounts() to ctx.spec.mounts; on cgroup v1, also make
+  // #todo /sys/fs/cgroup read-only (ctx.spec.readonlyPaths).
+  // #starter void driver;
   // The container sees its own cgroup at /sys/fs/cgroup, read-only.
   ctx.spec.mounts.push(...driver.mounts());
   if (driver.version === 1) ctx.spec.readonlyPaths = [...ctx.spec.readonlyPaths, '/sys/fs/cgroup'];
+  // #endlab
   const cpus = ctx.flags.get('cpus') as string | undefined;
   updateConfig(ctx.container, (c) => {
     // As Docker records them: --cpus as NanoCpus (the period and quota it
@@ -76,6 +87,13 @@ function prepare(ctx: RunContext): void {
  * inside the cgroup: no process of the container runs outside its limits.
  */
 async function limit(ctx: RunContext): Promise<void> {
+  // #lab 02-cgroups-layer TODO 3: make the cgroup, write the limits, then move the init in.
+  // #todo driver.create(`dockling-${ctx.container.id}`, parent, onPaths): onPaths
+  // #todo saves the paths in the container's config (updateConfig … c.CgroupPaths)
+  // #todo for top, stats and the reaper; apply the limits; then await
+  // #todo ctx.init!.ready for the init's PID and join it. A failure is a RunError
+  // #todo 125. Why must the limits be written before the join?
+  // #starter
   const st = stateOf(ctx)!;
   try {
     // Made while Node is still booting in the init: only the join needs its PID.
@@ -91,12 +109,19 @@ async function limit(ctx: RunContext): Promise<void> {
   } catch (e) {
     throw new RunError(125, (e as Error).message, { cause: e });
   }
+  // #endlab
 }
 // #endregion limit-stage
 
 // #region oom-check
 /** After the command exited: was it the OOM killer? */
 function wait(ctx: RunContext): void {
+  // #lab 02-cgroups-layer TODO 4: the command has exited: was it the OOM killer?
+  // #todo If the cgroup's stats() count OOM kills (s.oomKills > 0), tell the user on
+  // #todo stderr, e.g. "dockling: the container was OOM-killed (memory limit 32MiB)":
+  // #todo the checks look for "OOM-killed" and the limit as bytesSize() prints it
+  // #todo (s.memoryLimit). Not when ctx.outcome is 'leave' (it runs on).
+  // #starter
   const cg = stateOf(ctx)?.cgroup;
   if (!cg || ctx.outcome === 'leave') return; // it runs on: nothing to check yet
   const s = cg.stats();
@@ -105,11 +130,16 @@ function wait(ctx: RunContext): void {
     process.stderr.write(`dockling: the container was OOM-killed: the kernel's OOM killer ended ${s.oomKills} process${s.oomKills > 1 ? 'es' : ''}${limitText}\n`);
     updateConfig(ctx.container, (c) => ((c.State as unknown as Record<string, unknown>).OOMKilled = true));
   }
+  // #endlab
 }
 // #endregion oom-check
 
 // #region cgroup-cleanup
 async function cleanup(ctx: RunContext): Promise<void> {
+  // #lab 02-cgroups-layer TODO 5: remove the cgroup, whatever happened.
+  // #todo Kill (SIGKILL) any process still in it, then destroy() it; but not when
+  // #todo ctx.outcome is 'leave' (the container runs on, chapter 5).
+  // #starter
   const cg = stateOf(ctx)?.cgroup;
   if (!cg) return;
   if (ctx.outcome === 'leave') return; // it runs on: whoever holds it removes the cgroup at its end
@@ -123,11 +153,17 @@ async function cleanup(ctx: RunContext): Promise<void> {
     }
   }
   cg.destroy();
+  // #endlab
 }
 // #endregion cgroup-cleanup
 
 /** A container whose CLI was killed: kill what is left in its cgroup, remove it. */
 function reap(c: ContainerConfig): void {
+  // #lab 02-cgroups-layer TODO 5: a container whose CLI was killed (SIGKILL: no cleanup ran).
+  // #todo If c.CgroupPaths is set, open that cgroup (detectDriver().open(…)), kill
+  // #todo (SIGKILL) what is left in it, then destroy() it. Why can cleanup() not do
+  // #todo this, and what must limit() have saved for it to work?
+  // #starter
   if (!c.CgroupPaths) return;
   const cg = detectDriver().open(c.CgroupPaths);
   for (const pid of cg.pids()) {
@@ -138,6 +174,7 @@ function reap(c: ContainerConfig): void {
     }
   }
   cg.destroy();
+  // #endlab
 }
 
 export const cgroupsLayer: Layer = {

@@ -335,6 +335,14 @@ static const struct {
  * process (opening in it fails), never quietly the new one.
  */
 static void open_namespaces(const char *pid, int fds[NNS]) {
+	// #lab 05-exec TODO 1: open /proc/PID/ns/<name> for each of namespaces[], in order.
+	// #todo Open them relative to one open /proc/PID directory (O_DIRECTORY), with openat:
+	// #todo a PID reused meanwhile cannot then swap the process. fds[i] = -1 for a kind
+	// #todo the kernel lacks (ENOENT) and for one we are in already (same st_ino and st_dev
+	// #todo as /proc/self/ns/<name>: the container may share the host's network, say).
+	// #starter (void)pid;
+	// #starter (void)fds;
+	// #starter die("lab 05-exec: TODO 1, open_namespaces(), is not written yet");
 	char dir[64];
 	snprintf(dir, sizeof dir, "/proc/%s", pid);
 	int procdir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -359,6 +367,7 @@ static void open_namespaces(const char *pid, int fds[NNS]) {
 		}
 	}
 	close(procdir);
+	// #endlab
 }
 // #endregion nsenter-open
 
@@ -380,10 +389,16 @@ static void open_cgroups(const struct options *o, int fds[]) {
  * now that we live in the container's PID namespace.)
  */
 static void join_cgroups(const struct options *o, const int fds[]) {
+	// #lab 05-exec TODO 3: join the container's cgroups.
+	// #todo Write "0" (the writer, as the kernel reads it) to each of fds[0..o->ncgroups),
+	// #todo the cgroup.procs files open_cgroups opened; fail(126, …) if the kernel refuses.
+	// #starter (void)o;
+	// #starter (void)fds;
 	for (int i = 0; i < o->ncgroups; i++) {
 		if (write(fds[i], "0", 1) < 0) fail(126, "join cgroup %s: %s", o->cgroups[i], errtext(errno));
 		close(fds[i]);
 	}
+	// #endlab
 }
 
 // #region nsenter-tty
@@ -799,6 +814,10 @@ int main(int argc, char **argv) {
 	int ns_fds[NNS];
 	open_namespaces(o.pid, ns_fds);
 
+	// #lab 05-exec TODO 2: enter each namespace whose fd is open, in namespaces[]'s order (setns).
+	// #todo Close each fd once entered; a refusal dies saying which namespace. Right after
+	// #todo the user namespace, become its root (setresgid, setgroups, setresuid to 0).
+	// #starter die("lab 05-exec: TODO 2, setns, is not written yet");
 	for (size_t i = 0; i < NNS; i++) {
 		if (ns_fds[i] < 0) continue;
 		if (setns(ns_fds[i], namespaces[i].type) < 0)
@@ -811,6 +830,7 @@ int main(int argc, char **argv) {
 		    (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0))
 			die("becoming root of the user namespace of process %s: %s", o.pid, strerror(errno));
 	}
+	// #endlab
 
 	/* Our end of this pipe stays open as long as we live: the child's
 	 * way to tell that we are still there (see run_child). */

@@ -177,6 +177,12 @@ function mountEntry(rootfs: string, rootFd: number, m: MountSpec): void {
 // #region rootfs
 function prepareRootfs(spec: ContainerSpec): void {
   const rootfs = spec.root.path;
+  // #lab 01-rootfs-pivot-root TODO 1: make the root a mount point of its own, in a mount table of our own.
+  // #todo First every mount private (a slave when spec.rootfsPropagation is 'rslave'),
+  // #todo recursively, so that nothing mounted here reaches the host; then bind-mount
+  // #todo rootfs onto itself (recursively): pivot_root wants the new root a mount point.
+  // #todo doMount(source, target, fstype, MS flags, data) traces and mounts.
+  // #starter throw new InitError(125, 'lab 01-rootfs-pivot-root: TODO 1, the root a mount point, is not written yet');
   // 1. Our mount namespace starts as a copy of the host's, and copies stay
   //    connected through "shared" propagation: a mount made here would
   //    appear on the host. Making every mount private cuts that link.
@@ -187,6 +193,7 @@ function prepareRootfs(spec: ContainerSpec): void {
   // 2. pivot_root needs the new root to be a mount point of its own, and a
   //    plain directory is not one: bind-mount it onto itself.
   doMount(rootfs, rootfs, '', MS.BIND | MS.REC, '');
+  // #endlab
   // 3. /proc, /dev, /sys, /etc/hosts, volumes…: the spec's mounts, in
   //    order, each onto a mount point the kernel finds inside the root.
   const rootFd = fs.openSync(rootfs, fs.constants.O_DIRECTORY | O_PATH);
@@ -237,6 +244,11 @@ function pivotRoot(rootfs: string): void {
   // the rootfs; unmounting "." then takes the old root away. MNT_DETACH
   // because the host's filesystems are busy: they go once nothing in this
   // namespace uses them, which is now.
+  // #lab 01-rootfs-pivot-root TODO 2: pivot into rootfs and take the host's root away.
+  // #todo chdir into rootfs, pivot_root('.', '.') (libc.pivotRoot), detach the old root
+  // #todo now stacked on "." (libc.umount2 with MNT_DETACH), chdir to "/". Trace each
+  // #todo step (step({ op: 'pivot_root', … }), see runtime/trace/events.ts).
+  // #starter throw new InitError(125, 'lab 01-rootfs-pivot-root: TODO 2, pivot_root, is not written yet');
   step({ op: 'chdir', path: rootfs });
   process.chdir(rootfs);
   step({ op: 'pivot_root', newRoot: '.', putOld: '.' });
@@ -245,6 +257,7 @@ function pivotRoot(rootfs: string): void {
   libc.umount2('.', MNT_DETACH);
   step({ op: 'chdir', path: '/' });
   process.chdir('/');
+  // #endlab
 }
 // #endregion pivot-root
 

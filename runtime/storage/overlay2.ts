@@ -158,6 +158,15 @@ export class Overlay2Driver implements StorageDriver {
 
   // #region mount
   get(id: string): string {
+    // #lab 04-overlay2-get-changes TODO 1: return the directory where layer `id` is seen whole.
+    // #todo A base layer (no lowers) is its own diff dir (this.layerDir(id)).
+    // #todo Otherwise mount overlayfs on <dir>/merged, unless already mounted (this.mounted(id)):
+    // #todo lowerdir=this.lowerDirs(id) joined with ':', upperdir=<dir>/diff,
+    // #todo workdir=<dir>/work, then OPTIONS. When the options do not fit in one
+    // #todo page (PAGE_SIZE), chdir to this.home and use the short names
+    // #todo (this.lowers(id), `${id}/diff`, `${id}/work`), as Docker does. Trace the
+    // #todo mount (trace.emit(CH, { op: 'mount', … })) and turn a failure into an
+    // #todo error naming the layer and the errno (SyscallError's code).
     const dir = this.dir(id);
     if (!fs.existsSync(dir)) throw new Error(`overlay2: layer ${id} does not exist`);
     const lowers = this.lowers(id);
@@ -190,6 +199,7 @@ export class Overlay2Driver implements StorageDriver {
       if (!fits) process.chdir(cwd);
     }
     return merged;
+    // #endlab
   }
   // #endregion mount
 
@@ -247,8 +257,12 @@ export class Overlay2Driver implements StorageDriver {
   // #endregion remove-layer
 
   changes(id: string, parent: string | null): Change[] {
+    // #lab 04-overlay2-get-changes TODO 2: what the layer adds (A), changes (C) and deletes (D) over its lowers.
+    // #todo Check first that `id` sits on `parent` (this.checkParent). overlayChanges(upper, lowers)
+    // #todo does the walk: which directories are the upper and the lowers?
     this.checkParent(id, parent);
     return overlayChanges(this.layerDir(id), this.lowerDirs(id));
+    // #endlab
   }
 
   /** The diff dir is the changeset: pack it, turning 0/0 devices and opaque xattrs into OCI whiteouts. */

@@ -58,6 +58,20 @@ describe('extractRegions', () => {
     assert.equal(r.get('inner'), 'return greeting.length;');
   });
 
+  test("a lab's markers (#lab, #todo, #starter, #endlab) are left out of a region; the code between them stays", () => {
+    const src = [
+      '// #region r',
+      'const a = 1;',
+      '  // #lab 09-x TODO 1: compute b',
+      '  // #todo from a',
+      "  // #starter throw new Error('TODO 1');",
+      '  const b = a + 1;',
+      '  // #endlab',
+      '// #endregion r',
+    ].join('\n');
+    assert.equal(extractRegions(src).get('r'), 'const a = 1;\n  const b = a + 1;');
+  });
+
   test('an empty region is the empty string; CRLF sources read like LF ones', () => {
     assert.equal(extractRegions('// #region e\n// #endregion e\n').get('e'), '');
     assert.equal(extractRegions(SOURCE.replace(/\n/g, '\r\n')).get('greet'), GREET);
