@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, rootOrSkip, until, withoutWarning } from './dockling.js';
+import { BIN, resolveAfter, rootOrSkip, until, withoutWarning } from './dockling.js';
 import { mountsInside } from './leaks.js';
 import { holdLockAsync } from '../../runtime/core/files.js';
 import { cgroupDirs } from './cgroups.js';
@@ -177,7 +177,7 @@ export function privateDockerd(opts: {
       // dockerd: SIGTERM to its PID (unshare exec'd sh, which exec'd dockerd:
       // the child's PID is dockerd's); it stops its containerd and unmounts.
       daemon.kill('SIGTERM');
-      const stopped = await Promise.race([daemonExited!.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
+      const stopped = await Promise.race([daemonExited!.then(() => true), resolveAfter(30_000, false)]);
       if (!stopped) {
         daemon.kill('SIGKILL');
         await daemonExited;

@@ -91,6 +91,17 @@ export async function until(cond: () => boolean, timeoutMs = 10_000, what: strin
   }
 }
 
+/**
+ * `value` after `ms`: the losing side of a Promise.race against something
+ * that holds the process open by itself (a child process's exit). Its
+ * timer does not (unref): when the child wins, the test file's process can
+ * end with its last test instead of waiting the timer out (a 5 s timer
+ * left pending by each file was a tenth of some chapters' suite time).
+ */
+export function resolveAfter<T>(ms: number, value: T): Promise<T> {
+  return new Promise((r) => setTimeout(() => r(value), ms).unref());
+}
+
 /** Is this test run allowed to skip root-only tests? Never in CI. */
 export function rootOrSkip(): string | false {
   if (process.getuid?.() === 0) return false;

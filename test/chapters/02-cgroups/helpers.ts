@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dockling, docklingAsync, rootOrSkip, until, type Result } from '../../helpers/dockling.ts';
+import { dockling, docklingAsync, resolveAfter, rootOrSkip, until, type Result } from '../../helpers/dockling.ts';
 import { useStateRoot } from '../../helpers/chapter.ts';
 import { assertNoLeaks, snapshot, type HostSnapshot } from '../../helpers/leaks.ts';
 import { containerCgroups } from '../../helpers/cgroups.ts';
@@ -237,9 +237,9 @@ export class Lab {
     const end = Date.now() + timeoutMs;
     while (!bg.exit && Date.now() < end) {
       if (bg.pid === undefined || alive(bg.pid)) bg.child.kill('SIGTERM');
-      await Promise.race([bg.done, sleep(500)]);
+      await Promise.race([bg.done, resolveAfter(500, null)]);
     }
-    const r = await Promise.race([bg.done, sleep(100).then(() => null)]);
+    const r = await Promise.race([bg.done, resolveAfter(100, null)]);
     if (r) return r;
     await this.kill(bg);
     throw new Error(`the container did not stop within ${timeoutMs} ms of SIGTERM`);
@@ -256,9 +256,9 @@ export class Lab {
         /* gone */
       }
     }
-    if (await Promise.race([bg.done, sleep(5000).then(() => null)])) return;
+    if (await Promise.race([bg.done, resolveAfter(5000, null)])) return;
     bg.child.kill('SIGKILL');
-    await Promise.race([bg.done, sleep(5000)]);
+    await Promise.race([bg.done, resolveAfter(5000, null)]);
   }
 
   /** Nothing of this test's containers remains on the host. */
@@ -274,7 +274,7 @@ export class Lab {
     for (const bg of this.background) {
       if (bg.exit) continue;
       bg.child.kill('SIGTERM');
-      if (!(await Promise.race([bg.done, sleep(5000).then(() => null)]))) await this.kill(bg);
+      if (!(await Promise.race([bg.done, resolveAfter(5000, null)]))) await this.kill(bg);
     }
     for (const d of cgroupsOf(this.ids)) removeCgroupTree(d);
     for (const d of this.cgroupTrees) removeCgroupTree(d);

@@ -9,7 +9,7 @@
 // `stats` do not exist there, and containers get no cgroup of their own).
 // What the tests share, and how each one cleans up, is in helpers.ts.
 import assert from 'node:assert/strict';
-import { until } from '../../helpers/dockling.ts';
+import { resolveAfter, until } from '../../helpers/dockling.ts';
 import { cgFile, cgroupProcs, chapter2, cmdline, namespacePids, rand, read, sleep, untilTerm, type Lab } from './helpers.ts';
 
 const { labTest } = chapter2('ch2-top');
@@ -151,7 +151,7 @@ labTest('stats without --no-stream redraws the table every second until interrup
     assert.ok(lines[1]?.startsWith(cfg.ID.slice(0, 12)) && lines[1].includes('/ 64MiB'), JSON.stringify(f));
   }
   live.child.kill('SIGINT');
-  await Promise.race([live.done, sleep(5000)]);
+  await Promise.race([live.done, resolveAfter(5000, null)]);
   assert.ok(live.exit, 'stats did not end on SIGINT');
   assert.equal((await lab.stop(bg)).code, 0);
   await lab.assertNoLeaks();

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, rootOrSkip, until, withoutWarning } from '../../helpers/dockling.js';
+import { BIN, resolveAfter, rootOrSkip, until, withoutWarning } from '../../helpers/dockling.js';
 import { expectCode } from '../../helpers/chapter.js';
 import { ID, SCRIPT, chapter5, docklingLine, runAsync, sleep, terminal } from './helpers.js';
 
@@ -225,7 +225,7 @@ test('attach without a terminal (--no-stdin): new output only, stdout and stderr
       assert.doesNotMatch(a.stderr(), /out-/, 'stdout came out on stderr');
       // The container ends (SIGKILL): attach returns its status.
       c.ok(['kill', 'nt']);
-      const r = await Promise.race([a.done, new Promise<null>((res) => setTimeout(() => res(null), 10_000))]);
+      const r = await Promise.race([a.done, resolveAfter(10_000, null)]);
       assert.ok(r, 'attach did not end with the container');
       assert.equal(r.code, 137, r.stderr);
     } finally {

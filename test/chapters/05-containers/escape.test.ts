@@ -18,7 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, REPO, rootOrSkip, until, withoutWarning } from '../../helpers/dockling.js';
+import { BIN, REPO, resolveAfter, rootOrSkip, until, withoutWarning } from '../../helpers/dockling.js';
 import { SCRIPT, chapter5, docklingLine, lines, terminal } from './helpers.js';
 
 const skip = rootOrSkip();
@@ -183,7 +183,7 @@ test('escape 4 (CVE-2019-5736): the nsenter child the container can see does not
           break;
         }
       }
-      const code = await Promise.race([done, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+      const code = await Promise.race([done, resolveAfter(20_000, 'timeout' as const)]);
       if (code === 'timeout') nsenter.kill('SIGKILL');
       fs.closeSync(hold);
       assert.equal(code, 0, stderr);

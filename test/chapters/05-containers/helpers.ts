@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, dockling, withoutWarning, until, type Result } from '../../helpers/dockling.js';
+import { BIN, dockling, resolveAfter, withoutWarning, until, type Result } from '../../helpers/dockling.js';
 import { expectCode, useStateRoot, type DocklingOptions } from '../../helpers/chapter.js';
 import { cgroupMounts, containerCgroups } from '../../helpers/cgroups.js';
 import { descendants } from '../../helpers/processes.js';
@@ -243,7 +243,7 @@ export function terminal(shell: string) {
     },
     /** Wait for the end, at most timeoutMs; then kill script and its descendants. */
     finish: async (timeoutMs = 10_000): Promise<number | 'timeout'> => {
-      const r = await Promise.race([done, sleep(timeoutMs).then(() => 'timeout' as const)]);
+      const r = await Promise.race([done, resolveAfter(timeoutMs, 'timeout' as const)]);
       if (r === 'timeout') {
         for (const p of [...descendants(child.pid!), child.pid!]) killQuietly(p);
         await done;
