@@ -62,7 +62,7 @@ export const steps: DemoStep[] = [
   {
     title: 'Each layer lists the layers under it',
     section: '#5-dockers-layout',
-    code: 'runtime/storage/aufs.ts#mount',
+    code: 'runtime/storage/aufs.ts#create',
     hostView: ['storage'],
     look:
       "aufs/layers/<id> names a layer's parents, one a line, topmost first. The container's layer sits on its " +

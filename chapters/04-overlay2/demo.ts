@@ -133,7 +133,7 @@ export const steps: DemoStep[] = [
   {
     title: 'image inspect: the config, as JSON',
     section: '#what-image-inspect-shows',
-    code: 'runtime/core/digest.ts#chain-id',
+    code: 'runtime/image/commands.ts#image-inspect',
     look: 'RootFS.Layers lists the diffIDs (sha256 of each layer tar); GraphDriver shows where overlay2 keeps them.',
     args: ['image', 'inspect', 'mysite:v1'],
     check(r) {

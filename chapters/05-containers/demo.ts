@@ -142,7 +142,7 @@ export const steps: DemoStep[] = [
   {
     title: 'inspect: the exit code the monitor recorded',
     section: '#what-inspect-shows',
-    code: 'runtime/container/monitor.c#release',
+    code: 'runtime/container/monitor.c#exit-record',
     look: 'Nobody was attached when the container ended; its monitor wrote exit.json, and inspect folds it in.',
     args: ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'web'],
     check(r) {
