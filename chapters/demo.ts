@@ -19,6 +19,9 @@ export interface StepResult {
   trace: TraceRecord[];
 }
 
+/** The host pane's parts: cgroup files, /proc/PID/ns against the host's, network links, storage directories. */
+export type HostPart = 'cgroup' | 'ns' | 'links' | 'storage';
+
 export interface DemoStep {
   /** a few words, shown as the step's heading */
   title: string;
@@ -49,11 +52,24 @@ export interface DemoStep {
   /**
    * A step that needs the learner's terminal (`run -it busybox sh`): the
    * walkthrough hands the terminal over and takes it back when the command
-   * ends; run unattended (tests, --script) it gets `input` on its stdin.
-   * Its check then sees the exit status alone (output and trace went to
-   * the terminal).
+   * ends (its check then sees the exit status alone: output and trace
+   * went to the terminal). Run unattended (tests, --script) it gets a
+   * pseudo-terminal of its own, with `input` typed into it.
    */
   interactive?: boolean;
+  /**
+   * Where the step points in the book: a heading of its chapter's README,
+   * by the anchor a Markdown viewer gives it ('#6-pivot_root-and-why-not-chroot').
+   */
+  section?: string;
+  /**
+   * The code the step exercises: a file and one of its `// #region` names
+   * ('runtime/process/init.ts#pivot-root'). test/book/demo-links.test.ts
+   * checks that both still exist.
+   */
+  code?: string;
+  /** What the host pane (h) shows first: the parts of the host this step is about. */
+  hostView?: HostPart[];
   /** null when the output shows what the step is about; else what is wrong */
   check(r: StepResult): string | null;
 }
@@ -69,9 +85,12 @@ export function ran(r: StepResult, code = 0): string | null {
   return null;
 }
 
+/** Words as a shell reads them back: quoted where needed. */
+const shellWords = (words: string[]) => words.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+
 /** How the step reads when printed: `dockling run --rm busybox hostname`. */
 export function commandLine(step: DemoStep): string {
-  return (step.host ?? ['dockling', ...step.args]).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return shellWords(step.host ?? ['dockling', ...step.args]);
 }
 
 /** The repository's root: the nearest directory above this file with a package.json. */
@@ -109,9 +128,13 @@ export async function runStep(step: DemoStep, opts: RunOptions): Promise<StepRes
     const env: NodeJS.ProcessEnv = { ...process.env, DOCKLING_CHAPTER: String(opts.chapter) };
     delete env.NODE_EXTRA_CA_CERTS;
     const args = step.args.map((a) => a.replaceAll('{root}', opts.stateRoot));
-    const argv = step.host
+    let argv = step.host
       ? step.host.map((a) => a.replaceAll('{root}', opts.stateRoot))
       : [process.execPath, '--', BIN, '--root', opts.stateRoot, '--trace-file', traceFile, ...args];
+    // An interactive step (`exec -it`) needs a terminal, and unattended
+    // there is none: util-linux's script(1) makes a pseudo-terminal for it
+    // and types `input` into it, as a learner would (-e: its exit status).
+    if (step.interactive) argv = ['script', '-qec', shellWords(argv), '/dev/null'];
     const child = spawn(argv[0], argv.slice(1), {
       stdio: [step.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env,
@@ -192,6 +215,11 @@ export function chapterList(): { chapter: number; dir: string }[] {
 /** Where a chapter's prose is: chapters/NN-topic/README.md. */
 export function chapterReadme(dir: string): string {
   return path.join(packageRoot(), 'chapters', dir, 'README.md');
+}
+
+/** A file of the repository by its path from the root (a step's `code`). */
+export function repoPath(file: string): string {
+  return path.join(packageRoot(), file);
 }
 
 /** Load a chapter's steps by number. */

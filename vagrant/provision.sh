@@ -16,6 +16,8 @@ fi
 #   busybox-static  the default rootfs (one static binary)
 #   gcc, libc6-dev  compile runtime/process/nsexec.c, the helper that makes the namespaces
 #   util-linux      unshare(1) and nsenter(1), for the benchmark floor and the tests
+#   bsdutils        script(1): a demo step that needs a terminal (exec -it) gets a pseudo-terminal
+#                   from it when run unattended (walkthrough --script, the demo tests)
 #   iproute2        ip(8): chapter 6 makes bridges, veth pairs, addresses and routes with it
 #   iptables        chapter 6's NAT and forwarding rules (Debian 12's iptables is the nf_tables backend)
 #   conntrack       chapter 6's "look" step at the connections NAT is tracking
@@ -39,7 +41,7 @@ fi
 #                   VM's Vagrantfile (test/book/vagrant.test.ts; no VM is booted);
 #                   not inside that VM itself (vm-dirs.sh made /var/lib/dockling-vm)
 #   nodejs, npm     only when no Node >= 20 is installed (Debian 13's is 20)
-packages=(busybox-static util-linux iproute2 iptables conntrack gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86 docker.io docker-registry apache2-utils openssl tree attr libcap2-bin shellcheck)
+packages=(busybox-static util-linux bsdutils iproute2 iptables conntrack gcc libc6-dev runc jq tmux procps tar skopeo umoci qemu-system-x86 docker.io docker-registry apache2-utils openssl tree attr libcap2-bin shellcheck)
 if [[ ! -d /var/lib/dockling-vm ]]; then packages+=(vagrant); fi
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if (( node_major < 20 )); then packages+=(nodejs npm); fi

@@ -18,6 +18,8 @@ function rootfsOf(r: StepResult): string | null {
 export const steps: DemoStep[] = [
   {
     title: 'The command is PID 1',
+    section: '#pid-the-command-is-pid-1',
+    code: 'runtime/process/launch.ts#unshare-flags',
     look:
       'The shell is told its own PID by $$ and prints 1: in a new PID namespace the first process is PID 1. ' +
       'ps reads the container\'s own /proc and lists one process, PID 1 again, because sh -c execs its last command ' +
@@ -34,6 +36,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'A hostname of its own',
+    section: '#uts-the-host-name',
+    code: 'runtime/process/init.ts#init-main',
     look:
       'Inside, hostname and /etc/hostname both say "box". The UTS namespace gave the container its own copy of the ' +
       'host name, so sethostname() changed that copy: run `hostname` on the host and it is unchanged. Without ' +
@@ -51,6 +55,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'A root of its own',
+    section: '#6-pivot_root-and-why-not-chroot',
+    code: 'runtime/process/init.ts#pivot-root',
     look:
       'After pivot_root, "/" is the busybox directory: ls / lists its dozen entries and nothing of the host. ' +
       '`cd /../..` stays at "/": there is no way up, because the old root was unmounted, not just hidden.',
@@ -71,6 +77,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'A mount inside stays inside',
+    section: '#mount-a-copy-of-the-mount-table',
+    code: 'runtime/process/init.ts#rootfs',
     look:
       'The container mounts a tmpfs on /tmp and sees it in its /proc/mounts. The host never does: the mount ' +
       'namespace is a private copy of the mount table, and the init made every mount in it private before ' +
@@ -93,6 +101,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'A network with only loopback',
+    section: '#network-only-loopback',
+    code: 'runtime/process/launch.ts#unshare-flags',
     look:
       'A new network namespace has one interface, lo, and no route anywhere. The init brought lo up (it starts ' +
       'down), so 127.0.0.1 works inside; the host\'s interfaces are not there at all. Chapter 6 adds a veth pair ' +
@@ -109,6 +119,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'PID 1 ignores what it does not handle',
+    section: '#8-signals',
+    code: 'runtime/process/layer.ts#proxy-signals',
     look:
       'The shell sends SIGTERM to itself and carries on: the kernel does not apply a signal\'s default action ' +
       'to the init of a PID namespace, so a signal PID 1 has no handler for is dropped. This is why ' +
@@ -124,6 +136,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'Environment and working directory',
+    section: '#7-exec-the-command-becomes-pid-1',
+    code: 'runtime/process/layer.ts#build-spec',
     look:
       '-e adds to the environment the container starts with; -w sets its working directory and makes it when it ' +
       'is missing. PATH, HOSTNAME and HOME are there too: Docker sets them for every container, and so do we.',
@@ -140,6 +154,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'The exit status comes through',
+    section: '#finding-the-command-and-dockers-exit-codes',
+    code: 'runtime/process/exit-as.h#exit-as',
     look: 'The command\'s exit status becomes dockling\'s: `echo $?` after it prints 3. Scripts can test a container like any command.',
     args: ['run', '--rm', 'busybox', 'sh', '-c', 'exit 3'],
     check(r) {
@@ -152,6 +168,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'Command not found: 127',
+    section: '#finding-the-command-and-dockers-exit-codes',
+    code: 'runtime/process/init.ts#find-command',
     look:
       'The init looks the command up in the container\'s PATH, not the host\'s, before it execs. Not found is 127 ' +
       '(found but not executable would be 126, dockling itself failing 125), with one line saying what went wrong.',
@@ -165,6 +183,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'The trace: every step that changes the host',
+    section: '#10-the-trace',
+    code: 'runtime/trace/format.ts#short-form',
     look:
       'With --trace, dockling narrates each system call that builds the container, host side and init side, ' +
       'with milliseconds since start: nsexec makes the namespaces, the init makes "/" private, binds the ' +

@@ -41,6 +41,9 @@ function ownCgroup(controller: string): string | null {
 export const steps: DemoStep[] = [
   {
     title: 'The limit, seen from inside',
+    section: '#6-the-flags-in-dockers-units',
+    code: 'runtime/cgroups/v1.ts#v1-apply',
+    hostView: ['cgroup'],
     look:
       '-m 64m is 64 × 1024 × 1024 = 67108864 bytes: Docker\'s units are binary. The container reads its own ' +
       'limit from /sys/fs/cgroup, where its cgroup appears as the root of the tree. With --trace you would see ' +
@@ -56,6 +59,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'Its own cgroup, read-only',
+    section: '#5-the-view-from-inside-the-cgroup-namespace',
+    code: 'runtime/cgroups/v1.ts#v1-mounts',
+    hostView: ['cgroup'],
     look:
       'Inside, /proc/self/cgroup says the memory cgroup is "/": the init made its cgroup namespace after it had ' +
       'been moved into dockling-<id>, so that cgroup is the root of everything the container sees. The host path ' +
@@ -79,6 +85,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'No way up: a fresh cgroup mount shows only the container\'s own cgroup',
+    section: '#5-the-view-from-inside-the-cgroup-namespace',
+    code: 'runtime/process/init.ts#cgroup-namespace',
+    hostView: ['cgroup'],
     look: V2
       ? 'Root inside mounts the cgroup2 filesystem again, fresh. Its cgroup namespace was made after the init joined ' +
         'dockling-<id>, so that cgroup is the root of the new mount too: cgroup.procs lists only the container\'s ' +
@@ -107,6 +116,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'Out of memory: 137',
+    section: '#7-out-of-memory',
+    code: 'runtime/cgroups/layer.ts#oom-check',
+    hostView: ['cgroup'],
     look:
       '`dd bs=64M` reads 64 MiB of zeros into one buffer, and every page it fills is charged to the ' +
       'container\'s cgroup. At 32 MiB the kernel\'s OOM killer, acting for this cgroup only, sends it SIGKILL: ' +
@@ -123,6 +135,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'The OOM killer picks a process',
+    section: '#7-out-of-memory',
+    code: 'runtime/cgroups/layer.ts#oom-check',
+    hostView: ['cgroup'],
     look:
       'Same limit, but dd is a child of the shell now. The OOM killer chooses one victim in the cgroup, the ' +
       'process using the most memory, and the shell lives on to report dd\'s 137 and exit 0. dockling still ' +
@@ -138,6 +153,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'A fork bomb meets --pids-limit',
+    section: '#6-the-flags-in-dockers-units',
+    code: 'runtime/cgroups/v1.ts#v1-apply',
+    hostView: ['cgroup'],
     look:
       'bomb() starts two copies of itself, which start two each, and so on (ten levels deep at most, so that at ' +
       '--chapter 1, where the limit is ignored, the host sees 1023 processes and no more). The pids controller ' +
@@ -162,6 +180,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: '--cpus 0.5 is a quota per period',
+    section: '#6-the-flags-in-dockers-units',
+    code: 'runtime/cgroups/units.ts#units',
+    hostView: ['cgroup'],
     look:
       'A busy loop runs for two seconds under --cpus 0.5, which dockling turns into a CFS quota of 50000 µs of CPU ' +
       'in every 100000 µs period. Each period the loop uses its 50 ms and is then throttled until the next one: ' +
@@ -192,6 +213,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: '--cpuset-cpus pins the container',
+    section: '#6-the-flags-in-dockers-units',
+    code: 'runtime/cgroups/v1.ts#v1-apply',
+    hostView: ['cgroup'],
     look:
       'The container may run on CPU 0 only: the kernel\'s own view, Cpus_allowed_list, says so, and nproc, which ' +
       'asks the kernel for the CPUs it may use, prints 1. On cgroup v1 the trace shows dockling first copying ' +
@@ -209,6 +233,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'The trace: what the kernel was told',
+    section: '#4-joining-before-the-command-runs',
+    code: 'runtime/cgroups/layer.ts#limit-stage',
+    hostView: ['cgroup'],
     look:
       'Every ch2 line is one cgroup file written or directory made. The order is the point: dockling-<id> is made ' +
       'under dockling\'s own cgroup (on v2, whose processes first move into its leaf dockling-caller) and ' +
@@ -265,6 +292,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'Docker\'s rules for bad values: 125',
+    section: '#6-the-flags-in-dockers-units',
+    code: 'runtime/cgroups/limits.ts#docker-rules',
     look:
       'Below 6 MiB Docker refuses a memory limit (a container could not even start in it), and so does dockling, ' +
       'with Docker\'s message and exit status 125 (the runtime failed, not the command). The trace is empty: ' +

@@ -9,6 +9,9 @@ import { lines, ran, type DemoStep } from '../demo.js';
 export const steps: DemoStep[] = [
   {
     title: 'The storage driver is aufs',
+    section: '#6-two-drivers-one-store',
+    code: 'runtime/storage/choose.ts#choose-driver',
+    hostView: ['storage'],
     look:
       "With chapters 1..3, aufs is the only storage driver dockling has, so it is the one in use. `info` shows it " +
       "as Docker did: where its layers live (Root Dir), the filesystem under them, how many layer directories " +
@@ -23,6 +26,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'A container writes on its own branch',
+    section: '#mounting-and-the-one-server',
+    code: 'runtime/storage/aufs-client.ts#mount-union',
+    hostView: ['storage'],
     look:
       "The container's root is a FUSE mount of type fuse.aufs: three branches, the container's own (writable), " +
       "its init layer, busybox's layer. Writing /etc/motd copies nothing (it is new); deleting /bin/vi cannot touch " +
@@ -39,6 +45,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'The whiteout is a file',
+    section: '#deleting',
+    code: 'runtime/storage/aufs-union.ts#whiteout',
+    hostView: ['storage'],
     look:
       "On the host, the container's branch is a plain directory under aufs/diff. /bin/vi's deletion is an empty " +
       'file named .wh.vi next to where vi was: the OCI layer format took exactly this convention from aufs.',
@@ -52,6 +61,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'Each layer lists the layers under it',
+    section: '#5-dockers-layout',
+    code: 'runtime/storage/aufs.ts#create',
+    hostView: ['storage'],
     look:
       "aufs/layers/<id> names a layer's parents, one a line, topmost first. The container's layer sits on its " +
       "init layer (<id>-init), which sits on busybox's. These are the branches of the union, in order.",
@@ -65,6 +77,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'diff reads the branch',
+    section: '#5-dockers-layout',
+    code: 'runtime/storage/aufs.ts#changes',
+    hostView: ['storage'],
     look: 'A for added, C for changed (a directory something changed in), D for deleted: the whiteout, read back as a deletion.',
     args: ['diff', 'u1'],
     check(r) {
@@ -77,6 +92,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'commit makes the branch a layer',
+    section: '#5-dockers-layout',
+    code: 'runtime/image/container-commands.ts#commit',
+    hostView: ['storage'],
     look: "The branch is packed as it is, .wh.vi and all, into a layer tar; the new image is busybox's layer plus this one.",
     args: ['commit', 'u1', 'mine:aufs'],
     check(r) {
@@ -88,6 +106,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'Every lookup goes through the branches',
+    section: '#2-aufss-rules',
+    code: 'runtime/storage/aufs-union.ts#lookup',
+    hostView: ['storage'],
     look:
       'The trace of a new container of the committed image: FUSE_LOOKUP of /etc/motd answered by branch 2 (the ' +
       "committed layer), /bin/vi not found (the whiteout hides busybox's copy in branch 3).",
@@ -102,6 +123,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'An opaque directory',
+    section: '#deleting',
+    code: 'runtime/storage/aufs-union.ts#opaque-mkdir',
+    hostView: ['storage'],
     look:
       'rm -rf /usr and mkdir /usr again: the new /usr must not show what busybox had in it. aufs marks the new ' +
       'directory opaque (a file .wh..wh..opq in it), so lookups stop there instead of going on to the lower branches.',
@@ -116,6 +140,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'rm takes the branch away',
+    section: '#unmounting-and-a-dead-server',
+    code: 'runtime/storage/layer-dirs.ts#unmount',
+    hostView: ['storage'],
     look: "Removing the container removes its branch, its init branch and their layers/ files; the committed image keeps its own copy.",
     args: ['rm', 'u1'],
     check(r) {

@@ -19,6 +19,9 @@ function overlayMount(r: StepResult) {
 export const steps: DemoStep[] = [
   {
     title: 'An image is there from the start',
+    section: '#1-an-image-is-a-config-and-a-list-of-layers',
+    code: 'runtime/core/digest.ts#chain-id',
+    hostView: ['storage'],
     look:
       'busybox is a real image: one layer packed from the host\'s busybox-static, a config, a name. Its IMAGE ID ' +
       'is the first 12 hex digits of the sha256 of its config, so the same busybox gives the same ID on every machine.',
@@ -36,6 +39,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'A container writes on its own layer',
+    section: '#5-a-containers-layers',
+    code: 'runtime/image/layer.ts#mount-rootfs',
+    hostView: ['storage'],
     look:
       'The root inside is an overlay mount: the image\'s layers as lowerdir (read-only), the container\'s own ' +
       'diff directory as upperdir. Writing /www and deleting /bin/vi change only the upper layer: the image is ' +
@@ -52,6 +58,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'diff: what the container changed',
+    section: '#6-diff-and-commit',
+    code: 'runtime/image/container-commands.ts#diff',
+    hostView: ['storage'],
     look:
       'dockling reads the upper directory alone: /www is new (A), /bin/vi is a whiteout, a 0/0 character device that ' +
       'hides the lower file (D), and /bin had to be copied up to hold that whiteout (C).',
@@ -67,6 +76,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'commit: the changes become a layer',
+    section: '#6-diff-and-commit',
+    code: 'runtime/image/container-commands.ts#commit',
+    hostView: ['storage'],
     look:
       'The upper directory is packed into a tar (the whiteout becomes a .wh.vi entry, the OCI way), the tar is ' +
       'registered as a new layer on top of busybox\'s, and a new config lists both diffIDs. Its sha256 is the new image\'s ID.',
@@ -84,6 +96,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'The new image has the changes',
+    section: '#5-a-containers-layers',
+    code: 'runtime/image/layer.ts#find-image',
+    hostView: ['storage'],
     look: 'A container of mysite:v1 sees /www and no /bin/vi: the two layers, stacked by overlayfs.',
     args: ['run', '--rm', 'mysite:v1', 'sh', '-c', 'cat /www; ls /bin/vi 2>/dev/null || echo "vi is gone"'],
     check(r) {
@@ -99,6 +114,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'history: one line per layer (and per config step)',
+    section: '#history-and-info-as-a-script-reads-them',
+    code: 'runtime/image/commands.ts#history',
     look: 'Newest first. The commit\'s step is the command the container ran; the next row is busybox\'s own top (a local image, so its ID shows); below it <missing>, a step that is no image here, as in Docker.',
     args: ['history', 'mysite:v1'],
     check(r) {
@@ -115,6 +132,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'image inspect: the config, as JSON',
+    section: '#what-image-inspect-shows',
+    code: 'runtime/image/commands.ts#image-inspect',
     look: 'RootFS.Layers lists the diffIDs (sha256 of each layer tar); GraphDriver shows where overlay2 keeps them.',
     args: ['image', 'inspect', 'mysite:v1'],
     check(r) {
@@ -130,6 +149,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'export: the merged view, flattened',
+    section: '#7-export-import-save-load',
+    code: 'runtime/storage/pack.ts#pack-walk',
     look: 'export packs what the container sees (all layers merged), with no whiteouts: one plain filesystem tar.',
     args: ['export', '-o', '{root}/web.tar', 'web'],
     check(r) {
@@ -141,6 +162,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'import: a flat tar becomes a one-layer image',
+    section: '#7-export-import-save-load',
+    code: 'runtime/storage/extract.ts#rules',
+    hostView: ['storage'],
     look: 'The exported tar is registered as a single layer: flat:v1 has /www and no /bin/vi, in one layer.',
     args: ['import', '{root}/web.tar', 'flat:v1'],
     check(r) {
@@ -153,6 +177,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'save, rmi, load: the same image comes back',
+    section: '#7-export-import-save-load',
+    code: 'runtime/image/archive.ts#save',
     look:
       'save writes an OCI image layout (with Docker\'s manifest.json): the config and each layer by digest. rmi ' +
       'removes the name, the config and the layer no other image uses. load checks every digest and brings back ' +
@@ -164,6 +190,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'rmi: the name, the config, the unused layer',
+    section: '#8-names-and-what-rmi-frees',
+    code: 'runtime/image/commands.ts#rmi',
+    hostView: ['storage'],
     look: 'Untagged is the name; Deleted the image ID, then the layer only mysite:v1 used (busybox\'s stays: busybox uses it).',
     args: ['rmi', 'mysite:v1'],
     check(r) {
@@ -178,6 +207,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'load: back, with the same ID',
+    section: '#7-export-import-save-load',
+    code: 'runtime/image/archive.ts#load',
+    hostView: ['storage'],
     look: 'The loaded image has the ID it had before it was removed.',
     args: ['load', '-i', '{root}/s.tar'],
     check(r) {
@@ -189,6 +221,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'The same content, the same ID',
+    section: '#1-an-image-is-a-config-and-a-list-of-layers',
+    code: 'runtime/core/digest.ts#chain-id',
     look: 'The image that came back from the archive has exactly the ID it had before rmi: the ID is the sha256 of its config, and the config names its layers by digest.',
     args: ['image', 'inspect', '-f', '{{.Id}} {{json .RepoTags}}', 'mysite:v1'],
     check(r) {
@@ -200,6 +234,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'info: the storage driver and the root',
+    section: '#history-and-info-as-a-script-reads-them',
+    code: 'runtime/image/info.ts#info-document',
     look: 'Storage Driver: overlay2, with the backing filesystem; Docker Root Dir is the state root.',
     args: ['info'],
     check(r) {
@@ -212,6 +248,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'rm: the container and its layers go',
+    section: '#5-a-containers-layers',
+    code: 'runtime/image/container-commands.ts#rm',
+    hostView: ['storage'],
     look: 'rm deletes the container\'s writable and init layers and its state directory. The images stay.',
     args: ['--trace', 'rm', 'web'],
     check(r) {

@@ -13,6 +13,9 @@ const seen: { id?: string } = {};
 export const steps: DemoStep[] = [
   {
     title: 'run -d: the container goes on without the CLI',
+    section: '#1-who-holds-a-detached-container',
+    code: 'runtime/container/launch.ts#launch-monitored',
+    hostView: ['ns', 'cgroup'],
     look:
       'dockling prints the new container\'s full ID and returns. The container runs on under its monitor, a small C ' +
       'process that holds its output and will record how it ends.',
@@ -28,6 +31,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'ps: what is running',
+    section: '#3-the-state-as-it-really-is',
+    code: 'runtime/container/state.ts#refresh-state',
+    hostView: ['ns'],
     look: 'The ID is shown as its first 12 hex digits; STATUS says for how long it has been Up.',
     args: ['ps'],
     check(r) {
@@ -41,6 +47,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'logs: what it wrote, kept by the monitor',
+    section: '#2-what-the-monitor-does',
+    code: 'runtime/container/monitor-log.c#log-lines',
     look: 'The monitor wrote each line to containers/<id>/<id>-json.log as JSON (log, stream, time); logs reads them back. -t shows the times.',
     args: ['logs', '-t', 'web'],
     check(r) {
@@ -54,6 +62,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'exec: another process in the same container',
+    section: '#5-exec-into-a-running-container',
+    code: 'runtime/container/nsenter.c#nsenter-open',
+    hostView: ['ns'],
     look:
       'exec joins the container\'s cgroups and enters its namespaces (setns), then runs the command: it sees the same ' +
       'hostname and the same PID 1.',
@@ -68,6 +79,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'exec gets pipes, never your terminal',
+    section: '#the-command-gets-pipes-never-the-clis-descriptors',
+    code: 'runtime/container/exec.ts#exec-relay',
+    hostView: ['ns'],
     look:
       'The exec\'d process is root in the container, and whatever descriptor it is handed it can use: were it your ' +
       'terminal, ioctl(TIOCSTI) would type commands into your shell. So its stdout and stderr are socket pairs the CLI ' +
@@ -87,6 +101,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'The log is capped: json-file, rotated',
+    section: '#logs-of-any-size-from-the-end-rotated-with-backpressure',
+    code: 'runtime/container/log-config.ts#log-default',
     look:
       'Docker\'s json-file log grows without end unless --log-opt max-size is given; a `yes` fills a disk in minutes. ' +
       'dockling gives every container a default cap (5 files of 20 MB, as Docker\'s local driver), and the monitor ' +
@@ -107,6 +123,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'stop: TERM, a grace period, then KILL',
+    section: '#4-stopping-and-the-pid-1-problem',
+    code: 'runtime/container/lifecycle.ts#stop',
+    hostView: ['ns', 'cgroup'],
     look:
       'PID 1 of a PID namespace gets no default signal actions: sh has no TERM handler, so the kernel drops the TERM. ' +
       'After the grace period (-t 1) stop sends KILL: exit code 137. (Compare --init, next.)',
@@ -122,6 +141,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'inspect: the exit code the monitor recorded',
+    section: '#what-inspect-shows',
+    code: 'runtime/container/monitor.c#exit-record',
     look: 'Nobody was attached when the container ended; its monitor wrote exit.json, and inspect folds it in.',
     args: ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'web'],
     check(r) {
@@ -133,6 +154,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: '--init: a PID 1 that passes signals on',
+    section: '#4-stopping-and-the-pid-1-problem',
+    code: 'runtime/container/init-reaper.c#init-loop',
+    hostView: ['ns'],
     look: 'With --init, PID 1 is a tiny init that forwards TERM to sleep and reaps orphans: stop takes no grace period, and the code is 143 (128 + TERM).',
     args: ['run', '-d', '--init', '--name', 'quick', 'busybox', 'sleep', '15'],
     check(r) {
@@ -141,6 +165,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'stop of the --init container',
+    section: '#4-stopping-and-the-pid-1-problem',
+    code: 'runtime/container/init-reaper.c#init-loop',
     look: 'TERM reaches sleep through the init: exited 143 at once.',
     args: ['stop', 'quick'],
     check(r) {
@@ -153,6 +179,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'start: the same container, again',
+    section: '#6-start-restart-policies',
+    code: 'runtime/container/lifecycle.ts#start-existing',
+    hostView: ['ns', 'cgroup'],
     look: 'start runs the container again on its kept writable layer, with the command and flags it was created with; the log goes on.',
     args: ['start', 'web'],
     check(r) {
@@ -163,7 +192,28 @@ export const steps: DemoStep[] = [
     },
   },
   {
+    title: 'exec -it: a shell inside, on your terminal',
+    section: '#5-exec-into-a-running-container',
+    code: 'runtime/container/nsenter.c#nsenter-tty',
+    hostView: ['ns'],
+    look: 'exec -it gives the new shell a terminal of its own (a pseudo-terminal the CLI relays, -t) and your keys (-i): it runs in web\'s namespaces, so ps lists web\'s loop as PID 1. Type exit (or Ctrl-D) to come back.',
+    args: ['exec', '-it', 'web', 'sh'],
+    interactive: true,
+    // Unattended (tests, --script) the shell reads this as if typed.
+    input: 'ps\nexit\n',
+    check(r) {
+      const bad = ran(r);
+      if (bad) return bad;
+      // In the walkthrough the output went to the terminal: the exit status is all there is.
+      if (r.stdout !== '' && !/^\s*1 .*while/m.test(r.stdout)) return `ps in the shell should list web's loop as PID 1: ${r.stdout.slice(-300)}`;
+      return null;
+    },
+  },
+  {
     title: 'ps -a: every container, running or not',
+    section: '#finding-them-again-ps---filter---format--s',
+    code: 'runtime/container/ps.ts#ps-row',
+    hostView: ['ns'],
     look: 'web is Up again; quick is Exited (143).',
     args: ['ps', '-a'],
     check(r) {
@@ -177,6 +227,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'rename, then rm -f',
+    section: '#8-names-and-ids',
+    code: 'runtime/container/lifecycle.ts#rename',
+    hostView: ['ns'],
     look: 'rm -f kills a running container (SIGKILL), then removes it with its layers, cgroup and state directory.',
     args: ['rename', 'web', 'site'],
     check(r) {
@@ -185,6 +238,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'rm -f: gone, nothing left behind',
+    section: '#cleaning-up-and-the-container-commands',
+    code: 'runtime/container/layer.ts#release-steps',
+    hostView: ['ns', 'cgroup', 'storage'],
     look: 'Both names print as they are removed.',
     args: ['rm', '-f', 'site', 'quick'],
     check(r) {

@@ -32,6 +32,7 @@ const requests = (r: StepResult) => r.trace.flatMap((e) => (e.op === 'http' ? [`
 export const steps: DemoStep[] = [
   {
     title: 'host: start a registry on 127.0.0.1:5000',
+    section: '#8-a-classrooms-registry',
     look: 'A registry is an HTTP server that stores blobs by digest and manifests by tag. This is the Distribution project\'s own (Docker\'s registry:2 image runs the same program), listening on loopback only.',
     args: [],
     host: ['sh', '-c', START_REGISTRY],
@@ -40,6 +41,7 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'an image to push: a container with one new file, committed',
+    section: '#8-a-classrooms-registry',
     look: 'busybox plus one layer: /hello.',
     args: ['run', '--name', 'web-src', 'busybox', 'sh', '-c', 'echo "hello from the registry" > /hello'],
     role: 'setup',
@@ -47,6 +49,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'commit web-src localhost:5000/lab/web:v1',
+    section: '#8-a-classrooms-registry',
+    code: 'runtime/image/container-commands.ts#commit',
     look: 'The name says where the image lives: registry localhost:5000, repository lab/web, tag v1.',
     args: ['commit', 'web-src', 'localhost:5000/lab/web:v1'],
     role: 'setup',
@@ -54,6 +58,7 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'rm web-src; tag busybox localhost:5000/lab/busybox:1',
+    section: '#8-a-classrooms-registry',
     look: 'A second name for busybox, in a second repository of the same registry.',
     args: ['rm', 'web-src'],
     role: 'setup',
@@ -61,6 +66,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'tag busybox localhost:5000/lab/busybox:1',
+    section: '#8-a-classrooms-registry',
+    code: 'runtime/image/reference.ts#grammar',
     look: 'No copy is made: a tag is a name pointing at an image ID.',
     args: ['tag', 'busybox', 'localhost:5000/lab/busybox:1'],
     role: 'setup',
@@ -68,6 +75,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'push localhost:5000/lab/web:v1',
+    section: '#6-push',
+    code: 'runtime/registry/push.ts#push',
     look:
       'Each layer is compressed and sent as a blob (POST an upload, PATCH the bytes, PUT ?digest= to commit it), then the config, ' +
       'then the manifest under the tag. The last line is the manifest\'s digest: the image\'s name by content. With --trace, each request.',
@@ -84,6 +93,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'host: the registry\'s files for lab/web:v1',
+    section: '#1-content-addressing-end-to-end',
+    code: 'runtime/registry/push.ts#push-layer',
     look: 'The registry keeps the tag as a file holding the manifest\'s digest (current/link): the same digest push printed. The blobs are in blobs/sha256/, named by their digests.',
     args: [],
     host: ['sh', '-c', 'cd {root}/registry/docker/registry/v2 && cat repositories/lab/web/_manifests/tags/v1/current/link && echo && ls blobs/sha256/*'],
@@ -91,18 +102,26 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'push localhost:5000/lab/busybox:1',
+    section: '#6-push',
+    code: 'runtime/registry/push.ts#uploads',
     look: 'busybox\'s layer is already in lab/web: the registry is asked to mount it into lab/busybox (POST ?mount=…&from=lab/web). No byte of it is sent again.',
     args: ['push', 'localhost:5000/lab/busybox:1'],
     check: (r) => ran(r) ?? (/: Mounted from lab\/web$/m.test(r.stdout) ? null : `the layer should be mounted from lab/web: ${r.stdout}`),
   },
   {
     title: 'rmi localhost:5000/lab/web:v1',
+    section: '#run-pulls-what-is-missing',
+    code: 'runtime/image/commands.ts#rmi',
+    hostView: ['storage'],
     look: 'Both names go: the tag, and the digest the push recorded (RepoDigests). Then the image and its own layer; busybox\'s layer stays, busybox stands on it.',
     args: ['rmi', 'localhost:5000/lab/web:v1'],
     check: (r) => ran(r) ?? (/^Untagged: localhost:5000\/lab\/web@sha256:/m.test(r.stdout) ? null : `the digest reference should be untagged too: ${r.stdout}`),
   },
   {
     title: 'run --rm localhost:5000/lab/web:v1 cat /hello',
+    section: '#run-pulls-what-is-missing',
+    code: 'runtime/registry/pull.ts#pull',
+    hostView: ['storage'],
     look:
       'Not here, so run pulls it: the manifest by tag, the config, then each layer not in the store. busybox\'s layer "Already exists" (its chainID is in the layerdb); ' +
       'the other is downloaded, verified against its digest, and registered on top. Then the container runs.',
@@ -117,24 +136,32 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'images --digests localhost:5000/lab/web',
+    section: '#1-content-addressing-end-to-end',
+    code: 'runtime/registry/distribution.ts#record-layer',
     look: 'The DIGEST column: the manifest\'s digest, the same as push printed. `pull localhost:5000/lab/web@<digest>` names exactly this image, whatever v1 points at later.',
     args: ['images', '--digests', 'localhost:5000/lab/web'],
     check: (r) => ran(r) ?? (seen.digest && r.stdout.includes(seen.digest) ? null : `the digest ${seen.digest}: ${r.stdout}`),
   },
   {
     title: 'search localhost:5000/lab',
+    section: '#7-search',
+    code: 'runtime/registry/search.ts#search',
     look: 'Docker Hub has a search API; this registry has not, so dockling lists its catalog (/v2/_catalog) filtered by the term, and says so.',
     args: ['search', 'localhost:5000/lab'],
     check: (r) => ran(r) ?? (/localhost:5000\/lab\/busybox/.test(r.stdout) && /localhost:5000\/lab\/web/.test(r.stdout) ? null : `both repositories: ${r.stdout}`),
   },
   {
     title: 'rmi localhost:5000/lab/web:v1 localhost:5000/lab/busybox:1',
+    section: '#1-content-addressing-end-to-end',
+    code: 'runtime/image/commands.ts#rmi',
+    hostView: ['storage'],
     look: 'The pulled image goes, names and all; busybox stays.',
     args: ['rmi', 'localhost:5000/lab/web:v1', 'localhost:5000/lab/busybox:1'],
     check: (r) => ran(r) ?? (/^Untagged: localhost:5000\/lab\/busybox@sha256:/m.test(r.stdout) ? null : `both names of both images: ${r.stdout}`),
   },
   {
     title: 'host: stop the registry',
+    section: '#8-a-classrooms-registry',
     look: 'Its files stay under the state root until it is removed.',
     args: [],
     host: ['sh', '-c', STOP_REGISTRY],

@@ -41,6 +41,7 @@ const walkthroughCommand: Command = {
   flags: [
     { name: 'chapter', kind: 'int', valueName: 'N', usage: 'Open chapter N (as the CHAPTER argument); without either, the chapter list' },
     { name: 'script', kind: 'bool', usage: "Run the chapter's steps unattended and print a transcript (for handouts); exit 1 if a check fails" },
+    { name: 'state-root', kind: 'string', valueName: 'dir', usage: 'With --script: run the steps in this state root and leave what they made there (the test suite checks it), not in a scratch root removed after' },
     { name: 'present', kind: 'bool', usage: 'Instructor mode: more space, one step at a time (Enter does not move on; n does), r re-runs' },
     { name: 'reset', kind: 'bool', usage: 'Forget the progress saved in ~/.dockling/walkthrough.json first' },
     { name: 'first-frame', kind: 'bool', usage: 'Draw the first screen and exit (the bench times the start-up with it)' },
@@ -53,6 +54,7 @@ const walkthroughCommand: Command = {
       given: inv.args[0] ?? (inv.flags.has('chapter') ? String(inv.flags.get('chapter')) : undefined),
       layers: inv.chapter,
       script: !!inv.flags.get('script'),
+      stateRoot: inv.flags.get('state-root') as string | undefined,
       present: !!inv.flags.get('present'),
       reset: !!inv.flags.get('reset'),
       firstFrame: !!inv.flags.get('first-frame'),

@@ -180,6 +180,7 @@ export async function removeOne(root: string, layers: Layer[], ref: string, forc
   removeContainer(root, layers, c, opts);
 }
 
+// #region rename
 export function renameContainer(root: string, ref: string, wanted: string): void {
   let name: string;
   try {
@@ -198,4 +199,5 @@ export function renameContainer(root: string, ref: string, wanted: string): void
     updateConfig({ id: c.ID, name: c.Name.slice(1), dir: containerDir(root, c.ID) }, (x) => (x.Name = '/' + name));
   });
 }
+// #endregion rename
 

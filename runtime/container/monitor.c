@@ -442,6 +442,7 @@ static void sleep_ms(long ms) {
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
+// #region exit-record
 static void write_exit_record(int code, int sig, const char *finished) {
 	char json[160];
 	int n = snprintf(json, sizeof json, "{\"ExitCode\":%d,\"FinishedAt\":\"%s\",\"Signal\":%d}\n", code, finished, sig);
@@ -455,6 +456,7 @@ static void write_exit_record(int code, int sig, const char *finished) {
 	if (fd >= 0) close(fd);
 	fsync(dir_fd);
 }
+// #endregion exit-record
 
 static void release_umount(const char *path) {
 	/* EBUSY: something still uses the mount (a process in the container

@@ -41,6 +41,7 @@ export function parseRefOrFail(ref: string) {
   }
 }
 
+// #region image-inspect
 /**
  * `image inspect`'s object for one image, shaped like Docker's (the Engine
  * API's ImageInspect, as dockerd 20.10 answers it): its config's fields
@@ -75,6 +76,7 @@ export function imageInspect(s: Stores, id: string): Record<string, unknown> {
     Metadata: { LastTagTime: goTime(s.images.lastTagTime(id)) },
   };
 }
+// #endregion image-inspect
 
 /**
  * A config in Docker's container.Config shape: every key Docker prints, in

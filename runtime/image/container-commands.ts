@@ -37,6 +37,7 @@ function mountOf(s: Stores, c: ContainerConfig) {
   return m;
 }
 
+// #region diff
 const diffCommand: Command = {
   name: 'diff',
   aliases: ['container diff'],
@@ -53,6 +54,7 @@ const diffCommand: Command = {
     return 0;
   },
 };
+// #endregion diff
 
 // #region commit
 /**

@@ -287,6 +287,7 @@ export class Union {
     return to;
   }
 
+  // #region opaque-mkdir
   mkdir(rel: string, mode: number, uid: number, gid: number): void {
     const { to, wasWhiteout, parentGid } = this.prepareCreate(rel);
     fs.mkdirSync(to, { mode: 0o700 });
@@ -298,6 +299,7 @@ export class Union {
     if (wasWhiteout) fs.writeFileSync(path.join(to, OPAQUE), '', { mode: 0o444 });
     this.changed();
   }
+  // #endregion opaque-mkdir
 
   mknod(rel: string, mode: number, rdev: number, uid: number, gid: number): void {
     const { to, parentGid } = this.prepareCreate(rel);

@@ -59,6 +59,7 @@ export class AufsDriver implements StorageDriver {
     }
   }
 
+  // #region create
   create(id: string, parent: string | null): void {
     if (this.exists(id)) throw new Error(`aufs: layer ${id} already exists`);
     if (parent !== null && !this.exists(parent)) throw new Error(`aufs: parent layer ${parent} of ${id} does not exist`);
@@ -78,6 +79,7 @@ export class AufsDriver implements StorageDriver {
       throw e;
     }
   }
+  // #endregion create
 
   createReadWrite(id: string, parent: string | null): void {
     this.create(id, parent);

@@ -10,6 +10,8 @@ export interface WalkthroughRequest {
   /** the global --chapter: the layers the steps run with, at most */
   layers: number;
   script: boolean;
+  /** --state-root: the state root of a --script run, kept after it */
+  stateRoot?: string;
   present: boolean;
   reset: boolean;
   firstFrame: boolean;
@@ -20,10 +22,12 @@ export async function runWalkthrough(req: WalkthroughRequest): Promise<number> {
   const have = chapterList().map((c) => c.chapter);
   const n = req.given === undefined ? undefined : Number(req.given);
   if (n !== undefined && !have.includes(n)) throw new RunError(1, `no walkthrough for chapter "${req.given}": the chapters with demo steps are ${have.join(', ')}`);
+  if (req.stateRoot !== undefined && !req.script) throw new RunError(1, 'walkthrough --state-root goes with --script: the guide on screen always runs in a scratch root of its own');
+  if (req.stateRoot === '') throw new RunError(1, 'invalid --state-root "": name a directory, e.g. --state-root /tmp/demo (or leave it out for a scratch root)');
   if (req.script) {
     if (n === undefined) throw new RunError(1, 'walkthrough --script needs a chapter: `dockling walkthrough --script --chapter N`');
     const { runScript } = await import('./script.js');
-    return runScript(n, req.layers);
+    return runScript(n, { layers: req.layers, stateRoot: req.stateRoot });
   }
   // Ink draws only the last frame when it thinks it runs in CI ($CI set).
   // The walkthrough has a person at a terminal (it checks), so it is

@@ -2,16 +2,20 @@
 // question first (what do you expect?), then the exact command; Enter runs
 // it, the output streams into a pane with the trace beside it, the check
 // says ✓ or ✗ and why, and only then comes the explanation. A chapter list
-// with progress (c), the chapter's prose (b), the keys (?).
+// with progress (c), the chapter's prose (b, or s: at the step's section),
+// the keys (?). Under its title each step says where it points: its
+// section of the README and the code region it exercises (links.ts).
 //
 // Everything it does to the machine goes through `run` (chapters/demo.ts's
 // runStep in a scratch state root): the tests give it a step list of their own.
-import React, { useEffect, useRef, useState } from 'react';
+import fs from 'node:fs';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
-import { commandLine, type DemoStep, type RunOptions, type StepResult } from '../../chapters/demo.js';
+import { commandLine, repoPath, type DemoStep, type HostPart, type RunOptions, type StepResult } from '../../chapters/demo.js';
 import { formatEvent } from '../trace/format.js';
 import type { TraceRecord } from '../trace/events.js';
-import { wrap } from './prose.js';
+import { renderProse, wrap } from './prose.js';
+import { describeLinks } from './links.js';
 import { BookScreen, ChapterList, KeysScreen } from './screens.js';
 import { chapterState, type Progress } from './session.js';
 import { hostView } from './host.js';
@@ -42,7 +46,9 @@ export interface GuideProps {
    */
   handOver?: (step: DemoStep, stateRoot: string, chapter: number) => Promise<number>;
   /** the host pane's lines (h): runtime/tui/host.ts, unless a test gives its own */
-  host?: (stateRoot: string, trace: TraceRecord[]) => string[];
+  host?: (stateRoot: string, trace: TraceRecord[], about?: HostPart[]) => string[];
+  /** a repository file's text, for a step's code region (null: not there) */
+  source?: (file: string) => string | null;
   /** told of each step's run as it starts (the clean-up waits for the last one to end) */
   onRun?: (ended: Promise<unknown>) => void;
   /** called once the first step of the chapter is on screen */
@@ -117,6 +123,16 @@ export function Guide(props: GuideProps) {
   const running = useRef<AbortController | null>(null);
   const steps = loaded?.steps ?? [];
   const step = steps[index];
+  const readme = (dir: string) => {
+    try {
+      return props.readme(dir);
+    } catch {
+      return '';
+    }
+  };
+  const source = props.source ?? readSource;
+  /** where the step points: "§ heading" and "code: file:lines (region name)" */
+  const links = useMemo(() => (step && loaded ? describeLinks(step, readme(loaded.dir), source) : []), [step, loaded]);
 
   // A chapter's steps, loaded when it is opened; the learner resumes where they were.
   useEffect(() => {
@@ -243,7 +259,7 @@ export function Guide(props: GuideProps) {
   const lookLines = (phase.kind === 'done' || props.readOnly) && step ? wrap(step.look, textWidth) : [];
   const readOnlyLines = props.readOnly ? wrap(props.readOnly, textWidth) : [];
   const questionLines = phase.kind === 'predict' ? 3 : guess !== null ? 1 : 0;
-  const fixed = 1 /* header */ + 1 /* title */ + 1 /* command */ + questionLines + 1 /* verdict */ + 1 /* keys */ + 3 /* pane borders, label */ + (props.present ? 4 : 0);
+  const fixed = 1 /* header */ + 1 /* title */ + links.length + 1 /* command */ + questionLines + 1 /* verdict */ + 1 /* keys */ + 3 /* pane borders, label */ + (props.present ? 4 : 0);
   const lookShown = lookLines.slice(0, Math.max(2, Math.floor((rows - fixed) / 2)));
   const paneHeight = Math.max(3, rows - fixed - lookShown.length - readOnlyLines.length);
 
@@ -304,6 +320,12 @@ export function Guide(props: GuideProps) {
       setListAt(Math.max(0, props.chapters.findIndex((x) => x.chapter === chapter)));
       setView('chapters');
     } else if (input === 'b') setView('book');
+    else if (input === 's' && step?.section && loaded) {
+      // The README opened at the step's heading (the line BookScreen draws first).
+      const at = renderProse(readme(loaded.dir), textWidth).findIndex((l) => l.anchor === step.section);
+      setScroll((x) => ({ ...x, book: Math.max(0, at) }));
+      setView('book');
+    }
     else if (key.return && phase.kind === 'ready') start();
     else if (input === 'r' && phase.kind !== 'predict') start();
     else if (input === 'n' || key.rightArrow || (key.return && phase.kind === 'done' && !props.present)) {
@@ -311,7 +333,7 @@ export function Guide(props: GuideProps) {
     } else if (input === 'p' || key.leftArrow) go(index - 1);
     else if (input === 'f') setFilter((f) => (f + 1) % KIND_NAMES.length);
     else if (input === 'h' && !props.readOnly) {
-      const lines = hostLines ? null : (props.host ?? hostView)(props.stateRoot, events);
+      const lines = hostLines ? null : (props.host ?? hostView)(props.stateRoot, events, step?.hostView);
       setHostLines(lines);
       setScroll((x) => ({ ...x, trace: lines ? lines.length : 0 }));
     }
@@ -383,6 +405,11 @@ export function Guide(props: GuideProps) {
       <Text bold color={c('magenta')} wrap="truncate-end">
         {step.title}
       </Text>
+      {links.map((l, i) => (
+        <Text key={`link${i}`} dimColor wrap="truncate-end">
+          {l}
+        </Text>
+      ))}
       {props.present && <Text> </Text>}
       {phase.kind === 'predict' && !props.readOnly && (
         <Box flexDirection="column">
@@ -419,7 +446,7 @@ export function Guide(props: GuideProps) {
           {hostLines ? (
             <>
               <Text dimColor wrap="truncate-end">
-                host (h: back to the trace){hostLines.length > paneHeight ? ` ${hostWin.from + 1}–${hostWin.from + hostWin.shown.length}/${hostLines.length}` : ''}
+                host{step.hostView?.length ? ` [${step.hostView.join(', ')}]` : ''} (h: back to the trace){hostLines.length > paneHeight ? ` ${hostWin.from + 1}–${hostWin.from + hostWin.shown.length}/${hostLines.length}` : ''}
               </Text>
               {fill(hostWin.shown, paneHeight).map((l, i) => (
                 <Text key={i} wrap="truncate-end">
@@ -477,11 +504,20 @@ function header(left: string, root: string | null, width: number): string {
 }
 
 function footer(phase: Phase['kind'], readOnly: boolean, last: boolean): string {
-  if (readOnly) return 'n/p: next/previous · b: chapter text · c: chapters · ?: keys · q: quit';
+  if (readOnly) return 'n/p: next/previous · s: its section · b: chapter text · c: chapters · ?: keys · q: quit';
   if (phase === 'predict') return 'type your guess · Enter: keep it · Esc/Tab: skip · Ctrl-C: quit';
-  if (phase === 'ready') return 'Enter: run this step · n/p: next/previous · ?: keys · q: quit';
+  if (phase === 'ready') return 'Enter: run this step · n/p: next/previous · s: its section · ?: keys · q: quit';
   if (phase === 'running') return '↑↓: scroll · Tab: switch pane · q: stop and quit';
-  return `${last ? '' : 'Enter/n: next · '}r: again · f: filter · h: host · ↑↓ Tab: scroll · c: chapters · q: quit`;
+  return `${last ? '' : 'Enter/n: next · '}r: again · f: filter · h: host · s: section · ↑↓ Tab: scroll · c: chapters · q: quit`;
+}
+
+/** A file of the repository (a step's code), or null when it is not there. */
+function readSource(file: string): string | null {
+  try {
+    return fs.readFileSync(repoPath(file), 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 /** Exactly `n` rows: the panes keep their height while output is short. */

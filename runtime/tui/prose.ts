@@ -2,11 +2,14 @@
 // wrapped to the width, code blocks as they are, tables with aligned
 // columns. Just enough Markdown for the book's own chapters; HTML comments
 // (the quote markers) are left out.
+import { anchorOf } from './links.js';
 
 export type ProseKind = 'h1' | 'h2' | 'text' | 'code' | 'table' | 'blank';
 export interface ProseLine {
   kind: ProseKind;
   text: string;
+  /** a heading's anchor ('#6-pivot_root-and-why-not-chroot'): where a step's `section` opens the text */
+  anchor?: string;
 }
 
 /** Inline Markdown a terminal cannot show: links keep their words, emphasis marks go. */
@@ -47,6 +50,7 @@ export function renderProse(markdown: string, width: number): ProseLine[] {
   const src = markdown.replace(/<!--[\s\S]*?-->/g, '').split('\n');
   const out: ProseLine[] = [];
   let para: string[] = [];
+  const seen = new Map<string, number>();
   const flush = () => {
     if (para.length) for (const l of wrap(inline(para.join(' ')), width)) out.push({ kind: 'text', text: l });
     if (para.length) out.push({ kind: 'blank', text: '' });
@@ -60,7 +64,11 @@ export function renderProse(markdown: string, width: number): ProseLine[] {
       out.push({ kind: 'blank', text: '' });
     } else if (/^#{1,6} /.test(line)) {
       flush();
-      out.push({ kind: line.startsWith('# ') ? 'h1' : 'h2', text: inline(line.replace(/^#+ /, '')) });
+      // numbered as links.ts's headings() numbers a repeated heading
+      const base = anchorOf(line.replace(/^#+ /, '').trim());
+      const n = seen.get(base) ?? 0;
+      seen.set(base, n + 1);
+      out.push({ kind: line.startsWith('# ') ? 'h1' : 'h2', text: inline(line.replace(/^#+ /, '')), anchor: n ? `${base}-${n}` : base });
       out.push({ kind: 'blank', text: '' });
     } else if (/^\s*\|/.test(line)) {
       flush();

@@ -13,9 +13,10 @@ export const KEYS: [string, string][] = [
   ['↑ ↓ PgUp PgDn', 'scroll the pane in focus'],
   ['Tab', 'focus the output or the trace pane'],
   ['f', 'filter the trace: all, mounts, cgroups, links, rules'],
-  ['h', 'the host pane: cgroup files, /proc/PID/ns against the host, links, storage (h again: the trace)'],
+  ['h', 'the host pane: what the step is about first, of cgroup files, /proc/PID/ns against the host, links, storage (h again: the trace)'],
   ['c', 'the chapters, with your progress'],
   ['b', "the chapter's text (its README)"],
+  ['s', "the chapter's text at the step's section (the § line under its title)"],
   ['?', 'these keys'],
   ['q / Ctrl-C', 'quit (the scratch state root is cleaned up)'],
 ];

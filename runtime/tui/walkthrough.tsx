@@ -125,7 +125,7 @@ async function firstFrame(opts: WalkthroughOptions): Promise<number> {
       chapters={chapterList()}
       chapter={opts.chapter}
       load={loadSteps}
-      readme={() => ''}
+      readme={(dir) => fs.readFileSync(chapterReadme(dir), 'utf8')}
       run={runStep}
       stateRoot="(first frame)"
       readOnly={cannotRun()}

@@ -25,3 +25,14 @@ test('without a terminal the walkthrough says it needs one', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /needs a terminal/);
 });
+
+test('--state-root goes with --script, and names a directory', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--', BIN, '--root', root(), 'walkthrough', ...args], { encoding: 'utf8' });
+  let r = run('--state-root', root(), '1');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /--state-root goes with --script/);
+  r = run('--script', '--state-root', '', '--chapter', '1');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /invalid --state-root "": name a directory/);
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+});

@@ -10,6 +10,8 @@ const field = (out: string, name: string) => new RegExp(`^${name}:\\s*(\\S+)$`, 
 export const steps: DemoStep[] = [
   {
     title: 'capabilities: root in the container holds 14 of 41',
+    section: '#2-capabilities-root-in-41-pieces',
+    code: 'runtime/security/capabilities.ts#default-capabilities',
     look:
       'CapEff, CapPrm and CapBnd are bit masks, bit N for capability N: a80425fb is Docker\'s 14 (CHOWN is bit 0, ' +
       'SYS_ADMIN, bit 21, is not there). With --chapter 10 they read 1fffeffffff: everything the host\'s root has.',
@@ -26,6 +28,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: '--cap-drop: the kernel refuses what is dropped',
+    section: '#2-capabilities-root-in-41-pieces',
+    code: 'runtime/security/capabilities.ts#tweak',
     look:
       'Without CAP_CHOWN, root in the container cannot give its own file away: chown fails with EPERM ("Operation not ' +
       'permitted"), which the kernel decides from the process\'s effective set alone.',
@@ -38,6 +42,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'no-new-privileges: execve can never raise privileges again',
+    section: '#2-capabilities-root-in-41-pieces',
+    code: 'runtime/security/init/capabilities.ts#no-new-privs',
     look:
       'NoNewPrivs: 1 is the no_new_privs bit, set by the init just before execve. From now on no setuid program and no ' +
       'file capability gives this process or its children more than they have.',

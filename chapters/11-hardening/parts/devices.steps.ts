@@ -10,6 +10,8 @@ const KMSG_RECORD = /^\d+,\d+,\d+,[^;]*;/m;
 export const steps: DemoStep[] = [
   {
     title: 'The door: a node for the kernel log, made and read (--chapter 10)',
+    section: '#4-devices-a-node-is-only-two-numbers',
+    code: 'runtime/security/devices/rules.ts#default-device-rules',
     look:
       'Without this chapter root in the container makes /tmp/kmsg with the numbers of /dev/kmsg (c 1:11) and reads the ' +
       'HOST\'s kernel log through it: a device node is only a name for two numbers, and nothing asked whether this ' +
@@ -24,6 +26,9 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'Closed: the devices cgroup refuses the open',
+    section: '#the-door-closed-the-devices-cgroup',
+    code: 'runtime/security/devices.ts#devices-limit',
+    hostView: ['cgroup'],
     look:
       'The mknod still works (Docker allows it: images carry device nodes), but opening the node fails with EPERM. In the ' +
       'trace, the ch11 lines: "a" into devices.deny, Docker\'s list into devices.allow (v1), and a BPF program loaded and ' +
@@ -42,6 +47,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: '--device: one device given back, read-only',
+    section: '#giving-a-device-back---device---privileged',
+    code: 'runtime/security/devices/host.ts#device-flag',
     look:
       '--device HOST:CONTAINER:PERMISSIONS makes the node in /dev and adds one rule, "c 1:11 r", after Docker\'s list (and ' +
       'to the BPF program). Reading works; opening it for writing (nothing is written) is refused. (Reading the kernel ' +

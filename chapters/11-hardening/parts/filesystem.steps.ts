@@ -8,6 +8,8 @@ import { lines, ran, type DemoStep } from '../../demo.js';
 export const steps: DemoStep[] = [
   {
     title: '--read-only: a root nothing can write, with a tmpfs /tmp',
+    section: '#closing-it-a-read-only-root',
+    code: 'runtime/process/init.ts#readonly-root',
     look:
       'The root is remounted read-only after everything else is mounted: writing / fails with EROFS ("Read-only ' +
       'file system"). /tmp is a tmpfs of its own (--tmpfs), with Docker\'s noexec,nosuid,nodev, and /dev/shm ' +
@@ -28,6 +30,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: '--ulimit: the limits the command starts with',
+    section: '#limits-the-command-starts-with---ulimit',
+    code: 'runtime/security/init/rlimits.ts#apply-rlimits',
     look:
       'The init calls setrlimit(2) on itself just before execve, and limits survive execve: the shell starts with at ' +
       'most 100 open files (soft), which it may raise to 200 (hard) and no further.',

@@ -6,6 +6,8 @@ import { lines, ran, type DemoStep } from '../../demo.js';
 export const steps: DemoStep[] = [
   {
     title: 'seccomp: the container runs under a filter',
+    section: '#installing-it',
+    code: 'runtime/security/seccomp/install.ts#install',
     look:
       'The kernel reports the process\'s seccomp mode in /proc/self/status: 2 is "filter", and one filter is attached. ' +
       'The init installed it just before execve; sh and grep inherited it.',
@@ -20,6 +22,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: 'seccomp show: the BPF program Docker\'s profile becomes',
+    section: '#compiling-to-classic-bpf',
+    code: 'runtime/security/seccomp/command.ts#show-command',
     look:
       'First the architecture check (anything but x86_64 gets the default action, EPERM), then one comparison per allowed ' +
       'system call, then the argument checks of socket, personality and clone, and the returns. `goto` lines are the ' +

@@ -15,6 +15,8 @@ const seen: { hostID?: string } = {};
 export const steps: DemoStep[] = [
   {
     title: 'userns-remap: root inside, uid 100000 outside',
+    section: '#--userns-remap-whose-ids',
+    code: 'runtime/security/userns/remap.ts#default-user',
     look:
       'id says root, but /proc/self/uid_map says what root is: "0 100000 65536" reads "uid 0 here is uid 100000 on the ' +
       'host, and so on for 65536 ids". The range is dockremap\'s, from /etc/subuid. With --chapter 10 the map is ' +
@@ -33,6 +35,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: "root's capabilities stop at the namespace's edge",
+    section: '#the-door-closed-1',
+    code: 'runtime/security/userns.ts#userns-prepare',
     look:
       "/etc/hostname is the host's file (bind-mounted from the container's state directory), owned by host root, which " +
       'this namespace does not map: it shows as nobody (65534), and root inside, all capabilities and all, may not ' +
@@ -49,6 +53,8 @@ export const steps: DemoStep[] = [
   },
   {
     title: '--userns host: one container opts out',
+    section: '#--userns-remap-whose-ids',
+    code: 'runtime/security/userns.ts#userns-prepare',
     look:
       'The same remapped dockling, but this container has no user namespace: the map is the identity again, root is ' +
       "the host's (inspect shows UsernsMode \"host\"), and the files of the remapped store show their real owners: " +

@@ -201,6 +201,24 @@ test("b shows the chapter's README: headings, code, a table", async () => {
   assert.doesNotMatch(f, /\|/);
 });
 
+test("a step says where it points (§ section, code file:lines); s opens the README at that section", async () => {
+  const long = ['# The chapter', '', ...Array.from({ length: 80 }, (_, i) => `Filler paragraph ${i}.\n`), '## 6. `pivot_root`, and why not chroot', '', 'SECTION-TEXT here.', '', ...Array.from({ length: 40 }, (_, i) => `After ${i}.\n`)].join('\n');
+  const d = drive({
+    readme: () => long,
+    source: (file) => (file === 'runtime/x.ts' ? 'a\n// #region pivot-root\nb\n// #endregion pivot-root\n' : null),
+    load: async () => ({ dir: '01-test', steps: [{ ...STEPS[0], section: '#6-pivot_root-and-why-not-chroot', code: 'runtime/x.ts#pivot-root' }] }),
+  });
+  let f = await d.until('Say hello');
+  assert.match(f, /§ 6\. pivot_root, and why not chroot/);
+  assert.match(f, /code: runtime\/x\.ts:2-4 \(region pivot-root\)/);
+  await d.press(SKIP, 's');
+  f = await d.until('SECTION-TEXT');
+  assert.match(f, /README\.md · lines 163–.*\n\s*6\. `pivot_root`, and why not chroot\n/, 'opened at the heading (its first line), not at the top');
+  assert.doesNotMatch(f, /Filler paragraph 0\./);
+  await d.press('b');
+  await d.until('Enter: run this step');
+});
+
 test('? shows the keys; any key closes them', async () => {
   const d = drive();
   await d.until('Say hello');
@@ -260,19 +278,20 @@ test('NO_COLOR: no colour escapes in the frame', async () => {
 test('h swaps the trace for the host pane, h again brings the trace back', async () => {
   const seen: string[] = [];
   const d = drive({
-    host: (root) => {
-      seen.push(root);
+    host: (root, _trace, about) => {
+      seen.push(`${root} ${about}`);
       return ['HOST-LINE-1 cgroup files', 'HOST-LINE-2 ns links'];
     },
+    load: async () => ({ dir: '01-test', steps: [{ ...STEPS[0], hostView: ['cgroup', 'ns'] }] }),
   });
   await d.until('Say hello');
   await d.press(SKIP, ENTER);
   await d.until('✓');
   await d.press('h');
   let f = await d.until('HOST-LINE-2');
-  assert.match(f, /host \(h: back to the trace\)/);
+  assert.match(f, /host \[cgroup, ns\] \(h: back to the trace\)/);
   assert.doesNotMatch(f, /trace \[all\]/);
-  assert.deepEqual(seen, ['/tmp/nowhere-scratch'], 'the host pane reads the scratch root');
+  assert.deepEqual(seen, ['/tmp/nowhere-scratch cgroup,ns'], "the host pane reads the scratch root, opening on the step's parts");
   await d.press('h');
   f = await d.until('trace [all]');
   assert.doesNotMatch(f, /HOST-LINE/);

@@ -52,7 +52,7 @@ test('the clean-up removes the scratch root with what is in it', () => {
 test('prose: headings, wrapped paragraphs, code as it is, tables aligned, quote markers left out', () => {
   const md = '# Title\n\n<!-- quote: x -->\nA paragraph that is long enough to need wrapping at twenty columns.\n\n```ts\nconst x = 1;\n```\n\n| a | bb |\n|---|---|\n| ccc | d |\n';
   const lines = renderProse(md, 20);
-  assert.deepEqual(lines[0], { kind: 'h1', text: 'Title' });
+  assert.deepEqual(lines[0], { kind: 'h1', text: 'Title', anchor: '#title' });
   assert.ok(lines.filter((l) => l.kind === 'text').every((l) => l.text.length <= 20));
   assert.ok(lines.some((l) => l.kind === 'code' && l.text.includes('const x = 1;')));
   assert.ok(lines.some((l) => l.kind === 'table' && l.text === 'ccc  d'));
@@ -78,4 +78,18 @@ test('the host pane: a cgroup the step made and --rm removed says so; a storage 
   assert.ok(lines.some((l) => l.endsWith('overlay2: 1 directory')));
   assert.ok(lines.includes('  abc123'));
   assert.deepEqual(hostView(path.join(dir(), 'none'), []), ['Nothing on the host to show for this step: run it first, or its container is gone.']);
+});
+
+test("the host pane opens on what the step is about (its hostView), then the rest", async () => {
+  const { hostView } = await import('../../../runtime/tui/host.ts');
+  const root = fs.mkdtempSync(path.join(dir(), 'host-'));
+  fs.mkdirSync(path.join(root, 'overlay2', 'abc123'), { recursive: true });
+  const lines = hostView(root, [], ['ns', 'cgroup']);
+  // asked for, each part says something even with nothing to show, in the order asked
+  assert.match(lines[0], /^namespaces: no container of the state root is running now/);
+  assert.match(lines[2], /^cgroups: this run of the step made none/);
+  assert.equal(lines[4], 'also:');
+  assert.ok(lines[5].endsWith('overlay2: 1 directory'), lines.join('\n'));
+  // not asked for, storage comes first: nothing else has anything to show
+  assert.ok(hostView(root, [])[0].endsWith('overlay2: 1 directory'));
 });
