@@ -10,6 +10,10 @@ import { trace } from '../trace/trace.js';
 import { decodeRecord } from '../trace/events.js';
 import { withLock } from '../core/files.js';
 import type { ServerRequest } from './aufs-server.js';
+import { MAX_WRITE } from './fuse-protocol.js';
+
+/** How far the kernel reads ahead on an aufs mount (raiseReadahead). */
+const READAHEAD = MAX_WRITE;
 
 const CH = 3;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -117,6 +121,7 @@ function mountOnce(home: string, target: string, branches: string[]): void {
       umount2(target, MNT_DETACH);
       throw new Error(`aufs: the FUSE server refused ${target}: ${answer.error}`);
     }
+    raiseReadahead(target);
   } finally {
     if (fuse >= 0) fs.closeSync(fuse);
     traced.forEach(close);
@@ -124,6 +129,27 @@ function mountOnce(home: string, target: string, branches: string[]): void {
   }
 }
 // #endregion mount-union
+
+// #region readahead
+/**
+ * The kernel reads ahead of a sequential reader by its backing device's
+ * window: 128 KiB for a FUSE mount, and the INIT reply may only lower it.
+ * So a first read of a large file costs one FUSE request per 128 KiB. The
+ * window is the mount's own knob in sysfs (/sys/class/bdi/MAJOR:MINOR,
+ * the mount's anonymous device): raised to MAX_WRITE, one readahead is one
+ * full 1 MiB request. Without a writable sysfs (dockling in a container),
+ * reads still work, in smaller requests.
+ */
+function raiseReadahead(target: string): void {
+  try {
+    const dev = fs.statSync(target).dev; // the mount's root: served by now, one GETATTR at most
+    const bdi = `/sys/class/bdi/${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}/read_ahead_kb`;
+    fs.writeFileSync(bdi, String(READAHEAD / 1024));
+  } catch {
+    // a read-only sysfs: the kernel's default window, and smaller requests
+  }
+}
+// #endregion readahead
 
 /**
  * The server's trace records for this mount come back through a pipe and

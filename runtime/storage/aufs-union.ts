@@ -386,6 +386,10 @@ export class Union {
       fs.unlinkSync(wh);
       opaque ||= fromIsDir; // a lower directory may wait under that whiteout
     }
+    // A directory of our own moved into a directory the lower branches also
+    // have: overlayfs marks it opaque (a lower directory of that name could
+    // show through), and so do we, so that both pack the same layer.
+    opaque ||= fromIsDir && parent.dirs.some((b) => b !== 0);
     fs.renameSync(src, this.rwPath(newRel));
     if (opaque && !lstat(path.join(this.rwPath(newRel), OPAQUE))) fs.writeFileSync(path.join(this.rwPath(newRel), OPAQUE), '', { mode: 0o444 });
     this.hideLower(rel);
@@ -408,7 +412,7 @@ export class Union {
   }
 
   /** open(2) of a file: for writing (or O_TRUNC) on the writable branch's copy; for reading where it is. */
-  open(rel: string, flags: number): { fd: number; path: string; writable: boolean } {
+  open(rel: string, flags: number): { fd: number; path: string; writable: boolean; branch: number } {
     const found = this.must(rel);
     if (isDir(found.st)) fail('EISDIR', rel);
     const { O_WRONLY, O_RDWR, O_TRUNC, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NOCTTY } = fs.constants;
@@ -419,7 +423,7 @@ export class Union {
     const ours = (flags & ~(O_CREAT | O_EXCL | O_APPEND | O_NOCTTY | 0o40000 /* O_DIRECT */)) | O_NOFOLLOW;
     const fd = fs.openSync(at, ours);
     if (flags & O_TRUNC) this.changed();
-    return { fd, path: at, writable };
+    return { fd, path: at, writable, branch: writable ? 0 : found.branch };
   }
 
   getxattr(rel: string, name: string): Buffer | null {

@@ -35,6 +35,7 @@ export const INIT = {
   ASYNC_READ: 1 << 0,
   ATOMIC_O_TRUNC: 1 << 3,
   BIG_WRITES: 1 << 5,
+  AUTO_INVAL_DATA: 1 << 12,
   MAX_PAGES: 1 << 22,
   CACHE_SYMLINKS: 1 << 23,
 } as const;
@@ -45,7 +46,7 @@ export const FATTR = {
   FH: 1 << 6, ATIME_NOW: 1 << 7, MTIME_NOW: 1 << 8, LOCKOWNER: 1 << 9, CTIME: 1 << 10,
 } as const;
 
-/** fuse_open_out.open_flags: keep the page cache across opens (our files change only through us) */
+/** fuse_open_out.open_flags: keep the page cache across opens (a file of a read-only branch never changes) */
 export const FOPEN_KEEP_CACHE = 1 << 1;
 
 /**
@@ -161,6 +162,19 @@ export function entryOut(nodeid: bigint, a: Attr): Buffer {
   b.writeBigUInt64LE(VALID_SECONDS, 16);
   b.writeBigUInt64LE(VALID_SECONDS, 24);
   writeAttr(b, 40, a);
+  return b;
+}
+
+/**
+ * A LOOKUP's "no such name", as an entry the kernel may cache: node id 0
+ * for VALID_SECONDS. An error reply is never cached, so a shell searching
+ * $PATH, or the dynamic loader its library directories, would ask again
+ * for every missing name. A name we create replaces the kernel's negative
+ * entry at once (the kernel made that request itself).
+ */
+export function negativeEntryOut(): Buffer {
+  const b = Buffer.alloc(128);
+  b.writeBigUInt64LE(VALID_SECONDS, 16);
   return b;
 }
 

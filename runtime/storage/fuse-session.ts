@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import {
-  attrOf, attrOut, dirent, entryOut, FATTR, FOPEN_KEEP_CACHE, INIT, initOut, names, OP, opName, openOut, outHeader,
+  attrOf, attrOut, dirent, entryOut, negativeEntryOut, FATTR, FOPEN_KEEP_CACHE, INIT, initOut, names, OP, opName, openOut, outHeader,
   parseRequest, READ_BUFFER, invalInode, MAX_WRITE, ROOT_ID, sizeOut, statfsOut, type Request,
 } from './fuse-protocol.js';
 import { errnoOf, Union, UnionError } from './aufs-union.js';
@@ -234,12 +234,13 @@ export class FuseSession {
     }
     if (req.opcode === OP.INTERRUPT) return;
     let what = '';
+    let answer = 'ok';
     try {
-      const out = this.dispatch(req, (s) => (what = s));
+      const out = this.dispatch(req, (s, a) => ((what = s), (answer = a ?? answer)));
       if (out === null) return;
       this.reply(req, 0, ...out);
       this.notifyStale();
-      if (this.emit && what) this.emit({ op: 'fuse', request: op, path: what, reply: 'ok' });
+      if (this.emit && what) this.emit({ op: 'fuse', request: op, path: what, reply: answer });
     } catch (e) {
       const errno = errnoOf(e);
       this.reply(req, errno);
@@ -249,8 +250,8 @@ export class FuseSession {
     }
   }
 
-  /** Do one request; the reply's body (null: answered already, or no reply). `say` names the path, for the trace. */
-  private dispatch(req: Request, say: (what: string) => void): Buffer[] | null {
+  /** Do one request; the reply's body (null: answered already, or no reply). `say` names the path (and an answer other than ok), for the trace. */
+  private dispatch(req: Request, say: (what: string, answer?: string) => void): Buffer[] | null {
     const b = req.body;
     const u = this.union;
     switch (req.opcode) {
@@ -258,8 +259,13 @@ export class FuseSession {
         // We speak 7.31 whatever the kernel offers above it; the kernel
         // adapts to the lower of the two.
         const kernelFlags = b.readUInt32LE(12);
-        const want = INIT.ASYNC_READ | INIT.ATOMIC_O_TRUNC | INIT.BIG_WRITES | INIT.MAX_PAGES | INIT.CACHE_SYMLINKS;
+        // AUTO_INVAL_DATA: when a file's mtime (or size) is not what the
+        // kernel cached, it drops the file's cached pages; see OPEN.
+        const want = INIT.ASYNC_READ | INIT.ATOMIC_O_TRUNC | INIT.BIG_WRITES | INIT.MAX_PAGES | INIT.CACHE_SYMLINKS | INIT.AUTO_INVAL_DATA;
         say(`protocol ${b.readUInt32LE(0)}.${b.readUInt32LE(4)}`);
+        // max_readahead: the kernel's own offer (128 KiB); a larger one
+        // would be ignored, so the CLI raises the window in sysfs instead
+        // (aufs-client.ts, raiseReadahead).
         return [initOut(kernelFlags & want, b.readUInt32LE(8))];
       }
       case OP.DESTROY:
@@ -268,8 +274,9 @@ export class FuseSession {
       case OP.LOOKUP: {
         const rel = this.childRel(req.nodeid, names(b, 0, 1)[0]);
         say('/' + rel);
+        const found = u.resolve(rel);
+        if (!found) return say('/' + rel, 'ENOENT'), [negativeEntryOut()]; // an answer the kernel may keep
         const out = this.entry(rel);
-        const found = u.resolve(rel)!;
         say(`/${rel} (branch ${found.branch})`);
         return [out];
       }
@@ -359,12 +366,21 @@ export class FuseSession {
         this.stale.add(b.readBigUInt64LE(0)); // its link count changed
         return [this.entry(rel)];
       }
+      // #region keep-cache
       case OP.OPEN: {
         const rel = this.rel(req.nodeid);
         say('/' + rel);
         const o = u.open(rel, b.readUInt32LE(0));
-        return [openOut(this.newHandle({ fd: o.fd, node: req.nodeid, writable: o.writable }), FOPEN_KEEP_CACHE)];
+        // The kernel keeps a file's pages in its page cache while it is
+        // open; at the next open it drops them, unless we say KEEP_CACHE.
+        // A file served from a read-only branch never changes, so its
+        // pages stay good: read it twice, and the second read is the page
+        // cache's alone. A file of the writable branch may have changed
+        // under another name (a hard link is another node to the kernel),
+        // so its pages go: close-to-open, as NFS does.
+        return [openOut(this.newHandle({ fd: o.fd, node: req.nodeid, writable: o.writable }), o.branch > 0 ? FOPEN_KEEP_CACHE : 0)];
       }
+      // #endregion keep-cache
       case OP.CREATE: {
         const flags = b.readUInt32LE(0);
         const rel = this.childRel(req.nodeid, names(b, 16, 1)[0]);

@@ -8,7 +8,13 @@
 // With whiteouts 'overlay' the tree is an overlayfs upper directory, whose
 // "deleted here" marks are 0/0 character devices and trusted.overlay.opaque
 // xattrs; the OCI layer format spells them as `.wh.NAME` and
-// `DIR/.wh..wh..opq` files, so they are translated on the way out.
+// `DIR/.wh..wh..opq` files, so they are translated on the way out. With
+// 'aufs' the marks are those files already. Either way they come out as
+// Docker's overlay2 writes them: `.wh.NAME` an empty regular file, mode
+// 0600, where NAME would be in the order; `.wh..wh..opq` right after its
+// directory, with the directory's permission bits. So both drivers pack the
+// same changes into the same bytes (the union property test compares the
+// digests).
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -33,6 +39,12 @@ export interface PackOptions {
 }
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+const WH_PREFIX = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+/** An aufs whiteout .wh.NAME sorts where NAME does: where overlayfs's 0/0 device NAME sorts. */
+const aufsOrder = (a: string, b: string) => byteOrder(hides(a), hides(b)) || byteOrder(a, b);
+const hides = (name: string) => (name.startsWith(WH_PREFIX) && !name.startsWith(WH_PREFIX + WH_PREFIX) ? name.slice(WH_PREFIX.length) : name);
 
 /** Linux's dev_t → major, minor (the inverse of glibc's makedev). */
 function majorMinor(rdev: bigint): [number, number] {
@@ -102,8 +114,15 @@ export async function packLayer(dir: string, out: NodeJS.WritableStream, opts: P
     const owner = opts.hostFiles ? { uid: Number(st.uid), gid: Number(st.gid) } : containerOwner(Number(st.uid), Number(st.gid));
     const meta = { mode: Number(st.mode & 0o7777n), ...owner, mtime: seconds(st.mtimeNs) };
     if (opts.whiteouts === 'overlay' && st.isCharacterDevice() && major === 0 && minor === 0) {
-      // overlayfs's whiteout → OCI's: an empty file `.wh.NAME`, mode 0.
-      await emit({ ...meta, name: path.posix.join(rel, '.wh.' + name), type: 'file', mode: 0 });
+      // overlayfs's whiteout → OCI's: an empty file `.wh.NAME`, mode 0600 (Docker's).
+      await emit({ ...meta, name: path.posix.join(rel, WH_PREFIX + name), type: 'file', mode: 0o600 });
+      return false;
+    }
+    if (opts.whiteouts === 'aufs' && name.startsWith(WH_PREFIX)) {
+      // .wh..wh..opq went out with its directory; .wh..wh.aufs, .plnk, .orph
+      // are aufs's own bookkeeping, never content (Docker's aufs left them out).
+      if (name.startsWith(WH_PREFIX + WH_PREFIX)) return false;
+      await emit({ ...meta, name: r, type: 'file', mode: 0o600 });
       return false;
     }
     if (st.isSocket()) return false; // a socket is a live endpoint, not content (Docker skips them too)
@@ -115,8 +134,11 @@ export async function packLayer(dir: string, out: NodeJS.WritableStream, opts: P
     if (st.isDirectory()) {
       await emit({ ...meta, name: r + '/', type: 'dir', xattrs });
       // Right after the directory, before its children: "hide what the lower layers have here".
-      if (opts.whiteouts === 'overlay' && orGone(() => lgetxattr(inParent, 'trusted.overlay.opaque'), null)?.toString() === 'y')
-        await emit({ ...meta, name: r + '/.wh..wh..opq', type: 'file', mode: meta.mode & 0o777 });
+      const opaque =
+        opts.whiteouts === 'overlay' ? orGone(() => lgetxattr(inParent, 'trusted.overlay.opaque'), null)?.toString() === 'y'
+        : opts.whiteouts === 'aufs' ? fs.lstatSync(`/proc/self/fd/${fd}/${OPAQUE}`, { throwIfNoEntry: false }) !== undefined
+        : false;
+      if (opaque) await emit({ ...meta, name: `${r}/${OPAQUE}`, type: 'file', mode: meta.mode & 0o777 });
       return true;
     }
     if (st.nlink > 1n) {
@@ -169,7 +191,7 @@ export async function packLayer(dir: string, out: NodeJS.WritableStream, opts: P
   // One entry at a time, from its descriptor (walk.ts): a container that
   // swaps a directory for a symlink to /etc between two steps can make us
   // pack the symlink or the directory, never the host's /etc.
-  for (const e of walkLayer(dir, byteOrder, opts.exclude)) {
+  for (const e of walkLayer(dir, opts.whiteouts === 'aufs' ? aufsOrder : byteOrder, opts.exclude)) {
     if (await packEntry(e.fd, e.parentFd, e.name, path.posix.dirname(e.rel), e.rel)) e.descend();
   }
   // #endregion pack-walk

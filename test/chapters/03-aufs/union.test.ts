@@ -95,6 +95,11 @@ mkfifo /fifo; [ -p /fifo ] || { echo fifo; exit 1; }
 mknod /null2 c 1 3; echo gone > /null2; [ -c /null2 ] && [ ! -s /null2 ] || { echo mknod; exit 1; }
 # a file open for reading sees what another descriptor writes after its copy-up
 exec 3< /etc/group; echo extra >> /etc/group; [ "$(tail -n 1 <&3)" = extra ] || { echo open-ro; exit 1; }
+# the kernel's page cache never shows old data: a hard link is another node to it (a write under one
+# name shows under the other), and a lower file's cached pages go once it is copied up and changed
+echo aaaa > /hl1; ln /hl1 /hl2; cat /hl1 >/dev/null; echo bbbb > /hl2; [ "$(cat /hl1)" = bbbb ] || { echo link-cache; exit 1; }
+p=$(cat /etc/passwd); cat /etc/passwd >/dev/null; ln /etc/passwd /pw; echo "$p" | tr a-z A-Z > /pw
+[ "$(cat /etc/passwd)" = "$(echo "$p" | tr a-z A-Z)" ] || { echo lower-cache; exit 1; }
 # chmod and truncate of lower files copy them up
 chmod 711 /bin/busybox; [ "$(stat -c %a /bin/busybox)" = 711 ] || { echo chmod; exit 1; }
 : > /etc/passwd; [ ! -s /etc/passwd ] || { echo truncate; exit 1; }

@@ -183,13 +183,30 @@ describe('packLayer: order, whiteouts, what is left out', () => {
       'd/ dir 755 0/0 ',
       'd/.wh..wh..opq file 755 0/0 ',
       'd/kid file 644 0/0 ',
-      '.wh.gone file 0 9/10 ',
+      '.wh.gone file 600 9/10 ',
       'null char 666 0/0 ',
     ]);
     for (const whiteouts of ['none', 'aufs'] as const) {
       const names = headersOf((await pack(src, { whiteouts })).tar).map((h) => `${h.name} ${h.type}`);
       assert.deepEqual(names, ['d/ dir', 'd/kid file', 'gone char', 'null char'], whiteouts);
     }
+  });
+
+  test("'aufs': .wh.NAME sorts where NAME does, mode 0600; .wh..wh..opq right after its directory; aufs's other .wh..wh.* left out", async () => {
+    const src = fresh('aufs-wh');
+    fs.mkdirSync(path.join(src, 'd'), { mode: 0o750 });
+    fs.chmodSync(path.join(src, 'd'), 0o750);
+    for (const name of ['a', 'c', '.wh.b', '.wh..wh..opq', '.wh..wh.aufs']) fs.writeFileSync(path.join(src, 'd', name), name.startsWith('.') ? '' : 'x', { mode: 0o444 });
+    fs.mkdirSync(path.join(src, 'd', '.wh..wh.plnk'));
+    const hs = headersOf((await pack(src, { whiteouts: 'aufs' })).tar);
+    // as overlay2 packs the same changes: a 0/0 device `b` and the opaque xattr on d
+    assert.deepEqual(hs.map((h) => `${h.name} ${h.type} ${h.mode.toString(8)} ${h.size}`), [
+      'd/ dir 750 0',
+      'd/.wh..wh..opq file 750 0',
+      'd/a file 444 1',
+      'd/.wh.b file 600 0',
+      'd/c file 444 1',
+    ]);
   });
 
   test('exclude leaves out a path and all below it; sockets are skipped', async () => {
