@@ -144,6 +144,7 @@ function raiseReadahead(target: string): void {
   try {
     const dev = fs.statSync(target).dev; // the mount's root: served by now, one GETATTR at most
     const bdi = `/sys/class/bdi/${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}/read_ahead_kb`;
+    trace.emit(CH, { op: 'write', path: bdi, value: String(READAHEAD / 1024) });
     fs.writeFileSync(bdi, String(READAHEAD / 1024));
   } catch {
     // a read-only sysfs: the kernel's default window, and smaller requests
