@@ -8,40 +8,23 @@
 // the steps run with no `run` command: every check says ✗, and both fail.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN } from '../../helpers/dockling.js';
 import { useTempDir } from '../../helpers/temp.js';
 import { mountsInside } from '../../helpers/leaks.js';
+import { guideEnv as envIn, guideInTmux, scratchRoots as rootsIn } from '../../helpers/guide-terminal.js';
 
 const skip = process.getuid?.() === 0 ? false : process.env.CI ? false : 'needs root';
 const dir = useTempDir('dockling-guide1-');
-
-/** The environment of a walkthrough of the test's own: its scratch root and its progress file in `dir`. */
-function guideEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: dir(), DOCKLING_PROGRESS: path.join(dir(), 'progress.json'), TERM: 'xterm-256color' };
-  delete env.NODE_EXTRA_CA_CERTS;
-  delete env.NODE_V8_COVERAGE;
-  return env;
-}
-
-const scratchRoots = () => fs.readdirSync(dir()).filter((f) => f.startsWith('dockling-walkthrough-'));
+const guideEnv = () => envIn(dir());
+const scratchRoots = () => rootsIn(dir());
 
 test("in tmux: chapter 1's first steps show ✓, and q leaves nothing behind", { skip, timeout: 120_000 }, async () => {
-  const socket = `dockling-guide-${process.pid}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  const command = `${process.execPath} -- ${BIN} walkthrough 1; echo "EXIT=$?"; sleep 60`;
+  const guide = guideInTmux(dir(), 'dockling-guide', ['1']);
+  const { tmux, waitFor } = guide;
   try {
-    execFileSync('tmux', ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-x', '100', '-y', '30', 'sh', '-c', command], { env: guideEnv() });
-    const screen = () => tmux('capture-pane', '-p');
-    const waitFor = async (re: RegExp, seconds = 30) => {
-      const end = Date.now() + seconds * 1000;
-      while (!re.test(screen()) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-      const s = screen();
-      assert.match(s, re, `the screen never showed ${re}:\n${s}`);
-      return s;
-    };
     let s = await waitFor(/What do you expect/);
     assert.match(s, /step 1\/10/);
     assert.match(s, /root \S*dockling-walkthrough-\w{6}\n/, 'the scratch state root is on screen');
@@ -76,7 +59,7 @@ test("in tmux: chapter 1's first steps show ✓, and q leaves nothing behind", {
     const progress = JSON.parse(fs.readFileSync(path.join(dir(), 'progress.json'), 'utf8'));
     assert.deepEqual(progress.chapters['1'].done, [0, 1], 'progress: steps 1 and 2 done');
   } finally {
-    spawnSync('tmux', ['-L', socket, 'kill-server']);
+    guide.kill();
   }
 });
 

@@ -9,44 +9,28 @@
 // there is no exec: no shell ever answers, and the test fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { steps } from '../../../chapters/05-containers/demo.js';
 import { BIN } from '../../helpers/dockling.js';
 import { useTempDir } from '../../helpers/temp.js';
 import { mountsInside } from '../../helpers/leaks.js';
+import { guideEnv as envIn, guideInTmux, scratchRoots as rootsIn } from '../../helpers/guide-terminal.js';
 
 const skip = process.getuid?.() === 0 ? false : process.env.CI ? false : 'needs root';
 const dir = useTempDir('dockling-guide5-');
 const at = steps.findIndex((s) => s.interactive);
-
-function guideEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: dir(), DOCKLING_PROGRESS: path.join(dir(), 'progress.json'), TERM: 'xterm-256color' };
-  delete env.NODE_EXTRA_CA_CERTS;
-  delete env.NODE_V8_COVERAGE;
-  return env;
-}
-
-const scratchRoots = () => fs.readdirSync(dir()).filter((f) => f.startsWith('dockling-walkthrough-'));
+const guideEnv = () => envIn(dir());
+const scratchRoots = () => rootsIn(dir());
 
 test('in tmux: exec -it hands the terminal to a shell in the container, exit gives it back to the guide', { skip, timeout: 120_000 }, async () => {
   assert.ok(at >= 0, 'chapter 5 has an interactive step');
   fs.writeFileSync(path.join(dir(), 'progress.json'), JSON.stringify({ chapters: { '5': { done: [], current: at } }, last: 5 }));
-  const socket = `dockling-guide5-${process.pid}`;
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  const command = `${process.execPath} -- ${BIN} walkthrough 5; echo "EXIT=$?"; sleep 60`;
   let scratch: string | undefined;
+  const guide = guideInTmux(dir(), 'dockling-guide5', ['5']);
+  const { tmux, waitFor } = guide;
   try {
-    execFileSync('tmux', ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-x', '100', '-y', '30', 'sh', '-c', command], { env: guideEnv() });
-    const screen = () => tmux('capture-pane', '-p');
-    const waitFor = async (re: RegExp, seconds = 30) => {
-      const end = Date.now() + seconds * 1000;
-      while (!re.test(screen()) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-      const s = screen();
-      assert.match(s, re, `the screen never showed ${re}:\n${s}`);
-      return s;
-    };
     await waitFor(new RegExp(`step ${at + 1}/${steps.length}`));
     // The scene the earlier steps would have set: web running, in the guide's scratch root.
     scratch = path.join(dir(), scratchRoots()[0]);
@@ -80,7 +64,7 @@ test('in tmux: exec -it hands the terminal to a shell in the container, exit giv
     // Failed half-way: web is removed here, and the guide (hung up on by
     // tmux) is given the moment its own clean-up takes, before `dir` goes.
     if (scratch && fs.existsSync(scratch)) spawnSync(process.execPath, ['--', BIN, '--chapter', '5', '--root', scratch, 'rm', '-f', 'web'], { env: guideEnv() });
-    spawnSync('tmux', ['-L', socket, 'kill-server']);
+    guide.kill();
     for (const end = Date.now() + 15_000; scratchRoots().length && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
   }
 });
