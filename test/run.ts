@@ -266,8 +266,9 @@ async function chapterJob(n: number, dir: string, files: string[], emit: (text: 
     emit(`\n# chapter ${n} (${dir}) with layers 1..${n - 1}: every test must fail\n`);
     // Without coverage (c8's NODE_V8_COVERAGE): code that only refuses
     // says nothing about coverage, and writing a profile costs every
-    // process it starts about a tenth of a second.
-    const neg = await runNodeTests(files, { DOCKLING_CHAPTER: String(n - 1), DOCKLING_HOST_NETNS: HOST_NETNS, NODE_V8_COVERAGE: undefined, ...driverEnv }, true);
+    // process it starts about a tenth of a second. Its waits give up
+    // sooner (waitLimit in helpers/dockling.ts): failing should be fast.
+    const neg = await runNodeTests(files, { DOCKLING_CHAPTER: String(n - 1), DOCKLING_HOST_NETNS: HOST_NETNS, NODE_V8_COVERAGE: undefined, DOCKLING_NEGATIVE_RUN: '1', ...driverEnv }, true);
     emit(`# ${neg.failed} failed as they must, ${neg.passed} passed without chapter ${n}'s layer\n`);
     // Its output is not printed (every test fails there, at length); its
     // slowest tests are, since a negative run should fail fast.

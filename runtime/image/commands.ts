@@ -7,7 +7,7 @@ import type { Command } from '../core/layer.js';
 import { RunError } from '../core/pipeline.js';
 import { reportFailure } from '../core/failure.js';
 import { listContainers, isRunning } from '../core/containers.js';
-import { ago, humanSize, inspectJSON, inspectTemplate, table, templateError } from '../core/format.js';
+import { ago, humanSize, inspectJSON, inspectTemplate, templateError } from '../core/format.js';
 import { type ImageConfig, type RunConfig } from './config.js';
 import { chainIDs } from '../core/digest.js';
 import { InvalidReferenceError, familiarString, parseReference, withDefaultTag } from './reference.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN } from './dockling.js';
+import { BIN, waitLimit } from './dockling.js';
 
 /**
  * The environment of a walkthrough of the test's own: its scratch root and
@@ -48,7 +48,7 @@ export function guideInTmux(dir: string, name: string, args: string[]): GuideTer
     tmux,
     screen,
     async waitFor(re, seconds = 30) {
-      const end = Date.now() + seconds * 1000;
+      const end = Date.now() + waitLimit(seconds * 1000);
       while (!re.test(screen()) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
       const s = screen();
       assert.match(s, re, `the screen never showed ${re}:\n${s}`);
