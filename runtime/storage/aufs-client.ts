@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { close, mount, pipe, receiveMessage, sendMessage, SyscallError, umount2, MNT_DETACH, unixConnect } from '../sys/libc.js';
+import { close, majorMinor, mount, pipe, receiveMessage, sendMessage, SyscallError, umount2, MNT_DETACH, unixConnect } from '../sys/libc.js';
 import { trace } from '../trace/trace.js';
 import { decodeRecord } from '../trace/events.js';
 import { withLock } from '../core/files.js';
@@ -142,8 +142,8 @@ function mountOnce(home: string, target: string, branches: string[]): void {
  */
 function raiseReadahead(target: string): void {
   try {
-    const dev = fs.statSync(target).dev; // the mount's root: served by now, one GETATTR at most
-    const bdi = `/sys/class/bdi/${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}/read_ahead_kb`;
+    const [major, minor] = majorMinor(fs.statSync(target).dev); // the mount's root: served by now, one GETATTR at most
+    const bdi = `/sys/class/bdi/${major}:${minor}/read_ahead_kb`;
     trace.emit(CH, { op: 'write', path: bdi, value: String(READAHEAD / 1024) });
     fs.writeFileSync(bdi, String(READAHEAD / 1024));
   } catch {

@@ -26,7 +26,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { lgetxattr, llistxattr, lremovexattr, lsetxattr, mknod, SyscallError } from '../sys/libc.js';
+import { lgetxattr, llistxattr, lremovexattr, lsetxattr, majorMinor, mknod, SyscallError } from '../sys/libc.js';
 
 export const WH_PREFIX = '.wh.';
 export const OPAQUE = '.wh..wh..opq';
@@ -216,8 +216,7 @@ export class Union {
     else if (type === 0o120000n) fs.symlinkSync(fs.readlinkSync(found.path, { encoding: 'buffer' }) as unknown as string, to);
     else if (type === 0o010000n) mknod(to, 'p', 0o600);
     else if (type === 0o020000n || type === 0o060000n) {
-      const rdev = Number(st.rdev);
-      mknod(to, type === 0o020000n ? 'c' : 'b', 0o600, (rdev >> 8) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & 0xfff00));
+      mknod(to, type === 0o020000n ? 'c' : 'b', 0o600, ...majorMinor(st.rdev));
     } else fail('EINVAL', rel); // a socket: nothing to copy
     this.changed();
     fs.lchownSync(to, Number(st.uid), Number(st.gid)); // before chmod: chown clears set-user-ID
@@ -306,7 +305,7 @@ export class Union {
     const type = mode & 0o170000;
     if (type === 0o100000 || type === 0) fs.writeFileSync(to, '', { mode: mode & 0o7777, flag: 'wx' });
     else if (type === 0o010000) mknod(to, 'p', mode & 0o7777);
-    else if (type === 0o020000 || type === 0o060000) mknod(to, type === 0o020000 ? 'c' : 'b', mode & 0o7777, (rdev >> 8) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & 0xfff00));
+    else if (type === 0o020000 || type === 0o060000) mknod(to, type === 0o020000 ? 'c' : 'b', mode & 0o7777, ...majorMinor(rdev));
     else fail('EPERM', rel);
     fs.chmodSync(to, mode & 0o7777);
     this.own(to, uid, gid, parentGid);

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { lgetxattr, llistxattr, readlinkFd, SyscallError } from '../sys/libc.js';
+import { lgetxattr, llistxattr, majorMinor, readlinkFd, SyscallError } from '../sys/libc.js';
 import { trace } from '../trace/trace.js';
 import { TarWriter, type TarEntry } from './tar.js';
 import { walkLayer } from './walk.js';
@@ -45,11 +45,6 @@ const OPAQUE = '.wh..wh..opq';
 /** An aufs whiteout .wh.NAME sorts where NAME does: where overlayfs's 0/0 device NAME sorts. */
 const aufsOrder = (a: string, b: string) => byteOrder(hides(a), hides(b)) || byteOrder(a, b);
 const hides = (name: string) => (name.startsWith(WH_PREFIX) && !name.startsWith(WH_PREFIX + WH_PREFIX) ? name.slice(WH_PREFIX.length) : name);
-
-/** Linux's dev_t → major, minor (the inverse of glibc's makedev). */
-function majorMinor(rdev: bigint): [number, number] {
-  return [Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)), Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn))];
-}
 
 /** Whole seconds, rounded down also before 1970. */
 function seconds(ns: bigint): number {

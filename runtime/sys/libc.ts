@@ -156,6 +156,12 @@ function makedev(major: number, minor: number): bigint {
     BigInt(minor & 0xff) | (BigInt(minor & ~0xff) << 12n);
 }
 
+/** Linux's dev_t → major, minor (the inverse of makedev). */
+export function majorMinor(dev: bigint | number): [number, number] {
+  const rdev = BigInt(dev);
+  return [Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)), Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn))];
+}
+
 /** mknod(2) for a character device. */
 export function mknodChar(path: string, mode: number, major: number, minor: number): void {
   check(_mknod(path, 0o020000 | mode, makedev(major, minor)), 'mknod', path);
