@@ -49,6 +49,8 @@ interface Outcome {
   failed: number;
   /** names of tests that passed (from the TAP stream) */
   passedNames: string[];
+  /** tests that failed, each as "name: its error's first line" */
+  failedNames: string[];
   status: number;
 }
 
@@ -109,6 +111,7 @@ function runIn(files: string[], env: NodeJS.ProcessEnv, ownNetwork: boolean): Pr
 /** Passed and failed leaf tests in a TAP stream. */
 function countTap(tap: string): Omit<Outcome, 'status'> {
   const passedNames: string[] = [];
+  const failedNames: string[] = [];
   let passed = 0;
   let failed = 0;
   // TAP prints a test's subtests (indented further) before the test's own
@@ -116,7 +119,8 @@ function countTap(tap: string): Omit<Outcome, 'status'> {
   // indented deeper; a deeper one before it means it closes a suite or a
   // file. Leaves are what we count, at any depth.
   let prevIndent = -1;
-  for (const line of tap.split('\n')) {
+  const lines = tap.split('\n');
+  for (const [i, line] of lines.entries()) {
     const m = /^(\s*)(ok|not ok) \d+ - (.*?)(\s+# SKIP.*)?$/.exec(line);
     if (!m) continue;
     const indent = m[1].length;
@@ -129,9 +133,28 @@ function countTap(tap: string): Omit<Outcome, 'status'> {
     if (m[2] === 'ok') {
       passed++;
       passedNames.push(m[3]);
-    } else failed++;
+    } else {
+      failed++;
+      failedNames.push(`${m[3]}: ${firstError(lines, i + 1)}`);
+    }
   }
-  return { passed, failed, passedNames };
+  return { passed, failed, passedNames, failedNames };
+}
+
+/**
+ * The first line of a failed test's error, from the YAML block that follows
+ * its TAP line (`error: 'text'`, or `error: |-` and the text below it), so
+ * the run's last lines can name what failed and why.
+ */
+function firstError(lines: string[], from: number): string {
+  for (let i = from; i < lines.length && !/^\s*\.\.\.$/.test(lines[i]); i++) {
+    const e = /^\s*error: (.*)$/.exec(lines[i]);
+    if (!e) continue;
+    const inline = e[1].replace(/^['"]|['"]$/g, '').trim();
+    const text = /^[|>][-+]?$/.test(inline) ? (lines[i + 1] ?? '').trim() : inline;
+    return text.slice(0, 200);
+  }
+  return '(no error text)';
 }
 
 /** The N slowest leaf tests of a TAP stream, as "12.3 s name; …". */
@@ -229,7 +252,10 @@ if (only === undefined || only === 'unit') {
       return {
         passed: o.passed,
         failed: o.failed,
-        problems: runs.some((r) => r.status !== 0) && o.failed === 0 ? ['unit tests: the test runner failed'] : [],
+        problems: [
+          ...runs.flatMap((r) => r.failedNames.map((f) => `unit tests: failed: ${f}`)),
+          ...(runs.some((r) => r.status !== 0) && o.failed === 0 ? ['unit tests: the test runner failed'] : []),
+        ],
       };
     },
   });
@@ -261,6 +287,7 @@ async function chapterJob(n: number, dir: string, files: string[], emit: (text: 
   emit(o.tap);
   let passed = o.passed;
   let failed = o.failed;
+  for (const f of o.failedNames) problems.push(`chapter ${n}: failed: ${f}`);
   if (o.status !== 0 && o.failed === 0) problems.push(`chapter ${n}: the test runner failed`);
   if (negative) {
     emit(`\n# chapter ${n} (${dir}) with layers 1..${n - 1}: every test must fail\n`);
@@ -347,6 +374,9 @@ if ((only === 'vm' || (only === undefined && !hostIsV2)) && onlyChapter === unde
       console.log(`# chapter 2 in a cgroup-v2 guest: ${totals[1]} passed, ${totals[2]} failed`);
     }
     if (at < 0 || smoke.passed + smoke.failed === 0) problems.push('the later chapters\' run path in the cgroup-v2 guest: no tests ran');
+    // What failed in the guest, named again here, where the run's last lines are read.
+    for (const m of ch2.matchAll(/^# PROBLEM: (.*)$/gm)) problems.push(`in the cgroup-v2 guest: ${m[1]}`);
+    for (const f of smoke.failedNames) problems.push(`in the cgroup-v2 guest, the later chapters' run path: failed: ${f}`);
     totalPassed += smoke.passed;
     totalFailed += smoke.failed;
     console.log(`# the later chapters' run path in a cgroup-v2 guest: ${smoke.passed} passed, ${smoke.failed} failed`);
