@@ -12,8 +12,8 @@ import { withLock } from '../core/files.js';
 import type { ServerRequest } from './aufs-server.js';
 import { MAX_WRITE } from './fuse-protocol.js';
 
-/** How far the kernel reads ahead on an aufs mount (raiseReadahead). */
-const READAHEAD = MAX_WRITE;
+/** How far the kernel reads ahead on an aufs mount (raiseReadahead): four requests of MAX_WRITE. */
+const READAHEAD = 4 * MAX_WRITE;
 
 const CH = 3;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -136,9 +136,11 @@ function mountOnce(home: string, target: string, branches: string[]): void {
  * window: 128 KiB for a FUSE mount, and the INIT reply may only lower it.
  * So a first read of a large file costs one FUSE request per 128 KiB. The
  * window is the mount's own knob in sysfs (/sys/class/bdi/MAJOR:MINOR,
- * the mount's anonymous device): raised to MAX_WRITE, one readahead is one
- * full 1 MiB request. Without a writable sysfs (dockling in a container),
- * reads still work, in smaller requests.
+ * the mount's anonymous device). Raised to 4 MiB: the kernel splits a
+ * window into requests of at most MAX_WRITE (1 MiB, INIT's max_pages), so
+ * it sends four at once, and our server has the next one read from
+ * /dev/fuse while it answers this one. Without a writable sysfs (dockling
+ * in a container), reads still work, in smaller requests.
  */
 function raiseReadahead(target: string): void {
   try {
